@@ -1,0 +1,178 @@
+//! The blocking pool: threads for `spawn_blocking`.
+//!
+//! A blocking task is an ordinary smp_rt task (same `JoinHandle`, same
+//! panic handling) whose schedule function hands it to this pool instead of
+//! a worker. Threads are started on demand up to `max_threads` and retire
+//! after `keep_alive` without work.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::context;
+use crate::runtime::Handle;
+use crate::task::header::Task;
+
+/// A pool of threads running blocking tasks.
+pub(crate) struct BlockingPool {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    /// Signalled when work arrives or the pool shuts down.
+    work: Condvar,
+    /// Signalled when a thread exits (for shutdown).
+    exited: Condvar,
+    max_threads: usize,
+    keep_alive: Duration,
+    thread_name: String,
+}
+
+#[derive(Default)]
+struct State {
+    queue: VecDeque<Task>,
+    threads: usize,
+    idle: usize,
+    /// Wake-ups issued to idle threads and not yet consumed.
+    notified: usize,
+    shutdown: bool,
+    next_id: usize,
+}
+
+impl BlockingPool {
+    pub(crate) fn new(
+        max_threads: usize,
+        keep_alive: Duration,
+        thread_name: String,
+    ) -> BlockingPool {
+        BlockingPool {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State::default()),
+                work: Condvar::new(),
+                exited: Condvar::new(),
+                max_threads,
+                keep_alive,
+                thread_name,
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Threads alive now.
+    pub(crate) fn num_threads(&self) -> usize {
+        self.lock().threads
+    }
+
+    /// Queues a blocking task, starting a thread if none is idle.
+    pub(crate) fn push(&self, task: Task, handle: &Handle) {
+        let mut state = self.lock();
+        if state.shutdown {
+            drop(state);
+            // The pool is gone: cancel the task.
+            drop(task);
+            return;
+        }
+        state.queue.push_back(task);
+        if state.idle > state.notified {
+            state.notified += 1;
+            self.inner.work.notify_one();
+        } else if state.threads < self.inner.max_threads {
+            state.threads += 1;
+            let id = state.next_id;
+            state.next_id += 1;
+            drop(state);
+            let inner = Arc::clone(&self.inner);
+            let handle = handle.clone();
+            let spawned = thread::Builder::new()
+                .name(format!("{}-blocking-{id}", self.inner.thread_name))
+                .spawn(move || inner.run(handle));
+            if let Err(err) = spawned {
+                let mut state = self.lock();
+                state.threads -= 1;
+                // Nobody can run the queued work if no thread exists at all;
+                // leave it queued for an existing thread otherwise.
+                tracing::warn!(%err, "failed to start a blocking thread");
+                if state.threads == 0 {
+                    let tasks: Vec<Task> = state.queue.drain(..).collect();
+                    drop(state);
+                    drop(tasks);
+                }
+            }
+        }
+        // else: every thread is busy and the pool is at its limit; the task
+        // waits in the queue for the next free thread.
+    }
+
+    /// Stops the pool: queued tasks are cancelled; running ones may finish
+    /// within `timeout`.
+    pub(crate) fn shutdown(&self, timeout: Option<Duration>) {
+        let tasks: Vec<Task> = {
+            let mut state = self.lock();
+            state.shutdown = true;
+            self.inner.work.notify_all();
+            state.queue.drain(..).collect()
+        };
+        drop(tasks);
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut state = self.lock();
+        while state.threads > 0 {
+            state = match deadline {
+                None => self
+                    .inner
+                    .exited
+                    .wait(state)
+                    .unwrap_or_else(|p| p.into_inner()),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return;
+                    }
+                    self.inner
+                        .exited
+                        .wait_timeout(state, deadline - now)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+}
+
+impl Inner {
+    fn run(&self, handle: Handle) {
+        let _enter = context::enter(handle);
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(task) = state.queue.pop_front() {
+                drop(state);
+                // Runs the closure to completion; panics are caught by the
+                // task's harness.
+                task.run();
+                state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            if state.shutdown {
+                break;
+            }
+            state.idle += 1;
+            let (next, timeout) = self
+                .work
+                .wait_timeout(state, self.keep_alive)
+                .unwrap_or_else(|p| p.into_inner());
+            state = next;
+            state.idle -= 1;
+            if state.notified > 0 {
+                state.notified -= 1;
+            } else if timeout.timed_out() && state.queue.is_empty() {
+                break;
+            }
+        }
+        state.threads -= 1;
+        self.exited.notify_all();
+    }
+}

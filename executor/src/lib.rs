@@ -1,0 +1,82 @@
+//! The executor of smp_rt: futures scheduled the way the BEAM schedules
+//! processes.
+//!
+//! * **Tasks** are [`async-task`](async_task) tasks carrying a
+//!   [`Priority`](task::Priority) (`Max`, `High`, `Normal`, `Low`) and a
+//!   reduction budget.
+//! * **Reductions.** A slice of reductions (default 2000) starts each time a
+//!   worker polls a task; every poll and every smp_rt leaf future charges
+//!   one. When the slice is spent, the next charging await point ends it: the
+//!   task goes to the back of its priority's queue. Cooperative preemption,
+//!   BEAM style: a busy loop that awaits smp_rt futures (or calls
+//!   [`task::consume_budget`]) cannot hold a worker.
+//! * **Workers**, one per core, each with four priority deques (`Max` and
+//!   `High` strict; `Low` interleaved with `Normal` so it is never starved)
+//!   and an inbox for work from other threads. Idle workers steal half a
+//!   sibling's highest non-empty deque, spin briefly, then park.
+//! * A [`Driver`](driver::Driver) hook lets an IO reactor and timers use the
+//!   workers' idle time.
+//!
+//! # Examples
+//!
+//! ```
+//! use smp_rt_executor::runtime::Builder;
+//! use smp_rt_executor::task::{self, Priority};
+//!
+//! let rt = Builder::new_multi_thread().worker_threads(2).build().unwrap();
+//! rt.block_on(async {
+//!     let busy = task::spawn_with_priority(Priority::Low, async {
+//!         let mut n = 0u64;
+//!         for i in 0..100_000u64 {
+//!             n = n.wrapping_add(i);
+//!             task::consume_budget().await; // a preemption point
+//!         }
+//!         (n, task::stats().preemptions)
+//!     });
+//!     let urgent = task::spawn_with_priority(Priority::High, async { "ran" });
+//!     assert_eq!(urgent.await.unwrap(), "ran");
+//!     let (_, preemptions) = busy.await.unwrap();
+//!     assert!(preemptions > 0);
+//! });
+//! ```
+
+#![warn(missing_docs, rust_2018_idioms)]
+
+mod blocking;
+mod context;
+pub mod driver;
+mod loom;
+mod metrics;
+mod queue;
+mod reductions;
+pub mod runtime;
+mod scheduler;
+pub mod task;
+
+use std::future::Future;
+
+pub use task::{JoinHandle, spawn, spawn_blocking};
+
+/// Runs `future` to completion on a new multi-thread runtime with default
+/// settings, then shuts the runtime down.
+///
+/// # Panics
+///
+/// Panics if called inside a runtime worker or another `block_on`, or if the
+/// runtime cannot be started.
+///
+/// # Examples
+///
+/// ```
+/// let v = smp_rt_executor::block_on(async {
+///     smp_rt_executor::spawn(async { 1 }).await.unwrap() + 1
+/// });
+/// assert_eq!(v, 2);
+/// ```
+#[track_caller]
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    runtime::block_on_assert_outside("smp_rt::block_on");
+    runtime::Runtime::new()
+        .unwrap_or_else(|err| panic!("smp_rt::block_on could not start a runtime: {err}"))
+        .block_on(future)
+}

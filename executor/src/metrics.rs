@@ -1,0 +1,144 @@
+//! Runtime metrics: what the workers count, read from any thread.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::time::Duration;
+
+use crate::scheduler::Shared;
+use crate::task::Priority;
+
+/// Counters of one worker. Each is written only by the thread running the
+/// worker, so it is bumped with a load and a store, never a read-modify-write.
+#[derive(Default)]
+pub(crate) struct WorkerMetrics {
+    pub(crate) polls: AtomicU64,
+    pub(crate) steals: AtomicU64,
+    pub(crate) parks: AtomicU64,
+    pub(crate) preemptions: AtomicU64,
+    pub(crate) busy_ns: AtomicU64,
+    /// Tasks in the owner's overflow list, per priority.
+    pub(crate) overflow: [AtomicUsize; 4],
+}
+
+/// Adds `n` to a counter that only the calling thread writes.
+#[inline]
+pub(crate) fn add(counter: &AtomicU64, n: u64) {
+    counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed);
+}
+
+/// A view of a runtime's counters.
+///
+/// Every figure is a snapshot, read without stopping the workers.
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt_executor::runtime::Builder;
+/// use smp_rt_executor::task::Priority;
+///
+/// let rt = Builder::new_multi_thread().worker_threads(2).build().unwrap();
+/// rt.block_on(async {
+///     smp_rt_executor::spawn(async {}).await.unwrap();
+/// });
+/// let m = rt.metrics();
+/// assert_eq!(m.num_workers(), 2);
+/// assert!(m.spawned_tasks_count() >= 1);
+/// let polls: u64 = (0..m.num_workers()).map(|w| m.worker_poll_count(w)).sum();
+/// assert!(polls >= 1);
+/// let queued = m.worker_queue_depth(0, Priority::Normal);
+/// # let _ = queued;
+/// ```
+#[derive(Clone)]
+pub struct RuntimeMetrics {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for RuntimeMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeMetrics")
+            .field("num_workers", &self.num_workers())
+            .field("num_alive_tasks", &self.num_alive_tasks())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RuntimeMetrics {
+    pub(crate) fn new(shared: Arc<Shared>) -> RuntimeMetrics {
+        RuntimeMetrics { shared }
+    }
+
+    fn worker(&self, worker: usize) -> &WorkerMetrics {
+        let workers = &self.shared.workers;
+        let Some(remote) = workers.get(worker) else {
+            panic!(
+                "worker index {worker} is out of range: this runtime has {} workers (0..{})",
+                workers.len(),
+                workers.len()
+            );
+        };
+        &remote.metrics
+    }
+
+    /// Number of worker threads.
+    pub fn num_workers(&self) -> usize {
+        self.shared.workers.len()
+    }
+
+    /// Tasks spawned and not yet completed or dropped (blocking tasks excluded).
+    pub fn num_alive_tasks(&self) -> usize {
+        self.shared.registry.live()
+    }
+
+    /// Tasks spawned since the runtime started (blocking tasks excluded).
+    pub fn spawned_tasks_count(&self) -> u64 {
+        self.shared.registry.spawned()
+    }
+
+    /// Task polls by worker `worker`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `worker >= num_workers()`; so do the other `worker_*` methods.
+    pub fn worker_poll_count(&self, worker: usize) -> u64 {
+        self.worker(worker).polls.load(Relaxed)
+    }
+
+    /// Successful steals by worker `worker` (each takes a batch).
+    pub fn worker_steal_count(&self, worker: usize) -> u64 {
+        self.worker(worker).steals.load(Relaxed)
+    }
+
+    /// Times worker `worker` parked (went to sleep).
+    pub fn worker_park_count(&self, worker: usize) -> u64 {
+        self.worker(worker).parks.load(Relaxed)
+    }
+
+    /// Slices on worker `worker` that ended because the reduction budget ran out.
+    pub fn worker_preempt_count(&self, worker: usize) -> u64 {
+        self.worker(worker).preemptions.load(Relaxed)
+    }
+
+    /// Tasks ready to run in worker `worker`'s deque of `priority`.
+    pub fn worker_queue_depth(&self, worker: usize, priority: Priority) -> usize {
+        let level = priority.index();
+        let overflow = self.worker(worker).overflow[level].load(Relaxed);
+        self.shared.workers[worker].rings[level].len() + overflow
+    }
+
+    /// Tasks waiting in worker `worker`'s inbox.
+    pub fn worker_inbox_depth(&self, worker: usize) -> usize {
+        self.worker(worker);
+        self.shared.workers[worker].inbox.len()
+    }
+
+    /// Time worker `worker` spent running tasks (and looking for them),
+    /// as opposed to spinning idle or parked.
+    pub fn worker_total_busy_duration(&self, worker: usize) -> Duration {
+        Duration::from_nanos(self.worker(worker).busy_ns.load(Relaxed))
+    }
+
+    /// Threads in the blocking pool now.
+    pub fn num_blocking_threads(&self) -> usize {
+        self.shared.blocking.num_threads()
+    }
+}

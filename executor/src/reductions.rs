@@ -1,0 +1,270 @@
+//! Reductions: the budget that makes scheduling preemptive at await points.
+//!
+//! BEAM counts *reductions* (roughly, function calls) and switches processes
+//! when a process has spent its slice. smp_rt does the same for futures:
+//!
+//! * a **slice** of `reductions` (default 2000) starts every time a worker
+//!   polls a task, and the poll itself charges 1;
+//! * every smp_rt leaf future (channels, mutex, `JoinHandle`, IO readiness,
+//!   timers) charges 1 more each time it is polled, through [`poll_charge`];
+//!   user code charges with [`reduce`] or [`consume_budget`];
+//! * once the slice is spent, the next charging leaf wakes its own task and
+//!   returns `Pending`. The worker sees a task that woke itself while running
+//!   and puts it at the back of its priority queue: a preemption.
+//!
+//! The slice lives in a thread-local owned by whoever polls the task. Code
+//! that runs outside a slice (a plain thread, [`unconstrained`]) is never
+//! charged and never preempted.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::context;
+
+/// The state of the slice being run on this thread.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Slice {
+    /// Reductions the slice started with.
+    pub(crate) size: u32,
+    /// Reductions left before the next charging leaf yields.
+    pub(crate) left: u32,
+    /// `false` outside a task poll and inside [`unconstrained`].
+    pub(crate) limited: bool,
+    /// Set when a charging leaf yielded because `left` reached 0.
+    pub(crate) preempted: bool,
+}
+
+impl Slice {
+    /// No budget: code outside a worker's poll, or inside `unconstrained`.
+    pub(crate) const UNLIMITED: Slice = Slice {
+        size: 0,
+        left: 0,
+        limited: false,
+        preempted: false,
+    };
+
+    /// Reductions charged so far in this slice.
+    pub(crate) fn charged(&self) -> u32 {
+        if self.limited {
+            self.size - self.left
+        } else {
+            0
+        }
+    }
+
+    /// A fresh slice of `reductions`, of which the poll itself charges one.
+    pub(crate) fn begin(reductions: u32) -> Slice {
+        Slice {
+            size: reductions,
+            left: reductions.saturating_sub(1),
+            limited: true,
+            preempted: false,
+        }
+    }
+}
+
+/// Starts a slice on this thread and returns the one it replaces.
+pub(crate) fn enter_slice(reductions: u32) -> Slice {
+    context::replace_slice(Slice::begin(reductions))
+}
+
+/// Ends the current slice, restoring `prev`, and returns how it ended.
+pub(crate) fn exit_slice(prev: Slice) -> Slice {
+    context::replace_slice(prev)
+}
+
+/// Charges one reduction for a leaf future being polled.
+///
+/// Returns `Poll::Ready(())` when the caller may go on. When the current
+/// slice is already spent it wakes the calling task and returns
+/// `Poll::Pending`: the caller must return `Pending` at once, without doing
+/// its operation, and will be polled again at the start of its next slice.
+///
+/// Leaf futures outside smp_rt can call this to take part in the budget.
+///
+/// # Examples
+///
+/// ```
+/// use std::future::Future;
+/// use std::pin::Pin;
+/// use std::task::{Context, Poll};
+///
+/// struct Tick;
+///
+/// impl Future for Tick {
+///     type Output = ();
+///     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+///         std::task::ready!(smp_rt_executor::task::poll_charge(cx));
+///         Poll::Ready(())
+///     }
+/// }
+/// ```
+#[inline]
+pub fn poll_charge(cx: &mut Context<'_>) -> Poll<()> {
+    let mut slice = context::slice();
+    if !slice.limited {
+        return Poll::Ready(());
+    }
+    if slice.left == 0 {
+        slice.preempted = true;
+        context::set_slice(slice);
+        cx.waker().wake_by_ref();
+        return Poll::Pending;
+    }
+    slice.left -= 1;
+    context::set_slice(slice);
+    Poll::Ready(())
+}
+
+/// Charges `n` reductions to the calling task's slice.
+///
+/// Returns `true` when the slice is spent: the next charging await point
+/// (for example [`consume_budget`]) will end the slice. Outside a task, or
+/// inside [`unconstrained`], nothing is charged and this returns `false`.
+///
+/// # Examples
+///
+/// ```
+/// # smp_rt_executor::block_on(async {
+/// use smp_rt_executor::task;
+///
+/// for chunk in 0..100 {
+///     // ... a piece of CPU-bound work ...
+///     if task::reduce(50) {
+///         task::consume_budget().await; // let other tasks run
+///     }
+/// }
+/// # });
+/// ```
+#[inline]
+pub fn reduce(n: u32) -> bool {
+    let mut slice = context::slice();
+    if !slice.limited {
+        return false;
+    }
+    slice.left = slice.left.saturating_sub(n);
+    context::set_slice(slice);
+    slice.left == 0
+}
+
+/// Charges one reduction; yields to the back of the queue if the slice is spent.
+///
+/// # Examples
+///
+/// ```
+/// # smp_rt_executor::block_on(async {
+/// let mut sum = 0u64;
+/// for i in 0..10_000u64 {
+///     sum += i;
+///     smp_rt_executor::task::consume_budget().await;
+/// }
+/// assert_eq!(sum, 49_995_000);
+/// # });
+/// ```
+pub fn consume_budget() -> ConsumeBudget {
+    ConsumeBudget { _priv: () }
+}
+
+/// Future returned by [`consume_budget`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct ConsumeBudget {
+    _priv: (),
+}
+
+impl Future for ConsumeBudget {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        poll_charge(cx)
+    }
+}
+
+/// Ends the calling task's slice: it goes to the back of its priority queue.
+///
+/// # Examples
+///
+/// ```
+/// # smp_rt_executor::block_on(async {
+/// smp_rt_executor::task::yield_now().await;
+/// # });
+/// ```
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// Future returned by [`yield_now`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// Runs `future` without charging reductions, so it is never preempted.
+///
+/// The name is tokio's. Use it for short critical sections that must not be
+/// cut, never for long CPU-bound work: an unconstrained task can hold its
+/// worker for as long as it likes.
+///
+/// # Examples
+///
+/// ```
+/// # smp_rt_executor::block_on(async {
+/// use smp_rt_executor::task;
+///
+/// let sum = task::unconstrained(async {
+///     let mut sum = 0;
+///     for i in 0..10_000 {
+///         task::consume_budget().await; // never yields here
+///         sum += i;
+///     }
+///     sum
+/// })
+/// .await;
+/// assert_eq!(sum, 49_995_000);
+/// # });
+/// ```
+pub fn unconstrained<F: Future>(future: F) -> Unconstrained<F> {
+    Unconstrained { future }
+}
+
+pin_project_lite::pin_project! {
+    /// Future returned by [`unconstrained`].
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct Unconstrained<F> {
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future> Future for Unconstrained<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let saved = context::replace_slice(Slice::UNLIMITED);
+        // Restore the caller's slice even if the inner future panics.
+        struct Restore(Slice);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                context::set_slice(self.0);
+            }
+        }
+        let _restore = Restore(saved);
+        self.project().future.poll(cx)
+    }
+}

@@ -1,0 +1,170 @@
+//! Blocking a thread on a future.
+//!
+//! * On a multi-thread runtime the future is polled on the calling thread,
+//!   which sleeps between polls; the workers run the tasks.
+//! * On a current-thread runtime the calling thread *is* the worker: it
+//!   takes the worker's core and alternates between polling the future and
+//!   running tasks, parking when there is neither.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+
+use crate::context;
+use crate::reductions;
+use crate::scheduler::{Shared, WorkerContext};
+
+/// Tasks run by a current-thread `block_on` between two checks of its future.
+const TASKS_PER_CHECK: u32 = 128;
+
+/// Panics with an explanation if the calling thread is a worker.
+#[track_caller]
+pub(crate) fn assert_not_in_worker(what: &str) {
+    if context::worker().is_some() {
+        panic!(
+            "{what} was called on an smp_rt worker thread (from inside a task or another \
+             block_on). Blocking a worker would stall every task queued on it. \
+             `.await` the future instead, or spawn it and `.await` its JoinHandle."
+        );
+    }
+}
+
+/// Wakes a thread blocked in `block_on`.
+struct ThreadWaker {
+    thread: Thread,
+    notified: AtomicBool,
+}
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.notified.swap(true, SeqCst) {
+            self.thread.unpark();
+        }
+    }
+}
+
+/// Polls `future` with a fresh reduction slice.
+fn poll_once<F: Future>(
+    future: std::pin::Pin<&mut F>,
+    cx: &mut Context<'_>,
+    reductions: u32,
+) -> Poll<F::Output> {
+    let prev = reductions::enter_slice(reductions);
+    let poll = future.poll(cx);
+    reductions::exit_slice(prev);
+    poll
+}
+
+/// Polls `future` on the calling thread, sleeping between wake-ups.
+pub(crate) fn on_this_thread<F: Future>(shared: &Shared, future: F) -> F::Output {
+    let mut future = pin!(future);
+    let waker = Arc::new(ThreadWaker {
+        thread: thread::current(),
+        notified: AtomicBool::new(false),
+    });
+    let as_waker = Waker::from(waker.clone());
+    let mut cx = Context::from_waker(&as_waker);
+    loop {
+        if let Poll::Ready(output) = poll_once(future.as_mut(), &mut cx, shared.config.reductions) {
+            return output;
+        }
+        while !waker.notified.swap(false, SeqCst) {
+            thread::park();
+        }
+    }
+}
+
+/// Wakes a current-thread `block_on`: flags the future and unparks worker 0.
+struct MainWaker {
+    notified: AtomicBool,
+    shared: Arc<Shared>,
+}
+
+impl Wake for MainWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // SeqCst store, then the parker's SeqCst load: the park handshake.
+        self.notified.store(true, SeqCst);
+        self.shared.workers[0]
+            .parker
+            .unpark(&*self.shared.driver, false);
+    }
+}
+
+/// Runs the single worker of a current-thread runtime on this thread
+/// until `future` completes.
+pub(crate) fn as_worker<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output {
+    let core = shared.cores[0]
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    let Some(core) = core else {
+        // Another thread is running the worker; wait for the future here.
+        return on_this_thread(shared, future);
+    };
+    let worker = WorkerContext::new(shared.clone(), core);
+    /// Hands the core back even if the future panics.
+    struct ReturnCore<'a> {
+        shared: &'a Shared,
+        worker: Option<WorkerContext>,
+    }
+    impl Drop for ReturnCore<'_> {
+        fn drop(&mut self) {
+            if let Some(worker) = self.worker.take() {
+                let mut core = worker.into_core();
+                if self.shared.is_shutdown() {
+                    // The runtime was dropped while we ran it: its tasks
+                    // cannot run any more.
+                    drop(core.take_all());
+                } else {
+                    *self.shared.cores[0]
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner()) = Some(core);
+                }
+            }
+        }
+    }
+    let guard = ReturnCore {
+        shared,
+        worker: Some(worker),
+    };
+    let worker = guard.worker.as_ref().expect("set above");
+    let _installed = worker.install();
+
+    let mut future = pin!(future);
+    let main = Arc::new(MainWaker {
+        notified: AtomicBool::new(true),
+        shared: shared.clone(),
+    });
+    let waker = Waker::from(main.clone());
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if main.notified.swap(false, SeqCst) {
+            if let Poll::Ready(output) =
+                poll_once(future.as_mut(), &mut cx, shared.config.reductions)
+            {
+                return output;
+            }
+        }
+        let mut ran = 0;
+        while ran < TASKS_PER_CHECK && !main.notified.load(SeqCst) {
+            if !worker.tick() {
+                break;
+            }
+            ran += 1;
+        }
+        if ran == 0 && !main.notified.load(SeqCst) {
+            worker.idle(&|| main.notified.load(SeqCst));
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! `runtime::Handle`: a cheap, cloneable reference to a runtime.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use super::{RuntimeMetrics, block_on};
+use crate::context;
+use crate::scheduler::{Flavor, Shared};
+use crate::task::{self, JoinHandle, Priority};
+
+/// A handle to a runtime: spawn onto it, block on it, read its metrics.
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt_executor::runtime::{Handle, Runtime};
+///
+/// let rt = Runtime::new().unwrap();
+/// let handle = rt.handle().clone();
+/// std::thread::spawn(move || {
+///     let h = handle.spawn(async { "from another thread" });
+///     assert_eq!(handle.block_on(h).unwrap(), "from another thread");
+/// })
+/// .join()
+/// .unwrap();
+/// assert!(Handle::try_current().is_err());
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("workers", &self.shared.workers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Returned by [`Handle::try_current`] outside a runtime.
+#[derive(Debug)]
+pub struct TryCurrentError {
+    _priv: (),
+}
+
+impl fmt::Display for TryCurrentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "there is no smp_rt runtime on this thread: call this from a task, \
+             inside `Runtime::block_on`, or after `Runtime::enter`",
+        )
+    }
+}
+
+impl std::error::Error for TryCurrentError {}
+
+impl Handle {
+    /// The handle of the runtime this thread is in.
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a runtime; see [`try_current`](Handle::try_current).
+    #[track_caller]
+    pub fn current() -> Handle {
+        match Handle::try_current() {
+            Ok(handle) => handle,
+            Err(err) => panic!("Handle::current(): {err}"),
+        }
+    }
+
+    /// The handle of the runtime this thread is in, if any.
+    pub fn try_current() -> Result<Handle, TryCurrentError> {
+        context::handle().ok_or(TryCurrentError { _priv: () })
+    }
+
+    /// Spawns a task on this runtime at `Normal` priority.
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        task::spawn_on(&self.shared, future, None, Priority::Normal)
+    }
+
+    /// Runs `f` on this runtime's blocking pool.
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        task::spawn_blocking_on(&self.shared, f)
+    }
+
+    /// Runs `future` to completion on the current thread, inside this
+    /// runtime. See [`Runtime::block_on`](super::Runtime::block_on).
+    ///
+    /// # Panics
+    ///
+    /// Panics if called from a worker thread or inside another `block_on`.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        block_on::assert_not_in_worker("block_on");
+        let _enter = context::enter(self.clone());
+        match self.shared.config.flavor {
+            Flavor::MultiThread => block_on::on_this_thread(&self.shared, future),
+            Flavor::CurrentThread => block_on::as_worker(&self.shared, future),
+        }
+    }
+
+    /// Enters the runtime on this thread until the guard is dropped.
+    pub fn enter(&self) -> EnterGuard<'_> {
+        EnterGuard {
+            _guard: context::enter(self.clone()),
+            _handle: PhantomData,
+        }
+    }
+
+    /// The runtime's counters.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics::new(self.shared.clone())
+    }
+}
+
+/// Returned by [`Handle::enter`] and `Runtime::enter`.
+#[derive(Debug)]
+pub struct EnterGuard<'a> {
+    _guard: context::EnterGuard,
+    _handle: PhantomData<&'a Handle>,
+}
+
+impl fmt::Debug for context::EnterGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EnterGuard")
+    }
+}

@@ -1,0 +1,196 @@
+//! The runtime: building it, entering it, blocking on it, shutting it down.
+
+mod block_on;
+mod builder;
+mod handle;
+
+use std::future::Future;
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+pub use builder::{Builder, DEFAULT_REDUCTIONS};
+pub use handle::{EnterGuard, Handle, TryCurrentError};
+
+pub use crate::metrics::RuntimeMetrics;
+use crate::scheduler::{Flavor, Shared, WorkerContext};
+use crate::task::JoinHandle;
+
+/// An smp_rt runtime: workers, their queues, the blocking pool.
+///
+/// Dropping it stops the workers and drops every task's future (queued or
+/// waiting), after the tasks being polled finish their current poll, and
+/// waits for running blocking tasks.
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt_executor::runtime::Runtime;
+///
+/// let rt = Runtime::new().unwrap();
+/// let answer = rt.block_on(async {
+///     let h = smp_rt_executor::spawn(async { 6 * 7 });
+///     h.await.unwrap()
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+#[derive(Debug)]
+pub struct Runtime {
+    handle: Handle,
+    threads: Mutex<Vec<thread::JoinHandle<()>>>,
+}
+
+impl Runtime {
+    /// A multi-thread runtime with default settings.
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new_multi_thread().build()
+    }
+
+    pub(crate) fn start(shared: Arc<Shared>) -> io::Result<Runtime> {
+        let handle = Handle {
+            shared: shared.clone(),
+        };
+        let runtime = Runtime {
+            handle,
+            threads: Mutex::new(Vec::new()),
+        };
+        if shared.config.flavor == Flavor::MultiThread {
+            for index in 0..shared.workers.len() {
+                let shared = shared.clone();
+                let thread = thread::Builder::new()
+                    .name(format!("{}-{index}", shared.config.thread_name))
+                    .spawn(move || run_worker(shared, index))?;
+                runtime.threads.lock().unwrap().push(thread);
+            }
+        }
+        Ok(runtime)
+    }
+
+    /// Runs `future` to completion on the current thread and returns its
+    /// output. Tasks it spawns run on the workers (on this thread, for a
+    /// current-thread runtime).
+    ///
+    /// # Panics
+    ///
+    /// Panics if called from a worker thread or inside another `block_on`:
+    /// blocking a worker would stall every task queued on it.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.handle.block_on(future)
+    }
+
+    /// Spawns a task on this runtime; see [`crate::spawn`].
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// Runs `f` on the blocking pool; see [`crate::task::spawn_blocking`].
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.handle.spawn_blocking(f)
+    }
+
+    /// The runtime's handle.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Enters the runtime on this thread: `spawn` and `Handle::current`
+    /// work until the guard is dropped.
+    pub fn enter(&self) -> EnterGuard<'_> {
+        self.handle.enter()
+    }
+
+    /// The runtime's counters.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        self.handle.metrics()
+    }
+
+    /// Shuts down, waiting at most `timeout` for workers to finish their
+    /// current poll and for blocking tasks to finish; threads still busy
+    /// after that are left to finish on their own.
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.shutdown(Some(timeout));
+    }
+
+    /// Shuts down without waiting for busy threads.
+    pub fn shutdown_background(self) {
+        self.shutdown_timeout(Duration::ZERO);
+    }
+
+    fn shutdown(&mut self, timeout: Option<Duration>) {
+        let shared = &self.handle.shared;
+        if shared.registry.is_closed() {
+            return;
+        }
+        shared.begin_shutdown();
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut all_joined = true;
+        for thread in threads {
+            if thread.thread().id() == thread::current().id() {
+                continue;
+            }
+            match deadline {
+                None => {
+                    let _ = thread.join();
+                }
+                Some(deadline) => {
+                    while !thread.is_finished() && Instant::now() < deadline {
+                        thread::sleep(Duration::from_millis(1));
+                    }
+                    if thread.is_finished() {
+                        let _ = thread.join();
+                    } else {
+                        all_joined = false;
+                    }
+                }
+            }
+        }
+        if all_joined {
+            shared.drop_all_tasks();
+        }
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        shared.blocking.shutdown(left);
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown(None);
+    }
+}
+
+/// The body of a worker thread.
+fn run_worker(shared: Arc<Shared>, index: usize) {
+    let core = shared.cores[index]
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take()
+        .expect("a worker's core is taken only by its own thread");
+    let _enter = crate::context::enter(Handle {
+        shared: shared.clone(),
+    });
+    let worker = WorkerContext::new(shared.clone(), core);
+    {
+        let _installed = worker.install();
+        worker.run();
+    }
+    *shared.cores[index]
+        .lock()
+        .unwrap_or_else(|p| p.into_inner()) = Some(worker.into_core());
+}
+
+/// Panics with an explanation if called on a worker thread.
+#[track_caller]
+pub(crate) fn block_on_assert_outside(what: &str) {
+    block_on::assert_not_in_worker(what);
+}

@@ -1,0 +1,280 @@
+//! The scheduler: per-core workers, their queues, stealing and parking.
+//!
+//! # Where a task goes
+//!
+//! | event | destination |
+//! |---|---|
+//! | spawned on a worker | back of that worker's deque for its priority |
+//! | spawned from outside | inbox of a sleeping worker, else round-robin |
+//! | woke itself while running (yield, preemption) | back of its deque on the same worker |
+//! | woken on the worker it last ran on, by a task | the LIFO slot: runs next, BEAM-style affinity; at most [`LIFO_CAP`] times in a row, so a ping-ponging pair cannot starve the queue |
+//! | woken on that worker outside a task | back of its deque |
+//! | woken anywhere else | inbox of the worker it last ran on, which is unparked |
+//! | anything, once the runtime shut down | dropped (the future with it) |
+//!
+//! [`Shared`] is what every thread may touch; each worker's private state is
+//! its [`Core`](worker::Core), reachable only from the thread running it.
+
+mod idle;
+mod park;
+mod registry;
+mod worker;
+
+use std::ptr;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::{Arc, Mutex};
+
+use async_task::ScheduleInfo;
+
+use crate::blocking::BlockingPool;
+use crate::context;
+use crate::driver::Driver;
+use crate::metrics::WorkerMetrics;
+use crate::queue::{Inbox, Ring};
+use crate::task::header::{NO_WORKER, Task};
+
+pub(crate) use idle::Idle;
+pub(crate) use park::Parker;
+pub(crate) use registry::Registry;
+pub(crate) use worker::{Core, WorkerContext};
+
+/// Consecutive runs from the LIFO slot before wakes go to the back again.
+pub(crate) const LIFO_CAP: u8 = 3;
+
+/// How the runtime's workers are run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    /// One thread per worker.
+    MultiThread,
+    /// One worker, run by the thread inside `block_on`.
+    CurrentThread,
+}
+
+/// Settings fixed when the runtime is built.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) flavor: Flavor,
+    pub(crate) reductions: u32,
+    pub(crate) thread_name: String,
+}
+
+/// The part of a worker other threads may touch.
+pub(crate) struct Remote {
+    /// One ring per priority level, indexed by `Priority::index`.
+    pub(crate) rings: [Ring<Task>; 4],
+    pub(crate) inbox: Inbox<Task>,
+    pub(crate) parker: Parker,
+    pub(crate) metrics: WorkerMetrics,
+}
+
+/// Everything the threads of one runtime share.
+pub(crate) struct Shared {
+    pub(crate) workers: Box<[Remote]>,
+    /// Each worker's private state while no thread runs the worker.
+    pub(crate) cores: Box<[Mutex<Option<Box<Core>>>]>,
+    pub(crate) idle: Idle,
+    pub(crate) registry: Registry,
+    pub(crate) blocking: BlockingPool,
+    pub(crate) driver: Box<dyn Driver>,
+    /// Held by the worker parked in, or polling, the driver.
+    driver_busy: AtomicBool,
+    pub(crate) config: Config,
+    shutdown: AtomicBool,
+    /// Set once the workers are gone: late pushes clean up after themselves.
+    drained: AtomicBool,
+    /// Serialises draining inboxes once no worker owns them.
+    drain_lock: Mutex<()>,
+    next_remote: AtomicUsize,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        workers: usize,
+        config: Config,
+        driver: Box<dyn Driver>,
+        blocking: BlockingPool,
+    ) -> Shared {
+        Shared {
+            workers: (0..workers)
+                .map(|_| Remote {
+                    rings: std::array::from_fn(|_| Ring::new()),
+                    inbox: Inbox::new(),
+                    parker: Parker::new(),
+                    metrics: WorkerMetrics::default(),
+                })
+                .collect(),
+            cores: (0..workers)
+                .map(|i| Mutex::new(Some(Box::new(Core::new(i)))))
+                .collect(),
+            idle: Idle::new(workers),
+            registry: Registry::new(workers * 4),
+            blocking,
+            driver,
+            driver_busy: AtomicBool::new(false),
+            config,
+            shutdown: AtomicBool::new(false),
+            drained: AtomicBool::new(false),
+            drain_lock: Mutex::new(()),
+            next_remote: AtomicUsize::new(0),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Acquire)
+    }
+
+    /// Tries to become the one worker that parks in (or polls) the driver.
+    pub(crate) fn try_lock_driver(&self) -> bool {
+        !self.driver_busy.load(Relaxed) && !self.driver_busy.swap(true, Acquire)
+    }
+
+    pub(crate) fn unlock_driver(&self) {
+        self.driver_busy.store(false, Release);
+    }
+
+    /// Queues a task that was just spawned.
+    pub(crate) fn schedule_new(self: &Arc<Shared>, task: Task) {
+        if let Some(worker) = current_worker(self) {
+            worker.push_spawned(task);
+            return;
+        }
+        let target = self.pick_remote_worker();
+        task.metadata().set_last_worker(target as u32);
+        self.push_remote(target, task);
+    }
+
+    /// A worker for work arriving from outside: a sleeping one if any
+    /// (it has nothing better to do), else the next in round-robin order.
+    fn pick_remote_worker(&self) -> usize {
+        let n = self.workers.len();
+        let start = self.next_remote.fetch_add(1, Relaxed) % n;
+        (0..n)
+            .map(|i| (start + i) % n)
+            .find(|&w| self.workers[w].parker.is_parked())
+            .unwrap_or(start)
+    }
+
+    /// Puts `task` in worker `target`'s inbox and wakes the worker.
+    pub(crate) fn push_remote(&self, target: usize, task: Task) {
+        let remote = &self.workers[target];
+        remote.inbox.push(task);
+        if remote.parker.unpark(&*self.driver, false) {
+            tracing::trace!(worker = target, "unpark");
+        }
+        if self.drained.load(SeqCst) {
+            // No worker will ever drain this inbox again.
+            self.drain_inbox_after_shutdown(target);
+        }
+    }
+
+    /// Wakes one sleeping worker to steal new work, unless someone is
+    /// already searching (they will find it) or nobody sleeps.
+    pub(crate) fn notify_for_steal(&self) {
+        if !self.idle.claim_wakeup() {
+            return;
+        }
+        let n = self.workers.len();
+        let start = self.next_remote.fetch_add(1, Relaxed) % n;
+        for i in 0..n {
+            let w = (start + i) % n;
+            if self.workers[w].parker.unpark(&*self.driver, true) {
+                tracing::trace!(worker = w, "unpark to steal");
+                return;
+            }
+        }
+        self.idle.unclaim();
+    }
+
+    /// Begins shutdown: wakes every worker so it sees the flag and exits.
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutdown.store(true, SeqCst);
+        for remote in self.workers.iter() {
+            remote.parker.unpark(&*self.driver, false);
+        }
+        self.driver.unpark();
+    }
+
+    /// Drops every task, once no worker runs any more: queued tasks first,
+    /// then (through the registry) every task waiting on something.
+    pub(crate) fn drop_all_tasks(&self) {
+        self.drained.store(true, SeqCst);
+        let mut tasks = Vec::new();
+        {
+            let _drain = self.drain_lock.lock().unwrap_or_else(|p| p.into_inner());
+            for (i, remote) in self.workers.iter().enumerate() {
+                tasks.extend(remote.inbox.drain());
+                // The worker threads are gone, so this thread is the rings'
+                // only user now.
+                for ring in &remote.rings {
+                    while let Some(task) = ring.pop() {
+                        tasks.push(task);
+                    }
+                }
+                if let Some(mut core) = self.cores[i]
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take()
+                {
+                    tasks.extend(core.take_all());
+                }
+            }
+        }
+        // Dropping a task drops its future, which may wake other tasks:
+        // those are dropped by `schedule` on the spot (shutdown is set).
+        drop(tasks);
+        for waker in self.registry.close() {
+            waker.wake();
+        }
+        for i in 0..self.workers.len() {
+            self.drain_inbox_after_shutdown(i);
+        }
+    }
+
+    fn drain_inbox_after_shutdown(&self, target: usize) {
+        let tasks: Vec<Task> = {
+            let _drain = self.drain_lock.lock().unwrap_or_else(|p| p.into_inner());
+            self.workers[target].inbox.drain().collect()
+        };
+        drop(tasks);
+    }
+}
+
+/// The worker of runtime `shared` running on the calling thread.
+///
+/// The lifetime is unbounded: callers use the reference only within the
+/// call that found it, which the worker's loop (or `block_on`) encloses.
+#[inline]
+pub(crate) fn current_worker<'w>(shared: &Shared) -> Option<&'w WorkerContext> {
+    let worker = context::worker()?;
+    // SAFETY: the context points at a `WorkerContext` on this thread's
+    // stack for as long as it is installed (see `WorkerContext::install`).
+    let worker = unsafe { worker.as_ref() };
+    ptr::eq(&*worker.shared, shared).then_some(worker)
+}
+
+/// The schedule function of every smp_rt task. See the module docs.
+pub(crate) fn schedule(task: Task, info: ScheduleInfo) {
+    let header = task.metadata();
+    if header.shared.is_shutdown() {
+        drop(task);
+        return;
+    }
+    if let Some(worker) = current_worker(&header.shared) {
+        worker.schedule_local(task, info);
+        return;
+    }
+    // A clone keeps the runtime's state alive until the push and unpark
+    // are done, even if the task runs to completion meanwhile.
+    let shared = Arc::clone(&header.shared);
+    let target = match header.last_worker() {
+        NO_WORKER => {
+            let target = shared.pick_remote_worker();
+            header.set_last_worker(target as u32);
+            target
+        }
+        w => w as usize,
+    };
+    shared.push_remote(target, task);
+}

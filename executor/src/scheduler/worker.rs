@@ -1,0 +1,441 @@
+//! A worker: the loop every worker thread runs, and its private state.
+//!
+//! ```text
+//! loop {
+//!     drain the inbox into the deques
+//!     every DRIVER_INTERVAL ticks: poll the driver without blocking
+//!     run the next task for one slice (the priority rule below)
+//!     out of work: steal from a random sibling
+//!     still nothing: spin on the inbox, then park
+//! }
+//! ```
+//!
+//! # Picking the next task
+//!
+//! `Max`, then `High`, strictly. Then `Normal`, except that a ready `Low`
+//! task is passed over at most [`LOW_SKIPS`] times: the next pick after that
+//! is `Low`. Within a level, the LIFO slot (a task just woken by the running
+//! task) goes first, then the deque in FIFO order.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+
+use async_task::ScheduleInfo;
+
+use super::{LIFO_CAP, Remote, Shared};
+use crate::context;
+use crate::metrics;
+use crate::reductions;
+use crate::task::header::{NO_WORKER, Task};
+
+/// A ready `Low` task is passed over at most this many times by `Normal` work.
+pub(crate) const LOW_SKIPS: u8 = 8;
+
+/// Ticks between non-blocking polls of the driver by a busy worker.
+const DRIVER_INTERVAL: u32 = 61;
+
+/// Rounds of spinning on the inbox before parking.
+const SPIN_ROUNDS: u32 = 64;
+
+/// A worker's private state: only the thread running the worker touches it.
+pub(crate) struct Core {
+    index: usize,
+    /// A task woken by the running task: it runs next (same level permitting).
+    lifo: Option<Task>,
+    /// Consecutive tasks taken from `lifo`.
+    lifo_streak: u8,
+    /// `Normal` picks made while `Low` work waited.
+    low_skips: u8,
+    /// Tasks that did not fit in the rings, per priority; the rings hold the
+    /// older tasks, so each level is ring first, then overflow.
+    overflow: [VecDeque<Task>; 4],
+    tick: u32,
+    rng: u32,
+    /// Counted in `Idle::searching`.
+    searching: bool,
+}
+
+impl Core {
+    pub(crate) fn new(index: usize) -> Core {
+        Core {
+            index,
+            lifo: None,
+            lifo_streak: 0,
+            low_skips: 0,
+            overflow: Default::default(),
+            tick: 0,
+            // Any odd seed works for xorshift; spread the workers apart.
+            rng: 0x9E37_79B9u32.wrapping_mul(index as u32 + 1) | 1,
+            searching: false,
+        }
+    }
+
+    /// Every task the core holds, for shutdown.
+    pub(crate) fn take_all(&mut self) -> Vec<Task> {
+        let mut tasks: Vec<Task> = self.lifo.take().into_iter().collect();
+        for level in &mut self.overflow {
+            tasks.extend(level.drain(..));
+        }
+        tasks
+    }
+
+    fn next_random(&mut self) -> u32 {
+        // xorshift32
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng = x;
+        x
+    }
+
+    /// Appends `task` to its level. Returns `true` if it went into the
+    /// stealable ring (rather than the private overflow).
+    fn push_back(&mut self, task: Task, remote: &Remote) -> bool {
+        let level = task.metadata().priority().index();
+        let overflow = &mut self.overflow[level];
+        if overflow.is_empty() {
+            match remote.rings[level].push_back(task) {
+                Ok(()) => return true,
+                Err(task) => overflow.push_back(task),
+            }
+        } else {
+            overflow.push_back(task);
+        }
+        remote.metrics.overflow[level].store(overflow.len(), Relaxed);
+        false
+    }
+
+    fn level_ready(&self, level: usize, remote: &Remote, lifo_level: Option<usize>) -> bool {
+        lifo_level == Some(level)
+            || !remote.rings[level].is_empty()
+            || !self.overflow[level].is_empty()
+    }
+
+    /// The next task by the priority rule (module docs).
+    fn pick(&mut self, remote: &Remote) -> Option<Task> {
+        let lifo_level = self
+            .lifo
+            .as_ref()
+            .map(|task| task.metadata().priority().index());
+        let ready = |level| self.level_ready(level, remote, lifo_level);
+        let level = if ready(0) {
+            0
+        } else if ready(1) {
+            1
+        } else if ready(2) {
+            if ready(3) && self.low_skips >= LOW_SKIPS {
+                self.low_skips = 0;
+                3
+            } else {
+                if ready(3) {
+                    self.low_skips += 1;
+                }
+                2
+            }
+        } else if ready(3) {
+            self.low_skips = 0;
+            3
+        } else {
+            return None;
+        };
+        if lifo_level == Some(level) {
+            self.lifo_streak = self.lifo_streak.saturating_add(1);
+            return self.lifo.take();
+        }
+        self.lifo_streak = 0;
+        self.pop_level(level, remote)
+    }
+
+    /// Pops the front of `level`: the ring, refilled from overflow when empty.
+    fn pop_level(&mut self, level: usize, remote: &Remote) -> Option<Task> {
+        let ring = &remote.rings[level];
+        if let Some(task) = ring.pop() {
+            return Some(task);
+        }
+        let overflow = &mut self.overflow[level];
+        let first = overflow.pop_front()?;
+        while let Some(task) = overflow.pop_front() {
+            if let Err(task) = ring.push_back(task) {
+                overflow.push_front(task);
+                break;
+            }
+        }
+        remote.metrics.overflow[level].store(overflow.len(), Relaxed);
+        Some(first)
+    }
+
+    fn has_local_work(&self, remote: &Remote) -> bool {
+        self.lifo.is_some()
+            || self.overflow.iter().any(|o| !o.is_empty())
+            || remote.rings.iter().any(|r| !r.is_empty())
+            || !remote.inbox.is_empty()
+    }
+}
+
+/// A worker being run by the current thread; the thread-local context
+/// points here while it is installed.
+pub(crate) struct WorkerContext {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) index: usize,
+    core: RefCell<Box<Core>>,
+    /// `true` while a task is being polled (its wakes go to the LIFO slot).
+    in_task: Cell<bool>,
+    /// When the current busy period started.
+    busy_since: Cell<Option<Instant>>,
+}
+
+/// Uninstalls a worker context and hands its core back on drop.
+pub(crate) struct Installed<'a> {
+    worker: &'a WorkerContext,
+    prev: Option<NonNull<WorkerContext>>,
+}
+
+impl Drop for Installed<'_> {
+    fn drop(&mut self) {
+        self.worker.account_busy();
+        context::replace_worker(self.prev);
+    }
+}
+
+impl WorkerContext {
+    pub(crate) fn new(shared: Arc<Shared>, core: Box<Core>) -> WorkerContext {
+        WorkerContext {
+            index: core.index,
+            shared,
+            core: RefCell::new(core),
+            in_task: Cell::new(false),
+            busy_since: Cell::new(None),
+        }
+    }
+
+    /// Installs this worker as the current thread's worker until the guard
+    /// drops.
+    pub(crate) fn install(&self) -> Installed<'_> {
+        let prev = context::replace_worker(Some(NonNull::from(self)));
+        Installed { worker: self, prev }
+    }
+
+    /// Gives the core back, for the next thread that runs this worker.
+    pub(crate) fn into_core(self) -> Box<Core> {
+        self.core.into_inner()
+    }
+
+    #[inline]
+    fn remote(&self) -> &Remote {
+        &self.shared.workers[self.index]
+    }
+
+    /// The worker thread's loop.
+    pub(crate) fn run(&self) {
+        while !self.shared.is_shutdown() {
+            if !self.tick() {
+                self.idle(&|| false);
+            }
+        }
+    }
+
+    /// One scheduling step: finds a task (locally, else by stealing) and
+    /// runs it for one slice. Returns `false` if there was no work.
+    pub(crate) fn tick(&self) -> bool {
+        let remote = self.remote();
+        let task = {
+            let mut core = self.core.borrow_mut();
+            core.tick = core.tick.wrapping_add(1);
+            if core.tick % DRIVER_INTERVAL == 0 {
+                drop(core);
+                self.poll_driver();
+                core = self.core.borrow_mut();
+            }
+            let mut drained = false;
+            for task in remote.inbox.drain() {
+                drained |= core.push_back(task, remote);
+            }
+            let task = core.pick(remote);
+            drop(core);
+            if drained {
+                self.shared.notify_for_steal();
+            }
+            task
+        };
+        let Some(task) = task.or_else(|| self.steal()) else {
+            return false;
+        };
+        if self.busy_since.get().is_none() {
+            self.busy_since.set(Some(Instant::now()));
+        }
+        self.run_task(task);
+        true
+    }
+
+    /// Polls the driver without blocking, if no other worker has it.
+    fn poll_driver(&self) {
+        if self.shared.try_lock_driver() {
+            self.shared.driver.poll();
+            self.shared.unlock_driver();
+        }
+    }
+
+    fn run_task(&self, task: Task) {
+        let header = task.metadata();
+        header.set_last_worker(self.index as u32);
+        let span = tracing::trace_span!(
+            "task",
+            task.id = header.id.as_u64(),
+            task.name = header.name(),
+            task.priority = header.priority().as_str(),
+        );
+        let _entered = span.enter();
+        let prev = reductions::enter_slice(self.shared.config.reductions);
+        self.in_task.set(true);
+        task.run();
+        self.in_task.set(false);
+        let slice = reductions::exit_slice(prev);
+        let metrics = &self.remote().metrics;
+        metrics::add(&metrics.polls, 1);
+        if slice.preempted {
+            metrics::add(&metrics.preemptions, 1);
+            tracing::trace!(worker = self.index, "preempted: reduction budget spent");
+        }
+    }
+
+    /// Steals a batch from a sibling, starting at a random one, taking from
+    /// its highest non-empty priority level.
+    fn steal(&self) -> Option<Task> {
+        let workers = &self.shared.workers;
+        let n = workers.len();
+        if n == 1 {
+            return None;
+        }
+        let mut core = self.core.borrow_mut();
+        if !core.searching {
+            if !self.shared.idle.start_searching() {
+                return None;
+            }
+            core.searching = true;
+        }
+        let me = self.remote();
+        let start = core.next_random() as usize % n;
+        for i in 0..n {
+            let victim = (start + i) % n;
+            if victim == self.index {
+                continue;
+            }
+            for (level, ring) in workers[victim].rings.iter().enumerate() {
+                if let Some(task) = ring.steal_into(&me.rings[level]) {
+                    metrics::add(&me.metrics.steals, 1);
+                    tracing::trace!(worker = self.index, victim, level, "steal");
+                    core.searching = false;
+                    drop(core);
+                    // The last searcher to find work wakes another one: there
+                    // may be more to take.
+                    if self.shared.idle.stop_searching() {
+                        self.shared.notify_for_steal();
+                    }
+                    return Some(task);
+                }
+            }
+        }
+        None
+    }
+
+    /// Adds the time since the busy period started to the busy counter.
+    fn account_busy(&self) {
+        if let Some(since) = self.busy_since.take() {
+            let ns = since.elapsed().as_nanos() as u64;
+            metrics::add(&self.remote().metrics.busy_ns, ns);
+        }
+    }
+
+    /// Out of work: spin briefly on the inbox, then park until woken.
+    /// `woken` reports work that arrived some other way (`block_on`'s
+    /// future being woken).
+    pub(crate) fn idle(&self, woken: &dyn Fn() -> bool) {
+        self.account_busy();
+        let shared = &*self.shared;
+        let remote = self.remote();
+        let mut core = self.core.borrow_mut();
+        if core.searching {
+            core.searching = false;
+            shared.idle.stop_searching();
+        }
+        for _ in 0..SPIN_ROUNDS {
+            if !remote.inbox.is_empty() || woken() || shared.is_shutdown() {
+                return;
+            }
+            std::hint::spin_loop();
+        }
+
+        let in_driver = shared.try_lock_driver();
+        shared.idle.inc_sleeping();
+        let wait = remote.parker.prepare(in_driver);
+        // Look once more, after announcing the park (see `scheduler::park`).
+        // Siblings' rings matter only if nobody is searching: a searcher
+        // would find that work, and does this same check before it parks.
+        let work = shared.is_shutdown()
+            || woken()
+            || core.has_local_work(remote)
+            || (shared.idle.searching() == 0
+                && shared
+                    .workers
+                    .iter()
+                    .any(|w| w.rings.iter().any(|r| !r.is_empty())));
+        let to_search = if work {
+            remote.parker.cancel()
+        } else {
+            metrics::add(&remote.metrics.parks, 1);
+            tracing::trace!(worker = self.index, in_driver, "park");
+            drop(core);
+            let to_search = remote.parker.wait(wait, &*shared.driver);
+            core = self.core.borrow_mut();
+            tracing::trace!(worker = self.index, "unparked");
+            to_search
+        };
+        shared.idle.dec_sleeping();
+        if in_driver {
+            shared.unlock_driver();
+        }
+        core.searching = to_search;
+    }
+
+    /// Schedules a task woken on this worker's thread.
+    pub(crate) fn schedule_local(&self, task: Task, info: ScheduleInfo) {
+        let header = task.metadata();
+        let last = header.last_worker();
+        if last != self.index as u32 && last != NO_WORKER && !info.woken_while_running {
+            // Its home is another worker: BEAM affinity, send it back.
+            self.shared.push_remote(last as usize, task);
+            return;
+        }
+        header.set_last_worker(self.index as u32);
+        let remote = self.remote();
+        let mut core = self.core.borrow_mut();
+        let to_ring =
+            if !info.woken_while_running && self.in_task.get() && core.lifo_streak < LIFO_CAP {
+                // Front of the line; a task it displaces goes to the back.
+                match core.lifo.replace(task) {
+                    Some(displaced) => core.push_back(displaced, remote),
+                    None => false,
+                }
+            } else {
+                core.push_back(task, remote)
+            };
+        drop(core);
+        if to_ring {
+            self.shared.notify_for_steal();
+        }
+    }
+
+    /// Queues a task spawned on this worker: the back of its deque.
+    pub(crate) fn push_spawned(&self, task: Task) {
+        task.metadata().set_last_worker(self.index as u32);
+        let to_ring = self.core.borrow_mut().push_back(task, self.remote());
+        if to_ring {
+            self.shared.notify_for_steal();
+        }
+    }
+}

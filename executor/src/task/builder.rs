@@ -1,0 +1,78 @@
+//! `task::Builder`: a task with a name and a priority.
+
+use std::future::Future;
+use std::io;
+
+use super::{JoinHandle, Priority, spawn_on};
+use crate::runtime::Handle;
+
+/// Configures a task before spawning it (tokio's `task::Builder`, plus a
+/// priority).
+///
+/// # Examples
+///
+/// ```
+/// # smp_rt_executor::block_on(async {
+/// use smp_rt_executor::task::{self, Priority};
+///
+/// let handle = task::Builder::new()
+///     .name("conn")
+///     .priority(Priority::High)
+///     .spawn(async { task::current_priority() })
+///     .unwrap();
+/// assert_eq!(handle.await.unwrap(), Priority::High);
+/// # });
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct Builder<'a> {
+    name: Option<&'a str>,
+    priority: Priority,
+}
+
+impl<'a> Builder<'a> {
+    /// A builder for a `Normal`, unnamed task.
+    pub fn new() -> Builder<'a> {
+        Builder::default()
+    }
+
+    /// Names the task; the name shows in its tracing span.
+    pub fn name(mut self, name: &'a str) -> Builder<'a> {
+        self.name = Some(name);
+        self
+    }
+
+    /// Sets the task's priority (default `Normal`).
+    pub fn priority(mut self, priority: Priority) -> Builder<'a> {
+        self.priority = priority;
+        self
+    }
+
+    /// Spawns the task on the current runtime.
+    ///
+    /// # Errors
+    ///
+    /// An `io::Error` outside a runtime (tokio's builder also returns
+    /// `io::Result`).
+    pub fn spawn<F>(self, future: F) -> io::Result<JoinHandle<F::Output>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let handle = Handle::try_current().map_err(io::Error::other)?;
+        Ok(self.spawn_on(future, &handle))
+    }
+
+    /// Spawns the task on the runtime of `handle`.
+    pub fn spawn_on<F>(self, future: F, handle: &Handle) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        spawn_on(
+            &handle.shared,
+            future,
+            self.name.map(Box::from),
+            self.priority,
+        )
+    }
+}

@@ -1,0 +1,210 @@
+//! The task header: the metadata every `async-task` task of smp_rt carries.
+
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::{Relaxed, Release};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64};
+
+use async_task::Runnable;
+
+use super::{Id, Priority};
+use crate::loom::AtomicPtr;
+use crate::queue::Node;
+use crate::scheduler::Shared;
+
+/// A task as the scheduler handles it.
+pub(crate) type Task = Runnable<Header>;
+
+/// `last_worker` before the task has been placed anywhere.
+pub(crate) const NO_WORKER: u32 = u32::MAX;
+
+/// `registry_slot` of a task that is not in the registry (blocking tasks).
+pub(crate) const NO_SLOT: u32 = u32::MAX;
+
+/// Set in `flags` by `abort`: the next poll drops the future.
+const ABORTED: u8 = 1;
+/// Set in `flags` when the future completed or was dropped.
+const FINISHED: u8 = 2;
+
+/// Per-task metadata, stored in the task's allocation.
+///
+/// Fields written while the task runs are written only by the worker
+/// polling it; they are atomics (all `Relaxed`) so that handles and metrics
+/// may read them from other threads.
+pub(crate) struct Header {
+    /// Unique id.
+    pub(crate) id: Id,
+    /// Name given with `task::Builder::name`.
+    pub(crate) name: Option<Box<str>>,
+    /// The runtime the task belongs to.
+    pub(crate) shared: Arc<Shared>,
+    /// `Priority` as `u8`; read each time the task is queued.
+    priority: AtomicU8,
+    /// `ABORTED`, `FINISHED`.
+    flags: AtomicU8,
+    /// The worker that last ran the task (or was chosen for it), `NO_WORKER`.
+    last_worker: AtomicU32,
+    /// Index of the task's entry in its registry shard, `NO_SLOT`.
+    registry_slot: AtomicU32,
+    /// Reductions left when the last slice ended.
+    reductions_left: AtomicU32,
+    /// Slices that ended because the budget ran out.
+    preemptions: AtomicU32,
+    /// Times the task was polled.
+    polls: AtomicU64,
+    /// Reductions charged over the task's life.
+    total_reductions: AtomicU64,
+    /// The task's link while it waits in a worker's inbox.
+    inbox_link: AtomicPtr<()>,
+}
+
+impl Header {
+    pub(crate) fn new(
+        id: Id,
+        name: Option<Box<str>>,
+        priority: Priority,
+        shared: Arc<Shared>,
+    ) -> Header {
+        Header {
+            id,
+            name,
+            shared,
+            priority: AtomicU8::new(priority as u8),
+            flags: AtomicU8::new(0),
+            last_worker: AtomicU32::new(NO_WORKER),
+            registry_slot: AtomicU32::new(NO_SLOT),
+            reductions_left: AtomicU32::new(0),
+            preemptions: AtomicU32::new(0),
+            polls: AtomicU64::new(0),
+            total_reductions: AtomicU64::new(0),
+            inbox_link: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+
+    /// The name, or `""`.
+    pub(crate) fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or("")
+    }
+
+    #[inline]
+    pub(crate) fn priority(&self) -> Priority {
+        Priority::from_index(self.priority.load(Relaxed) as usize)
+    }
+
+    #[inline]
+    pub(crate) fn set_priority(&self, priority: Priority) {
+        self.priority.store(priority as u8, Relaxed);
+    }
+
+    #[inline]
+    pub(crate) fn last_worker(&self) -> u32 {
+        self.last_worker.load(Relaxed)
+    }
+
+    #[inline]
+    pub(crate) fn set_last_worker(&self, worker: u32) {
+        self.last_worker.store(worker, Relaxed);
+    }
+
+    #[inline]
+    pub(crate) fn registry_slot(&self) -> u32 {
+        self.registry_slot.load(Relaxed)
+    }
+
+    #[inline]
+    pub(crate) fn set_registry_slot(&self, slot: u32) {
+        self.registry_slot.store(slot, Relaxed);
+    }
+
+    /// Marks the task aborted; the waker that follows makes it observable.
+    pub(crate) fn abort(&self) {
+        // Release: pairs with the Acquire in `is_aborted` on the worker
+        // that polls the task after the abort's wake.
+        self.flags.fetch_or(ABORTED, Release);
+    }
+
+    /// Marks the task's future as gone (completed or dropped).
+    pub(crate) fn set_finished(&self) {
+        self.flags.fetch_or(FINISHED, Release);
+    }
+
+    pub(crate) fn is_finished(&self) -> bool {
+        self.flags.load(std::sync::atomic::Ordering::Acquire) & FINISHED != 0
+    }
+
+    #[inline]
+    pub(crate) fn is_aborted(&self) -> bool {
+        self.flags.load(std::sync::atomic::Ordering::Acquire) & ABORTED != 0
+    }
+
+    /// Records one poll that spent `charged` reductions and ended with
+    /// `left`, preempted or not. Called by the polling worker only, hence
+    /// plain load + store instead of read-modify-writes.
+    #[inline]
+    pub(crate) fn record_poll(&self, charged: u32, left: u32, preempted: bool) {
+        self.polls.store(self.polls.load(Relaxed) + 1, Relaxed);
+        self.total_reductions.store(
+            self.total_reductions.load(Relaxed) + u64::from(charged),
+            Relaxed,
+        );
+        self.reductions_left.store(left, Relaxed);
+        if preempted {
+            self.preemptions
+                .store(self.preemptions.load(Relaxed) + 1, Relaxed);
+        }
+    }
+
+    /// A snapshot of the counters.
+    pub(crate) fn stats(&self) -> TaskStats {
+        TaskStats {
+            reductions: self.total_reductions.load(Relaxed),
+            reductions_left: self.reductions_left.load(Relaxed),
+            polls: self.polls.load(Relaxed),
+            preemptions: u64::from(self.preemptions.load(Relaxed)),
+            priority: self.priority(),
+        }
+    }
+}
+
+/// Counters of one task, as returned by [`task::stats`](crate::task::stats).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TaskStats {
+    /// Reductions charged over the task's life, up to its last completed poll.
+    pub reductions: u64,
+    /// Reductions that were left when the task's last slice ended.
+    pub reductions_left: u32,
+    /// Times the task has been polled (the current poll not counted).
+    pub polls: u64,
+    /// Slices ended because the reduction budget ran out.
+    pub preemptions: u64,
+    /// The task's priority now.
+    pub priority: Priority,
+}
+
+// SAFETY: `into_raw`/`from_raw` are async-task's own pair, and `link` is a
+// field of the task's metadata, which lives as long as the task allocation,
+// which the inbox keeps alive by owning the `Runnable`.
+unsafe impl Node for Task {
+    #[inline]
+    fn into_raw(self) -> NonNull<()> {
+        Runnable::into_raw(self)
+    }
+
+    #[inline]
+    unsafe fn from_raw(ptr: NonNull<()>) -> Self {
+        // SAFETY: forwarded from the caller's contract.
+        unsafe { Runnable::from_raw(ptr) }
+    }
+
+    #[inline]
+    unsafe fn link<'a>(ptr: NonNull<()>) -> &'a AtomicPtr<()> {
+        // SAFETY: the caller guarantees `ptr` is a live task owned by the
+        // inbox; the ManuallyDrop borrows it without taking ownership.
+        let task = std::mem::ManuallyDrop::new(unsafe { Runnable::<Header>::from_raw(ptr) });
+        let link: *const AtomicPtr<()> = &task.metadata().inbox_link;
+        // SAFETY: the metadata lives in the heap allocation, not in `task`,
+        // and outlives the node's stay in the inbox.
+        unsafe { &*link }
+    }
+}

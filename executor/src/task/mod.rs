@@ -1,0 +1,264 @@
+//! Tasks: spawning, priorities, reductions, joining.
+//!
+//! A task is an [`async-task`](async_task) task whose metadata is a small
+//! header: id, name, priority, and the counters behind [`stats`]. It is
+//! scheduled like a BEAM process: by [`Priority`], in slices of reductions
+//! (see [`consume_budget`], [`reduce`], [`yield_now`]).
+
+mod builder;
+pub(crate) mod harness;
+pub(crate) mod header;
+mod id;
+mod join_error;
+mod join_handle;
+mod join_set;
+mod priority;
+
+use std::future::Future;
+use std::sync::Arc;
+
+pub use builder::Builder;
+pub use header::TaskStats;
+pub use id::Id;
+pub use join_error::JoinError;
+pub use join_handle::{AbortHandle, JoinHandle};
+pub use join_set::JoinSet;
+pub use priority::Priority;
+
+pub use crate::reductions::{
+    ConsumeBudget, Unconstrained, YieldNow, consume_budget, poll_charge, reduce, unconstrained,
+    yield_now,
+};
+
+use crate::context;
+use crate::runtime::Handle;
+use crate::scheduler::{self, Shared};
+use harness::Harness;
+use header::Header;
+
+/// Spawns a task on the current runtime at `Normal` priority.
+///
+/// The task starts running at once, in the background; the returned
+/// [`JoinHandle`] awaits its output. Dropping the handle detaches the task.
+///
+/// # Panics
+///
+/// Panics outside a runtime (no task, no `block_on`, no `Runtime::enter`).
+///
+/// # Examples
+///
+/// ```
+/// # smp_rt_executor::block_on(async {
+/// let handle = smp_rt_executor::spawn(async { 6 * 7 });
+/// assert_eq!(handle.await.unwrap(), 42);
+/// # });
+/// ```
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    spawn_with_priority(Priority::Normal, future)
+}
+
+/// Spawns a task on the current runtime at `priority`.
+///
+/// # Panics
+///
+/// Panics outside a runtime.
+///
+/// # Examples
+///
+/// ```
+/// # smp_rt_executor::block_on(async {
+/// use smp_rt_executor::task::{self, Priority};
+///
+/// let handle = task::spawn_with_priority(Priority::High, async { task::current_priority() });
+/// assert_eq!(handle.await.unwrap(), Priority::High);
+/// # });
+/// ```
+#[track_caller]
+pub fn spawn_with_priority<F>(priority: Priority, future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handle = current_handle("spawn");
+    spawn_on(&handle.shared, future, None, priority)
+}
+
+/// Runs the blocking function `f` on the current runtime's blocking pool.
+///
+/// # Panics
+///
+/// Panics outside a runtime.
+///
+/// # Examples
+///
+/// ```
+/// # smp_rt_executor::block_on(async {
+/// let n = smp_rt_executor::task::spawn_blocking(|| {
+///     std::thread::sleep(std::time::Duration::from_millis(1));
+///     7
+/// });
+/// assert_eq!(n.await.unwrap(), 7);
+/// # });
+/// ```
+#[track_caller]
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let handle = current_handle("spawn_blocking");
+    spawn_blocking_on(&handle.shared, f)
+}
+
+#[track_caller]
+fn current_handle(what: &str) -> Handle {
+    match Handle::try_current() {
+        Ok(handle) => handle,
+        Err(err) => panic!("{what}: {err}"),
+    }
+}
+
+/// Spawns `future` as a task of `shared`.
+pub(crate) fn spawn_on<F>(
+    shared: &Arc<Shared>,
+    future: F,
+    name: Option<Box<str>>,
+    priority: Priority,
+) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let id = Id::next();
+    let header = Header::new(id, name, priority, shared.clone());
+    let (task, handle) = async_task::Builder::new().metadata(header).spawn(
+        // SAFETY: the harness gets async-task's `&Header`, which outlives
+        // the future (see `Harness::new`).
+        move |header: &Header| unsafe { Harness::new(header, future) },
+        async_task::WithInfo(scheduler::schedule),
+    );
+    match shared.registry.insert(id, task.waker()) {
+        Some(slot) => {
+            task.metadata().set_registry_slot(slot);
+            shared.schedule_new(task);
+        }
+        // The runtime is shutting down: the task is cancelled unrun.
+        None => drop(task),
+    }
+    JoinHandle::new(handle)
+}
+
+/// Spawns `f` as a task of `shared`'s blocking pool.
+pub(crate) fn spawn_blocking_on<F, R>(shared: &Arc<Shared>, f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let header = Header::new(Id::next(), None, Priority::Normal, shared.clone());
+    let (task, handle) = async_task::Builder::new().metadata(header).spawn(
+        // SAFETY: as in `spawn_on`.
+        move |header: &Header| unsafe { Harness::new(header, async move { f() }) },
+        |task: header::Task| {
+            let shared = task.metadata().shared.clone();
+            shared.blocking.push(
+                task,
+                &Handle {
+                    shared: shared.clone(),
+                },
+            );
+        },
+    );
+    let shared_handle = Handle {
+        shared: shared.clone(),
+    };
+    shared.blocking.push(task, &shared_handle);
+    JoinHandle::new(handle)
+}
+
+fn with_current<R>(f: impl FnOnce(&Header) -> R) -> Option<R> {
+    // SAFETY: the context holds the header of the task being polled on this
+    // thread, which is alive for the whole poll.
+    context::current_task().map(|header| f(unsafe { header.as_ref() }))
+}
+
+/// The id of the calling task.
+///
+/// # Panics
+///
+/// Panics outside a task; see [`try_id`].
+#[track_caller]
+pub fn id() -> Id {
+    try_id()
+        .expect("task::id() was called outside a task; use task::try_id() where that can happen")
+}
+
+/// The id of the calling task, or `None` outside a task.
+pub fn try_id() -> Option<Id> {
+    with_current(|header| header.id)
+}
+
+/// The priority of the calling task (`Normal` outside a task).
+pub fn current_priority() -> Priority {
+    with_current(|header| header.priority()).unwrap_or_default()
+}
+
+/// Changes the calling task's priority, like BEAM's
+/// `process_flag(priority, P)`. It applies from the task's next slice: the
+/// next time it is queued, it goes to the deque of `priority`.
+///
+/// # Panics
+///
+/// Panics outside a task.
+///
+/// # Examples
+///
+/// ```
+/// # smp_rt_executor::block_on(async {
+/// use smp_rt_executor::task::{self, Priority};
+///
+/// smp_rt_executor::spawn(async {
+///     task::set_priority(Priority::Low);
+///     task::yield_now().await; // requeued at Low
+///     assert_eq!(task::current_priority(), Priority::Low);
+/// })
+/// .await
+/// .unwrap();
+/// # });
+/// ```
+#[track_caller]
+pub fn set_priority(priority: Priority) {
+    with_current(|header| header.set_priority(priority))
+        .expect("task::set_priority() was called outside a task: only a task has a priority");
+}
+
+/// Counters of the calling task: reductions, polls, preemptions, priority.
+///
+/// # Panics
+///
+/// Panics outside a task.
+///
+/// # Examples
+///
+/// ```
+/// # smp_rt_executor::block_on(async {
+/// use smp_rt_executor::task;
+///
+/// smp_rt_executor::spawn(async {
+///     task::yield_now().await;
+///     let stats = task::stats();
+///     assert!(stats.polls >= 1);
+///     assert!(stats.reductions >= 1);
+/// })
+/// .await
+/// .unwrap();
+/// # });
+/// ```
+#[track_caller]
+pub fn stats() -> TaskStats {
+    with_current(Header::stats).expect("task::stats() was called outside a task")
+}

@@ -1,0 +1,35 @@
+//! # smp_rt
+//!
+//! An async runtime that schedules futures the way the Erlang VM (BEAM)
+//! schedules processes: one worker per core, four priorities (`Max`, `High`,
+//! `Normal`, `Low`), a reduction budget that preempts a busy task at its
+//! next await point, an inbox per worker, work stealing, and workers that
+//! spin briefly and then sleep.
+//!
+//! The public API follows tokio's names, so that moving a service from tokio
+//! is a change of paths:
+//!
+//! ```
+//! use smp_rt::task::{self, Priority};
+//!
+//! #[smp_rt::main(worker_threads = 2)]
+//! async fn main() {
+//!     let urgent = task::spawn_with_priority(Priority::High, async { 1 });
+//!     let normal = smp_rt::spawn(async { 2 });
+//!     assert_eq!(urgent.await.unwrap() + normal.await.unwrap(), 3);
+//! }
+//! ```
+//!
+//! The parts:
+//! * [`runtime`]: `Builder`, `Runtime`, `Handle`, `RuntimeMetrics`;
+//! * [`task`]: spawning, priorities, reductions, `JoinHandle`, `JoinSet`;
+//! * [`sync`]: `oneshot`, `mpsc`, `Mutex`, `Notify`, `Semaphore`, each
+//!   charging a reduction per operation;
+//! * [`main`] and [`test`]: the entry-point attributes.
+
+#![warn(missing_docs, rust_2018_idioms)]
+
+pub mod sync;
+
+pub use smp_rt_executor::{JoinHandle, block_on, driver, runtime, spawn, spawn_blocking, task};
+pub use smp_rt_macros::{main, test};
