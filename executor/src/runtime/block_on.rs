@@ -149,15 +149,20 @@ pub(crate) fn as_worker<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output
     let waker = Waker::from(main.clone());
     let mut cx = Context::from_waker(&waker);
     loop {
+        // A future that woke itself while being polled (it yielded) lets
+        // the queued tasks run a batch before it is polled again, as a task
+        // would go to the back of its queue.
+        let mut yielded = false;
         if main.notified.swap(false, SeqCst) {
             if let Poll::Ready(output) =
                 poll_once(future.as_mut(), &mut cx, shared.config.reductions)
             {
                 return output;
             }
+            yielded = main.notified.load(SeqCst);
         }
         let mut ran = 0;
-        while ran < TASKS_PER_CHECK && !main.notified.load(SeqCst) {
+        while ran < TASKS_PER_CHECK && (yielded || !main.notified.load(SeqCst)) {
             if !worker.tick() {
                 break;
             }

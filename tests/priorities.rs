@@ -1,0 +1,197 @@
+//! Priorities: `Max` and `High` are strict, `Low` is interleaved with
+//! `Normal` (passed over at most 8 times), `set_priority` applies from the
+//! next slice. A current-thread runtime makes the order deterministic.
+
+use std::sync::{Arc, Mutex};
+
+use smp_rt::runtime::{Builder, Runtime};
+use smp_rt::task::{self, Priority};
+
+fn single_worker() -> Runtime {
+    Builder::new_current_thread().build().unwrap()
+}
+
+type Log = Arc<Mutex<Vec<String>>>;
+
+fn spawn_logged(log: &Log, priority: Priority, label: String) -> smp_rt::JoinHandle<()> {
+    let log = log.clone();
+    task::spawn_with_priority(priority, async move {
+        log.lock().unwrap().push(label);
+    })
+}
+
+#[test]
+fn strict_levels_then_low_interleaved_with_normal() {
+    let rt = single_worker();
+    let log: Log = Arc::default();
+    rt.block_on(async {
+        let mut handles = Vec::new();
+        for i in 0..20 {
+            handles.push(spawn_logged(&log, Priority::Low, format!("L{i}")));
+        }
+        for i in 0..20 {
+            handles.push(spawn_logged(&log, Priority::Normal, format!("N{i}")));
+        }
+        for i in 0..3 {
+            handles.push(spawn_logged(&log, Priority::High, format!("H{i}")));
+        }
+        for i in 0..2 {
+            handles.push(spawn_logged(&log, Priority::Max, format!("M{i}")));
+        }
+        for h in handles {
+            h.await.unwrap();
+        }
+    });
+    let mut expected: Vec<String> = vec!["M0", "M1", "H0", "H1", "H2"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    // 8 Normal, then the Low that was passed over 8 times, and so on.
+    let mut normal = (0..20).map(|i| format!("N{i}"));
+    let mut low = (0..20).map(|i| format!("L{i}"));
+    loop {
+        let batch: Vec<String> = normal.by_ref().take(8).collect();
+        if batch.is_empty() {
+            break;
+        }
+        let full = batch.len() == 8;
+        expected.extend(batch);
+        if full {
+            expected.extend(low.next());
+        }
+    }
+    expected.extend(low);
+    assert_eq!(*log.lock().unwrap(), expected);
+}
+
+#[test]
+fn low_is_not_starved_by_a_stream_of_normal_work() {
+    let rt = single_worker();
+    let normal_slices = Arc::new(Mutex::new(0u32));
+    let low_ran_after = rt.block_on(async {
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut normal = Vec::new();
+        for _ in 0..4 {
+            let done = done.clone();
+            let slices = normal_slices.clone();
+            normal.push(smp_rt::spawn(async move {
+                // Endless Normal work (bounded only so a broken scheduler
+                // fails instead of hanging).
+                for _ in 0..100_000 {
+                    if done.load(std::sync::atomic::Ordering::SeqCst) {
+                        return;
+                    }
+                    *slices.lock().unwrap() += 1;
+                    task::yield_now().await;
+                }
+            }));
+        }
+        let slices = normal_slices.clone();
+        let low = task::spawn_with_priority(Priority::Low, async move {
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            *slices.lock().unwrap()
+        });
+        let ran_after = low.await.unwrap();
+        for h in normal {
+            h.await.unwrap();
+        }
+        ran_after
+    });
+    assert!(
+        low_ran_after <= 8,
+        "the Low task waited for {low_ran_after} Normal slices; at most 8 are allowed"
+    );
+}
+
+#[test]
+fn high_is_strict_over_a_yielding_normal_task() {
+    let rt = single_worker();
+    let log: Log = Arc::default();
+    rt.block_on(async {
+        let l = log.clone();
+        let normal = smp_rt::spawn(async move {
+            for i in 0..3 {
+                l.lock().unwrap().push(format!("N{i}"));
+                task::yield_now().await;
+            }
+        });
+        let l = log.clone();
+        let spawner = task::spawn_with_priority(Priority::Normal, async move {
+            // Spawned from a Normal task: the High tasks must run before the
+            // Normal task's next slice.
+            let a = spawn_logged(&l, Priority::High, "H0".into());
+            let b = spawn_logged(&l, Priority::Max, "M0".into());
+            (a, b)
+        });
+        let (a, b) = spawner.await.unwrap();
+        a.await.unwrap();
+        b.await.unwrap();
+        normal.await.unwrap();
+    });
+    let log = log.lock().unwrap();
+    let pos = |s: &str| log.iter().position(|x| x == s).unwrap();
+    assert!(pos("M0") < pos("H0"), "Max before High: {log:?}");
+    assert!(
+        pos("H0") < pos("N2"),
+        "High before the rest of Normal: {log:?}"
+    );
+    assert_eq!(
+        pos("M0") + 1,
+        pos("H0"),
+        "nothing between Max and High: {log:?}"
+    );
+}
+
+#[test]
+fn set_priority_applies_from_the_next_slice() {
+    let rt = single_worker();
+    let log: Log = Arc::default();
+    rt.block_on(async {
+        let l = log.clone();
+        let demoted = smp_rt::spawn(async move {
+            assert_eq!(task::current_priority(), Priority::Normal);
+            task::set_priority(Priority::Low);
+            // Still this slice: the change shows, the task keeps running.
+            assert_eq!(task::current_priority(), Priority::Low);
+            l.lock().unwrap().push("A1".to_string());
+            task::yield_now().await;
+            l.lock().unwrap().push("A2".to_string());
+            assert_eq!(task::stats().priority, Priority::Low);
+        });
+        let others: Vec<_> = (0..3)
+            .map(|i| spawn_logged(&log, Priority::Normal, format!("N{i}")))
+            .collect();
+        demoted.await.unwrap();
+        for h in others {
+            h.await.unwrap();
+        }
+    });
+    // Requeued at Low, A waits behind every Normal task.
+    assert_eq!(*log.lock().unwrap(), vec!["A1", "N0", "N1", "N2", "A2"]);
+}
+
+#[test]
+fn priority_order_and_default() {
+    assert!(Priority::Max > Priority::High);
+    assert!(Priority::High > Priority::Normal);
+    assert!(Priority::Normal > Priority::Low);
+    assert_eq!(Priority::default(), Priority::Normal);
+    let rt = single_worker();
+    let p = rt.block_on(async { smp_rt::spawn(async { task::current_priority() }).await });
+    assert_eq!(p.unwrap(), Priority::Normal);
+}
+
+#[test]
+fn set_priority_outside_a_task_panics_with_a_reason() {
+    let err = std::panic::catch_unwind(|| task::set_priority(Priority::High)).unwrap_err();
+    let msg = err
+        .downcast_ref::<&str>()
+        .copied()
+        .unwrap_or_default()
+        .to_string()
+        + err
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .unwrap_or_default();
+    assert!(msg.contains("outside a task"), "message was: {msg}");
+}

@@ -1,0 +1,229 @@
+//! The runtime: building it (and refusing bad settings), entering it,
+//! blocking on it, its two flavors, handles, and `smp_rt::block_on`.
+
+use std::io;
+use std::sync::{Arc, Mutex};
+
+use smp_rt::runtime::{Builder, Handle, Runtime};
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+#[test]
+fn zero_workers_is_an_error() {
+    let err = Builder::new_multi_thread()
+        .worker_threads(0)
+        .build()
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("worker_threads"), "{err}");
+}
+
+#[test]
+fn zero_reductions_is_an_error() {
+    for mut builder in [Builder::new_multi_thread(), Builder::new_current_thread()] {
+        let err = builder.reductions(0).build().unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("reductions"), "{err}");
+    }
+}
+
+#[test]
+fn zero_blocking_threads_is_an_error() {
+    let err = Builder::new_multi_thread()
+        .max_blocking_threads(0)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("max_blocking_threads"), "{err}");
+}
+
+#[test]
+fn worker_threads_and_thread_names() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(3)
+        .thread_name("svc")
+        .enable_all()
+        .build()
+        .unwrap();
+    assert_eq!(rt.metrics().num_workers(), 3);
+    let name = rt.block_on(async {
+        smp_rt::spawn(async { std::thread::current().name().map(String::from) })
+            .await
+            .unwrap()
+    });
+    let name = name.unwrap();
+    assert!(
+        ["svc-0", "svc-1", "svc-2"].contains(&name.as_str()),
+        "task ran on {name}"
+    );
+}
+
+#[test]
+fn block_on_inside_a_task_panics_with_the_reason() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let handle = rt.handle().clone();
+    let err = rt.block_on(async move {
+        smp_rt::spawn(async move { handle.block_on(async {}) })
+            .await
+            .unwrap_err()
+    });
+    assert!(err.is_panic());
+    let msg = panic_message(err.into_panic());
+    assert!(msg.contains("worker thread"), "{msg}");
+    assert!(msg.contains(".await"), "the message says what to do: {msg}");
+}
+
+#[test]
+fn global_block_on_inside_a_task_panics_too() {
+    let rt = Builder::new_current_thread().build().unwrap();
+    let err = rt.block_on(async {
+        smp_rt::spawn(async { smp_rt::block_on(async { 1 }) })
+            .await
+            .unwrap_err()
+    });
+    assert!(panic_message(err.into_panic()).contains("worker thread"));
+}
+
+#[test]
+fn block_on_from_the_current_thread_runtime_future_panics() {
+    let rt = Arc::new(Builder::new_current_thread().build().unwrap());
+    let inner = rt.clone();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(async move { inner.block_on(async {}) })
+    }));
+    assert!(panic_message(result.unwrap_err()).contains("worker thread"));
+    // The runtime still works after the panic.
+    assert_eq!(
+        rt.block_on(async { smp_rt::spawn(async { 3 }).await.unwrap() }),
+        3
+    );
+}
+
+#[test]
+fn handle_current_inside_and_outside() {
+    let err = Handle::try_current().unwrap_err();
+    assert!(err.to_string().contains("no smp_rt runtime"));
+    let msg = panic_message(std::panic::catch_unwind(Handle::current).unwrap_err());
+    assert!(msg.contains("no smp_rt runtime"), "{msg}");
+
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let workers = rt.block_on(async {
+        let outer = Handle::current().metrics().num_workers();
+        let inner = smp_rt::spawn(async { Handle::current().metrics().num_workers() })
+            .await
+            .unwrap();
+        (outer, inner)
+    });
+    assert_eq!(workers, (2, 2));
+
+    let _guard = rt.enter();
+    let h = smp_rt::spawn(async { "entered" });
+    assert_eq!(rt.block_on(h).unwrap(), "entered");
+}
+
+#[test]
+fn current_thread_runs_tasks_on_the_calling_thread() {
+    let rt = Builder::new_current_thread().build().unwrap();
+    assert_eq!(rt.metrics().num_workers(), 1);
+    let me = std::thread::current().id();
+    // Spawned before block_on: waits in the inbox until a thread drives it.
+    let early = rt.spawn(async { std::thread::current().id() });
+    assert_eq!(rt.metrics().worker_inbox_depth(0), 1);
+    let ids = rt.block_on(async {
+        let late = smp_rt::spawn(async { std::thread::current().id() });
+        (early.await.unwrap(), late.await.unwrap())
+    });
+    assert_eq!(ids, (me, me));
+    assert_eq!(rt.metrics().worker_inbox_depth(0), 0);
+}
+
+#[test]
+fn current_thread_runtime_is_driven_by_block_on_from_any_thread() {
+    let rt = Arc::new(Builder::new_current_thread().build().unwrap());
+    let task = rt.spawn(async { 11 });
+    let rt2 = rt.clone();
+    let out = std::thread::spawn(move || rt2.block_on(task).unwrap())
+        .join()
+        .unwrap();
+    assert_eq!(out, 11);
+}
+
+#[test]
+fn a_future_woken_from_a_plain_thread_completes() {
+    for rt in [
+        Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap(),
+        Builder::new_current_thread().build().unwrap(),
+    ] {
+        let (tx, rx) = futures::channel::oneshot::channel();
+        let waiter = rt.spawn(async move { rx.await.unwrap() + 1 });
+        let sender = std::thread::spawn(move || tx.send(41).unwrap());
+        assert_eq!(rt.block_on(waiter).unwrap(), 42);
+        sender.join().unwrap();
+    }
+}
+
+#[test]
+fn smp_rt_block_on_runs_a_fresh_runtime() {
+    let v = smp_rt::block_on(async { smp_rt::spawn(async { 20 }).await.unwrap() + 1 });
+    assert_eq!(v, 21);
+}
+
+#[test]
+fn runtime_new_and_spawn_blocking_through_the_runtime() {
+    let rt = Runtime::new().unwrap();
+    let h = rt.spawn_blocking(|| 5);
+    assert_eq!(rt.block_on(h).unwrap(), 5);
+}
+
+#[test]
+fn shutdown_timeout_returns_and_cancels_tasks() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let handle = rt.spawn(std::future::pending::<()>());
+    rt.shutdown_timeout(std::time::Duration::from_secs(5));
+    let err = futures::executor::block_on(handle).unwrap_err();
+    assert!(err.is_cancelled());
+}
+
+#[test]
+fn enter_guard_nests() {
+    let a = Builder::new_current_thread().build().unwrap();
+    let b = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    {
+        let _a = a.enter();
+        seen.lock()
+            .unwrap()
+            .push(Handle::current().metrics().num_workers());
+        {
+            let _b = b.enter();
+            seen.lock()
+                .unwrap()
+                .push(Handle::current().metrics().num_workers());
+        }
+        seen.lock()
+            .unwrap()
+            .push(Handle::current().metrics().num_workers());
+    }
+    assert!(Handle::try_current().is_err());
+    assert_eq!(*seen.lock().unwrap(), vec![1, 2, 1]);
+}

@@ -1,0 +1,300 @@
+//! Tasks: spawning, joining, detaching, aborting, panics, `JoinSet`, ids,
+//! names and `task::Builder`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures::channel::oneshot;
+use smp_rt::runtime::{Builder, Runtime};
+use smp_rt::task::{self, JoinSet, Priority};
+
+fn rt() -> Runtime {
+    Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap()
+}
+
+/// Sends on drop, so a test can await the drop of a task's future.
+struct DropSignal(Option<oneshot::Sender<()>>);
+
+impl Drop for DropSignal {
+    fn drop(&mut self) {
+        if let Some(tx) = self.0.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+fn drop_signal() -> (DropSignal, oneshot::Receiver<()>) {
+    let (tx, rx) = oneshot::channel();
+    (DropSignal(Some(tx)), rx)
+}
+
+#[test]
+fn spawn_returns_the_output_and_ids_match() {
+    rt().block_on(async {
+        let handle = smp_rt::spawn(async { (task::id(), 7) });
+        let id = handle.id();
+        let (inner_id, v) = handle.await.unwrap();
+        assert_eq!(v, 7);
+        assert_eq!(inner_id, id);
+        assert_eq!(task::try_id(), None, "block_on's future is not a task");
+        let other = smp_rt::spawn(async {}).id();
+        assert_ne!(other, id);
+    });
+}
+
+#[test]
+fn ten_thousand_tasks_all_run() {
+    let counter = Arc::new(AtomicUsize::new(0));
+    rt().block_on(async {
+        let handles: Vec<_> = (0..10_000)
+            .map(|_| {
+                let counter = counter.clone();
+                smp_rt::spawn(async move {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                })
+            })
+            .collect();
+        for h in handles {
+            h.await.unwrap();
+        }
+    });
+    assert_eq!(counter.load(Ordering::Relaxed), 10_000);
+}
+
+#[test]
+fn dropping_the_join_handle_detaches_the_task() {
+    rt().block_on(async {
+        let (tx, rx) = oneshot::channel();
+        let handle = smp_rt::spawn(async move {
+            task::yield_now().await;
+            tx.send("still ran").unwrap();
+        });
+        drop(handle);
+        assert_eq!(rx.await.unwrap(), "still ran");
+    });
+}
+
+#[test]
+fn abort_cancels_a_waiting_task_and_drops_its_future() {
+    rt().block_on(async {
+        let (signal, dropped) = drop_signal();
+        let handle = smp_rt::spawn(async move {
+            let _signal = signal;
+            std::future::pending::<()>().await;
+        });
+        task::yield_now().await;
+        handle.abort();
+        let err = handle.await.unwrap_err();
+        assert!(err.is_cancelled());
+        assert!(!err.is_panic());
+        dropped.await.expect("the future was dropped");
+    });
+}
+
+#[test]
+fn abort_before_the_first_poll_and_after_completion() {
+    let rt = Builder::new_current_thread().build().unwrap();
+    rt.block_on(async {
+        let ran = Arc::new(AtomicUsize::new(0));
+        let r = ran.clone();
+        let handle = smp_rt::spawn(async move {
+            r.fetch_add(1, Ordering::SeqCst);
+        });
+        handle.abort(); // still queued: it must never run
+        assert!(handle.await.unwrap_err().is_cancelled());
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
+
+        let done = smp_rt::spawn(async { 5 });
+        task::yield_now().await;
+        assert!(done.is_finished());
+        done.abort(); // too late: no effect
+        assert_eq!(done.await.unwrap(), 5);
+    });
+}
+
+#[test]
+fn abort_handle_cancels_without_owning_the_output() {
+    rt().block_on(async {
+        let handle = smp_rt::spawn(std::future::pending::<u8>());
+        let abort = handle.abort_handle();
+        assert_eq!(abort.id(), handle.id());
+        assert!(!abort.is_finished());
+        std::thread::spawn(move || abort.abort()).join().unwrap();
+        assert!(handle.await.unwrap_err().is_cancelled());
+    });
+}
+
+#[test]
+fn a_panic_is_returned_through_the_join_handle_and_the_worker_goes_on() {
+    // One worker: if the panic took it down, nothing after would run.
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let n = std::hint::black_box(42);
+        let err = smp_rt::spawn(async move { panic!("boom {n}") })
+            .await
+            .unwrap_err();
+        assert!(err.is_panic());
+        assert!(err.to_string().contains("boom 42"), "{err}");
+        let payload = err.into_panic();
+        assert_eq!(payload.downcast_ref::<String>().unwrap(), "boom 42");
+        for i in 0..10 {
+            assert_eq!(smp_rt::spawn(async move { i }).await.unwrap(), i);
+        }
+    });
+    let m = rt.metrics();
+    assert_eq!(m.num_workers(), 1);
+}
+
+#[test]
+fn a_panic_after_an_await_is_caught_too() {
+    rt().block_on(async {
+        let err = smp_rt::spawn(async {
+            task::yield_now().await;
+            let v: Vec<u8> = Vec::new();
+            v[3]
+        })
+        .await
+        .unwrap_err();
+        assert!(err.is_panic());
+        let again = smp_rt::spawn(async { "fine" }).await;
+        assert_eq!(again.unwrap(), "fine");
+    });
+}
+
+#[test]
+fn join_error_into_panic_on_a_cancelled_task_explains_itself() {
+    let rt = rt();
+    let err = rt.block_on(async {
+        let h = smp_rt::spawn(std::future::pending::<()>());
+        h.abort();
+        h.await.unwrap_err()
+    });
+    let io: std::io::Error = rt.block_on(async {
+        let h = smp_rt::spawn(std::future::pending::<()>());
+        h.abort();
+        h.await.unwrap_err().into()
+    });
+    assert!(io.to_string().contains("cancelled"));
+    let msg = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| err.into_panic()))
+        .unwrap_err()
+        .downcast::<String>()
+        .map(|s| *s)
+        .or_else(|p| p.downcast::<&str>().map(|s| s.to_string()))
+        .unwrap();
+    assert!(msg.contains("is_panic"), "{msg}");
+}
+
+#[test]
+fn join_set_collects_results_in_completion_order() {
+    rt().block_on(async {
+        let mut set = JoinSet::new();
+        for i in 0..100u64 {
+            set.spawn(async move {
+                task::yield_now().await;
+                i
+            });
+        }
+        assert_eq!(set.len(), 100);
+        let mut seen = Vec::new();
+        while let Some(r) = set.join_next().await {
+            seen.push(r.unwrap());
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, (0..100).collect::<Vec<_>>());
+        assert!(set.is_empty());
+        assert!(set.join_next().await.is_none());
+    });
+}
+
+#[test]
+fn join_set_abort_all_and_drop() {
+    rt().block_on(async {
+        let mut set = JoinSet::new();
+        for _ in 0..10 {
+            set.spawn(std::future::pending::<()>());
+        }
+        set.abort_all();
+        let mut cancelled = 0;
+        while let Some(r) = set.join_next().await {
+            assert!(r.unwrap_err().is_cancelled());
+            cancelled += 1;
+        }
+        assert_eq!(cancelled, 10);
+
+        let (signal, dropped) = drop_signal();
+        let mut set = JoinSet::new();
+        set.spawn(async move {
+            let _signal = signal;
+            std::future::pending::<()>().await
+        });
+        drop(set);
+        dropped.await.expect("dropping a JoinSet aborts its tasks");
+    });
+}
+
+#[test]
+fn builder_names_and_prioritises_tasks() {
+    rt().block_on(async {
+        let handle = task::Builder::new()
+            .name("conn")
+            .priority(Priority::High)
+            .spawn(async { (task::current_priority(), task::stats().priority) })
+            .unwrap();
+        assert_eq!(handle.await.unwrap(), (Priority::High, Priority::High));
+    });
+}
+
+#[test]
+fn builder_outside_a_runtime_is_an_error() {
+    let err = task::Builder::new().spawn(async {}).unwrap_err();
+    assert!(err.to_string().contains("no smp_rt runtime"), "{err}");
+}
+
+#[test]
+#[should_panic(expected = "no smp_rt runtime")]
+fn spawn_outside_a_runtime_panics_with_a_reason() {
+    drop(smp_rt::spawn(async {}));
+}
+
+#[test]
+#[should_panic(expected = "outside a task")]
+fn task_id_outside_a_task_panics_with_a_reason() {
+    task::id();
+}
+
+#[test]
+fn tasks_on_a_runtime_from_another_thread() {
+    let rt = rt();
+    let handle = rt.handle().clone();
+    let out = std::thread::spawn(move || {
+        let h = handle.spawn(async { 40 });
+        futures::executor::block_on(h).unwrap() + 2
+    })
+    .join()
+    .unwrap();
+    assert_eq!(out, 42);
+}
+
+#[test]
+fn stats_count_polls_and_reductions() {
+    rt().block_on(async {
+        smp_rt::spawn(async {
+            let first = task::stats();
+            assert_eq!(first.polls, 0);
+            task::yield_now().await;
+            task::yield_now().await;
+            let s = task::stats();
+            assert_eq!(s.polls, 2);
+            assert!(s.reductions >= 2, "each poll charges one");
+            assert_eq!(s.preemptions, 0);
+        })
+        .await
+        .unwrap();
+    });
+}

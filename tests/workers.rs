@@ -1,0 +1,193 @@
+//! Workers: stealing spreads work, remote wakes go home through the inbox,
+//! idle workers park and are woken, and the metrics count all of it.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use smp_rt::runtime::Builder;
+use smp_rt::task::{self, Priority};
+
+#[test]
+fn idle_workers_steal_from_a_busy_one() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let threads = Arc::new(Mutex::new(HashSet::new()));
+    let t = threads.clone();
+    rt.block_on(async move {
+        // One task spawns everything onto its own worker's deque; each task
+        // blocks its worker briefly, so the other worker must steal to help.
+        smp_rt::spawn(async move {
+            let handles: Vec<_> = (0..64)
+                .map(|_| {
+                    let t = t.clone();
+                    smp_rt::spawn(async move {
+                        std::thread::sleep(Duration::from_millis(2));
+                        t.lock().unwrap().insert(std::thread::current().id());
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.await.unwrap();
+            }
+        })
+        .await
+        .unwrap();
+    });
+    let m = rt.metrics();
+    let steals: u64 = (0..2).map(|w| m.worker_steal_count(w)).sum();
+    assert!(steals > 0, "no worker stole anything");
+    assert_eq!(threads.lock().unwrap().len(), 2, "both workers ran tasks");
+}
+
+#[test]
+fn high_priority_work_is_stolen_first() {
+    // Worker A runs `spawner`, which keeps A busy throughout. It first makes
+    // worker B busy with `gate`, queues Normal and High work on A, then
+    // opens the gate: B, idle again, must steal the High task first.
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let o = order.clone();
+    rt.block_on(async move {
+        smp_rt::spawn(async move {
+            let (gate_open_tx, gate_open_rx) = std::sync::mpsc::channel::<()>();
+            let (gate_running_tx, gate_running_rx) = std::sync::mpsc::channel::<()>();
+            let gate = smp_rt::spawn(async move {
+                gate_running_tx.send(()).unwrap();
+                gate_open_rx.recv().unwrap();
+            });
+            gate_running_rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("the other worker never stole the gate task");
+            let (high_ran_tx, high_ran_rx) = std::sync::mpsc::channel::<()>();
+            let mut handles = Vec::new();
+            for i in 0..4 {
+                let o = o.clone();
+                handles.push(task::spawn_with_priority(Priority::Normal, async move {
+                    o.lock().unwrap().push(format!("N{i}"));
+                }));
+            }
+            let o2 = o.clone();
+            handles.push(task::spawn_with_priority(Priority::High, async move {
+                o2.lock().unwrap().push("H".to_string());
+                high_ran_tx.send(()).unwrap();
+            }));
+            gate_open_tx.send(()).unwrap();
+            high_ran_rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("the High task was never stolen");
+            gate.await.unwrap();
+            for h in handles {
+                h.await.unwrap();
+            }
+        })
+        .await
+        .unwrap();
+    });
+    let order = order.lock().unwrap();
+    assert_eq!(
+        order[0], "H",
+        "the thief took High before Normal: {order:?}"
+    );
+}
+
+#[test]
+fn a_task_woken_elsewhere_goes_back_to_its_worker() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let (tx, rx) = futures::channel::oneshot::channel::<()>();
+    let waiter = rt.spawn(async move {
+        let before = std::thread::current().id();
+        rx.await.unwrap();
+        (before, std::thread::current().id())
+    });
+    std::thread::sleep(Duration::from_millis(20));
+    std::thread::spawn(move || tx.send(()).unwrap())
+        .join()
+        .unwrap();
+    let (before, after) = rt.block_on(waiter).unwrap();
+    assert_eq!(before, after, "BEAM affinity: woken on its own worker");
+}
+
+#[test]
+fn idle_workers_park_and_remote_spawns_wake_them() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    // Let both workers run out of work and park.
+    let m = rt.metrics();
+    let parked =
+        |m: &smp_rt::runtime::RuntimeMetrics| (0..2).map(|w| m.worker_park_count(w)).sum::<u64>();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while parked(&m) < 2 {
+        assert!(std::time::Instant::now() < deadline, "workers never parked");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    for i in 0..100 {
+        let h = rt.spawn(async move { i * 2 });
+        assert_eq!(rt.block_on(h).unwrap(), i * 2);
+    }
+    assert!(m.worker_total_busy_duration(0) + m.worker_total_busy_duration(1) > Duration::ZERO);
+    // A worker counts a poll just after it, so the counts of the last
+    // task on each worker may lag its completion.
+    let polls: u64 = (0..2).map(|w| m.worker_poll_count(w)).sum();
+    assert!(polls >= 98, "{polls} polls");
+    assert_eq!(m.spawned_tasks_count(), 100);
+}
+
+#[test]
+fn queue_depth_is_reported_per_priority() {
+    let rt = Builder::new_current_thread().build().unwrap();
+    rt.block_on(async {
+        let m = smp_rt::runtime::Handle::current().metrics();
+        let handles: Vec<_> = [Priority::High, Priority::High, Priority::Low]
+            .into_iter()
+            .map(|p| task::spawn_with_priority(p, async {}))
+            .collect();
+        assert_eq!(m.worker_queue_depth(0, Priority::High), 2);
+        assert_eq!(m.worker_queue_depth(0, Priority::Low), 1);
+        assert_eq!(m.worker_queue_depth(0, Priority::Normal), 0);
+        assert_eq!(m.num_alive_tasks(), 3);
+        for h in handles {
+            h.await.unwrap();
+        }
+        assert_eq!(m.worker_queue_depth(0, Priority::High), 0);
+        assert_eq!(m.num_alive_tasks(), 0);
+    });
+}
+
+#[test]
+fn deep_queues_overflow_and_still_run_in_order() {
+    // More tasks than a ring holds: the overflow keeps FIFO order.
+    let rt = Builder::new_current_thread().build().unwrap();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    rt.block_on(async {
+        let handles: Vec<_> = (0..2000)
+            .map(|i| {
+                let order = order.clone();
+                smp_rt::spawn(async move { order.lock().unwrap().push(i) })
+            })
+            .collect();
+        let m = smp_rt::runtime::Handle::current().metrics();
+        assert_eq!(m.worker_queue_depth(0, Priority::Normal), 2000);
+        for h in handles {
+            h.await.unwrap();
+        }
+    });
+    assert_eq!(*order.lock().unwrap(), (0..2000).collect::<Vec<_>>());
+}
+
+#[test]
+#[should_panic(expected = "out of range")]
+fn metrics_for_a_missing_worker_say_so() {
+    let rt = Builder::new_current_thread().build().unwrap();
+    rt.metrics().worker_poll_count(1);
+}
