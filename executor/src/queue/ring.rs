@@ -481,7 +481,11 @@ mod loom_tests {
                 let victim = victim.clone();
                 thread::spawn(move || {
                     let mine = Ring::new();
-                    victim.steal_into(&mine).into_iter().collect::<Vec<_>>()
+                    let mut got: Vec<_> = victim.steal_into(&mine).into_iter().collect();
+                    while let Some(v) = mine.pop() {
+                        got.push(v);
+                    }
+                    got
                 })
             };
             let mut got = Vec::new();

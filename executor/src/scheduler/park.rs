@@ -8,16 +8,16 @@
 //!
 //! ```text
 //!   worker                               waker (any thread)
-//!   listener = event.listen()            publish work (SeqCst CAS on the inbox,
-//!   state.store(PARKED, SeqCst)            or ring push + fence(SeqCst))
+//!   listener = event.listen()            publish work (inbox CAS, ring push)
+//!   state.store(PARKED, SeqCst)          fence(SeqCst)
 //!   fence(SeqCst)                        if state.load(SeqCst) != RUNNING
 //!   if work is visible: cancel             && state.swap(RUNNING) was PARKED:
 //!   else wait on the listener                  event.notify(1)
 //! ```
 //!
-//! All four accesses are sequentially consistent, so in their single total
-//! order either the worker's look comes after the publish (it sees the work)
-//! or the waker's load comes after the announcement (it wakes the worker).
+//! The two fences are ordered one way or the other: either the worker's look
+//! comes after the publish (it sees the work) or the waker's load comes after
+//! the announcement (it wakes the worker).
 //! The listener is registered before the announcement, so the notify cannot
 //! slip in between the check and the wait. Only the thread whose `swap`
 //! takes the worker out of `PARKED` notifies, so each sleep costs at most one
@@ -123,6 +123,12 @@ impl Parker {
     #[inline]
     pub(crate) fn unpark(&self, driver: &dyn Driver, to_search: bool) -> bool {
         let woken = if to_search { WOKEN_TO_SEARCH } else { RUNNING };
+        // Orders the caller's publish of work before the load below: the
+        // waker's half of the handshake (pairs with the fence in `prepare`).
+        // Callers that published with a SeqCst RMW would not need it in the
+        // C++ model, but a fence states the protocol in one place, and loom
+        // checks fences exactly.
+        crate::loom::fence(SeqCst);
         // The load keeps the common case (worker running) to a read of a
         // line that stays shared; only a sleeping worker costs a CAS.
         let mut state = self.state.load(SeqCst);
@@ -190,6 +196,37 @@ mod loom_tests {
                 parker.wait(wait, &*driver);
             }
             assert!(!parker.is_parked());
+        });
+    }
+
+    /// The worker sleeps on its event while another thread publishes work
+    /// and unparks: the worker either sees the work or is woken. A lost
+    /// wake-up would leave the worker blocked, which loom reports as a
+    /// deadlock.
+    #[test]
+    fn no_lost_wakeup_on_event() {
+        loom::model(|| {
+            let parker = Arc::new(Parker::new());
+            let work = Arc::new(AtomicUsize::new(0));
+            let driver = Arc::new(FlagDriver(AtomicUsize::new(0)));
+            let publisher = {
+                let (parker, work, driver) = (parker.clone(), work.clone(), driver.clone());
+                loom::thread::spawn(move || {
+                    work.store(1, SeqCst);
+                    parker.unpark(&*driver, true)
+                })
+            };
+            let wait = parker.prepare(false);
+            let to_search = if work.load(SeqCst) == 1 {
+                parker.cancel()
+            } else {
+                parker.wait(wait, &*driver)
+            };
+            let woke_it = publisher.join().unwrap();
+            assert_eq!(work.load(SeqCst), 1);
+            // Woken to search exactly when the publisher's unpark took it.
+            assert_eq!(to_search, woke_it);
+            assert_eq!(driver.0.load(SeqCst), 0);
         });
     }
 }
