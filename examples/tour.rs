@@ -1,0 +1,136 @@
+//! A short tour of what BEAM scheduling means in smp_rt.
+//!
+//! Run it with `cargo run --release --example tour`.
+//!
+//! 1. Four priorities: on one worker, `Max` and `High` run first, strictly;
+//!    `Low` is interleaved with `Normal` (passed over at most 8 times).
+//! 2. Reductions: a CPU-bound task that awaits `consume_budget` is cut into
+//!    slices, and a latecomer runs between two of its slices.
+//! 3. Stealing: one task floods its own worker; the idle workers steal.
+//! 4. The runtime's metrics.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use smp_rt::runtime::{Builder, RuntimeMetrics};
+use smp_rt::task::{self, Priority};
+
+fn main() {
+    priorities();
+    reductions();
+    stealing();
+}
+
+/// 1. Spawn 4 tasks of each priority on a single worker and print the
+/// order in which they ran.
+fn priorities() {
+    println!("1. Priorities (one worker; tasks spawned Low first, Max last)");
+    let rt = Builder::new_current_thread().build().unwrap();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    rt.block_on(async {
+        let mut handles = Vec::new();
+        for priority in [Priority::Low, Priority::Normal, Priority::High, Priority::Max] {
+            for i in 0..if priority == Priority::Normal { 12 } else { 3 } {
+                let order = order.clone();
+                let label = format!("{}{i}", &priority.as_str()[..1].to_uppercase());
+                handles.push(task::spawn_with_priority(priority, async move {
+                    order.lock().unwrap().push(label);
+                }));
+            }
+        }
+        for h in handles {
+            h.await.unwrap();
+        }
+    });
+    println!("   ran: {}", order.lock().unwrap().join(" "));
+    println!("   Max and High first; each Low after at most 8 Normal.\n");
+}
+
+/// 2. A busy task on one worker with a 500-reduction slice: a task spawned
+/// after it still runs long before it finishes.
+fn reductions() {
+    println!("2. Reductions (one worker, 500 reductions per slice)");
+    let rt = Builder::new_current_thread()
+        .reductions(500)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let start = Instant::now();
+        let busy = smp_rt::spawn(async move {
+            let mut x = 0u64;
+            for i in 0..2_000_000u64 {
+                x = x.wrapping_mul(31).wrapping_add(i);
+                task::consume_budget().await; // a preemption point: 1 reduction
+            }
+            (x, start.elapsed(), task::stats())
+        });
+        let latecomer = smp_rt::spawn(async move { start.elapsed() });
+        let latecomer_ran_at = latecomer.await.unwrap();
+        let (_, busy_done_at, stats) = busy.await.unwrap();
+        println!(
+            "   the busy task was preempted {} times over {} polls ({} reductions)",
+            stats.preemptions, stats.polls, stats.reductions
+        );
+        println!(
+            "   the latecomer ran after {:?}; the busy task finished after {:?}\n",
+            latecomer_ran_at, busy_done_at
+        );
+    });
+}
+
+/// 3. One task spawns 200 tasks onto its own worker; each does a little
+/// blocking work, so idle workers steal to help.
+fn stealing() {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    println!("3. Stealing ({workers} workers; one task spawns 200 tasks on its own worker)");
+    let rt = Builder::new_multi_thread()
+        .worker_threads(workers)
+        .build()
+        .unwrap();
+    let ran_on = Arc::new(Mutex::new(vec![0usize; workers]));
+    let r = ran_on.clone();
+    rt.block_on(async move {
+        smp_rt::spawn(async move {
+            let handles: Vec<_> = (0..200)
+                .map(|_| {
+                    let r = r.clone();
+                    smp_rt::spawn(async move {
+                        std::thread::sleep(Duration::from_micros(200));
+                        let name = std::thread::current().name().unwrap_or("").to_string();
+                        if let Some(w) = name.rsplit('-').next().and_then(|w| w.parse::<usize>().ok()) {
+                            r.lock().unwrap()[w] += 1;
+                        }
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.await.unwrap();
+            }
+        })
+        .await
+        .unwrap();
+    });
+    println!("   tasks run per worker: {:?}\n", ran_on.lock().unwrap());
+    print_metrics(&rt.metrics());
+}
+
+/// 4. What the runtime counted.
+fn print_metrics(m: &RuntimeMetrics) {
+    println!("4. Metrics");
+    println!(
+        "   spawned {} tasks, {} alive",
+        m.spawned_tasks_count(),
+        m.num_alive_tasks()
+    );
+    println!("   worker    polls  steals  parks  preemptions  busy");
+    for w in 0..m.num_workers() {
+        println!(
+            "   {w:>6} {:>8} {:>7} {:>6} {:>12}  {:?}",
+            m.worker_poll_count(w),
+            m.worker_steal_count(w),
+            m.worker_park_count(w),
+            m.worker_preempt_count(w),
+            m.worker_total_busy_duration(w),
+        );
+    }
+}

@@ -1,0 +1,391 @@
+//! Parsing and validation of the arguments given to `#[smp_rt::main(..)]` and
+//! `#[smp_rt::test(..)]`.
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::{Expr, ExprLit, Lit, LitInt, Meta, MetaNameValue, Token};
+
+/// The names of the accepted arguments, in the order they are listed in error
+/// messages.
+const ACCEPTED: &str = "`flavor`, `worker_threads` and `reductions`";
+
+/// Which runtime flavor to build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    /// `Builder::new_multi_thread()`: one worker per core unless
+    /// `worker_threads` says otherwise.
+    MultiThread,
+    /// `Builder::new_current_thread()`: one worker, on the calling thread.
+    CurrentThread,
+}
+
+impl Flavor {
+    fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "multi_thread" => Some(Self::MultiThread),
+            "current_thread" => Some(Self::CurrentThread),
+            _ => None,
+        }
+    }
+}
+
+/// A validated argument value, remembering where it was written so the
+/// expansion can point back at it.
+#[derive(Clone, Debug)]
+pub(crate) struct Located<T> {
+    pub(crate) value: T,
+    pub(crate) span: Span,
+}
+
+/// The validated arguments of one attribute.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    pub(crate) flavor: Flavor,
+    pub(crate) worker_threads: Option<Located<usize>>,
+    pub(crate) reductions: Option<Located<u32>>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            flavor: Flavor::MultiThread,
+            worker_threads: None,
+            reductions: None,
+        }
+    }
+}
+
+/// Collects every problem found, so that all of them are reported at once.
+#[derive(Default)]
+pub(crate) struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub(crate) fn push(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(first) => first.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    pub(crate) fn into_result(self) -> Result<(), syn::Error> {
+        self.0.map_or(Ok(()), Err)
+    }
+}
+
+/// Parses the attribute's arguments.
+///
+/// Problems are pushed to `errors`; the returned configuration holds every
+/// argument that was valid, so that the function can still be expanded (and
+/// the user sees only the errors that matter).
+pub(crate) fn parse(attr_name: &str, args: TokenStream, errors: &mut Errors) -> Config {
+    let mut config = Config::default();
+    let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args) {
+        Ok(metas) => metas,
+        Err(error) => {
+            errors.push(syn::Error::new(
+                error.span(),
+                format!(
+                    "{error}; `#[smp_rt::{attr_name}]` takes comma-separated `name = value` \
+                     arguments, e.g. `#[smp_rt::{attr_name}(worker_threads = 4, reductions = 2000)]`"
+                ),
+            ));
+            return config;
+        }
+    };
+
+    let mut flavor: Option<Flavor> = None;
+    let mut worker_threads_arg: Option<Meta> = None;
+    let mut seen: Vec<String> = Vec::new();
+    for meta in metas {
+        let name = meta.path().get_ident().map(ToString::to_string);
+        let Some(name) = name else {
+            errors.push(syn::Error::new_spanned(
+                meta.path(),
+                format!(
+                    "unknown argument `{}`; the accepted arguments are {ACCEPTED}",
+                    path_to_string(meta.path())
+                ),
+            ));
+            continue;
+        };
+        if !matches!(name.as_str(), "flavor" | "worker_threads" | "reductions") {
+            errors.push(syn::Error::new_spanned(
+                meta.path(),
+                format!("unknown argument `{name}`; the accepted arguments are {ACCEPTED}"),
+            ));
+            continue;
+        }
+        if seen.contains(&name) {
+            errors.push(syn::Error::new_spanned(
+                &meta,
+                format!("the `{name}` argument is given more than once; keep only one"),
+            ));
+            continue;
+        }
+        seen.push(name.clone());
+
+        let example = match name.as_str() {
+            "flavor" => "flavor = \"current_thread\"",
+            "worker_threads" => "worker_threads = 4",
+            _ => "reductions = 2000",
+        };
+        let value = match &meta {
+            Meta::NameValue(MetaNameValue { value, .. }) => value,
+            Meta::Path(_) | Meta::List(_) => {
+                errors.push(syn::Error::new_spanned(
+                    &meta,
+                    format!("the `{name}` argument needs a value, e.g. `{example}`"),
+                ));
+                continue;
+            }
+        };
+
+        match name.as_str() {
+            "flavor" => match parse_flavor(value) {
+                Ok(parsed) => flavor = Some(parsed),
+                Err(error) => errors.push(error),
+            },
+            "worker_threads" => match parse_positive::<usize>(&name, example, value) {
+                Ok(parsed) => {
+                    config.worker_threads = Some(parsed);
+                    worker_threads_arg = Some(meta.clone());
+                }
+                Err(error) => errors.push(error),
+            },
+            _ => match parse_positive::<u32>(&name, example, value) {
+                Ok(parsed) => config.reductions = Some(parsed),
+                Err(error) => errors.push(error),
+            },
+        }
+    }
+
+    if let Some(parsed) = flavor {
+        config.flavor = parsed;
+    }
+    if let (Some(Flavor::CurrentThread), Some(arg)) = (flavor, worker_threads_arg) {
+        errors.push(syn::Error::new_spanned(
+            arg,
+            "`worker_threads` cannot be used with `flavor = \"current_thread\"`, which always \
+             runs exactly one worker on the calling thread; remove `worker_threads`, or use \
+             `flavor = \"multi_thread\"` to choose the number of workers",
+        ));
+        config.worker_threads = None;
+    }
+    config
+}
+
+fn parse_flavor(value: &Expr) -> Result<Flavor, syn::Error> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(lit), ..
+        }) => Flavor::from_name(&lit.value()).ok_or_else(|| {
+            syn::Error::new_spanned(
+                lit,
+                format!(
+                    "unknown runtime flavor {:?}; the valid flavors are \"multi_thread\" and \
+                     \"current_thread\"",
+                    lit.value()
+                ),
+            )
+        }),
+        other => {
+            let hint = match other {
+                Expr::Path(path) => path
+                    .path
+                    .get_ident()
+                    .map(ToString::to_string)
+                    .filter(|name| Flavor::from_name(name).is_some())
+                    .map(|name| format!(": write `flavor = \"{name}\"`"))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            Err(syn::Error::new_spanned(
+                other,
+                format!(
+                    "`flavor` expects a string literal, \"multi_thread\" or \"current_thread\"{hint}"
+                ),
+            ))
+        }
+    }
+}
+
+fn parse_positive<N>(name: &str, example: &str, value: &Expr) -> Result<Located<N>, syn::Error>
+where
+    N: std::str::FromStr + std::fmt::Display + Bounded,
+{
+    let lit: &LitInt = match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(lit), ..
+        }) => lit,
+        other => {
+            return Err(syn::Error::new_spanned(
+                other,
+                format!("`{name}` expects a positive integer literal, e.g. `{example}`"),
+            ));
+        }
+    };
+    let digits = lit.base10_digits();
+    if digits.starts_with('-') || digits.bytes().all(|digit| digit == b'0') {
+        return Err(syn::Error::new_spanned(
+            lit,
+            format!("`{name}` must be at least 1, e.g. `{example}`"),
+        ));
+    }
+    let parsed: N = digits.parse().map_err(|_| {
+        syn::Error::new_spanned(
+            lit,
+            format!(
+                "`{name} = {digits}` is too large; the largest accepted value is {}",
+                N::MAX
+            ),
+        )
+    })?;
+    Ok(Located {
+        value: parsed,
+        span: lit.span(),
+    })
+}
+
+/// The largest value an argument of this type accepts.
+trait Bounded: Sized {
+    const MAX: Self;
+}
+
+impl Bounded for usize {
+    const MAX: Self = usize::MAX;
+}
+
+impl Bounded for u32 {
+    const MAX: Self = u32::MAX;
+}
+
+fn path_to_string(path: &syn::Path) -> String {
+    let segments: Vec<String> = path
+        .segments
+        .iter()
+        .map(|segment| segment.ident.to_string())
+        .collect();
+    let joined = segments.join("::");
+    if path.leading_colon.is_some() {
+        format!("::{joined}")
+    } else {
+        joined
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn run(args: TokenStream) -> (Config, Result<(), syn::Error>) {
+        let mut errors = Errors::default();
+        let config = parse("main", args, &mut errors);
+        (config, errors.into_result())
+    }
+
+    fn error_text(args: TokenStream) -> String {
+        let (_, result) = run(args);
+        result
+            .expect_err("expected an error")
+            .into_iter()
+            .map(|error| error.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn no_arguments_mean_multi_thread_defaults() {
+        let (config, result) = run(quote!());
+        assert!(result.is_ok());
+        assert_eq!(config.flavor, Flavor::MultiThread);
+        assert!(config.worker_threads.is_none());
+        assert!(config.reductions.is_none());
+    }
+
+    #[test]
+    fn all_arguments_are_read() {
+        let (config, result) = run(quote!(
+            flavor = "multi_thread",
+            worker_threads = 4,
+            reductions = 2000,
+        ));
+        assert!(result.is_ok());
+        assert_eq!(config.flavor, Flavor::MultiThread);
+        assert_eq!(config.worker_threads.map(|w| w.value), Some(4));
+        assert_eq!(config.reductions.map(|r| r.value), Some(2000));
+    }
+
+    #[test]
+    fn current_thread_is_read() {
+        let (config, result) = run(quote!(flavor = "current_thread", reductions = 7));
+        assert!(result.is_ok());
+        assert_eq!(config.flavor, Flavor::CurrentThread);
+        assert_eq!(config.reductions.map(|r| r.value), Some(7));
+    }
+
+    #[test]
+    fn suffixed_integers_are_accepted() {
+        let (config, result) = run(quote!(worker_threads = 2usize, reductions = 10u32));
+        assert!(result.is_ok());
+        assert_eq!(config.worker_threads.map(|w| w.value), Some(2));
+        assert_eq!(config.reductions.map(|r| r.value), Some(10));
+    }
+
+    #[test]
+    fn unknown_argument_lists_accepted_ones() {
+        let text = error_text(quote!(workers = 4));
+        assert!(text.contains("unknown argument `workers`"), "{text}");
+        assert!(text.contains("`worker_threads`"), "{text}");
+        let text = error_text(quote!(a::b = 4));
+        assert!(text.contains("unknown argument `a::b`"), "{text}");
+    }
+
+    #[test]
+    fn bad_flavor_lists_valid_ones() {
+        let text = error_text(quote!(flavor = "single"));
+        assert!(text.contains("unknown runtime flavor \"single\""), "{text}");
+        assert!(text.contains("\"current_thread\""), "{text}");
+        let text = error_text(quote!(flavor = current_thread));
+        assert!(text.contains("`flavor = \"current_thread\"`"), "{text}");
+    }
+
+    #[test]
+    fn zero_and_non_integers_are_rejected() {
+        assert!(error_text(quote!(worker_threads = 0)).contains("at least 1"));
+        assert!(error_text(quote!(reductions = 0)).contains("at least 1"));
+        assert!(error_text(quote!(reductions = "10")).contains("positive integer literal"));
+        assert!(error_text(quote!(worker_threads = -1)).contains("at least 1"));
+        assert!(error_text(quote!(worker_threads = -x)).contains("positive integer literal"));
+        assert!(error_text(quote!(reductions = 00)).contains("at least 1"));
+        assert!(error_text(quote!(worker_threads = 1.5)).contains("positive integer literal"));
+        assert!(error_text(quote!(reductions = 5000000000)).contains("too large"));
+    }
+
+    #[test]
+    fn missing_values_and_duplicates_are_rejected() {
+        assert!(error_text(quote!(worker_threads)).contains("needs a value"));
+        assert!(error_text(quote!(reductions = 1, reductions = 2)).contains("more than once"));
+    }
+
+    #[test]
+    fn worker_threads_conflicts_with_current_thread() {
+        let (config, result) = run(quote!(flavor = "current_thread", worker_threads = 2));
+        let text = result.expect_err("expected an error").to_string();
+        assert!(text.contains("cannot be used with"), "{text}");
+        assert!(config.worker_threads.is_none());
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let (_, result) = run(quote!(flavor = "x", worker_threads = 0, bogus = 1));
+        assert_eq!(result.expect_err("expected errors").into_iter().count(), 3);
+    }
+
+    #[test]
+    fn malformed_arguments_are_explained() {
+        let text = error_text(quote!(worker_threads = 4 reductions = 2));
+        assert!(text.contains("comma-separated"), "{text}");
+    }
+}

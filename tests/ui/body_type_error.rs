@@ -1,0 +1,5 @@
+#[smp_rt::main]
+async fn main() {
+    let count: u32 = "three";
+    println!("{count}");
+}

@@ -1,0 +1,2 @@
+#[smp_rt::main(flavor = current_thread)]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[smp_rt::main]
+fn main() {}

@@ -1,0 +1,6 @@
+#[smp_rt::main]
+async fn run(name: String) {
+    println!("{name}");
+}
+
+fn main() {}

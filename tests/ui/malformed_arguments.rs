@@ -1,0 +1,2 @@
+#[smp_rt::main(worker_threads = 4 reductions = 100)]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[smp_rt::main(worker_threads)]
+async fn main() {}

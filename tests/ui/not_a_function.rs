@@ -1,0 +1,4 @@
+#[smp_rt::main]
+struct Server;
+
+fn main() {}

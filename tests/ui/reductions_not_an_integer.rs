@@ -1,0 +1,2 @@
+#[smp_rt::main(reductions = 2.5)]
+async fn main() {}

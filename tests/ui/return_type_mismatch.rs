@@ -1,0 +1,4 @@
+#[smp_rt::main]
+async fn main() -> Result<(), String> {
+    Ok(42)
+}

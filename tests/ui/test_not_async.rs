@@ -1,0 +1,4 @@
+#[smp_rt::test]
+fn not_async() {}
+
+fn main() {}

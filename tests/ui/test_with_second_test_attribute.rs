@@ -1,0 +1,5 @@
+#[smp_rt::test]
+#[test]
+async fn twice() {}
+
+fn main() {}

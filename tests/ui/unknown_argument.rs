@@ -1,0 +1,2 @@
+#[smp_rt::main(workers = 4)]
+async fn main() {}

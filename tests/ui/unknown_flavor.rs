@@ -1,0 +1,2 @@
+#[smp_rt::main(flavor = "single_thread")]
+async fn main() {}
