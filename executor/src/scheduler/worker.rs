@@ -257,7 +257,9 @@ impl WorkerContext {
             }
             let task = core.pick(remote);
             drop(core);
-            if drained {
+            // Remote work that is still queued after this pick can be
+            // shared; a single remote wake costs no sibling a wake-up.
+            if drained && remote.rings.iter().any(|ring| !ring.is_empty()) {
                 self.shared.notify_for_steal();
             }
             task
