@@ -29,7 +29,10 @@
 
 #![warn(missing_docs, rust_2018_idioms)]
 
+mod driver;
+pub mod runtime;
 pub mod sync;
 
-pub use smp_rt_executor::{JoinHandle, block_on, driver, runtime, spawn, spawn_blocking, task};
+pub use runtime::block_on;
+pub use smp_rt_executor::{JoinHandle, spawn, spawn_blocking, task};
 pub use smp_rt_macros::{main, test};

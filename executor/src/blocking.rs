@@ -27,7 +27,6 @@ struct Inner {
     exited: Condvar,
     max_threads: usize,
     keep_alive: Duration,
-    thread_name: String,
 }
 
 #[derive(Default)]
@@ -42,11 +41,7 @@ struct State {
 }
 
 impl BlockingPool {
-    pub(crate) fn new(
-        max_threads: usize,
-        keep_alive: Duration,
-        thread_name: String,
-    ) -> BlockingPool {
+    pub(crate) fn new(max_threads: usize, keep_alive: Duration) -> BlockingPool {
         BlockingPool {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::default()),
@@ -54,7 +49,6 @@ impl BlockingPool {
                 exited: Condvar::new(),
                 max_threads,
                 keep_alive,
-                thread_name,
             }),
         }
     }
@@ -89,8 +83,14 @@ impl BlockingPool {
             let inner = Arc::clone(&self.inner);
             let handle = handle.clone();
             let spawned = thread::Builder::new()
-                .name(format!("{}-blocking-{id}", self.inner.thread_name))
-                .spawn(move || inner.run(handle));
+                .name(format!(
+                    "{}-blocking-{id}",
+                    handle.shared.config.thread_name
+                ))
+                .spawn(move || {
+                    let config = handle.shared.config.clone();
+                    config.run_thread(|| inner.run(handle))
+                });
             if let Err(err) = spawned {
                 let mut state = self.lock();
                 state.threads -= 1;

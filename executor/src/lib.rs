@@ -75,7 +75,7 @@ pub use task::{JoinHandle, spawn, spawn_blocking};
 /// ```
 #[track_caller]
 pub fn block_on<F: Future>(future: F) -> F::Output {
-    runtime::block_on_assert_outside("smp_rt::block_on");
+    runtime::assert_may_block("smp_rt::block_on");
     runtime::Runtime::new()
         .unwrap_or_else(|err| panic!("smp_rt::block_on could not start a runtime: {err}"))
         .block_on(future)

@@ -1,5 +1,6 @@
 //! `runtime::Builder`: configures and builds a [`Runtime`].
 
+use std::any::Any;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,7 +38,13 @@ pub struct Builder {
     max_blocking_threads: usize,
     keep_alive: Duration,
     driver: Option<Box<dyn Driver>>,
+    extensions: Vec<Arc<dyn Any + Send + Sync>>,
+    on_thread_start: Option<ThreadHook>,
+    on_thread_stop: Option<ThreadHook>,
 }
+
+/// A callback run on each of the runtime's threads.
+pub(crate) type ThreadHook = Arc<dyn Fn() + Send + Sync>;
 
 impl std::fmt::Debug for Builder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -64,6 +71,9 @@ impl Builder {
             max_blocking_threads: 512,
             keep_alive: Duration::from_secs(10),
             driver: None,
+            extensions: Vec::new(),
+            on_thread_start: None,
+            on_thread_stop: None,
         }
     }
 
@@ -135,6 +145,27 @@ impl Builder {
         self
     }
 
+    /// Attaches a service to the runtime, found again with
+    /// [`Handle::extension`](super::Handle::extension). This is how the IO
+    /// reactor and the timers reach their futures without the executor
+    /// knowing them.
+    pub fn extension<T: Any + Send + Sync>(&mut self, value: Arc<T>) -> &mut Builder {
+        self.extensions.push(value);
+        self
+    }
+
+    /// Runs `f` on each worker and blocking thread when it starts.
+    pub fn on_thread_start(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Builder {
+        self.on_thread_start = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on each worker and blocking thread before it exits.
+    pub fn on_thread_stop(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Builder {
+        self.on_thread_stop = Some(Arc::new(f));
+        self
+    }
+
     /// Builds the runtime and starts its threads.
     ///
     /// # Errors
@@ -171,16 +202,15 @@ impl Builder {
             flavor: self.flavor,
             reductions: self.reductions,
             thread_name: self.thread_name.clone(),
+            extensions: self.extensions.clone(),
+            on_thread_start: self.on_thread_start.clone(),
+            on_thread_stop: self.on_thread_stop.clone(),
         };
         let driver = self
             .driver
             .take()
             .unwrap_or_else(|| Box::new(SleepDriver::new()));
-        let blocking = BlockingPool::new(
-            self.max_blocking_threads,
-            self.keep_alive,
-            self.thread_name.clone(),
-        );
+        let blocking = BlockingPool::new(self.max_blocking_threads, self.keep_alive);
         let shared = Arc::new(Shared::new(workers, config, driver, blocking));
         Runtime::start(shared)
     }

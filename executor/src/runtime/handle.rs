@@ -118,6 +118,21 @@ impl Handle {
         }
     }
 
+    /// The service of type `T` attached with
+    /// [`Builder::extension`](super::Builder::extension), if any.
+    pub fn extension<T: std::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.shared
+            .config
+            .extensions
+            .iter()
+            .find_map(|ext| Arc::clone(ext).downcast::<T>().ok())
+    }
+
+    /// The runtime's event driver.
+    pub fn driver(&self) -> &dyn crate::driver::Driver {
+        &*self.shared.driver
+    }
+
     /// The runtime's counters.
     pub fn metrics(&self) -> RuntimeMetrics {
         RuntimeMetrics::new(self.shared.clone())

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub(crate) use builder::ThreadHook;
 pub use builder::{Builder, DEFAULT_REDUCTIONS};
 pub use handle::{EnterGuard, Handle, TryCurrentError};
 
@@ -60,7 +61,10 @@ impl Runtime {
                 let shared = shared.clone();
                 let thread = thread::Builder::new()
                     .name(format!("{}-{index}", shared.config.thread_name))
-                    .spawn(move || run_worker(shared, index))?;
+                    .spawn(move || {
+                        let config = shared.config.clone();
+                        config.run_thread(|| run_worker(shared, index))
+                    })?;
                 runtime.threads.lock().unwrap().push(thread);
             }
         }
@@ -189,8 +193,18 @@ fn run_worker(shared: Arc<Shared>, index: usize) {
         .unwrap_or_else(|p| p.into_inner()) = Some(worker.into_core());
 }
 
-/// Panics with an explanation if called on a worker thread.
+/// Panics with an explanation if the calling thread runs an smp_rt worker
+/// (a task, or a current-thread runtime's `block_on`), where blocking would
+/// stall every task queued on the worker. `what` names the caller in the
+/// message.
+///
+/// # Examples
+///
+/// ```
+/// // A plain thread may block.
+/// smp_rt_executor::runtime::assert_may_block("my_blocking_call");
+/// ```
 #[track_caller]
-pub(crate) fn block_on_assert_outside(what: &str) {
+pub fn assert_may_block(what: &str) {
     block_on::assert_not_in_worker(what);
 }

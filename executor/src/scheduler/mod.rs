@@ -20,6 +20,7 @@ mod park;
 mod registry;
 mod worker;
 
+use std::any::Any;
 use std::ptr;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{AtomicBool, AtomicUsize};
@@ -32,6 +33,7 @@ use crate::context;
 use crate::driver::Driver;
 use crate::metrics::WorkerMetrics;
 use crate::queue::{Inbox, Ring};
+use crate::runtime::ThreadHook;
 use crate::task::header::{NO_WORKER, Task};
 
 pub(crate) use idle::Idle;
@@ -52,11 +54,30 @@ pub(crate) enum Flavor {
 }
 
 /// Settings fixed when the runtime is built.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Config {
     pub(crate) flavor: Flavor,
     pub(crate) reductions: u32,
     pub(crate) thread_name: String,
+    /// Services attached with `Builder::extension`.
+    pub(crate) extensions: Vec<Arc<dyn Any + Send + Sync>>,
+    pub(crate) on_thread_start: Option<ThreadHook>,
+    pub(crate) on_thread_stop: Option<ThreadHook>,
+}
+
+impl Config {
+    /// Runs `body` as the body of one of the runtime's threads, between the
+    /// start and stop hooks.
+    pub(crate) fn run_thread<R>(&self, body: impl FnOnce() -> R) -> R {
+        if let Some(start) = &self.on_thread_start {
+            start();
+        }
+        let out = body();
+        if let Some(stop) = &self.on_thread_stop {
+            stop();
+        }
+        out
+    }
 }
 
 /// The part of a worker other threads may touch.

@@ -1,0 +1,235 @@
+//! The runtime: smp_rt's executor with the IO reactor and the timers
+//! plugged into its workers' idle time.
+//!
+//! [`Builder`] and [`Runtime`] wrap the executor's own, adding the driver;
+//! [`Handle`], [`RuntimeMetrics`] and the rest are the executor's.
+
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use smp_rt_executor::runtime as executor;
+pub use smp_rt_executor::runtime::{
+    DEFAULT_REDUCTIONS, EnterGuard, Handle, RuntimeMetrics, TryCurrentError,
+};
+use smp_rt_io::Reactor;
+use smp_rt_timers::Timers;
+
+use crate::JoinHandle;
+use crate::driver::IoTimeDriver;
+
+/// Builds a [`Runtime`] (tokio's `runtime::Builder`, with reductions).
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt::runtime::Builder;
+///
+/// let rt = Builder::new_multi_thread()
+///     .worker_threads(2)
+///     .reductions(2000)
+///     .thread_name("my-worker")
+///     .enable_all()
+///     .build()
+///     .unwrap();
+/// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+///
+/// // Zero workers or zero reductions is an error, not a runtime that hangs.
+/// assert!(Builder::new_multi_thread().worker_threads(0).build().is_err());
+/// assert!(Builder::new_multi_thread().reductions(0).build().is_err());
+/// ```
+#[derive(Debug)]
+pub struct Builder {
+    inner: executor::Builder,
+}
+
+impl Builder {
+    /// A runtime with one worker thread per core.
+    pub fn new_multi_thread() -> Builder {
+        Builder {
+            inner: executor::Builder::new_multi_thread(),
+        }
+    }
+
+    /// A runtime with a single worker, run by the thread inside `block_on`.
+    pub fn new_current_thread() -> Builder {
+        Builder {
+            inner: executor::Builder::new_current_thread(),
+        }
+    }
+
+    /// Number of workers (default: one per core). Zero makes `build` fail.
+    pub fn worker_threads(&mut self, n: usize) -> &mut Builder {
+        self.inner.worker_threads(n);
+        self
+    }
+
+    /// Reductions per scheduling slice (default 2000). Zero makes `build` fail.
+    pub fn reductions(&mut self, n: u32) -> &mut Builder {
+        self.inner.reductions(n);
+        self
+    }
+
+    /// Name prefix of the runtime's threads.
+    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Builder {
+        self.inner.thread_name(name);
+        self
+    }
+
+    /// Upper bound on the blocking pool's threads (default 512).
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Builder {
+        self.inner.max_blocking_threads(n);
+        self
+    }
+
+    /// How long an idle blocking thread waits for work before exiting.
+    pub fn thread_keep_alive(&mut self, duration: Duration) -> &mut Builder {
+        self.inner.thread_keep_alive(duration);
+        self
+    }
+
+    /// Runs `f` on each worker and blocking thread when it starts.
+    pub fn on_thread_start(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Builder {
+        self.inner.on_thread_start(f);
+        self
+    }
+
+    /// Runs `f` on each worker and blocking thread before it exits.
+    pub fn on_thread_stop(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Builder {
+        self.inner.on_thread_stop(f);
+        self
+    }
+
+    /// Accepted for tokio compatibility: IO and timers are always enabled.
+    pub fn enable_all(&mut self) -> &mut Builder {
+        self
+    }
+
+    /// Accepted for tokio compatibility: IO is always enabled.
+    pub fn enable_io(&mut self) -> &mut Builder {
+        self
+    }
+
+    /// Accepted for tokio compatibility: timers are always enabled.
+    pub fn enable_time(&mut self) -> &mut Builder {
+        self
+    }
+
+    /// Builds the runtime: its reactor, its timers, and its threads.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for zero workers or zero reductions; the OS error if
+    /// the reactor or a thread cannot be created.
+    pub fn build(&mut self) -> io::Result<Runtime> {
+        let reactor = Arc::new(Reactor::new()?);
+        let timers = Arc::new(Timers::new());
+        let driver = IoTimeDriver::new(reactor.clone(), timers.clone());
+        let inner = self
+            .inner
+            .driver(driver)
+            .extension(reactor)
+            .extension(timers)
+            .build()?;
+        Ok(Runtime { inner })
+    }
+}
+
+/// An smp_rt runtime: workers, their queues, the blocking pool, the IO
+/// reactor and the timers.
+///
+/// Dropping it stops the workers and drops every task's future.
+///
+/// # Examples
+///
+/// ```
+/// let rt = smp_rt::runtime::Runtime::new().unwrap();
+/// let answer = rt.block_on(async { smp_rt::spawn(async { 6 * 7 }).await.unwrap() });
+/// assert_eq!(answer, 42);
+/// ```
+#[derive(Debug)]
+pub struct Runtime {
+    inner: executor::Runtime,
+}
+
+impl Runtime {
+    /// A multi-thread runtime with default settings.
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new_multi_thread().build()
+    }
+
+    /// Runs `future` to completion on the current thread.
+    ///
+    /// # Panics
+    ///
+    /// Panics if called from a worker thread or inside another `block_on`.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.inner.block_on(future)
+    }
+
+    /// Spawns a task on this runtime.
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.inner.spawn(future)
+    }
+
+    /// Runs `f` on the blocking pool.
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.inner.spawn_blocking(f)
+    }
+
+    /// The runtime's handle.
+    pub fn handle(&self) -> &Handle {
+        self.inner.handle()
+    }
+
+    /// Enters the runtime on this thread until the guard is dropped.
+    pub fn enter(&self) -> EnterGuard<'_> {
+        self.inner.enter()
+    }
+
+    /// The runtime's counters.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        self.inner.metrics()
+    }
+
+    /// Shuts down, waiting at most `timeout` for busy threads.
+    pub fn shutdown_timeout(self, timeout: Duration) {
+        self.inner.shutdown_timeout(timeout);
+    }
+
+    /// Shuts down without waiting for busy threads.
+    pub fn shutdown_background(self) {
+        self.inner.shutdown_background();
+    }
+}
+
+/// Runs `future` to completion on a new multi-thread runtime with default
+/// settings, then shuts the runtime down.
+///
+/// # Panics
+///
+/// Panics if called inside a runtime worker, or if the runtime cannot start.
+///
+/// # Examples
+///
+/// ```
+/// let v = smp_rt::block_on(async { smp_rt::spawn(async { 1 }).await.unwrap() + 1 });
+/// assert_eq!(v, 2);
+/// ```
+#[track_caller]
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    executor::assert_may_block("smp_rt::block_on");
+    Runtime::new()
+        .unwrap_or_else(|err| panic!("smp_rt::block_on could not start a runtime: {err}"))
+        .block_on(future)
+}
