@@ -29,7 +29,12 @@ fn priorities() {
     let order = Arc::new(Mutex::new(Vec::new()));
     rt.block_on(async {
         let mut handles = Vec::new();
-        for priority in [Priority::Low, Priority::Normal, Priority::High, Priority::Max] {
+        for priority in [
+            Priority::Low,
+            Priority::Normal,
+            Priority::High,
+            Priority::Max,
+        ] {
             for i in 0..if priority == Priority::Normal { 12 } else { 3 } {
                 let order = order.clone();
                 let label = format!("{}{i}", &priority.as_str()[..1].to_uppercase());
@@ -97,7 +102,11 @@ fn stealing() {
                     smp_rt::spawn(async move {
                         std::thread::sleep(Duration::from_micros(200));
                         let name = std::thread::current().name().unwrap_or("").to_string();
-                        if let Some(w) = name.rsplit('-').next().and_then(|w| w.parse::<usize>().ok()) {
+                        if let Some(w) = name
+                            .rsplit('-')
+                            .next()
+                            .and_then(|w| w.parse::<usize>().ok())
+                        {
                             r.lock().unwrap()[w] += 1;
                         }
                     })
