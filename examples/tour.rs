@@ -21,7 +21,7 @@ fn main() {
     stealing();
 }
 
-/// 1. Spawn 4 tasks of each priority on a single worker and print the
+/// Part 1: spawn tasks of each priority on a single worker and print the
 /// order in which they ran.
 fn priorities() {
     println!("1. Priorities (one worker; tasks spawned Low first, Max last)");
@@ -51,8 +51,8 @@ fn priorities() {
     println!("   Max and High first; each Low after at most 8 Normal.\n");
 }
 
-/// 2. A busy task on one worker with a 500-reduction slice: a task spawned
-/// after it still runs long before it finishes.
+/// Part 2: a busy task on one worker with a 500-reduction slice; a task
+/// spawned after it still runs long before it finishes.
 fn reductions() {
     println!("2. Reductions (one worker, 500 reductions per slice)");
     let rt = Builder::new_current_thread()
@@ -83,8 +83,8 @@ fn reductions() {
     });
 }
 
-/// 3. One task spawns 200 tasks onto its own worker; each does a little
-/// blocking work, so idle workers steal to help.
+/// Part 3: one task spawns 200 tasks onto its own worker; each does a
+/// little blocking work, so idle workers steal to help.
 fn stealing() {
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
     println!("3. Stealing ({workers} workers; one task spawns 200 tasks on its own worker)");
@@ -123,7 +123,7 @@ fn stealing() {
     print_metrics(&rt.metrics());
 }
 
-/// 4. What the runtime counted.
+/// Part 4: what the runtime counted.
 fn print_metrics(m: &RuntimeMetrics) {
     println!("4. Metrics");
     println!(

@@ -1,0 +1,937 @@
+//! Multi-producer, single-consumer channels: bounded and unbounded.
+//!
+//! [`channel`] creates a bounded channel: at most `buffer` messages wait in
+//! it, and [`Sender::send`] waits for room when it is full (backpressure).
+//! [`unbounded_channel`] creates a channel whose
+//! [`UnboundedSender::send`] never waits.
+//!
+//! Messages from one sender arrive in the order they were sent. Once every
+//! sender is dropped, the receiver gets the messages still in the channel,
+//! then `None`. Once the receiver is dropped or [closed](Receiver::close),
+//! sends fail and hand the message back.
+//!
+//! # Design
+//!
+//! Messages sit in a lock-free queue: a preallocated
+//! `crossbeam_queue::ArrayQueue` for bounded channels of up to
+//! 1024 slots, otherwise a `SegQueue`, which grows in small blocks as
+//! messages come (so a large bound costs no memory up front). The receiver's task is
+//! kept in an [`AtomicWaker`], woken after every push.
+//!
+//! A bounded channel counts its free slots with a [`Semaphore`]: a send
+//! takes a permit, then pushes; the receiver pops, then gives the permit
+//! back. Senders waiting for room are thus served in order, and a cancelled
+//! send never loses a wakeup. Closing the channel closes the semaphore. An
+//! unbounded channel counts its messages in one atomic word that also holds
+//! the closed flag. In both cases the receiver reports the end of the
+//! stream only once the channel is closed *and* no message is queued or
+//! between its permit and its push, so a send that succeeded is never
+//! missed.
+//!
+//! # Examples
+//!
+//! ```
+//! use smp_rt::sync::mpsc;
+//!
+//! futures::executor::block_on(async {
+//!     let (tx, mut rx) = mpsc::channel(8);
+//!     for i in 0..3 {
+//!         let tx = tx.clone();
+//!         std::thread::spawn(move || {
+//!             futures::executor::block_on(tx.send(i)).unwrap();
+//!         });
+//!     }
+//!     drop(tx);
+//!     let mut got = Vec::new();
+//!     while let Some(i) = rx.recv().await {
+//!         got.push(i);
+//!     }
+//!     got.sort();
+//!     assert_eq!(got, [0, 1, 2]);
+//! });
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
+use std::task::{Context, Poll};
+
+use ::futures::task::AtomicWaker;
+use crossbeam_queue::{ArrayQueue, SegQueue};
+use event_listener::{Event, EventListener};
+
+use super::semaphore::{Semaphore, TryAcquireError, Waiter};
+
+/// Errors of the [`mpsc`](super::mpsc) channels.
+pub mod error {
+    use std::fmt;
+
+    /// The receiver was dropped or closed; holds the message that could not
+    /// be sent.
+    #[derive(PartialEq, Eq, Clone, Copy)]
+    pub struct SendError<T>(pub T);
+
+    impl<T> fmt::Debug for SendError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("SendError").finish_non_exhaustive()
+        }
+    }
+
+    impl<T> fmt::Display for SendError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("channel closed")
+        }
+    }
+
+    impl<T> std::error::Error for SendError<T> {}
+
+    /// Error returned by [`Sender::try_send`](super::Sender::try_send);
+    /// holds the message that could not be sent.
+    #[derive(PartialEq, Eq, Clone, Copy)]
+    pub enum TrySendError<T> {
+        /// The channel is full.
+        Full(T),
+        /// The receiver was dropped or closed.
+        Closed(T),
+    }
+
+    impl<T> TrySendError<T> {
+        /// The message that could not be sent.
+        pub fn into_inner(self) -> T {
+            match self {
+                TrySendError::Full(v) | TrySendError::Closed(v) => v,
+            }
+        }
+    }
+
+    impl<T> fmt::Debug for TrySendError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                TrySendError::Full(_) => f.write_str("Full(..)"),
+                TrySendError::Closed(_) => f.write_str("Closed(..)"),
+            }
+        }
+    }
+
+    impl<T> fmt::Display for TrySendError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                TrySendError::Full(_) => f.write_str("no available capacity"),
+                TrySendError::Closed(_) => f.write_str("channel closed"),
+            }
+        }
+    }
+
+    impl<T> std::error::Error for TrySendError<T> {}
+
+    impl<T> From<SendError<T>> for TrySendError<T> {
+        fn from(err: SendError<T>) -> Self {
+            TrySendError::Closed(err.0)
+        }
+    }
+
+    /// Error returned by [`Receiver::try_recv`](super::Receiver::try_recv)
+    /// and [`UnboundedReceiver::try_recv`](super::UnboundedReceiver::try_recv).
+    #[derive(Debug, PartialEq, Eq, Clone, Copy)]
+    pub enum TryRecvError {
+        /// No message is available right now, but more may come.
+        Empty,
+        /// The channel is closed (every sender dropped, or the receiver
+        /// closed) and holds no more messages.
+        Disconnected,
+    }
+
+    impl fmt::Display for TryRecvError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                TryRecvError::Empty => f.write_str("receiving on an empty channel"),
+                TryRecvError::Disconnected => f.write_str("receiving on a closed channel"),
+            }
+        }
+    }
+
+    impl std::error::Error for TryRecvError {}
+}
+
+use self::error::{SendError, TryRecvError, TrySendError};
+
+// ---------------------------------------------------------------------------
+// Shared channel state
+// ---------------------------------------------------------------------------
+
+/// What differs between the bounded and the unbounded channel.
+trait Flavor {
+    type Item;
+    /// Pops the next message, freeing its slot.
+    fn pop(&self) -> Option<Self::Item>;
+    /// Closed, with no message queued or about to be pushed.
+    fn is_finished(&self) -> bool;
+    /// Makes every later send fail. Idempotent.
+    fn close(&self);
+    fn is_closed(&self) -> bool;
+    fn len(&self) -> usize;
+}
+
+struct Chan<F> {
+    flavor: F,
+    /// The receiving task.
+    rx_waker: AtomicWaker,
+    /// Number of live senders.
+    senders: AtomicUsize,
+    /// Notified when the channel closes, for `closed()`.
+    closed_event: Event,
+}
+
+impl<F: Flavor> Chan<F> {
+    fn new(flavor: F) -> Self {
+        Chan {
+            flavor,
+            rx_waker: AtomicWaker::new(),
+            senders: AtomicUsize::new(1),
+            closed_event: Event::new(),
+        }
+    }
+
+    /// Closes the channel and wakes the tasks waiting in `closed()`.
+    fn close(&self) {
+        self.flavor.close();
+        self.closed_event.notify(usize::MAX);
+    }
+}
+
+/// Bounded channels up to this size preallocate their buffer.
+const PREALLOCATE_MAX: usize = 1024;
+
+enum BoundedQueue<T> {
+    Array(ArrayQueue<T>),
+    Segmented(SegQueue<T>),
+}
+
+struct Bounded<T> {
+    queue: BoundedQueue<T>,
+    /// One permit per free slot.
+    slots: Semaphore,
+    capacity: usize,
+}
+
+impl<T> Bounded<T> {
+    fn new(capacity: usize) -> Self {
+        let queue = if capacity <= PREALLOCATE_MAX {
+            BoundedQueue::Array(ArrayQueue::new(capacity))
+        } else {
+            BoundedQueue::Segmented(SegQueue::new())
+        };
+        Bounded {
+            queue,
+            slots: Semaphore::new(capacity),
+            capacity,
+        }
+    }
+
+    /// Pushes into a slot whose permit the caller holds, and forgets the
+    /// permit: the receiver gives it back when it pops the message.
+    fn push(&self, value: T) {
+        match &self.queue {
+            BoundedQueue::Array(q) => {
+                if q.push(value).is_err() {
+                    unreachable!("a permit guarantees a free slot");
+                }
+            }
+            BoundedQueue::Segmented(q) => q.push(value),
+        }
+    }
+}
+
+impl<T> Flavor for Bounded<T> {
+    type Item = T;
+
+    fn pop(&self) -> Option<T> {
+        let v = match &self.queue {
+            BoundedQueue::Array(q) => q.pop(),
+            BoundedQueue::Segmented(q) => q.pop(),
+        }?;
+        self.slots.release(1);
+        Some(v)
+    }
+
+    fn is_finished(&self) -> bool {
+        // Once closed no permit is taken any more, so when all are back no
+        // message is queued or in flight, and none will be.
+        self.slots.is_closed() && self.slots.available_permits() == self.capacity
+    }
+
+    fn close(&self) {
+        if !self.slots.is_closed() {
+            self.slots.close();
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        self.slots.is_closed()
+    }
+
+    fn len(&self) -> usize {
+        match &self.queue {
+            BoundedQueue::Array(q) => q.len(),
+            BoundedQueue::Segmented(q) => q.len(),
+        }
+    }
+}
+
+/// The unbounded channel's word: messages queued or being pushed, times two,
+/// plus the closed flag.
+const CLOSED: usize = 1;
+const ONE: usize = 2;
+
+struct Unbounded<T> {
+    queue: SegQueue<T>,
+    state: AtomicUsize,
+}
+
+impl<T> Unbounded<T> {
+    fn send(&self, value: T) -> Result<(), T> {
+        // Count the message before checking the flag, in one step, so the
+        // receiver cannot see "closed and empty" while it is being pushed.
+        let prev = self.state.fetch_add(ONE, AcqRel);
+        if prev & CLOSED != 0 {
+            self.state.fetch_sub(ONE, AcqRel);
+            return Err(value);
+        }
+        self.queue.push(value);
+        Ok(())
+    }
+}
+
+impl<T> Flavor for Unbounded<T> {
+    type Item = T;
+
+    fn pop(&self) -> Option<T> {
+        let v = self.queue.pop()?;
+        self.state.fetch_sub(ONE, Release);
+        Some(v)
+    }
+
+    fn is_finished(&self) -> bool {
+        self.state.load(Acquire) == CLOSED
+    }
+
+    fn close(&self) {
+        // SeqCst: pairs with the SeqCst load in `closed()` after it
+        // registers an event listener.
+        self.state.fetch_or(CLOSED, SeqCst);
+    }
+
+    fn is_closed(&self) -> bool {
+        self.state.load(SeqCst) & CLOSED != 0
+    }
+
+    fn len(&self) -> usize {
+        self.state.load(Acquire) / ONE
+    }
+}
+
+/// The sending side shared by both flavors.
+struct Tx<F: Flavor> {
+    chan: Arc<Chan<F>>,
+}
+
+impl<F: Flavor> Tx<F> {
+    fn is_closed(&self) -> bool {
+        self.chan.flavor.is_closed()
+    }
+
+    fn same_channel(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.chan, &other.chan)
+    }
+
+    fn closed(&self) -> impl Future<Output = ()> {
+        let chan = &*self.chan;
+        let mut listener: Option<EventListener> = None;
+        std::future::poll_fn(move |cx| {
+            std::task::ready!(smp_rt_executor::task::poll_charge(cx));
+            loop {
+                if chan.flavor.is_closed() {
+                    return Poll::Ready(());
+                }
+                match listener.as_mut() {
+                    // Listen first, then check the flag again (loop top).
+                    None => listener = Some(chan.closed_event.listen()),
+                    Some(l) => {
+                        std::task::ready!(Pin::new(l).poll(cx));
+                        listener = None;
+                    }
+                }
+            }
+        })
+    }
+}
+
+impl<F: Flavor> Clone for Tx<F> {
+    fn clone(&self) -> Self {
+        // Relaxed: a new sender comes from an existing one, which keeps the
+        // count above zero meanwhile.
+        self.chan.senders.fetch_add(1, Relaxed);
+        Tx {
+            chan: Arc::clone(&self.chan),
+        }
+    }
+}
+
+impl<F: Flavor> Drop for Tx<F> {
+    fn drop(&mut self) {
+        // AcqRel: the last sender's close comes after every other sender's
+        // pushes.
+        if self.chan.senders.fetch_sub(1, AcqRel) == 1 {
+            self.chan.close();
+            // The receiver may be waiting for a message: it gets `None` now.
+            self.chan.rx_waker.wake();
+        }
+    }
+}
+
+/// The receiving side shared by both flavors.
+struct Rx<F: Flavor> {
+    chan: Arc<Chan<F>>,
+}
+
+impl<F: Flavor> Rx<F> {
+    /// Polls for a message without charging a reduction.
+    fn poll_recv_inner(&mut self, cx: &mut Context<'_>) -> Poll<Option<F::Item>> {
+        let chan = &*self.chan;
+        if let Some(v) = chan.flavor.pop() {
+            return Poll::Ready(Some(v));
+        }
+        if chan.flavor.is_finished() {
+            return Poll::Ready(None);
+        }
+        chan.rx_waker.register(cx.waker());
+        // Checked again after registering: a push in between has either
+        // been seen here or will find the registered waker.
+        if let Some(v) = chan.flavor.pop() {
+            return Poll::Ready(Some(v));
+        }
+        if chan.flavor.is_finished() {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    }
+
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<F::Item>> {
+        std::task::ready!(smp_rt_executor::task::poll_charge(cx));
+        self.poll_recv_inner(cx)
+    }
+
+    fn poll_recv_many(
+        &mut self,
+        cx: &mut Context<'_>,
+        buffer: &mut Vec<F::Item>,
+        limit: usize,
+    ) -> Poll<usize> {
+        if limit == 0 {
+            return Poll::Ready(0);
+        }
+        std::task::ready!(smp_rt_executor::task::poll_charge(cx));
+        match std::task::ready!(self.poll_recv_inner(cx)) {
+            None => Poll::Ready(0),
+            Some(first) => {
+                buffer.push(first);
+                let mut n = 1;
+                while n < limit {
+                    match self.chan.flavor.pop() {
+                        Some(v) => {
+                            buffer.push(v);
+                            n += 1;
+                        }
+                        None => break,
+                    }
+                }
+                Poll::Ready(n)
+            }
+        }
+    }
+
+    fn try_recv(&mut self) -> Result<F::Item, TryRecvError> {
+        if let Some(v) = self.chan.flavor.pop() {
+            return Ok(v);
+        }
+        if self.chan.flavor.is_finished() {
+            return Err(TryRecvError::Disconnected);
+        }
+        Err(TryRecvError::Empty)
+    }
+
+    fn close(&mut self) {
+        self.chan.close();
+    }
+}
+
+impl<F: Flavor> Drop for Rx<F> {
+    fn drop(&mut self) {
+        self.chan.close();
+        // Drop the messages now rather than with the last sender.
+        while self.chan.flavor.pop().is_some() {}
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Bounded channel
+// ---------------------------------------------------------------------------
+
+/// Creates a bounded channel holding at most `buffer` messages.
+///
+/// # Panics
+///
+/// Panics if `buffer` is 0, or greater than [`Semaphore::MAX_PERMITS`].
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt::sync::mpsc;
+///
+/// futures::executor::block_on(async {
+///     let (tx, mut rx) = mpsc::channel(1);
+///     tx.send("hello").await.unwrap();
+///     assert!(tx.try_send("full").is_err());
+///     assert_eq!(rx.recv().await, Some("hello"));
+/// });
+/// ```
+pub fn channel<T>(buffer: usize) -> (Sender<T>, Receiver<T>) {
+    assert!(buffer > 0, "mpsc bounded channel requires buffer > 0");
+    assert!(
+        buffer <= Semaphore::MAX_PERMITS,
+        "mpsc bounded channel requires buffer <= Semaphore::MAX_PERMITS"
+    );
+    let chan = Arc::new(Chan::new(Bounded::new(buffer)));
+    (
+        Sender {
+            tx: Tx {
+                chan: Arc::clone(&chan),
+            },
+        },
+        Receiver { rx: Rx { chan } },
+    )
+}
+
+/// Sends messages to a bounded channel; cloneable. Created by [`channel`].
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt::sync::mpsc;
+/// use smp_rt::sync::mpsc::error::TrySendError;
+///
+/// futures::executor::block_on(async {
+///     let (tx, rx) = mpsc::channel(1);
+///     tx.try_send(1).unwrap();
+///     assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+///     drop(rx);
+///     assert_eq!(tx.send(3).await.unwrap_err().0, 3);
+/// });
+/// ```
+pub struct Sender<T> {
+    tx: Tx<Bounded<T>>,
+}
+
+impl<T> Sender<T> {
+    /// Sends `value`, waiting for room if the channel is full.
+    ///
+    /// Fails, handing the value back, if the receiver is dropped or closed
+    /// (also while waiting). Each poll charges one reduction first.
+    /// Dropping the future before it completes sends nothing and gives up
+    /// its place among the waiting senders without losing a wakeup.
+    pub fn send(&self, value: T) -> impl Future<Output = Result<(), SendError<T>>> {
+        Send {
+            chan: &self.tx.chan,
+            waiter: Waiter::new(1),
+            value: Some(value),
+        }
+    }
+
+    /// Sends `value` if there is room right now.
+    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        let chan = &*self.tx.chan;
+        match chan.flavor.slots.try_take(1) {
+            Ok(()) => {
+                chan.flavor.push(value);
+                chan.rx_waker.wake();
+                Ok(())
+            }
+            Err(TryAcquireError::NoPermits) => Err(TrySendError::Full(value)),
+            Err(TryAcquireError::Closed) => Err(TrySendError::Closed(value)),
+        }
+    }
+
+    /// Whether the receiver was dropped or closed.
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
+    /// Waits until the receiver is dropped or closed. Each poll charges one
+    /// reduction first.
+    pub fn closed(&self) -> impl Future<Output = ()> {
+        self.tx.closed()
+    }
+
+    /// The number of messages that can be sent right now without waiting.
+    pub fn capacity(&self) -> usize {
+        self.tx.chan.flavor.slots.available_permits()
+    }
+
+    /// The channel's buffer size, as given to [`channel`].
+    pub fn max_capacity(&self) -> usize {
+        self.tx.chan.flavor.capacity
+    }
+
+    /// Whether both senders belong to the same channel.
+    pub fn same_channel(&self, other: &Self) -> bool {
+        self.tx.same_channel(&other.tx)
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        Sender {
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sender")
+            .field("capacity", &self.capacity())
+            .field("max_capacity", &self.max_capacity())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+/// The future of [`Sender::send`].
+struct Send<'a, T> {
+    chan: &'a Chan<Bounded<T>>,
+    waiter: Waiter,
+    value: Option<T>,
+}
+
+// The message is only ever moved, never pinned.
+impl<T> Unpin for Send<'_, T> {}
+
+impl<T> Future for Send<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        std::task::ready!(smp_rt_executor::task::poll_charge(cx));
+        let this = &mut *self;
+        let chan = this.chan;
+        let res = std::task::ready!(chan.flavor.slots.poll_acquire(&mut this.waiter, cx));
+        let value = this
+            .value
+            .take()
+            .expect("send future polled after completion");
+        match res {
+            Ok(()) => {
+                chan.flavor.push(value);
+                chan.rx_waker.wake();
+                Poll::Ready(Ok(()))
+            }
+            Err(_) => Poll::Ready(Err(SendError(value))),
+        }
+    }
+}
+
+impl<T> Drop for Send<'_, T> {
+    fn drop(&mut self) {
+        if self.chan.flavor.slots.cancel(&mut self.waiter) && self.chan.flavor.is_closed() {
+            // The permit given back may be the last one the receiver of a
+            // closed channel waits for before it reports the end.
+            self.chan.rx_waker.wake();
+        }
+    }
+}
+
+/// Receives messages from a bounded channel. Created by [`channel`].
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt::sync::mpsc;
+///
+/// futures::executor::block_on(async {
+///     let (tx, mut rx) = mpsc::channel(4);
+///     tx.send(1).await.unwrap();
+///     tx.send(2).await.unwrap();
+///     drop(tx);
+///     assert_eq!(rx.recv().await, Some(1));
+///     assert_eq!(rx.recv().await, Some(2));
+///     assert_eq!(rx.recv().await, None);
+/// });
+/// ```
+pub struct Receiver<T> {
+    rx: Rx<Bounded<T>>,
+}
+
+impl<T> Receiver<T> {
+    /// Receives the next message, waiting if there is none yet.
+    ///
+    /// Returns `None` once the channel is closed (every sender dropped, or
+    /// [`close`](Receiver::close) called) and empty. Cancel-safe: dropping
+    /// the future loses no message.
+    pub fn recv(&mut self) -> impl Future<Output = Option<T>> {
+        std::future::poll_fn(move |cx| self.poll_recv(cx))
+    }
+
+    /// Receives up to `limit` messages into `buffer`, waiting for at least
+    /// one. Returns how many were added; 0 means the channel is closed and
+    /// empty (or `limit` is 0).
+    pub fn recv_many<'a>(
+        &'a mut self,
+        buffer: &'a mut Vec<T>,
+        limit: usize,
+    ) -> impl Future<Output = usize> {
+        std::future::poll_fn(move |cx| self.rx.poll_recv_many(cx, buffer, limit))
+    }
+
+    /// Polls for the next message, registering the current task to be
+    /// woken when one arrives. Charges one reduction first.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.rx.poll_recv(cx)
+    }
+
+    /// Receives the next message if there is one right now.
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        self.rx.try_recv()
+    }
+
+    /// Closes the channel without dropping the receiver: sends fail from
+    /// now on (also those waiting for room), while the messages already in
+    /// the channel can still be received.
+    pub fn close(&mut self) {
+        self.rx.close();
+    }
+
+    /// Whether the channel is closed: every sender dropped, or
+    /// [`close`](Receiver::close) called.
+    pub fn is_closed(&self) -> bool {
+        self.rx.chan.flavor.is_closed()
+    }
+
+    /// The number of messages in the channel.
+    pub fn len(&self) -> usize {
+        self.rx.chan.flavor.len()
+    }
+
+    /// Whether the channel holds no message.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The number of messages that can be sent right now without waiting.
+    pub fn capacity(&self) -> usize {
+        self.rx.chan.flavor.slots.available_permits()
+    }
+
+    /// The channel's buffer size, as given to [`channel`].
+    pub fn max_capacity(&self) -> usize {
+        self.rx.chan.flavor.capacity
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("len", &self.len())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Unbounded channel
+// ---------------------------------------------------------------------------
+
+/// Creates a channel with no bound on the number of waiting messages.
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt::sync::mpsc;
+///
+/// futures::executor::block_on(async {
+///     let (tx, mut rx) = mpsc::unbounded_channel();
+///     tx.send(1).unwrap();
+///     drop(tx);
+///     assert_eq!(rx.recv().await, Some(1));
+///     assert_eq!(rx.recv().await, None);
+/// });
+/// ```
+pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
+    let chan = Arc::new(Chan::new(Unbounded {
+        queue: SegQueue::new(),
+        state: AtomicUsize::new(0),
+    }));
+    (
+        UnboundedSender {
+            tx: Tx {
+                chan: Arc::clone(&chan),
+            },
+        },
+        UnboundedReceiver { rx: Rx { chan } },
+    )
+}
+
+/// Sends messages to an unbounded channel; cloneable. Created by
+/// [`unbounded_channel`].
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt::sync::mpsc;
+///
+/// let (tx, rx) = mpsc::unbounded_channel();
+/// tx.send(1).unwrap();
+/// drop(rx);
+/// assert_eq!(tx.send(2).unwrap_err().0, 2);
+/// ```
+pub struct UnboundedSender<T> {
+    tx: Tx<Unbounded<T>>,
+}
+
+impl<T> UnboundedSender<T> {
+    /// Sends `value` without waiting.
+    ///
+    /// Fails, handing the value back, if the receiver was dropped or closed.
+    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        let chan = &*self.tx.chan;
+        match chan.flavor.send(value) {
+            Ok(()) => {
+                chan.rx_waker.wake();
+                Ok(())
+            }
+            Err(value) => {
+                // The message counted for a moment; a receiver of the
+                // closed channel may be waiting for the count to drop.
+                chan.rx_waker.wake();
+                Err(SendError(value))
+            }
+        }
+    }
+
+    /// Whether the receiver was dropped or closed.
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
+    /// Waits until the receiver is dropped or closed. Each poll charges one
+    /// reduction first.
+    pub fn closed(&self) -> impl Future<Output = ()> {
+        self.tx.closed()
+    }
+
+    /// Whether both senders belong to the same channel.
+    pub fn same_channel(&self, other: &Self) -> bool {
+        self.tx.same_channel(&other.tx)
+    }
+}
+
+impl<T> Clone for UnboundedSender<T> {
+    fn clone(&self) -> Self {
+        UnboundedSender {
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for UnboundedSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnboundedSender")
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+/// Receives messages from an unbounded channel. Created by
+/// [`unbounded_channel`].
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt::sync::mpsc;
+/// use smp_rt::sync::mpsc::error::TryRecvError;
+///
+/// let (tx, mut rx) = mpsc::unbounded_channel::<i32>();
+/// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+/// drop(tx);
+/// assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+/// ```
+pub struct UnboundedReceiver<T> {
+    rx: Rx<Unbounded<T>>,
+}
+
+impl<T> UnboundedReceiver<T> {
+    /// Receives the next message, waiting if there is none yet.
+    ///
+    /// Returns `None` once the channel is closed (every sender dropped, or
+    /// [`close`](UnboundedReceiver::close) called) and empty. Cancel-safe:
+    /// dropping the future loses no message.
+    pub fn recv(&mut self) -> impl Future<Output = Option<T>> {
+        std::future::poll_fn(move |cx| self.poll_recv(cx))
+    }
+
+    /// Receives up to `limit` messages into `buffer`, waiting for at least
+    /// one. Returns how many were added; 0 means the channel is closed and
+    /// empty (or `limit` is 0).
+    pub fn recv_many<'a>(
+        &'a mut self,
+        buffer: &'a mut Vec<T>,
+        limit: usize,
+    ) -> impl Future<Output = usize> {
+        std::future::poll_fn(move |cx| self.rx.poll_recv_many(cx, buffer, limit))
+    }
+
+    /// Polls for the next message, registering the current task to be
+    /// woken when one arrives. Charges one reduction first.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.rx.poll_recv(cx)
+    }
+
+    /// Receives the next message if there is one right now.
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        self.rx.try_recv()
+    }
+
+    /// Closes the channel without dropping the receiver: sends fail from
+    /// now on, while the messages already in the channel can still be
+    /// received.
+    pub fn close(&mut self) {
+        self.rx.close();
+    }
+
+    /// Whether the channel is closed: every sender dropped, or
+    /// [`close`](UnboundedReceiver::close) called.
+    pub fn is_closed(&self) -> bool {
+        self.rx.chan.flavor.is_closed()
+    }
+
+    /// The number of messages in the channel (including any being pushed
+    /// right now).
+    pub fn len(&self) -> usize {
+        self.rx.chan.flavor.len()
+    }
+
+    /// Whether the channel holds no message.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<T> fmt::Debug for UnboundedReceiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnboundedReceiver")
+            .field("len", &self.len())
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}

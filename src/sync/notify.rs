@@ -1,0 +1,330 @@
+//! Task notification: [`Notify`] and its [`Notified`] future.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::{MutexGuard as StdMutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+use super::wait_list::{Key, WaitList, update_waker};
+
+// The state word: the low two bits say whether tasks wait or a permit is
+// stored; the rest counts calls to `notify_waiters` (wrapping).
+const EMPTY: usize = 0;
+const WAITING: usize = 1;
+const NOTIFIED: usize = 2;
+const MASK: usize = 0b11;
+const CALL: usize = 1 << 2;
+
+/// Wakes a single task or all waiting tasks, without carrying data.
+///
+/// [`notified`](Notify::notified) returns a future that completes when the
+/// `Notify` is notified. [`notify_one`](Notify::notify_one) wakes the task
+/// that has waited longest; if none is waiting it stores a single permit,
+/// and the next `notified().await` completes at once by consuming it (at
+/// most one permit is stored, however often `notify_one` is called).
+/// [`notify_waiters`](Notify::notify_waiters) wakes every waiting task and
+/// stores no permit. A [`Notified`] future counts as waiting, for
+/// `notify_waiters`, from the moment it is created.
+///
+/// Every poll of a [`Notified`] future charges one reduction to the calling
+/// task first.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use smp_rt::sync::Notify;
+///
+/// let notify = Arc::new(Notify::new());
+/// let notify2 = Arc::clone(&notify);
+/// let waiter = std::thread::spawn(move || {
+///     futures::executor::block_on(notify2.notified());
+/// });
+/// notify.notify_one();
+/// waiter.join().unwrap();
+/// ```
+pub struct Notify {
+    state: AtomicUsize,
+    waiters: std::sync::Mutex<WaitList<Node>>,
+}
+
+struct Node {
+    waker: Option<Waker>,
+    notified: Option<Notification>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Notification {
+    One,
+    All,
+}
+
+impl Notify {
+    /// Creates a `Notify` with no stored permit.
+    pub const fn new() -> Self {
+        Notify {
+            state: AtomicUsize::new(EMPTY),
+            waiters: std::sync::Mutex::new(WaitList::new()),
+        }
+    }
+
+    /// Creates a `Notify` in a `const` context. Same as [`Notify::new`].
+    pub const fn const_new() -> Self {
+        Self::new()
+    }
+
+    /// Returns a future that completes when this `Notify` is notified.
+    ///
+    /// The future completes on a call to [`notify_waiters`](Self::notify_waiters)
+    /// made after it was created, or on a permit from
+    /// [`notify_one`](Self::notify_one) (stored earlier or given while it
+    /// waits). Dropping a future that was woken by `notify_one` but not
+    /// polled to completion passes the notification on.
+    pub fn notified(&self) -> Notified<'_> {
+        Notified {
+            notify: self,
+            state: NotifiedState::Init,
+            calls: self.state.load(SeqCst) & !MASK,
+        }
+    }
+
+    /// Wakes the task that has waited longest, or stores a permit for the
+    /// next [`notified`](Self::notified) future if none waits.
+    pub fn notify_one(&self) {
+        let mut cur = self.state.load(SeqCst);
+        while cur & MASK != WAITING {
+            let new = (cur & !MASK) | NOTIFIED;
+            match self.state.compare_exchange(cur, new, SeqCst, SeqCst) {
+                Ok(_) => return,
+                Err(actual) => cur = actual,
+            }
+        }
+        let mut list = self.lock();
+        let waker = self.notify_one_locked(&mut list);
+        drop(list);
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Wakes every task currently waiting on a [`Notified`] future (and
+    /// completes every `Notified` created before this call). Stores no
+    /// permit.
+    pub fn notify_waiters(&self) {
+        let mut list = self.lock();
+        let cur = self.state.load(SeqCst);
+        if cur & MASK != WAITING {
+            // Only the counter changes; the low bits may be moved by
+            // lock-free `notify_one` or permit consumption, so add.
+            self.state.fetch_add(CALL, SeqCst);
+            return;
+        }
+        // WAITING only changes under the lock, so a plain store is exact.
+        self.state.store(cur.wrapping_add(CALL) & !MASK, SeqCst);
+        let mut wakers = Vec::new();
+        while let Some(key) = list.pop_front() {
+            let node = list.get_mut(key);
+            node.notified = Some(Notification::All);
+            if let Some(w) = node.waker.take() {
+                wakers.push(w);
+            }
+        }
+        drop(list);
+        for w in wakers {
+            w.wake();
+        }
+    }
+
+    fn lock(&self) -> StdMutexGuard<'_, WaitList<Node>> {
+        // The critical sections never leave the list half-updated.
+        self.waiters.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Gives one notification, with the lock held: to the first waiter if
+    /// any (returning its waker, to be woken after unlocking), else as a
+    /// stored permit.
+    fn notify_one_locked(&self, list: &mut WaitList<Node>) -> Option<Waker> {
+        let mut cur = self.state.load(SeqCst);
+        loop {
+            if cur & MASK == WAITING {
+                let key = list.pop_front().expect("WAITING with an empty wait list");
+                let node = list.get_mut(key);
+                node.notified = Some(Notification::One);
+                let waker = node.waker.take();
+                if list.is_empty() {
+                    self.state.store(cur & !MASK, SeqCst);
+                }
+                return waker;
+            }
+            let new = (cur & !MASK) | NOTIFIED;
+            match self.state.compare_exchange(cur, new, SeqCst, SeqCst) {
+                Ok(_) => return None,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+}
+
+impl Default for Notify {
+    fn default() -> Self {
+        Notify::new()
+    }
+}
+
+impl fmt::Debug for Notify {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state.load(SeqCst);
+        f.debug_struct("Notify")
+            .field("waiting", &(state & MASK == WAITING))
+            .field("permit", &(state & MASK == NOTIFIED))
+            .finish()
+    }
+}
+
+/// Future returned by [`Notify::notified`].
+#[must_use = "futures do nothing unless polled"]
+pub struct Notified<'a> {
+    notify: &'a Notify,
+    state: NotifiedState,
+    /// The `notify_waiters` counter when the future was created.
+    calls: usize,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum NotifiedState {
+    Init,
+    Waiting(Key),
+    Done,
+}
+
+impl Notified<'_> {
+    /// Registers the future as waiting without polling it, so that a
+    /// [`notify_one`](Notify::notify_one) made from now on can be received
+    /// by it. Returns `true` if it has already been notified (then awaiting
+    /// it completes at once).
+    pub fn enable(mut self: Pin<&mut Self>) -> bool {
+        self.poll_notified(None).is_ready()
+    }
+
+    fn poll_notified(&mut self, waker: Option<&Waker>) -> Poll<()> {
+        let notify = self.notify;
+        match self.state {
+            NotifiedState::Done => Poll::Ready(()),
+            NotifiedState::Init => {
+                // Lock-free attempt: a `notify_waiters` since creation, or a
+                // stored permit to consume.
+                let mut cur = notify.state.load(SeqCst);
+                loop {
+                    if cur & !MASK != self.calls {
+                        self.state = NotifiedState::Done;
+                        return Poll::Ready(());
+                    }
+                    if cur & MASK != NOTIFIED {
+                        break;
+                    }
+                    match notify
+                        .state
+                        .compare_exchange(cur, cur & !MASK, SeqCst, SeqCst)
+                    {
+                        Ok(_) => {
+                            self.state = NotifiedState::Done;
+                            return Poll::Ready(());
+                        }
+                        Err(actual) => cur = actual,
+                    }
+                }
+                let mut list = notify.lock();
+                let mut cur = notify.state.load(SeqCst);
+                loop {
+                    if cur & !MASK != self.calls {
+                        self.state = NotifiedState::Done;
+                        return Poll::Ready(());
+                    }
+                    let new = match cur & MASK {
+                        NOTIFIED => cur & !MASK,
+                        EMPTY => cur | WAITING,
+                        _ => break,
+                    };
+                    match notify.state.compare_exchange(cur, new, SeqCst, SeqCst) {
+                        Ok(_) if cur & MASK == NOTIFIED => {
+                            self.state = NotifiedState::Done;
+                            return Poll::Ready(());
+                        }
+                        Ok(_) => break,
+                        Err(actual) => cur = actual,
+                    }
+                }
+                let key = list.push_back(Node {
+                    waker: waker.cloned(),
+                    notified: None,
+                });
+                self.state = NotifiedState::Waiting(key);
+                Poll::Pending
+            }
+            NotifiedState::Waiting(key) => {
+                let mut list = notify.lock();
+                if list.get(key).notified.is_some() {
+                    let node = list.remove(key);
+                    drop(list);
+                    drop(node);
+                    self.state = NotifiedState::Done;
+                    return Poll::Ready(());
+                }
+                let old = match waker {
+                    Some(w) => update_waker(&mut list.get_mut(key).waker, w),
+                    None => None,
+                };
+                drop(list);
+                drop(old);
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Future for Notified<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        std::task::ready!(smp_rt_executor::task::poll_charge(cx));
+        self.poll_notified(Some(cx.waker()))
+    }
+}
+
+impl Drop for Notified<'_> {
+    fn drop(&mut self) {
+        let NotifiedState::Waiting(key) = self.state else {
+            return;
+        };
+        let notify = self.notify;
+        let mut list = notify.lock();
+        let node = list.remove(key);
+        let cur = notify.state.load(SeqCst);
+        if list.is_empty() && cur & MASK == WAITING {
+            notify.state.store(cur & !MASK, SeqCst);
+        }
+        // A `notify_one` given to this future and not consumed goes to the
+        // next waiter, or becomes the stored permit.
+        let forwarded = if node.notified == Some(Notification::One) {
+            notify.notify_one_locked(&mut list)
+        } else {
+            None
+        };
+        drop(list);
+        drop(node);
+        if let Some(w) = forwarded {
+            w.wake();
+        }
+    }
+}
+
+impl fmt::Debug for Notified<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Notified")
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,646 @@
+//! Behaviour of `sync::mpsc`, bounded and unbounded.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::task::{Context, Poll, Waker};
+use std::thread;
+
+use futures::FutureExt;
+use futures::executor::block_on;
+use futures::task::ArcWake;
+
+use smp_rt::sync::mpsc;
+use smp_rt::sync::mpsc::error::{SendError, TryRecvError, TrySendError};
+
+/// Shrinks iteration counts under Miri, which runs code far slower.
+const fn scale(n: usize) -> usize {
+    if cfg!(miri) { 1 + n / 200 } else { n }
+}
+
+struct WakeCount(AtomicUsize);
+
+impl ArcWake for WakeCount {
+    fn wake_by_ref(this: &Arc<Self>) {
+        this.0.fetch_add(1, SeqCst);
+    }
+}
+
+fn counting_waker() -> (Arc<WakeCount>, Waker) {
+    let count = Arc::new(WakeCount(AtomicUsize::new(0)));
+    let waker = futures::task::waker(Arc::clone(&count));
+    (count, waker)
+}
+
+fn wakes(count: &WakeCount) -> usize {
+    count.0.load(SeqCst)
+}
+
+struct DropCounter(Arc<AtomicUsize>);
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+/// A message type without `Debug`.
+#[derive(PartialEq, Eq)]
+struct Opaque(u32);
+
+const THREADS: usize = 4;
+const PER_THREAD: u32 = scale(5000) as u32;
+
+/// Checks per-sender order and counts messages of `(sender, seq)`.
+fn check_stream(messages: impl IntoIterator<Item = (usize, u32)>) -> usize {
+    let mut next = [0u32; THREADS];
+    let mut total = 0;
+    for (sender, seq) in messages {
+        assert_eq!(seq, next[sender], "sender {sender} out of order");
+        next[sender] += 1;
+        total += 1;
+    }
+    assert!(next.iter().all(|&n| n == PER_THREAD));
+    total
+}
+
+#[test]
+fn bounded_delivers_in_order() {
+    block_on(async {
+        let (tx, mut rx) = mpsc::channel(3);
+        let producer = thread::spawn(move || {
+            block_on(async {
+                for i in 0..scale(1000) {
+                    tx.send(i).await.unwrap();
+                }
+            })
+        });
+        for i in 0..scale(1000) {
+            assert_eq!(rx.recv().await, Some(i));
+        }
+        assert_eq!(rx.recv().await, None);
+        producer.join().unwrap();
+    });
+}
+
+#[test]
+#[should_panic(expected = "mpsc bounded channel requires buffer > 0")]
+fn bounded_with_zero_capacity_panics() {
+    let _ = mpsc::channel::<u8>(0);
+}
+
+#[test]
+fn bounded_many_senders_lose_nothing_and_keep_order() {
+    // A small buffer (preallocated) and a large one (grown on demand).
+    many_senders_bounded(16);
+    many_senders_bounded(2000);
+}
+
+fn many_senders_bounded(buffer: usize) {
+    let (tx, mut rx) = mpsc::channel::<(usize, u32)>(buffer);
+    let producers: Vec<_> = (0..THREADS)
+        .map(|id| {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                block_on(async {
+                    for seq in 0..PER_THREAD {
+                        tx.send((id, seq)).await.unwrap();
+                    }
+                })
+            })
+        })
+        .collect();
+    drop(tx);
+    let received = block_on(async {
+        let mut all = Vec::new();
+        while let Some(m) = rx.recv().await {
+            all.push(m);
+        }
+        all
+    });
+    for p in producers {
+        p.join().unwrap();
+    }
+    assert_eq!(check_stream(received), THREADS * PER_THREAD as usize);
+}
+
+#[test]
+fn bounded_try_send_from_many_threads_loses_nothing() {
+    let (tx, mut rx) = mpsc::channel::<(usize, u32)>(4);
+    let producers: Vec<_> = (0..THREADS)
+        .map(|id| {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                let mut seq = 0;
+                while seq < PER_THREAD {
+                    match tx.try_send((id, seq)) {
+                        Ok(()) => seq += 1,
+                        Err(TrySendError::Full(_)) => thread::yield_now(),
+                        Err(TrySendError::Closed(_)) => panic!("closed early"),
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let mut received = Vec::new();
+    let mut buf = Vec::new();
+    block_on(async {
+        while rx.recv_many(&mut buf, 8).await > 0 {
+            received.append(&mut buf);
+        }
+    });
+    for p in producers {
+        p.join().unwrap();
+    }
+    assert_eq!(check_stream(received), THREADS * PER_THREAD as usize);
+}
+
+#[test]
+fn unbounded_many_senders_lose_nothing_and_keep_order() {
+    let (tx, mut rx) = mpsc::unbounded_channel::<(usize, u32)>();
+    let producers: Vec<_> = (0..THREADS)
+        .map(|id| {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                for seq in 0..PER_THREAD {
+                    tx.send((id, seq)).unwrap();
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+    let received = block_on(async {
+        let mut all = Vec::new();
+        while let Some(m) = rx.recv().await {
+            all.push(m);
+        }
+        all
+    });
+    for p in producers {
+        p.join().unwrap();
+    }
+    assert_eq!(check_stream(received), THREADS * PER_THREAD as usize);
+}
+
+/// Senders race a receiver that closes midway: every send that reported
+/// success must be received before `None`.
+#[test]
+fn close_racing_senders_never_drops_a_successful_send() {
+    for _ in 0..scale(20) {
+        let (tx, mut rx) = mpsc::unbounded_channel::<u32>();
+        let (btx, mut brx) = mpsc::channel::<u32>(8);
+        let producers: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let tx = tx.clone();
+                let btx = btx.clone();
+                thread::spawn(move || {
+                    let mut ok = 0usize;
+                    while tx.send(1).is_ok() {
+                        ok += 1;
+                    }
+                    let mut bok = 0usize;
+                    while block_on(btx.send(1)).is_ok() {
+                        bok += 1;
+                    }
+                    (ok, bok)
+                })
+            })
+            .collect();
+        drop(tx);
+        drop(btx);
+        let (got, bgot) = block_on(async {
+            let mut got = 0;
+            while got < scale(1000) {
+                rx.recv().await.unwrap();
+                got += 1;
+            }
+            rx.close();
+            while rx.recv().await.is_some() {
+                got += 1;
+            }
+            let mut bgot = 0;
+            while bgot < scale(1000) {
+                brx.recv().await.unwrap();
+                bgot += 1;
+            }
+            brx.close();
+            while brx.recv().await.is_some() {
+                bgot += 1;
+            }
+            (got, bgot)
+        });
+        let (mut sent, mut bsent) = (0, 0);
+        for p in producers {
+            let (ok, bok) = p.join().unwrap();
+            sent += ok;
+            bsent += bok;
+        }
+        assert_eq!(got, sent);
+        assert_eq!(bgot, bsent);
+    }
+}
+
+#[test]
+fn recv_returns_none_after_all_senders_dropped_and_queue_drained() {
+    block_on(async {
+        let (tx, mut rx) = mpsc::channel(4);
+        let tx2 = tx.clone();
+        tx.send(1).await.unwrap();
+        tx2.send(2).await.unwrap();
+        drop(tx);
+        assert!(!rx.is_closed());
+        drop(tx2);
+        assert!(rx.is_closed());
+        assert_eq!(rx.recv().await, Some(1));
+        assert_eq!(rx.recv().await, Some(2));
+        assert_eq!(rx.recv().await, None);
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        tx.send(1).unwrap();
+        drop(tx);
+        assert_eq!(rx.recv().await, Some(1));
+        assert_eq!(rx.recv().await, None);
+    });
+}
+
+#[test]
+fn last_sender_dropped_on_thread_wakes_receiver() {
+    for _ in 0..scale(500) {
+        let (tx, mut rx) = mpsc::channel::<u8>(1);
+        let t = thread::spawn(move || drop(tx));
+        assert_eq!(block_on(rx.recv()), None);
+        t.join().unwrap();
+
+        let (tx, mut rx) = mpsc::unbounded_channel::<u8>();
+        let t = thread::spawn(move || drop(tx));
+        assert_eq!(block_on(rx.recv()), None);
+        t.join().unwrap();
+    }
+}
+
+#[test]
+fn sends_fail_with_value_once_receiver_dropped() {
+    block_on(async {
+        let (tx, rx) = mpsc::channel(2);
+        assert!(!tx.is_closed());
+        drop(rx);
+        assert!(tx.is_closed());
+        assert!(tx.send(Opaque(1)).await.unwrap_err().0 == Opaque(1));
+        assert!(matches!(
+            tx.try_send(Opaque(2)),
+            Err(TrySendError::Closed(Opaque(2)))
+        ));
+        tx.closed().await;
+
+        let (tx, rx) = mpsc::unbounded_channel();
+        drop(rx);
+        assert!(tx.is_closed());
+        assert!(tx.send(Opaque(3)).unwrap_err().0 == Opaque(3));
+        tx.closed().await;
+    });
+}
+
+#[test]
+fn closed_future_waits_for_receiver() {
+    let (tx, rx) = mpsc::channel::<u8>(1);
+    let (utx, urx) = mpsc::unbounded_channel::<u8>();
+    let (count, waker) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut closed = pin!(tx.closed());
+    let mut uclosed = pin!(utx.closed());
+    assert!(closed.as_mut().poll(&mut cx).is_pending());
+    assert!(uclosed.as_mut().poll(&mut cx).is_pending());
+    let t = thread::spawn(move || {
+        drop(rx);
+        drop(urx);
+    });
+    t.join().unwrap();
+    assert!(wakes(&count) >= 2);
+    assert!(closed.as_mut().poll(&mut cx).is_ready());
+    assert!(uclosed.as_mut().poll(&mut cx).is_ready());
+}
+
+#[test]
+fn close_lets_receiver_drain_then_ends() {
+    block_on(async {
+        let (tx, mut rx) = mpsc::channel(4);
+        tx.send(1).await.unwrap();
+        tx.send(2).await.unwrap();
+        rx.close();
+        assert!(tx.is_closed());
+        assert_eq!(tx.send(3).await, Err(SendError(3)));
+        assert_eq!(tx.try_send(4), Err(TrySendError::Closed(4)));
+        assert_eq!(rx.recv().await, Some(1));
+        assert_eq!(rx.try_recv(), Ok(2));
+        assert_eq!(rx.recv().await, None);
+
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        tx.send(1).unwrap();
+        rx.close();
+        assert_eq!(tx.send(2), Err(SendError(2)));
+        assert_eq!(rx.recv().await, Some(1));
+        assert_eq!(rx.recv().await, None);
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    });
+}
+
+#[test]
+fn try_recv_reports_empty_while_senders_live() {
+    let (tx, mut rx) = mpsc::channel::<u8>(1);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    tx.try_send(9).unwrap();
+    assert_eq!(rx.try_recv(), Ok(9));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    drop(tx);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+
+    let (tx, mut rx) = mpsc::unbounded_channel::<u8>();
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    drop(tx);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+}
+
+#[test]
+fn bounded_backpressure_blocks_then_resumes() {
+    let (tx, mut rx) = mpsc::channel(2);
+    assert_eq!(tx.max_capacity(), 2);
+    assert_eq!(tx.capacity(), 2);
+    tx.try_send(1).unwrap();
+    tx.try_send(2).unwrap();
+    assert_eq!(tx.capacity(), 0);
+    assert_eq!(rx.len(), 2);
+    assert_eq!(rx.capacity(), 0);
+    assert_eq!(rx.max_capacity(), 2);
+    assert_eq!(tx.try_send(3), Err(TrySendError::Full(3)));
+
+    let (count, waker) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut send = pin!(tx.send(3));
+    assert!(send.as_mut().poll(&mut cx).is_pending());
+    assert!(send.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(wakes(&count), 0);
+
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(wakes(&count), 1);
+    assert_eq!(send.as_mut().poll(&mut cx), Poll::Ready(Ok(())));
+    assert_eq!(rx.len(), 2);
+    assert_eq!(block_on(rx.recv()), Some(2));
+    assert_eq!(block_on(rx.recv()), Some(3));
+    assert!(rx.is_empty());
+    assert_eq!(tx.capacity(), 2);
+}
+
+#[test]
+fn large_buffer_fills_exactly_to_its_bound() {
+    let (tx, mut rx) = mpsc::channel(3000);
+    for i in 0..3000 {
+        tx.try_send(i).unwrap();
+    }
+    assert_eq!(tx.try_send(3000), Err(TrySendError::Full(3000)));
+    assert_eq!(
+        (rx.len(), tx.capacity(), tx.max_capacity()),
+        (3000, 0, 3000)
+    );
+    assert!(tx.send(3000).now_or_never().is_none());
+    assert_eq!(rx.try_recv(), Ok(0));
+    tx.try_send(3000).unwrap();
+    drop(tx);
+    let rest: Vec<_> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+    assert_eq!(rest, (1..=3000).collect::<Vec<_>>());
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+}
+
+#[test]
+fn cancelled_send_does_not_lose_wakeup_of_next_sender() {
+    let (tx, mut rx) = mpsc::channel(1);
+    tx.try_send(0).unwrap();
+    let (count_a, waker_a) = counting_waker();
+    let (count_b, waker_b) = counting_waker();
+    let mut send_a = Box::pin(tx.send(1));
+    let mut send_b = pin!(tx.send(2));
+    assert!(
+        send_a
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker_a))
+            .is_pending()
+    );
+    assert!(
+        send_b
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker_b))
+            .is_pending()
+    );
+    drop(send_a);
+    assert_eq!(rx.try_recv(), Ok(0));
+    assert_eq!(wakes(&count_a), 0);
+    assert_eq!(wakes(&count_b), 1);
+    assert_eq!(
+        send_b.as_mut().poll(&mut Context::from_waker(&waker_b)),
+        Poll::Ready(Ok(()))
+    );
+    assert_eq!(rx.try_recv(), Ok(2));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+}
+
+#[test]
+fn send_cancelled_after_being_granted_room_passes_it_on() {
+    let (tx, mut rx) = mpsc::channel(1);
+    tx.try_send(0).unwrap();
+    let (count_a, waker_a) = counting_waker();
+    let (count_b, waker_b) = counting_waker();
+    let mut send_a = Box::pin(tx.send(1));
+    let mut send_b = pin!(tx.send(2));
+    assert!(
+        send_a
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker_a))
+            .is_pending()
+    );
+    assert!(
+        send_b
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker_b))
+            .is_pending()
+    );
+    assert_eq!(rx.try_recv(), Ok(0));
+    assert_eq!(wakes(&count_a), 1);
+    assert_eq!(wakes(&count_b), 0);
+    drop(send_a);
+    assert_eq!(wakes(&count_b), 1);
+    assert_eq!(
+        send_b.as_mut().poll(&mut Context::from_waker(&waker_b)),
+        Poll::Ready(Ok(()))
+    );
+    assert_eq!(rx.try_recv(), Ok(2));
+}
+
+#[test]
+fn close_fails_waiting_senders_with_their_values() {
+    let (tx, mut rx) = mpsc::channel(1);
+    assert!(tx.try_send(Opaque(0)).is_ok());
+    let (count, waker) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut send = pin!(tx.send(Opaque(1)));
+    assert!(send.as_mut().poll(&mut cx).is_pending());
+    rx.close();
+    assert_eq!(wakes(&count), 1);
+    match send.as_mut().poll(&mut cx) {
+        Poll::Ready(Err(SendError(Opaque(1)))) => {}
+        _ => panic!("expected the value back"),
+    }
+    assert!(rx.try_recv() == Ok(Opaque(0)));
+    assert!(matches!(rx.try_recv(), Err(TryRecvError::Disconnected)));
+}
+
+#[test]
+fn receiver_of_closed_channel_waits_for_send_granted_before_close() {
+    // Delivered: the send was granted room before the close, so it succeeds.
+    let (tx, mut rx) = mpsc::channel(1);
+    tx.try_send(0).unwrap();
+    let (_, waker) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut send = pin!(tx.send(1));
+    assert!(send.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(rx.try_recv(), Ok(0));
+    rx.close();
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    assert_eq!(send.as_mut().poll(&mut cx), Poll::Ready(Ok(())));
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+
+    // Abandoned: dropping the granted send wakes the receiver, which ends.
+    let (tx, mut rx) = mpsc::channel(1);
+    tx.try_send(0).unwrap();
+    let mut send = Box::pin(tx.send(1));
+    assert!(send.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(rx.try_recv(), Ok(0));
+    rx.close();
+    let (rx_count, rx_waker) = counting_waker();
+    let mut rx_cx = Context::from_waker(&rx_waker);
+    assert!(rx.poll_recv(&mut rx_cx).is_pending());
+    drop(send);
+    assert_eq!(wakes(&rx_count), 1);
+    assert_eq!(rx.poll_recv(&mut rx_cx), Poll::Ready(None));
+}
+
+#[test]
+fn cancelled_recv_loses_no_message() {
+    let (tx, mut rx) = mpsc::channel(1);
+    assert!(rx.recv().now_or_never().is_none());
+    tx.try_send(5).unwrap();
+    assert_eq!(rx.recv().now_or_never(), Some(Some(5)));
+
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (count, waker) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    {
+        let mut recv = pin!(rx.recv());
+        assert!(recv.as_mut().poll(&mut cx).is_pending());
+    }
+    tx.send(6).unwrap();
+    assert_eq!(rx.recv().now_or_never(), Some(Some(6)));
+    assert!(wakes(&count) <= 1);
+}
+
+#[test]
+fn poll_recv_registers_and_receives() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (count, waker) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    assert!(rx.poll_recv(&mut cx).is_pending());
+    let t = thread::spawn(move || tx.send(42).unwrap());
+    t.join().unwrap();
+    assert_eq!(wakes(&count), 1);
+    assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(Some(42)));
+    assert_eq!(rx.poll_recv(&mut cx), Poll::Ready(None));
+}
+
+#[test]
+fn recv_many_takes_up_to_limit() {
+    block_on(async {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        for i in 0..5 {
+            tx.send(i).unwrap();
+        }
+        assert_eq!(rx.len(), 5);
+        let mut buf = Vec::new();
+        assert_eq!(rx.recv_many(&mut buf, 0).await, 0);
+        assert_eq!(rx.recv_many(&mut buf, 3).await, 3);
+        assert_eq!(rx.recv_many(&mut buf, 10).await, 2);
+        assert_eq!(buf, [0, 1, 2, 3, 4]);
+        drop(tx);
+        assert_eq!(rx.recv_many(&mut buf, 10).await, 0);
+    });
+}
+
+#[test]
+fn dropping_receiver_drops_queued_messages() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = mpsc::channel(4);
+    for _ in 0..3 {
+        tx.try_send(DropCounter(Arc::clone(&drops))).ok().unwrap();
+    }
+    drop(rx);
+    assert_eq!(drops.load(SeqCst), 3);
+
+    let (tx, rx) = mpsc::unbounded_channel();
+    for _ in 0..3 {
+        tx.send(DropCounter(Arc::clone(&drops))).ok().unwrap();
+    }
+    drop(rx);
+    assert_eq!(drops.load(SeqCst), 6);
+    drop(tx);
+}
+
+#[test]
+fn senders_compare_by_channel() {
+    let (a, _ra) = mpsc::channel::<u8>(1);
+    let (b, _rb) = mpsc::channel::<u8>(1);
+    assert!(a.same_channel(&a.clone()));
+    assert!(!a.same_channel(&b));
+    let (c, _rc) = mpsc::unbounded_channel::<u8>();
+    assert!(c.same_channel(&c.clone()));
+}
+
+#[test]
+fn errors_implement_error_display_debug_without_debug_payload() {
+    let e = SendError(Opaque(1));
+    assert_eq!(e.to_string(), "channel closed");
+    assert_eq!(format!("{e:?}"), "SendError { .. }");
+    let boxed: Box<dyn std::error::Error> = Box::new(e);
+    assert_eq!(boxed.to_string(), "channel closed");
+
+    let full = TrySendError::Full(Opaque(2));
+    assert_eq!(full.to_string(), "no available capacity");
+    assert_eq!(format!("{full:?}"), "Full(..)");
+    let closed: TrySendError<Opaque> = SendError(Opaque(3)).into();
+    assert_eq!(closed.to_string(), "channel closed");
+    assert!(closed.into_inner() == Opaque(3));
+    let _: Box<dyn std::error::Error> = Box::new(full);
+
+    assert_eq!(
+        TryRecvError::Empty.to_string(),
+        "receiving on an empty channel"
+    );
+    assert_eq!(
+        TryRecvError::Disconnected.to_string(),
+        "receiving on a closed channel"
+    );
+}
+
+#[test]
+fn handles_and_futures_are_send() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    fn assert_send<T: Send>(_: &T) {}
+    assert_send_sync::<mpsc::Sender<Vec<u8>>>();
+    assert_send_sync::<mpsc::Receiver<Vec<u8>>>();
+    assert_send_sync::<mpsc::UnboundedSender<Vec<u8>>>();
+    assert_send_sync::<mpsc::UnboundedReceiver<Vec<u8>>>();
+    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(1);
+    assert_send(&tx.send(Vec::new()));
+    assert_send(&tx.closed());
+    assert_send(&rx.recv());
+}

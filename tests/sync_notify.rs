@@ -1,0 +1,236 @@
+//! Behaviour of `sync::Notify`.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::task::{Context, Poll, Waker};
+use std::thread;
+
+use futures::FutureExt;
+use futures::executor::block_on;
+use futures::task::ArcWake;
+
+use smp_rt::sync::Notify;
+
+/// Shrinks iteration counts under Miri, which runs code far slower.
+const fn scale(n: usize) -> usize {
+    if cfg!(miri) { 1 + n / 200 } else { n }
+}
+
+struct WakeCount(AtomicUsize);
+
+impl ArcWake for WakeCount {
+    fn wake_by_ref(this: &Arc<Self>) {
+        this.0.fetch_add(1, SeqCst);
+    }
+}
+
+fn counting_waker() -> (Arc<WakeCount>, Waker) {
+    let count = Arc::new(WakeCount(AtomicUsize::new(0)));
+    let waker = futures::task::waker(Arc::clone(&count));
+    (count, waker)
+}
+
+fn wakes(count: &WakeCount) -> usize {
+    count.0.load(SeqCst)
+}
+
+#[test]
+fn notify_one_without_waiter_stores_a_permit() {
+    let n = Notify::new();
+    n.notify_one();
+    assert_eq!(n.notified().now_or_never(), Some(()));
+    assert_eq!(n.notified().now_or_never(), None);
+}
+
+#[test]
+fn at_most_one_permit_is_stored() {
+    let n = Notify::new();
+    n.notify_one();
+    n.notify_one();
+    n.notify_one();
+    assert_eq!(n.notified().now_or_never(), Some(()));
+    assert_eq!(n.notified().now_or_never(), None);
+}
+
+#[test]
+fn notify_waiters_stores_no_permit() {
+    let n = Notify::new();
+    n.notify_waiters();
+    assert_eq!(n.notified().now_or_never(), None);
+}
+
+#[test]
+fn notify_waiters_wakes_every_waiting_future() {
+    let n = Notify::new();
+    let (counts, wakers): (Vec<_>, Vec<_>) = (0..3).map(|_| counting_waker()).unzip();
+    let mut futs: Vec<_> = (0..3).map(|_| Box::pin(n.notified())).collect();
+    for (f, w) in futs.iter_mut().zip(&wakers) {
+        assert!(f.as_mut().poll(&mut Context::from_waker(w)).is_pending());
+    }
+    n.notify_waiters();
+    for ((f, w), c) in futs.iter_mut().zip(&wakers).zip(&counts) {
+        assert_eq!(wakes(c), 1);
+        assert_eq!(
+            f.as_mut().poll(&mut Context::from_waker(w)),
+            Poll::Ready(())
+        );
+    }
+    assert_eq!(n.notified().now_or_never(), None);
+}
+
+#[test]
+fn notify_waiters_completes_futures_created_before_it_even_unpolled() {
+    let n = Notify::new();
+    let before = n.notified();
+    n.notify_waiters();
+    let after = n.notified();
+    assert_eq!(before.now_or_never(), Some(()));
+    assert_eq!(after.now_or_never(), None);
+}
+
+#[test]
+fn notify_one_goes_to_the_waiter_not_to_a_permit() {
+    let n = Notify::new();
+    let (count, waker) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut w = pin!(n.notified());
+    assert!(w.as_mut().poll(&mut cx).is_pending());
+    n.notify_one();
+    assert_eq!(wakes(&count), 1);
+    assert_eq!(w.as_mut().poll(&mut cx), Poll::Ready(()));
+    assert_eq!(n.notified().now_or_never(), None);
+}
+
+#[test]
+fn notify_one_wakes_longest_waiting_first() {
+    let n = Notify::new();
+    let (c1, w1) = counting_waker();
+    let (c2, w2) = counting_waker();
+    let mut f1 = pin!(n.notified());
+    let mut f2 = pin!(n.notified());
+    assert!(f1.as_mut().poll(&mut Context::from_waker(&w1)).is_pending());
+    assert!(f2.as_mut().poll(&mut Context::from_waker(&w2)).is_pending());
+    n.notify_one();
+    assert_eq!((wakes(&c1), wakes(&c2)), (1, 0));
+    assert!(f2.as_mut().poll(&mut Context::from_waker(&w2)).is_pending());
+    assert!(f1.as_mut().poll(&mut Context::from_waker(&w1)).is_ready());
+    n.notify_one();
+    assert_eq!(wakes(&c2), 1);
+    assert!(f2.as_mut().poll(&mut Context::from_waker(&w2)).is_ready());
+}
+
+#[test]
+fn dropped_notified_future_passes_its_notification_to_the_next_waiter() {
+    let n = Notify::new();
+    let (c1, w1) = counting_waker();
+    let (c2, w2) = counting_waker();
+    let mut f1 = Box::pin(n.notified());
+    let mut f2 = pin!(n.notified());
+    assert!(f1.as_mut().poll(&mut Context::from_waker(&w1)).is_pending());
+    assert!(f2.as_mut().poll(&mut Context::from_waker(&w2)).is_pending());
+    n.notify_one();
+    assert_eq!((wakes(&c1), wakes(&c2)), (1, 0));
+    drop(f1);
+    assert_eq!(wakes(&c2), 1);
+    assert!(f2.as_mut().poll(&mut Context::from_waker(&w2)).is_ready());
+    assert_eq!(n.notified().now_or_never(), None);
+}
+
+#[test]
+fn dropped_notified_future_passes_its_notification_to_a_permit() {
+    let n = Notify::new();
+    let (_, w1) = counting_waker();
+    let mut f1 = Box::pin(n.notified());
+    assert!(f1.as_mut().poll(&mut Context::from_waker(&w1)).is_pending());
+    n.notify_one();
+    drop(f1);
+    assert_eq!(n.notified().now_or_never(), Some(()));
+}
+
+#[test]
+fn dropped_unnotified_waiter_leaves_no_trace() {
+    let n = Notify::new();
+    assert_eq!(n.notified().now_or_never(), None);
+    n.notify_one();
+    assert_eq!(n.notified().now_or_never(), Some(()));
+    assert_eq!(n.notified().now_or_never(), None);
+}
+
+#[test]
+fn enable_registers_without_polling() {
+    let n = Notify::new();
+    let mut f = pin!(n.notified());
+    assert!(!f.as_mut().enable());
+    n.notify_one();
+    assert!(f.as_mut().enable());
+    // The notification went to `f`, not to a stored permit.
+    assert_eq!(n.notified().now_or_never(), None);
+    assert_eq!(f.now_or_never(), Some(()));
+
+    let n = Notify::new();
+    n.notify_one();
+    let mut f = pin!(n.notified());
+    assert!(f.as_mut().enable());
+    assert_eq!(f.now_or_never(), Some(()));
+}
+
+#[test]
+fn notify_from_plain_thread_wakes_task() {
+    for _ in 0..scale(500) {
+        let n = Arc::new(Notify::new());
+        let n2 = Arc::clone(&n);
+        let t = thread::spawn(move || n2.notify_one());
+        block_on(n.notified());
+        t.join().unwrap();
+    }
+}
+
+#[test]
+fn ping_pong_between_threads_loses_no_notification() {
+    const ROUNDS: usize = scale(5000);
+    let ping = Arc::new(Notify::new());
+    let pong = Arc::new(Notify::new());
+    let (ping2, pong2) = (Arc::clone(&ping), Arc::clone(&pong));
+    let t = thread::spawn(move || {
+        block_on(async {
+            for _ in 0..ROUNDS {
+                ping2.notified().await;
+                pong2.notify_one();
+            }
+        })
+    });
+    block_on(async {
+        for _ in 0..ROUNDS {
+            ping.notify_one();
+            pong.notified().await;
+        }
+    });
+    t.join().unwrap();
+}
+
+#[test]
+fn notify_waiters_from_thread_reaches_enabled_waiters() {
+    for _ in 0..scale(500) {
+        let n = Arc::new(Notify::new());
+        let n2 = Arc::clone(&n);
+        let mut f = Box::pin(n.notified());
+        // Registered before the thread starts, so the broadcast finds it.
+        f.as_mut().enable();
+        let t = thread::spawn(move || n2.notify_waiters());
+        block_on(f);
+        t.join().unwrap();
+    }
+}
+
+#[test]
+fn is_send_sync_and_const() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Notify>();
+    assert_send_sync::<smp_rt::sync::Notified<'static>>();
+    static GLOBAL: Notify = Notify::const_new();
+    GLOBAL.notify_one();
+    assert_eq!(GLOBAL.notified().now_or_never(), Some(()));
+    let _ = format!("{:?} {:?}", Notify::default(), GLOBAL.notified());
+}
