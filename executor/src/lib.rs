@@ -42,6 +42,7 @@
 
 #![warn(missing_docs, rust_2018_idioms)]
 
+mod arch;
 mod blocking;
 mod context;
 pub mod driver;

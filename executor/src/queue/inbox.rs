@@ -15,8 +15,9 @@
 
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::Ordering::{Acquire, Relaxed, SeqCst};
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 
+use crate::arch;
 use crate::loom::{AtomicPtr, AtomicUsize, CachePadded};
 
 /// Something that can be linked into an [`Inbox`] by its own pointer.
@@ -82,10 +83,7 @@ impl<N: Node> Inbox<N> {
             // SeqCst: publishes the node (Release) and orders the push before
             // the pusher's later check of the owner's park state (see the
             // module docs).
-            match self
-                .head
-                .compare_exchange_weak(head, ptr.as_ptr(), SeqCst, Relaxed)
-            {
+            match arch::cas_seqcst_ptr(&self.head, head, ptr.as_ptr()) {
                 Ok(_) => break,
                 Err(actual) => head = actual,
             }
@@ -97,6 +95,13 @@ impl<N: Node> Inbox<N> {
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.head.load(SeqCst).is_null()
+    }
+
+    /// Waits briefly for a push (see `arch::wait_until_nonnull`); returns
+    /// `true` if the inbox is non-empty.
+    #[inline]
+    pub(crate) fn wait_for_push(&self, rounds: u32) -> bool {
+        arch::wait_until_nonnull(&self.head, rounds)
     }
 
     /// Nodes queued (a snapshot, for metrics).
@@ -118,7 +123,7 @@ impl<N: Node> Inbox<N> {
         }
         // Acquire: pairs with the pushers' CAS, making each node's contents
         // and link visible.
-        let mut node = NonNull::new(self.head.swap(ptr::null_mut(), Acquire));
+        let mut node = NonNull::new(arch::swap_acquire_ptr(&self.head, arch::null()));
         // Reverse the newest-first list into arrival order.
         let mut reversed: *mut () = ptr::null_mut();
         let mut count = 0usize;

@@ -24,8 +24,9 @@
 //! which stay below `CAPACITY`.
 
 use std::mem::MaybeUninit;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::Relaxed;
 
+use crate::arch;
 use crate::loom::{AtomicU32, AtomicU64, CachePadded, UnsafeCell};
 
 /// Slots per ring: a power of two (tiny under loom, to keep the model small).
@@ -80,7 +81,7 @@ impl<T> Ring<T> {
         let tail = self.tail.load(Relaxed);
         // Acquire: pairs with the Release half of a thief's final CAS, so its
         // reads of the slots it stole happen before we overwrite them.
-        let (steal, _) = unpack(self.head.load(Acquire));
+        let (steal, _) = unpack(arch::load_acquire_u64(&self.head));
         if tail.wrapping_sub(steal) >= CAPACITY as u32 {
             return Err(value);
         }
@@ -90,14 +91,14 @@ impl<T> Ring<T> {
             unsafe { slot.write(MaybeUninit::new(value)) }
         });
         // Release: publishes the slot write to thieves that Acquire `tail`.
-        self.tail.store(tail.wrapping_add(1), Release);
+        arch::store_release_u32(&self.tail, tail.wrapping_add(1));
         Ok(())
     }
 
     /// Takes the value at the front. **Owner only.**
     #[inline]
     pub(crate) fn pop(&self) -> Option<T> {
-        let mut head = self.head.load(Acquire);
+        let mut head = arch::load_acquire_u64(&self.head);
         let index = loop {
             let (steal, real) = unpack(head);
             // Relaxed: only this thread writes `tail`.
@@ -116,7 +117,7 @@ impl<T> Ring<T> {
             // AcqRel on success / Acquire on failure: the CAS decides which
             // side owns slot `real`; the orderings keep the thieves' view of
             // `head` coherent with their slot reads.
-            match self.head.compare_exchange(head, next, AcqRel, Acquire) {
+            match arch::cas_acqrel_u64(&self.head, head, next) {
                 Ok(_) => break real & MASK,
                 Err(actual) => head = actual,
             }
@@ -131,8 +132,8 @@ impl<T> Ring<T> {
     /// Number of ready values (a snapshot; exact only for the owner).
     #[inline]
     pub(crate) fn len(&self) -> usize {
-        let (_, real) = unpack(self.head.load(Acquire));
-        let tail = self.tail.load(Acquire);
+        let (_, real) = unpack(arch::load_acquire_u64(&self.head));
+        let tail = arch::load_acquire_u32(&self.tail);
         tail.wrapping_sub(real) as usize
     }
 
@@ -151,7 +152,7 @@ impl<T> Ring<T> {
     pub(crate) fn steal_into(&self, dst: &Ring<T>) -> Option<T> {
         // Relaxed: the caller owns `dst`.
         let dst_tail = dst.tail.load(Relaxed);
-        let (dst_steal, _) = unpack(dst.head.load(Acquire));
+        let (dst_steal, _) = unpack(arch::load_acquire_u64(&dst.head));
         if dst_tail.wrapping_sub(dst_steal) > CAPACITY as u32 / 2 {
             return None;
         }
@@ -168,7 +169,7 @@ impl<T> Ring<T> {
         });
         if n > 1 {
             // Release: publishes the copied slots to thieves of `dst`.
-            dst.tail.store(dst_tail.wrapping_add(n - 1), Release);
+            arch::store_release_u32(&dst.tail, dst_tail.wrapping_add(n - 1));
         }
         Some(value)
     }
@@ -176,7 +177,7 @@ impl<T> Ring<T> {
     /// Claims a batch, copies it into `dst` from `dst_tail` on (not yet
     /// published), releases the claim, and returns the batch size.
     fn steal_batch(&self, dst: &Ring<T>, dst_tail: u32) -> u32 {
-        let mut prev = self.head.load(Acquire);
+        let mut prev = arch::load_acquire_u64(&self.head);
         let (claim, n) = loop {
             let (steal, real) = unpack(prev);
             if steal != real {
@@ -185,7 +186,7 @@ impl<T> Ring<T> {
             }
             // Acquire: pairs with the owner's Release store of `tail`, so the
             // slots up to it are initialised before we copy them.
-            let tail = self.tail.load(Acquire);
+            let tail = arch::load_acquire_u32(&self.tail);
             let ready = tail.wrapping_sub(real);
             if ready == 0 || ready > CAPACITY as u32 {
                 // Empty, or a stale `head` read against a newer `tail`
@@ -196,7 +197,7 @@ impl<T> Ring<T> {
             let claim = pack(steal, real.wrapping_add(n));
             // AcqRel: a successful claim must see the owner's earlier pops
             // (Acquire) and publish the claim before we read the slots.
-            match self.head.compare_exchange(prev, claim, AcqRel, Acquire) {
+            match arch::cas_acqrel_u64(&self.head, prev, claim) {
                 Ok(_) => break (claim, n),
                 Err(actual) => prev = actual,
             }
@@ -223,10 +224,7 @@ impl<T> Ring<T> {
             let (_, real) = unpack(prev);
             // AcqRel: Release makes our slot reads happen-before the owner's
             // reuse of those slots (it Acquires `head` in `push_back`).
-            match self
-                .head
-                .compare_exchange(prev, pack(real, real), AcqRel, Acquire)
-            {
+            match arch::cas_acqrel_u64(&self.head, prev, pack(real, real)) {
                 Ok(_) => return n,
                 Err(actual) => prev = actual,
             }

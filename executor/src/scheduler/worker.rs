@@ -6,7 +6,7 @@
 //!     every DRIVER_INTERVAL ticks: poll the driver without blocking
 //!     run the next task for one slice (the priority rule below)
 //!     out of work: steal from a random sibling
-//!     still nothing: spin on the inbox, then park
+//!     still nothing: watch the inbox briefly (WFE on AArch64), then park
 //! }
 //! ```
 //!
@@ -38,8 +38,13 @@ pub(crate) const LOW_SKIPS: u8 = 8;
 /// Ticks between non-blocking polls of the driver by a busy worker.
 const DRIVER_INTERVAL: u32 = 61;
 
-/// Rounds of spinning on the inbox before parking.
-const SPIN_ROUNDS: u32 = 64;
+/// Before parking, an idle worker watches its inbox for this many waits
+/// (checking shutdown and `block_on`'s future between them)...
+const IDLE_WAITS: u32 = 4;
+/// ...of this many rounds each: on AArch64 a round is a `wfe` that ends when
+/// the inbox's line is written (or on the kernel's ~100 µs event stream);
+/// elsewhere it is a `spin_loop` hint.
+const IDLE_ROUNDS: u32 = if cfg!(target_arch = "aarch64") { 1 } else { 16 };
 
 /// A worker's private state: only the thread running the worker touches it.
 pub(crate) struct Core {
@@ -365,11 +370,10 @@ impl WorkerContext {
             core.searching = false;
             shared.idle.stop_searching();
         }
-        for _ in 0..SPIN_ROUNDS {
-            if !remote.inbox.is_empty() || woken() || shared.is_shutdown() {
+        for _ in 0..IDLE_WAITS {
+            if remote.inbox.wait_for_push(IDLE_ROUNDS) || woken() || shared.is_shutdown() {
                 return;
             }
-            std::hint::spin_loop();
         }
 
         let in_driver = shared.try_lock_driver();
