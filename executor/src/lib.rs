@@ -42,7 +42,11 @@
 
 #![warn(missing_docs, rust_2018_idioms)]
 
+#[cfg(not(feature = "disasm"))]
 mod arch;
+#[cfg(feature = "disasm")]
+#[doc(hidden)]
+pub mod arch;
 mod blocking;
 mod context;
 pub mod driver;

@@ -7,6 +7,12 @@
 //! to another address, which acquire semantics allow and which saves a
 //! stall. None of them needs a `dmb` (see the table in `arch`).
 //!
+//! The LSE and RCpc instructions are enabled per asm block with
+//! `.arch_extension`, not with `#[target_feature]` on the function, so
+//! that they inline into the queue code (a `target_feature` function cannot
+//! be inlined into a caller without the feature); they only run after the
+//! feature check.
+//!
 //! The asm blocks do not say `nomem`, so the compiler treats each as a
 //! memory access it may not move other memory accesses across: the
 //! compile-time half of the ordering; the instruction's acquire/release
@@ -45,13 +51,12 @@ pub(crate) fn load_acquire_u64(a: &AtomicU64) -> u64 {
     }
 }
 
-#[target_feature(enable = "rcpc")]
-#[inline]
+#[inline(always)]
 unsafe fn ldapr_u64(p: *mut u64) -> u64 {
     let v: u64;
     // SAFETY: the caller passes a live, aligned atomic and checked RCpc.
     unsafe {
-        asm!("ldapr {v}, [{p}]", v = out(reg) v, p = in(reg) p,
+        asm!(".arch_extension rcpc", "ldapr {v}, [{p}]", v = out(reg) v, p = in(reg) p,
              options(nostack, preserves_flags));
     }
     v
@@ -74,13 +79,12 @@ pub(crate) fn load_acquire_u32(a: &AtomicU32) -> u32 {
     }
 }
 
-#[target_feature(enable = "rcpc")]
-#[inline]
+#[inline(always)]
 unsafe fn ldapr_u32(p: *mut u32) -> u32 {
     let v: u32;
     // SAFETY: the caller passes a live, aligned atomic and checked RCpc.
     unsafe {
-        asm!("ldapr {v:w}, [{p}]", v = out(reg) v, p = in(reg) p,
+        asm!(".arch_extension rcpc", "ldapr {v:w}, [{p}]", v = out(reg) v, p = in(reg) p,
              options(nostack, preserves_flags));
     }
     v
@@ -110,13 +114,12 @@ pub(crate) fn cas_acqrel_u64(a: &AtomicU64, current: u64, new: u64) -> Result<u6
 }
 
 /// `casal`: acquire-release compare-and-swap, one instruction.
-#[target_feature(enable = "lse")]
-#[inline]
+#[inline(always)]
 unsafe fn casal_u64(p: *mut u64, current: u64, new: u64) -> u64 {
     let mut old = current;
     // SAFETY: the caller passes a live, aligned atomic and checked LSE.
     unsafe {
-        asm!("casal {old}, {new}, [{p}]",
+        asm!(".arch_extension lse", "casal {old}, {new}, [{p}]",
              old = inout(reg) old, new = in(reg) new, p = in(reg) p,
              options(nostack, preserves_flags));
     }
@@ -207,13 +210,12 @@ pub(crate) fn swap_acquire_ptr(a: &AtomicPtr<()>, new: *mut ()) -> *mut () {
 }
 
 /// `swpa`: swap with acquire, one instruction.
-#[target_feature(enable = "lse")]
-#[inline]
+#[inline(always)]
 unsafe fn swpa_u64(p: *mut u64, new: u64) -> u64 {
     let old: u64;
     // SAFETY: the caller passes a live, aligned atomic and checked LSE.
     unsafe {
-        asm!("swpa {new}, {old}, [{p}]",
+        asm!(".arch_extension lse", "swpa {new}, {old}, [{p}]",
              new = in(reg) new, old = out(reg) old, p = in(reg) p,
              options(nostack, preserves_flags));
     }

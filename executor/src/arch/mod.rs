@@ -27,16 +27,24 @@ use std::ptr;
 
 use crate::loom::{AtomicPtr, AtomicU32, AtomicU64};
 
-#[cfg(all(target_arch = "aarch64", not(loom), not(miri)))]
+#[cfg(all(target_arch = "aarch64", not(loom), not(miri), not(feature = "portable-twins")))]
 pub(crate) mod aarch64;
 // On AArch64 the twins are compiled for the tests that compare them with
 // the asm versions.
-#[cfg(any(test, not(all(target_arch = "aarch64", not(loom), not(miri)))))]
+#[cfg(any(
+    test,
+    feature = "portable-twins",
+    not(all(target_arch = "aarch64", not(loom), not(miri)))
+))]
 pub(crate) mod portable;
 
-#[cfg(all(target_arch = "aarch64", not(loom), not(miri)))]
+#[cfg(feature = "disasm")]
+pub mod disasm;
+
+// `portable-twins` forces the twins on AArch64, to compare the machine code.
+#[cfg(all(target_arch = "aarch64", not(loom), not(miri), not(feature = "portable-twins")))]
 use aarch64 as imp;
-#[cfg(not(all(target_arch = "aarch64", not(loom), not(miri))))]
+#[cfg(not(all(target_arch = "aarch64", not(loom), not(miri), not(feature = "portable-twins"))))]
 use portable as imp;
 
 /// `a.load(Acquire)`.

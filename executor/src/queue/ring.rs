@@ -39,7 +39,8 @@ pub(crate) struct Ring<T> {
     head: CachePadded<AtomicU64>,
     /// One past the last ready slot. Written only by the owner.
     tail: CachePadded<AtomicU32>,
-    buffer: Box<[UnsafeCell<MaybeUninit<T>>]>,
+    /// A fixed-size array, so `index & MASK` needs no bounds check.
+    buffer: Box<[UnsafeCell<MaybeUninit<T>>; CAPACITY]>,
 }
 
 // SAFETY: a slot's value is moved between threads only through the protocol
@@ -62,9 +63,12 @@ fn unpack(head: u64) -> (u32, u32) {
 impl<T> Ring<T> {
     /// An empty ring.
     pub(crate) fn new() -> Ring<T> {
-        let buffer = (0..CAPACITY)
+        let buffer: Box<[_]> = (0..CAPACITY)
             .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
             .collect();
+        let Ok(buffer) = buffer.try_into() else {
+            unreachable!("the buffer has CAPACITY slots")
+        };
         Ring {
             head: CachePadded(AtomicU64::new(0)),
             tail: CachePadded(AtomicU32::new(0)),
@@ -149,6 +153,7 @@ impl<T> Ring<T> {
     ///
     /// Takes `ceil(len / 2)` values; returns `None` when this ring is empty,
     /// another thief is mid-steal, or `dst` is more than half full.
+    #[inline]
     pub(crate) fn steal_into(&self, dst: &Ring<T>) -> Option<T> {
         // Relaxed: the caller owns `dst`.
         let dst_tail = dst.tail.load(Relaxed);
