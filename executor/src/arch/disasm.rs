@@ -4,8 +4,8 @@
 
 #![allow(missing_docs)]
 
-use crate::queue::{Inbox, Node, Ring};
 use crate::loom::AtomicPtr;
+use crate::queue::{Inbox, Node, Ring};
 use std::ptr::NonNull;
 
 /// A boxed inbox node.
@@ -60,7 +60,11 @@ pub fn smp_rt_disasm_inbox_push(inbox: &DisasmInbox, node: Box<DisasmNode>) {
 #[unsafe(no_mangle)]
 #[inline(never)]
 pub fn smp_rt_disasm_inbox_drain(inbox: &DisasmInbox) -> usize {
-    inbox.0.drain().map(|node| node.link.as_ptr() as usize).count()
+    inbox
+        .0
+        .drain()
+        .map(|node| node.link.as_ptr() as usize)
+        .count()
 }
 
 #[unsafe(no_mangle)]

@@ -27,7 +27,12 @@ use std::ptr;
 
 use crate::loom::{AtomicPtr, AtomicU32, AtomicU64};
 
-#[cfg(all(target_arch = "aarch64", not(loom), not(miri), not(feature = "portable-twins")))]
+#[cfg(all(
+    target_arch = "aarch64",
+    not(loom),
+    not(miri),
+    not(feature = "portable-twins")
+))]
 pub(crate) mod aarch64;
 // On AArch64 the twins are compiled for the tests that compare them with
 // the asm versions.
@@ -42,9 +47,19 @@ pub(crate) mod portable;
 pub mod disasm;
 
 // `portable-twins` forces the twins on AArch64, to compare the machine code.
-#[cfg(all(target_arch = "aarch64", not(loom), not(miri), not(feature = "portable-twins")))]
+#[cfg(all(
+    target_arch = "aarch64",
+    not(loom),
+    not(miri),
+    not(feature = "portable-twins")
+))]
 use aarch64 as imp;
-#[cfg(not(all(target_arch = "aarch64", not(loom), not(miri), not(feature = "portable-twins"))))]
+#[cfg(not(all(
+    target_arch = "aarch64",
+    not(loom),
+    not(miri),
+    not(feature = "portable-twins")
+)))]
 use portable as imp;
 
 /// `a.load(Acquire)`.

@@ -185,8 +185,8 @@ impl Builder {
                 None => std::thread::available_parallelism().map_or(1, |n| n.get()),
             },
         };
-        if workers > u32::MAX as usize / 2 {
-            return Err(invalid("worker_threads is too large"));
+        if workers >= crate::task::header::MAX_WORKERS {
+            return Err(invalid("worker_threads must be below 65535"));
         }
         if self.reductions == 0 {
             return Err(invalid(

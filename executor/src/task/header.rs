@@ -3,7 +3,7 @@
 use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::{Relaxed, Release};
-use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64};
+use std::sync::atomic::{AtomicU8, AtomicU16, AtomicU32, AtomicU64};
 
 use async_task::Runnable;
 
@@ -16,7 +16,10 @@ use crate::scheduler::Shared;
 pub(crate) type Task = Runnable<Header>;
 
 /// `last_worker` before the task has been placed anywhere.
-pub(crate) const NO_WORKER: u32 = u32::MAX;
+pub(crate) const NO_WORKER: u32 = u16::MAX as u32;
+
+/// Workers a runtime may have: worker indices fit in the header's `u16`.
+pub(crate) const MAX_WORKERS: usize = NO_WORKER as usize;
 
 /// `registry_slot` of a task that is not in the registry (blocking tasks).
 pub(crate) const NO_SLOT: u32 = u32::MAX;
@@ -26,7 +29,9 @@ const ABORTED: u8 = 1;
 /// Set in `flags` when the future completed or was dropped.
 const FINISHED: u8 = 2;
 
-/// Per-task metadata, stored in the task's allocation.
+/// Per-task metadata, stored in the task's allocation (64 bytes: every
+/// parked task pays for it, so the fields are as narrow as they can be and
+/// the rare name is behind a thin pointer).
 ///
 /// Fields written while the task runs are written only by the worker
 /// polling it; they are atomics (all `Relaxed`) so that handles and metrics
@@ -35,27 +40,27 @@ pub(crate) struct Header {
     /// Unique id.
     pub(crate) id: Id,
     /// Name given with `task::Builder::name`.
-    pub(crate) name: Option<Box<str>>,
+    name: Option<Box<Box<str>>>,
     /// The runtime the task belongs to.
     pub(crate) shared: Arc<Shared>,
+    /// The task's link while it waits in a worker's inbox.
+    inbox_link: AtomicPtr<()>,
+    /// Reductions charged over the task's life.
+    total_reductions: AtomicU64,
+    /// Times the task was polled (wrapping).
+    polls: AtomicU32,
+    /// Slices that ended because the budget ran out (wrapping).
+    preemptions: AtomicU32,
+    /// Reductions left when the last slice ended.
+    reductions_left: AtomicU32,
+    /// Index of the task's entry in its registry shard, `NO_SLOT`.
+    registry_slot: AtomicU32,
+    /// The worker that last ran the task (or was chosen for it), `NO_WORKER`.
+    last_worker: AtomicU16,
     /// `Priority` as `u8`; read each time the task is queued.
     priority: AtomicU8,
     /// `ABORTED`, `FINISHED`.
     flags: AtomicU8,
-    /// The worker that last ran the task (or was chosen for it), `NO_WORKER`.
-    last_worker: AtomicU32,
-    /// Index of the task's entry in its registry shard, `NO_SLOT`.
-    registry_slot: AtomicU32,
-    /// Reductions left when the last slice ended.
-    reductions_left: AtomicU32,
-    /// Slices that ended because the budget ran out.
-    preemptions: AtomicU32,
-    /// Times the task was polled.
-    polls: AtomicU64,
-    /// Reductions charged over the task's life.
-    total_reductions: AtomicU64,
-    /// The task's link while it waits in a worker's inbox.
-    inbox_link: AtomicPtr<()>,
 }
 
 impl Header {
@@ -67,23 +72,23 @@ impl Header {
     ) -> Header {
         Header {
             id,
-            name,
+            name: name.map(Box::new),
             shared,
+            inbox_link: AtomicPtr::new(std::ptr::null_mut()),
+            total_reductions: AtomicU64::new(0),
+            polls: AtomicU32::new(0),
+            preemptions: AtomicU32::new(0),
+            reductions_left: AtomicU32::new(0),
+            registry_slot: AtomicU32::new(NO_SLOT),
+            last_worker: AtomicU16::new(NO_WORKER as u16),
             priority: AtomicU8::new(priority as u8),
             flags: AtomicU8::new(0),
-            last_worker: AtomicU32::new(NO_WORKER),
-            registry_slot: AtomicU32::new(NO_SLOT),
-            reductions_left: AtomicU32::new(0),
-            preemptions: AtomicU32::new(0),
-            polls: AtomicU64::new(0),
-            total_reductions: AtomicU64::new(0),
-            inbox_link: AtomicPtr::new(std::ptr::null_mut()),
         }
     }
 
     /// The name, or `""`.
     pub(crate) fn name(&self) -> &str {
-        self.name.as_deref().unwrap_or("")
+        self.name.as_deref().map_or("", |name| &**name)
     }
 
     #[inline]
@@ -98,12 +103,14 @@ impl Header {
 
     #[inline]
     pub(crate) fn last_worker(&self) -> u32 {
-        self.last_worker.load(Relaxed)
+        u32::from(self.last_worker.load(Relaxed))
     }
 
+    /// Records the task's worker; `worker < MAX_WORKERS` (the builder
+    /// refuses more workers).
     #[inline]
     pub(crate) fn set_last_worker(&self, worker: u32) {
-        self.last_worker.store(worker, Relaxed);
+        self.last_worker.store(worker as u16, Relaxed);
     }
 
     #[inline]
@@ -142,7 +149,8 @@ impl Header {
     /// plain load + store instead of read-modify-writes.
     #[inline]
     pub(crate) fn record_poll(&self, charged: u32, left: u32, preempted: bool) {
-        self.polls.store(self.polls.load(Relaxed) + 1, Relaxed);
+        self.polls
+            .store(self.polls.load(Relaxed).wrapping_add(1), Relaxed);
         self.total_reductions.store(
             self.total_reductions.load(Relaxed) + u64::from(charged),
             Relaxed,
@@ -150,7 +158,7 @@ impl Header {
         self.reductions_left.store(left, Relaxed);
         if preempted {
             self.preemptions
-                .store(self.preemptions.load(Relaxed) + 1, Relaxed);
+                .store(self.preemptions.load(Relaxed).wrapping_add(1), Relaxed);
         }
     }
 
@@ -159,7 +167,7 @@ impl Header {
         TaskStats {
             reductions: self.total_reductions.load(Relaxed),
             reductions_left: self.reductions_left.load(Relaxed),
-            polls: self.polls.load(Relaxed),
+            polls: u64::from(self.polls.load(Relaxed)),
             preemptions: u64::from(self.preemptions.load(Relaxed)),
             priority: self.priority(),
         }
@@ -206,5 +214,18 @@ unsafe impl Node for Task {
         // SAFETY: the metadata lives in the heap allocation, not in `task`,
         // and outlives the node's stay in the inbox.
         unsafe { &*link }
+    }
+}
+
+#[cfg(all(test, not(loom), target_pointer_width = "64"))]
+mod tests {
+    #[test]
+    fn header_and_join_error_stay_small() {
+        // Every parked task carries a header and an output slot.
+        assert_eq!(std::mem::size_of::<super::Header>(), 64);
+        assert_eq!(
+            std::mem::size_of::<Result<(), crate::task::JoinError>>(),
+            16
+        );
     }
 }

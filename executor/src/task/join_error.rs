@@ -27,9 +27,10 @@ pub struct JoinError {
 
 enum Repr {
     Cancelled,
-    // The Mutex only makes the payload `Sync`, so `JoinError` can be boxed
+    // Boxed, so a task's output slot (`Result<T, JoinError>`) stays small;
+    // the Mutex only makes the payload `Sync`, so `JoinError` can be boxed
     // into `Box<dyn Error + Send + Sync>`.
-    Panic(Mutex<Box<dyn Any + Send + 'static>>),
+    Panic(Box<Mutex<Box<dyn Any + Send + 'static>>>),
 }
 
 impl JoinError {
@@ -43,7 +44,7 @@ impl JoinError {
     pub(crate) fn panic(id: Id, payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
             id,
-            repr: Repr::Panic(Mutex::new(payload)),
+            repr: Repr::Panic(Box::new(Mutex::new(payload))),
         }
     }
 
