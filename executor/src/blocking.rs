@@ -152,6 +152,8 @@ impl Inner {
                 drop(state);
                 // Runs the closure to completion; panics are caught by the
                 // task's harness.
+                let span = task.metadata().span();
+                let _entered = span.enter();
                 task.run();
                 state = self.state.lock().unwrap_or_else(|p| p.into_inner());
                 continue;

@@ -121,16 +121,7 @@ pub(crate) fn as_worker<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output
     impl Drop for ReturnCore<'_> {
         fn drop(&mut self) {
             if let Some(worker) = self.worker.take() {
-                let mut core = worker.into_core();
-                if self.shared.is_shutdown() {
-                    // The runtime was dropped while we ran it: its tasks
-                    // cannot run any more.
-                    drop(core.take_all());
-                } else {
-                    *self.shared.cores[0]
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner()) = Some(core);
-                }
+                self.shared.release_core(0, worker.into_core());
             }
         }
     }
@@ -160,6 +151,12 @@ pub(crate) fn as_worker<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output
                 return output;
             }
             yielded = main.notified.load(SeqCst);
+        }
+        if shared.is_shutdown() {
+            // The runtime was dropped while this thread ran it: its tasks
+            // are gone; only the future is left to finish.
+            worker.wait_after_shutdown(&|| main.notified.load(SeqCst));
+            continue;
         }
         let mut ran = 0;
         while ran < TASKS_PER_CHECK && (yielded || !main.notified.load(SeqCst)) {

@@ -40,6 +40,9 @@ use crate::task::JoinHandle;
 pub struct Runtime {
     handle: Handle,
     threads: Mutex<Vec<thread::JoinHandle<()>>>,
+    /// Set by the first shutdown; later ones (the drop after
+    /// `shutdown_timeout`) do nothing.
+    shut_down: bool,
 }
 
 impl Runtime {
@@ -55,6 +58,7 @@ impl Runtime {
         let runtime = Runtime {
             handle,
             threads: Mutex::new(Vec::new()),
+            shut_down: false,
         };
         if shared.config.flavor == Flavor::MultiThread {
             for index in 0..shared.workers.len() {
@@ -131,18 +135,14 @@ impl Runtime {
     }
 
     fn shutdown(&mut self, timeout: Option<Duration>) {
-        let shared = &self.handle.shared;
-        if shared.registry.is_closed() {
+        if std::mem::replace(&mut self.shut_down, true) {
             return;
         }
+        let shared = &self.handle.shared;
         shared.begin_shutdown();
         let deadline = timeout.map(|t| Instant::now() + t);
         let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
-        let mut all_joined = true;
         for thread in threads {
-            if thread.thread().id() == thread::current().id() {
-                continue;
-            }
             match deadline {
                 None => {
                     let _ = thread.join();
@@ -153,15 +153,13 @@ impl Runtime {
                     }
                     if thread.is_finished() {
                         let _ = thread.join();
-                    } else {
-                        all_joined = false;
                     }
+                    // Else the worker is stuck in a poll; it drops its own
+                    // queues when the poll returns (`Shared::release_core`).
                 }
             }
         }
-        if all_joined {
-            shared.drop_all_tasks();
-        }
+        shared.drop_all_tasks();
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         shared.blocking.shutdown(left);
     }
@@ -188,9 +186,7 @@ fn run_worker(shared: Arc<Shared>, index: usize) {
         let _installed = worker.install();
         worker.run();
     }
-    *shared.cores[index]
-        .lock()
-        .unwrap_or_else(|p| p.into_inner()) = Some(worker.into_core());
+    shared.release_core(index, worker.into_core());
 }
 
 /// Panics with an explanation if the calling thread runs an smp_rt worker

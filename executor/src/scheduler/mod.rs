@@ -87,6 +87,9 @@ pub(crate) struct Remote {
     pub(crate) inbox: Inbox<Task>,
     pub(crate) parker: Parker,
     pub(crate) metrics: WorkerMetrics,
+    /// Set after shutdown once the worker's queues were dropped: from then
+    /// on nobody owns the inbox, and late pushes drain it themselves.
+    released: AtomicBool,
 }
 
 /// Everything the threads of one runtime share.
@@ -102,9 +105,7 @@ pub(crate) struct Shared {
     driver_busy: AtomicBool,
     pub(crate) config: Config,
     shutdown: AtomicBool,
-    /// Set once the workers are gone: late pushes clean up after themselves.
-    drained: AtomicBool,
-    /// Serialises draining inboxes once no worker owns them.
+    /// Serialises draining inboxes once their workers stopped.
     drain_lock: Mutex<()>,
     next_remote: AtomicUsize,
 }
@@ -123,6 +124,7 @@ impl Shared {
                     inbox: Inbox::new(),
                     parker: Parker::new(),
                     metrics: WorkerMetrics::default(),
+                    released: AtomicBool::new(false),
                 })
                 .collect(),
             cores: (0..workers)
@@ -135,7 +137,6 @@ impl Shared {
             driver_busy: AtomicBool::new(false),
             config,
             shutdown: AtomicBool::new(false),
-            drained: AtomicBool::new(false),
             drain_lock: Mutex::new(()),
             next_remote: AtomicUsize::new(0),
         }
@@ -184,8 +185,8 @@ impl Shared {
         if remote.parker.unpark(&*self.driver, false) {
             tracing::trace!(worker = target, "unpark");
         }
-        if self.drained.load(SeqCst) {
-            // No worker will ever drain this inbox again.
+        if self.is_shutdown() {
+            // A push racing with shutdown: make sure the task is dropped.
             self.drain_inbox_after_shutdown(target);
         }
     }
@@ -217,46 +218,74 @@ impl Shared {
         self.driver.unpark();
     }
 
-    /// Drops every task, once no worker runs any more: queued tasks first,
-    /// then (through the registry) every task waiting on something.
-    pub(crate) fn drop_all_tasks(&self) {
-        self.drained.store(true, SeqCst);
-        let mut tasks = Vec::new();
-        {
-            let _drain = self.drain_lock.lock().unwrap_or_else(|p| p.into_inner());
-            for (i, remote) in self.workers.iter().enumerate() {
-                tasks.extend(remote.inbox.drain());
-                // The worker threads are gone, so this thread is the rings'
-                // only user now.
-                for ring in &remote.rings {
-                    while let Some(task) = ring.pop() {
-                        tasks.push(task);
-                    }
-                }
-                if let Some(mut core) = self.cores[i]
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .take()
-                {
-                    tasks.extend(core.take_all());
-                }
-            }
-        }
-        // Dropping a task drops its future, which may wake other tasks:
-        // those are dropped by `schedule` on the spot (shutdown is set).
-        drop(tasks);
-        for waker in self.registry.close() {
-            waker.wake();
-        }
-        for i in 0..self.workers.len() {
-            self.drain_inbox_after_shutdown(i);
+    /// Takes back worker `index`'s core from the thread that ran it. While
+    /// the runtime runs, the core waits in `cores` for the next thread;
+    /// after shutdown, the caller (the worker's owner until now) drops the
+    /// worker's tasks.
+    pub(crate) fn release_core(&self, index: usize, mut core: Box<Core>) {
+        let mut slot = self.cores[index].lock().unwrap_or_else(|p| p.into_inner());
+        // Checked under the slot lock: `drop_all_tasks` sets the flag before
+        // it looks at the slots, so the core is either seen there or dropped
+        // here.
+        if self.is_shutdown() {
+            drop(slot);
+            self.drop_worker_tasks(index, &mut core);
+        } else {
+            *slot = Some(core);
         }
     }
 
+    /// After shutdown, drops the tasks of worker `index`: its core's, its
+    /// rings' and its inbox's. The caller holds the core, so it is the
+    /// rings' owner.
+    pub(crate) fn drop_worker_tasks(&self, index: usize, core: &mut Core) {
+        let remote = &self.workers[index];
+        let mut tasks = core.take_all();
+        for ring in &remote.rings {
+            while let Some(task) = ring.pop() {
+                tasks.push(task);
+            }
+        }
+        {
+            let _drain = self.drain_lock.lock().unwrap_or_else(|p| p.into_inner());
+            // From now on whoever pushes here drains (see `push_remote`).
+            remote.released.store(true, SeqCst);
+            tasks.extend(remote.inbox.drain());
+        }
+        // Dropping a task drops its future, which may wake other tasks:
+        // `schedule` drops those on the spot (shutdown is set).
+        drop(tasks);
+    }
+
+    /// Drops every task after `begin_shutdown`: the queued tasks of every
+    /// worker no thread runs any more, then, through the registry, every
+    /// task waiting on something. A worker still stuck in a poll drops its
+    /// own queues when it stops (`release_core`).
+    pub(crate) fn drop_all_tasks(&self) {
+        for index in 0..self.workers.len() {
+            let core = self.cores[index]
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            if let Some(mut core) = core {
+                self.drop_worker_tasks(index, &mut core);
+            }
+        }
+        for waker in self.registry.close() {
+            waker.wake();
+        }
+    }
+
+    /// After shutdown: drains worker `target`'s inbox if no thread owns it
+    /// any more (otherwise its owner drains it when it stops).
     fn drain_inbox_after_shutdown(&self, target: usize) {
         let tasks: Vec<Task> = {
             let _drain = self.drain_lock.lock().unwrap_or_else(|p| p.into_inner());
-            self.workers[target].inbox.drain().collect()
+            let remote = &self.workers[target];
+            if !remote.released.load(SeqCst) {
+                return;
+            }
+            remote.inbox.drain().collect()
         };
         drop(tasks);
     }

@@ -65,16 +65,19 @@ impl Registry {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// Adds a live task; `None` once the registry is closed.
-    pub(crate) fn insert(&self, id: Id, waker: Waker) -> Option<u32> {
+    /// Adds a live task; `None` once the registry is closed. `counted`
+    /// tasks show in `live` and `spawned` (blocking tasks do not).
+    pub(crate) fn insert(&self, id: Id, waker: Waker, counted: bool) -> Option<u32> {
         let mut shard = self.shard(id);
         // Checked under the shard lock: `close` sets the flag before it
         // locks each shard, so a task either sees the flag or is drained.
         if self.closed.load(Ordering::Acquire) {
             return None;
         }
-        shard.live += 1;
-        shard.spawned += 1;
+        if counted {
+            shard.live += 1;
+            shard.spawned += 1;
+        }
         let entry = Slot::Occupied { id, waker };
         if shard.free != NO_SLOT {
             let index = shard.free;
@@ -94,9 +97,9 @@ impl Registry {
         }
     }
 
-    /// Removes task `id` from `slot`. Its waker is dropped after the lock is
-    /// released.
-    pub(crate) fn remove(&self, id: Id, slot: u32) {
+    /// Removes task `id` from `slot` (`counted` as at `insert`). Its waker
+    /// is dropped after the lock is released.
+    pub(crate) fn remove(&self, id: Id, slot: u32, counted: bool) {
         let removed = {
             let mut shard = self.shard(id);
             let free = shard.free;
@@ -104,7 +107,7 @@ impl Registry {
                 Some(entry @ Slot::Occupied { .. }) if entry.id() == Some(id) => {
                     let old = std::mem::replace(entry, Slot::Vacant { next: free });
                     shard.free = slot;
-                    shard.live -= 1;
+                    shard.live -= usize::from(counted);
                     Some(old)
                 }
                 // Already drained by `close`.
@@ -137,11 +140,6 @@ impl Registry {
             }));
         }
         wakers
-    }
-
-    /// `true` once [`close`](Self::close) has run.
-    pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
     }
 
     /// Tasks alive now.

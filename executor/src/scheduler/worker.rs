@@ -290,12 +290,7 @@ impl WorkerContext {
     fn run_task(&self, task: Task) {
         let header = task.metadata();
         header.set_last_worker(self.index as u32);
-        let span = tracing::trace_span!(
-            "task",
-            task.id = header.id.as_u64(),
-            task.name = header.name(),
-            task.priority = header.priority().as_str(),
-        );
+        let span = header.span();
         let _entered = span.enter();
         let prev = reductions::enter_slice(self.shared.config.reductions);
         self.in_task.set(true);
@@ -406,6 +401,20 @@ impl WorkerContext {
             shared.unlock_driver();
         }
         core.searching = to_search;
+    }
+
+    /// After shutdown: drops every task queued on this worker, then sleeps
+    /// until `woken` (the future of the `block_on` running this worker).
+    pub(crate) fn wait_after_shutdown(&self, woken: &dyn Fn() -> bool) {
+        self.shared
+            .drop_worker_tasks(self.index, &mut self.core.borrow_mut());
+        let parker = &self.remote().parker;
+        let wait = parker.prepare(false);
+        if woken() {
+            parker.cancel();
+        } else {
+            parker.wait(wait, &*self.shared.driver);
+        }
     }
 
     /// Schedules a task woken on this worker's thread.

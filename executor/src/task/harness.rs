@@ -36,7 +36,7 @@ pin_project_lite::pin_project! {
             header.set_finished();
             let slot = header.registry_slot();
             if slot != NO_SLOT {
-                header.shared.registry.remove(header.id, slot);
+                header.shared.registry.remove(header.id, slot, !header.is_blocking());
             }
         }
     }

@@ -28,6 +28,8 @@ pub(crate) const NO_SLOT: u32 = u32::MAX;
 const ABORTED: u8 = 1;
 /// Set in `flags` when the future completed or was dropped.
 const FINISHED: u8 = 2;
+/// Set in `flags` for a `spawn_blocking` task.
+const BLOCKING: u8 = 4;
 
 /// Per-task metadata, stored in the task's allocation (64 bytes: every
 /// parked task pays for it, so the fields are as narrow as they can be and
@@ -59,7 +61,7 @@ pub(crate) struct Header {
     last_worker: AtomicU16,
     /// `Priority` as `u8`; read each time the task is queued.
     priority: AtomicU8,
-    /// `ABORTED`, `FINISHED`.
+    /// `ABORTED`, `FINISHED`, `BLOCKING`.
     flags: AtomicU8,
 }
 
@@ -128,6 +130,27 @@ impl Header {
         // Release: pairs with the Acquire in `is_aborted` on the worker
         // that polls the task after the abort's wake.
         self.flags.fetch_or(ABORTED, Release);
+    }
+
+    /// Marks a `spawn_blocking` task (before it is shared).
+    pub(crate) fn set_blocking(&self) {
+        self.flags.fetch_or(BLOCKING, Relaxed);
+    }
+
+    /// `true` for a `spawn_blocking` task.
+    pub(crate) fn is_blocking(&self) -> bool {
+        self.flags.load(Relaxed) & BLOCKING != 0
+    }
+
+    /// The tracing span a poll of this task runs in.
+    #[inline]
+    pub(crate) fn span(&self) -> tracing::Span {
+        tracing::trace_span!(
+            "task",
+            task.id = self.id.as_u64(),
+            task.name = self.name(),
+            task.priority = self.priority().as_str(),
+        )
     }
 
     /// Marks the task's future as gone (completed or dropped).

@@ -142,7 +142,7 @@ where
         move |header: &Header| unsafe { Harness::new(header, future) },
         async_task::WithInfo(scheduler::schedule),
     );
-    match shared.registry.insert(id, task.waker()) {
+    match shared.registry.insert(id, task.waker(), true) {
         Some(slot) => {
             task.metadata().set_registry_slot(slot);
             shared.schedule_new(task);
@@ -159,7 +159,9 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let header = Header::new(Id::next(), None, Priority::Normal, shared.clone());
+    let id = Id::next();
+    let header = Header::new(id, None, Priority::Normal, shared.clone());
+    header.set_blocking();
     let (task, handle) = async_task::Builder::new().metadata(header).spawn(
         // SAFETY: as in `spawn_on`.
         move |header: &Header| unsafe { Harness::new(header, async move { f() }) },
@@ -173,10 +175,20 @@ where
             );
         },
     );
-    let shared_handle = Handle {
-        shared: shared.clone(),
-    };
-    shared.blocking.push(task, &shared_handle);
+    // In the registry (uncounted) so that `abort` can reach it and the
+    // runtime's shutdown accounts for it.
+    match shared.registry.insert(id, task.waker(), false) {
+        Some(slot) => {
+            task.metadata().set_registry_slot(slot);
+            shared.blocking.push(
+                task,
+                &Handle {
+                    shared: shared.clone(),
+                },
+            );
+        }
+        None => drop(task),
+    }
     JoinHandle::new(handle)
 }
 
