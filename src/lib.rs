@@ -30,9 +30,15 @@
 #![warn(missing_docs, rust_2018_idioms)]
 
 mod driver;
+mod macros;
+
 pub mod runtime;
 pub mod sync;
 
 pub use runtime::block_on;
 pub use smp_rt_executor::{JoinHandle, spawn, spawn_blocking, task};
 pub use smp_rt_macros::{main, test};
+pub use smp_rt_io::{io, net};
+
+#[doc(hidden)]
+pub use macros::__private;

@@ -1,10 +1,16 @@
-//! The `#[smp_rt::main]` and `#[smp_rt::test]` attributes.
+//! The `#[smp_rt::main]` and `#[smp_rt::test]` attributes, and the
+//! implementation of `smp_rt::select!`, `smp_rt::join!` and
+//! `smp_rt::try_join!`.
 //!
-//! Both turn an `async fn` into an ordinary function that builds an
-//! [`smp_rt`] runtime and blocks on the function's body. Use them through the
-//! `smp_rt` crate, which re-exports them; the expansion refers to
+//! Both attributes turn an `async fn` into an ordinary function that builds
+//! an [`smp_rt`] runtime and blocks on the function's body. Use them through
+//! the `smp_rt` crate, which re-exports them; the expansion refers to
 //! `::smp_rt::runtime::Builder`, so `smp_rt` must be a dependency of the crate
 //! that uses them.
+//!
+//! The function-like macros here are called by the `select!`, `join!` and
+//! `try_join!` wrappers in `smp_rt`, which pass their own crate path first;
+//! they are not meant to be called directly.
 //!
 //! [`smp_rt`]: https://docs.rs/smp_rt
 
@@ -12,6 +18,7 @@
 
 mod args;
 mod expand;
+mod select;
 
 use proc_macro::TokenStream;
 
@@ -152,4 +159,31 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(Kind::Test, args.into(), item.into()).into()
+}
+
+/// The implementation of `smp_rt::select!`; use that macro instead.
+///
+/// The input is the `smp_rt` crate path, `;`, then the `select!` input.
+#[doc(hidden)]
+#[proc_macro]
+pub fn select_internal(input: TokenStream) -> TokenStream {
+    select::select(input.into()).into()
+}
+
+/// The implementation of `smp_rt::join!`; use that macro instead.
+///
+/// The input is the `smp_rt` crate path, `;`, then the `join!` input.
+#[doc(hidden)]
+#[proc_macro]
+pub fn join_internal(input: TokenStream) -> TokenStream {
+    select::join(select::JoinKind::Join, input.into()).into()
+}
+
+/// The implementation of `smp_rt::try_join!`; use that macro instead.
+///
+/// The input is the `smp_rt` crate path, `;`, then the `try_join!` input.
+#[doc(hidden)]
+#[proc_macro]
+pub fn try_join_internal(input: TokenStream) -> TokenStream {
+    select::join(select::JoinKind::TryJoin, input.into()).into()
 }

@@ -1,0 +1,41 @@
+//! The IO traits and helpers: the futures crate's, re-exported.
+//!
+//! smp_rt's streams implement [`AsyncRead`] and [`AsyncWrite`]; the
+//! extension traits add `read_exact`, `write_all`, `close`, ... (With the
+//! `tokio-io` feature they also implement tokio's traits.)
+//!
+//! # Examples
+//!
+//! ```
+//! # smp_rt::block_on(async {
+//! use smp_rt_io::io::{self, AsyncReadExt, AsyncWriteExt};
+//! use smp_rt_io::net::UnixStream;
+//!
+//! let (a, mut b) = UnixStream::pair()?;
+//! let (mut reader, mut writer) = io::split(a);
+//! writer.write_all(b"through a split").await?;
+//! writer.close().await?; // shuts down writing: `b` reads end-of-file
+//! let mut got = Vec::new();
+//! b.read_to_end(&mut got).await?;
+//! assert_eq!(got, b"through a split");
+//! b.write_all(b"back").await?;
+//! let mut back = [0; 4];
+//! reader.read_exact(&mut back).await?;
+//! # std::io::Result::Ok(()) }).unwrap();
+//! ```
+
+pub use futures::io::{
+    AllowStdIo, AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt,
+    AsyncWrite, AsyncWriteExt, BufReader, BufWriter, Cursor, Empty, Error, ErrorKind, IoSlice,
+    IoSliceMut, LineWriter, ReadHalf, Repeat, Result, ReuniteError, SeekFrom, Sink, Take,
+    WriteHalf, copy, copy_buf, empty, repeat, sink,
+};
+
+/// Splits a reader-writer into a read half and a write half that can be
+/// used from different tasks (they share the object through a lock).
+///
+/// For smp_rt's streams, prefer their own `split`/`into_split`, which need
+/// no lock and wait on each direction separately.
+pub fn split<T: AsyncRead + AsyncWrite>(stream: T) -> (ReadHalf<T>, WriteHalf<T>) {
+    AsyncReadExt::split(stream)
+}

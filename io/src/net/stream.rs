@@ -1,0 +1,284 @@
+//! What TCP and Unix streams share: reads, writes and shutdown on a
+//! registered socket, and the macros that implement the IO traits on the
+//! stream types and their halves.
+
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::net::Shutdown;
+use std::os::fd::AsFd;
+use std::task::{Context, Poll, ready};
+
+use smp_rt_executor::task::poll_charge;
+
+use crate::poll_evented::PollEvented;
+use crate::reactor::Direction;
+
+/// A connected stream socket of `std`.
+pub(crate) trait StreamSocket: AsFd {
+    /// Reads once.
+    fn read_once(&self, buf: &mut [u8]) -> io::Result<usize>;
+    /// Reads once into several buffers.
+    fn read_vectored_once(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize>;
+    /// Writes once.
+    fn write_once(&self, buf: &[u8]) -> io::Result<usize>;
+    /// Writes once from several buffers.
+    fn write_vectored_once(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
+    /// Shuts down the writing direction.
+    fn shutdown_write(&self) -> io::Result<()>;
+}
+
+macro_rules! std_stream {
+    ($($ty:ty),*) => {$(
+        impl StreamSocket for $ty {
+            fn read_once(&self, buf: &mut [u8]) -> io::Result<usize> {
+                Read::read(&mut &*self, buf)
+            }
+            fn read_vectored_once(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+                Read::read_vectored(&mut &*self, bufs)
+            }
+            fn write_once(&self, buf: &[u8]) -> io::Result<usize> {
+                Write::write(&mut &*self, buf)
+            }
+            fn write_vectored_once(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+                Write::write_vectored(&mut &*self, bufs)
+            }
+            fn shutdown_write(&self) -> io::Result<()> {
+                self.shutdown(Shutdown::Write)
+            }
+        }
+    )*};
+}
+
+std_stream!(std::net::TcpStream, std::os::unix::net::UnixStream);
+
+impl<T: StreamSocket> PollEvented<T> {
+    /// `AsyncRead::poll_read`.
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io_charged(Direction::Read, cx, |io| io.read_once(buf))
+    }
+
+    /// `AsyncRead::poll_read_vectored`.
+    pub(crate) fn poll_read_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io_charged(Direction::Read, cx, |io| io.read_vectored_once(bufs))
+    }
+
+    /// `AsyncWrite::poll_write`.
+    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.poll_io_charged(Direction::Write, cx, |io| io.write_once(buf))
+    }
+
+    /// `AsyncWrite::poll_write_vectored`.
+    pub(crate) fn poll_write_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io_charged(Direction::Write, cx, |io| io.write_vectored_once(bufs))
+    }
+
+    /// `AsyncWrite::poll_close`: shuts the writing direction down. The peer
+    /// then reads end-of-file; reading from this side goes on. Shutting
+    /// down a socket the peer already reset is not an error.
+    pub(crate) fn poll_shutdown(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(poll_charge(cx));
+        Poll::Ready(self.shutdown_write())
+    }
+
+    /// Shuts the writing direction down (see `poll_shutdown`).
+    pub(crate) fn shutdown_write(&self) -> io::Result<()> {
+        match self.get_ref().shutdown_write() {
+            Err(err) if err.kind() == io::ErrorKind::NotConnected => Ok(()),
+            result => result,
+        }
+    }
+}
+
+/// Implements the read traits (futures', and tokio's with `tokio-io`) on a
+/// type, given how to reach its `PollEvented`.
+macro_rules! impl_async_read {
+    ($ty:ty $(, $lt:lifetime)?; |$this:ident| $io:expr) => {
+        impl<$($lt)?> futures::io::AsyncRead for $ty {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $this = &*self;
+                $io.poll_read(cx, buf)
+            }
+
+            fn poll_read_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $this = &*self;
+                $io.poll_read_vectored(cx, bufs)
+            }
+        }
+
+        #[cfg(feature = "tokio-io")]
+        impl<$($lt)?> tokio::io::AsyncRead for $ty {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let $this = &*self;
+                let n = std::task::ready!($io.poll_read(cx, buf.initialize_unfilled()))?;
+                buf.advance(n);
+                std::task::Poll::Ready(Ok(()))
+            }
+        }
+    };
+}
+
+/// Implements the write traits (futures', and tokio's with `tokio-io`) on a
+/// type, given how to reach its `PollEvented` and, optionally, what to do
+/// after a shutdown (`|this| ...`, with `this: &mut Self`).
+macro_rules! impl_async_write {
+    ($ty:ty $(, $lt:lifetime)?; |$this:ident| $io:expr $(; |$closed:ident| $after_close:expr)?) => {
+        impl<$($lt)?> futures::io::AsyncWrite for $ty {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $this = &*self;
+                $io.poll_write(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                let $this = &*self;
+                $io.poll_write_vectored(cx, bufs)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                // Writes go straight to the socket: nothing is buffered here.
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let $this = &*self;
+                std::task::ready!($io.poll_shutdown(cx))?;
+                $(
+                    let $closed: &mut Self = self.get_mut();
+                    $after_close;
+                )?
+                std::task::Poll::Ready(Ok(()))
+            }
+        }
+
+        #[cfg(feature = "tokio-io")]
+        impl<$($lt)?> tokio::io::AsyncWrite for $ty {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                futures::io::AsyncWrite::poll_write(self, cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                futures::io::AsyncWrite::poll_write_vectored(self, cx, bufs)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                futures::io::AsyncWrite::poll_flush(self, cx)
+            }
+
+            fn poll_shutdown(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                futures::io::AsyncWrite::poll_close(self, cx)
+            }
+        }
+    };
+}
+
+pub(crate) use {impl_async_read, impl_async_write};
+
+#[cfg(all(test, feature = "tokio-io"))]
+mod tokio_io_tests {
+    use std::future::poll_fn;
+    use std::pin::Pin;
+
+    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+    use crate::net::{TcpListener, TcpStream, UnixStream};
+
+    async fn write_all<W: AsyncWrite + Unpin>(w: &mut W, mut buf: &[u8]) {
+        while !buf.is_empty() {
+            let n = poll_fn(|cx| Pin::new(&mut *w).poll_write(cx, buf))
+                .await
+                .unwrap();
+            buf = &buf[n..];
+        }
+        poll_fn(|cx| Pin::new(&mut *w).poll_shutdown(cx))
+            .await
+            .unwrap();
+    }
+
+    async fn read_to_end<R: AsyncRead + Unpin>(r: &mut R) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut storage = [0u8; 7];
+        loop {
+            let mut buf = ReadBuf::new(&mut storage);
+            poll_fn(|cx| Pin::new(&mut *r).poll_read(cx, &mut buf))
+                .await
+                .unwrap();
+            if buf.filled().is_empty() {
+                return out;
+            }
+            out.extend_from_slice(buf.filled());
+        }
+    }
+
+    #[test]
+    fn streams_and_owned_halves_implement_tokio_io() {
+        crate::test_rt::runtime().block_on(async {
+            let (mut a, mut b) = UnixStream::pair().unwrap();
+            write_all(&mut a, b"tokio traits on a unix stream").await;
+            assert_eq!(read_to_end(&mut b).await, b"tokio traits on a unix stream");
+
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let client = TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            let (mut read, _keep) = server.into_split();
+            let (_, mut write) = client.into_split();
+            write_all(&mut write, b"and on owned tcp halves").await;
+            assert_eq!(read_to_end(&mut read).await, b"and on owned tcp halves");
+        });
+    }
+}

@@ -1,0 +1,213 @@
+use std::fmt;
+use std::io;
+use std::net::{self, SocketAddr};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::task::{Context, Poll};
+
+use crate::net::addr::{ToSocketAddrs, join_error, resolve};
+use crate::net::stream::{impl_async_read, impl_async_write};
+use crate::net::tcp::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use crate::poll_evented::{self, PollEvented};
+use crate::reactor::{Direction, Inner};
+
+/// A TCP connection.
+///
+/// It implements the futures crate's `AsyncRead` and `AsyncWrite` (and
+/// tokio's with the `tokio-io` feature). Closing it as a writer
+/// (`AsyncWriteExt::close`) shuts its writing direction down: the peer reads
+/// end-of-file, and this side can still read. Dropping it closes the socket.
+///
+/// Reads and writes charge one reduction per poll.
+///
+/// # Examples
+///
+/// ```
+/// # smp_rt::block_on(async {
+/// use smp_rt_io::io::{AsyncReadExt, AsyncWriteExt};
+/// use smp_rt_io::net::{TcpListener, TcpStream};
+///
+/// let listener = TcpListener::bind("127.0.0.1:0").await?;
+/// let addr = listener.local_addr()?;
+/// let server = smp_rt::spawn(async move {
+///     let (mut stream, _) = listener.accept().await?;
+///     let mut buf = [0; 5];
+///     stream.read_exact(&mut buf).await?;
+///     stream.write_all(&buf).await?;
+///     std::io::Result::Ok(())
+/// });
+///
+/// let mut stream = TcpStream::connect(addr).await?;
+/// stream.write_all(b"hello").await?;
+/// let mut buf = [0; 5];
+/// stream.read_exact(&mut buf).await?;
+/// assert_eq!(&buf, b"hello");
+/// server.await.unwrap()?;
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+pub struct TcpStream {
+    /// The registered socket.
+    pub(crate) io: PollEvented<net::TcpStream>,
+}
+
+impl TcpStream {
+    /// Opens a connection to `addr`, trying each address it resolves to in
+    /// turn until one accepts.
+    ///
+    /// The connection itself is made on the runtime's blocking pool (as is
+    /// a host name lookup), so a slow peer never holds a worker; a refused
+    /// connection fails promptly.
+    ///
+    /// # Errors
+    ///
+    /// The error of the last address tried (for example `ConnectionRefused`),
+    /// a lookup error, or an error outside an smp_rt runtime.
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        let (handle, reactor) = poll_evented::current()?;
+        let addrs = resolve(addr).await?;
+        let stream = handle
+            .spawn_blocking(move || net::TcpStream::connect(&addrs[..]))
+            .await
+            .map_err(join_error)??;
+        stream.set_nonblocking(true)?;
+        TcpStream::register(reactor.inner(), stream)
+    }
+
+    /// Registers a connected, non-blocking socket with `reactor`.
+    pub(crate) fn register(
+        reactor: &std::sync::Arc<Inner>,
+        stream: net::TcpStream,
+    ) -> io::Result<TcpStream> {
+        Ok(TcpStream {
+            io: PollEvented::with_reactor(reactor, stream)?,
+        })
+    }
+
+    /// Wraps a connected `std` stream, registering it with the current
+    /// runtime. The stream is switched to non-blocking mode.
+    ///
+    /// # Errors
+    ///
+    /// Outside an smp_rt runtime, or if the socket cannot be registered.
+    pub fn from_std(stream: net::TcpStream) -> io::Result<TcpStream> {
+        stream.set_nonblocking(true)?;
+        Ok(TcpStream {
+            io: PollEvented::new(stream)?,
+        })
+    }
+
+    /// Deregisters the stream and returns it as a `std` stream, still in
+    /// non-blocking mode.
+    pub fn into_std(self) -> io::Result<net::TcpStream> {
+        Ok(self.io.into_inner())
+    }
+
+    /// The address of this end.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// The address of the peer.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// Sets `TCP_NODELAY` (disables Nagle's algorithm when `true`).
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        self.io.get_ref().set_nodelay(nodelay)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        self.io.get_ref().nodelay()
+    }
+
+    /// Sets the IP time-to-live of outgoing packets.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.io.get_ref().set_ttl(ttl)
+    }
+
+    /// The IP time-to-live of outgoing packets.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.io.get_ref().ttl()
+    }
+
+    /// Waits until the stream is (probably) readable: a later read may
+    /// still find nothing (`try_read` then returns `WouldBlock`).
+    pub async fn readable(&self) -> io::Result<()> {
+        self.io.ready(Direction::Read).await
+    }
+
+    /// Waits until the stream is (probably) writable.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.io.ready(Direction::Write).await
+    }
+
+    /// Polls for readability; the waker is woken when it may have changed.
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_ready(Direction::Read, cx)
+    }
+
+    /// Polls for writability; the waker is woken when it may have changed.
+    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_ready(Direction::Write, cx)
+    }
+
+    /// Reads once without waiting: the bytes read (0 at end-of-file), or
+    /// `WouldBlock` if nothing is there yet.
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io
+            .try_io(Direction::Read, |s| io::Read::read(&mut &*s, buf))
+    }
+
+    /// Writes once without waiting: the bytes written, or `WouldBlock` if
+    /// the socket's send buffer is full.
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io
+            .try_io(Direction::Write, |s| io::Write::write(&mut &*s, buf))
+    }
+
+    /// Reads into `buf` without removing the data from the socket's queue.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io.io(Direction::Read, |s| s.peek(buf)).await
+    }
+
+    /// Splits the stream into a read half and a write half that borrow it,
+    /// for reading and writing from two places of one task (or with
+    /// `join!`). The write half's `close` shuts down writing.
+    ///
+    /// With `AsyncReadExt` in scope, `stream.split()` on a `stream` held by
+    /// value resolves to the futures crate's `AsyncReadExt::split` (which
+    /// takes the stream and shares it through a lock); write
+    /// `TcpStream::split(&mut stream)` to get these halves.
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        split::split(self)
+    }
+
+    /// Splits the stream into owned halves that can move to different
+    /// tasks; [`OwnedReadHalf::reunite`] puts them back together. Dropping
+    /// the write half shuts down writing.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        split::into_split(self)
+    }
+}
+
+impl_async_read!(TcpStream; |this| this.io);
+impl_async_write!(TcpStream; |this| this.io);
+
+impl AsRawFd for TcpStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl AsFd for TcpStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.io.get_ref(), f)
+    }
+}

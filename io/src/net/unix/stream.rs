@@ -1,0 +1,182 @@
+use std::fmt;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::net::{self, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use crate::net::addr::join_error;
+use crate::net::stream::{impl_async_read, impl_async_write};
+use crate::net::unix::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
+use crate::poll_evented::{self, PollEvented};
+use crate::reactor::{Direction, Inner};
+
+/// A connected Unix domain stream socket.
+///
+/// It implements the futures crate's `AsyncRead` and `AsyncWrite` (and
+/// tokio's with the `tokio-io` feature); closing it as a writer shuts its
+/// writing direction down. Reads and writes charge one reduction per poll.
+///
+/// # Examples
+///
+/// ```
+/// # smp_rt::block_on(async {
+/// use smp_rt_io::io::{AsyncReadExt, AsyncWriteExt};
+/// use smp_rt_io::net::UnixStream;
+///
+/// let (mut a, mut b) = UnixStream::pair()?;
+/// a.write_all(b"ping").await?;
+/// let mut buf = [0; 4];
+/// b.read_exact(&mut buf).await?;
+/// assert_eq!(&buf, b"ping");
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+pub struct UnixStream {
+    /// The registered socket.
+    pub(crate) io: PollEvented<net::UnixStream>,
+}
+
+impl UnixStream {
+    /// Connects to the socket file `path`.
+    ///
+    /// The connection is made on the runtime's blocking pool (a Unix
+    /// connect can block while the listener's backlog is full).
+    ///
+    /// # Errors
+    ///
+    /// The OS error (`NotFound`, `ConnectionRefused`, ...), or an error
+    /// outside an smp_rt runtime.
+    pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+        let (handle, reactor) = poll_evented::current()?;
+        let path = path.as_ref().to_path_buf();
+        let stream = handle
+            .spawn_blocking(move || net::UnixStream::connect(path))
+            .await
+            .map_err(join_error)??;
+        stream.set_nonblocking(true)?;
+        UnixStream::register(reactor.inner(), stream)
+    }
+
+    /// Two connected sockets.
+    ///
+    /// # Errors
+    ///
+    /// The OS error, or an error outside an smp_rt runtime.
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let (a, b) = net::UnixStream::pair()?;
+        Ok((UnixStream::from_std(a)?, UnixStream::from_std(b)?))
+    }
+
+    /// Registers a connected, non-blocking socket with `reactor`.
+    pub(crate) fn register(
+        reactor: &Arc<Inner>,
+        stream: net::UnixStream,
+    ) -> io::Result<UnixStream> {
+        Ok(UnixStream {
+            io: PollEvented::with_reactor(reactor, stream)?,
+        })
+    }
+
+    /// Wraps a connected `std` socket, registering it with the current
+    /// runtime. The socket is switched to non-blocking mode.
+    ///
+    /// # Errors
+    ///
+    /// Outside an smp_rt runtime, or if the socket cannot be registered.
+    pub fn from_std(stream: net::UnixStream) -> io::Result<UnixStream> {
+        stream.set_nonblocking(true)?;
+        Ok(UnixStream {
+            io: PollEvented::new(stream)?,
+        })
+    }
+
+    /// Deregisters the socket and returns it as a `std` socket, still in
+    /// non-blocking mode.
+    pub fn into_std(self) -> io::Result<net::UnixStream> {
+        Ok(self.io.into_inner())
+    }
+
+    /// The address of this end.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().local_addr()
+    }
+
+    /// The address of the peer.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get_ref().peer_addr()
+    }
+
+    /// Waits until the socket is (probably) readable.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.io.ready(Direction::Read).await
+    }
+
+    /// Waits until the socket is (probably) writable.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.io.ready(Direction::Write).await
+    }
+
+    /// Polls for readability; the waker is woken when it may have changed.
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_ready(Direction::Read, cx)
+    }
+
+    /// Polls for writability; the waker is woken when it may have changed.
+    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_ready(Direction::Write, cx)
+    }
+
+    /// Reads once without waiting: the bytes read (0 at end-of-file), or
+    /// `WouldBlock` if nothing is there yet.
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.io
+            .try_io(Direction::Read, |s| io::Read::read(&mut &*s, buf))
+    }
+
+    /// Writes once without waiting: the bytes written, or `WouldBlock` if
+    /// the socket's send buffer is full.
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.io
+            .try_io(Direction::Write, |s| io::Write::write(&mut &*s, buf))
+    }
+
+    /// Splits the socket into a read half and a write half that borrow it.
+    /// The write half's `close` shuts down writing.
+    ///
+    /// With `AsyncReadExt` in scope, `stream.split()` on a `stream` held by
+    /// value resolves to the futures crate's `AsyncReadExt::split` (which
+    /// takes the stream and shares it through a lock); write
+    /// `UnixStream::split(&mut stream)` to get these halves.
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        split::split(self)
+    }
+
+    /// Splits the socket into owned halves that can move to different
+    /// tasks; [`OwnedReadHalf::reunite`] puts them back together. Dropping
+    /// the write half shuts down writing.
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        split::into_split(self)
+    }
+}
+
+impl_async_read!(UnixStream; |this| this.io);
+impl_async_write!(UnixStream; |this| this.io);
+
+impl AsRawFd for UnixStream {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+}
+
+impl AsFd for UnixStream {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.get_ref().as_fd()
+    }
+}
+
+impl fmt::Debug for UnixStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.io.get_ref(), f)
+    }
+}

@@ -1,0 +1,192 @@
+//! [`PollEvented`]: a non-blocking descriptor registered with a reactor, and
+//! the loop that turns its `WouldBlock` into waiting for readiness.
+
+use std::future::poll_fn;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd};
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use smp_rt_executor::runtime::Handle;
+use smp_rt_executor::task::poll_charge;
+
+use crate::reactor::{Direction, Inner, Reactor, Source};
+
+/// The current runtime's handle and reactor, or an error that says what to do.
+pub(crate) fn current() -> io::Result<(Handle, Arc<Reactor>)> {
+    let handle = Handle::try_current().map_err(|_| {
+        io::Error::other(
+            "there is no smp_rt runtime on this thread: create and use IO objects inside a \
+             task, inside `Runtime::block_on`, or after `Runtime::enter`",
+        )
+    })?;
+    let reactor = handle.extension::<Reactor>().ok_or_else(|| {
+        io::Error::other(
+            "the current smp_rt runtime has no IO reactor: build it with \
+             `smp_rt::runtime::Builder` (the executor's own builder has no IO driver)",
+        )
+    })?;
+    Ok((handle, reactor))
+}
+
+/// A non-blocking IO object registered with a reactor.
+///
+/// It deregisters its descriptor before the object is dropped (and so
+/// before the descriptor is closed).
+#[derive(Debug)]
+pub(crate) struct PollEvented<T: AsFd> {
+    /// The registration.
+    source: Arc<Source>,
+    /// The object; `None` only inside `into_inner`.
+    io: Option<T>,
+}
+
+impl<T: AsFd> PollEvented<T> {
+    /// Registers `io`, which must be in non-blocking mode, with the current
+    /// runtime's reactor.
+    pub(crate) fn new(io: T) -> io::Result<PollEvented<T>> {
+        let (_, reactor) = current()?;
+        PollEvented::with_reactor(reactor.inner(), io)
+    }
+
+    /// Registers `io`, which must be in non-blocking mode, with `reactor`.
+    pub(crate) fn with_reactor(reactor: &Arc<Inner>, io: T) -> io::Result<PollEvented<T>> {
+        let fd = io.as_fd().as_raw_fd();
+        // SAFETY: `io` owns the descriptor and stays in this `PollEvented`
+        // until `Drop` or `into_inner` has deregistered the source.
+        let source = unsafe { reactor.register(fd) }?;
+        Ok(PollEvented {
+            source,
+            io: Some(io),
+        })
+    }
+
+    /// The object.
+    pub(crate) fn get_ref(&self) -> &T {
+        self.io
+            .as_ref()
+            .expect("a PollEvented holds its object until into_inner")
+    }
+
+    /// The reactor this object is registered with.
+    pub(crate) fn reactor(&self) -> &Arc<Inner> {
+        self.source.reactor()
+    }
+
+    /// Waits until `dir` is (probably) ready. Charges one reduction.
+    pub(crate) fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(poll_charge(cx));
+        self.source.poll_ready(dir, cx).map_ok(|_| ())
+    }
+
+    /// Waits until `dir` is (probably) ready.
+    pub(crate) async fn ready(&self, dir: Direction) -> io::Result<()> {
+        poll_fn(|cx| self.poll_ready(dir, cx)).await
+    }
+
+    /// Runs `op` until it does not return `WouldBlock`, waiting for `dir`'s
+    /// readiness in between. Charges nothing: its callers charge once per
+    /// poll.
+    pub(crate) fn poll_io<R>(
+        &self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        loop {
+            let tick = ready!(self.source.poll_ready(dir, cx))?;
+            match op(self.get_ref()) {
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    self.source.clear_ready(dir, tick);
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    /// [`poll_io`](PollEvented::poll_io), charging one reduction first.
+    pub(crate) fn poll_io_charged<R>(
+        &self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+        op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        ready!(poll_charge(cx));
+        self.poll_io(dir, cx, op)
+    }
+
+    /// Runs `op` to completion, waiting for `dir`'s readiness whenever it
+    /// would block. Charges one reduction per poll.
+    pub(crate) async fn io<R>(
+        &self,
+        dir: Direction,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        poll_fn(|cx| self.poll_io_charged(dir, cx, &mut op)).await
+    }
+
+    /// Runs `op` once, without waiting. A `WouldBlock` clears `dir`'s
+    /// readiness, so that the next wait waits for a new event.
+    pub(crate) fn try_io<R>(
+        &self,
+        dir: Direction,
+        op: impl FnOnce(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let tick = self.source.tick();
+        let result = op(self.get_ref());
+        if let Err(err) = &result
+            && err.kind() == io::ErrorKind::WouldBlock
+        {
+            self.source.clear_ready(dir, tick);
+        }
+        result
+    }
+
+    /// Deregisters the object and returns it.
+    pub(crate) fn into_inner(mut self) -> T {
+        self.source.deregister();
+        self.io
+            .take()
+            .expect("a PollEvented holds its object until into_inner")
+    }
+}
+
+impl<T: AsFd> Drop for PollEvented<T> {
+    fn drop(&mut self) {
+        if self.io.is_some() {
+            // Before the object (and its descriptor) is dropped, which
+            // happens after this function returns.
+            self.source.deregister();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::io::{AsyncReadExt, AsyncWriteExt};
+    use smp_rt_executor::task;
+
+    use crate::net::UnixStream;
+
+    #[test]
+    fn reading_charges_reductions_and_a_fast_reader_is_preempted() {
+        crate::test_rt::runtime().block_on(async {
+            let (mut a, mut b) = UnixStream::pair().unwrap();
+            const N: usize = 10_000;
+            a.write_all(&[7; N]).await.unwrap();
+            let reader = smp_rt_executor::spawn(async move {
+                // The data is all there: no read ever waits, so only the
+                // reductions charged by each poll can end the slice.
+                let mut byte = [0; 1];
+                for _ in 0..N {
+                    b.read_exact(&mut byte).await.unwrap();
+                }
+                task::stats()
+            });
+            let stats = reader.await.unwrap();
+            assert!(stats.reductions >= N as u64, "{stats:?}");
+            assert!(stats.preemptions > 0, "{stats:?}");
+        });
+    }
+}

@@ -1,0 +1,709 @@
+//! The reactor: one `polling::Poller` per runtime and the sources it watches.
+//!
+//! # Sources and keys
+//!
+//! Every registered file descriptor is a [`Source`], kept in the reactor's
+//! [`Registry`] (a vector with a free list) under the index that is also its
+//! `polling` event key. An event's key leads back to its source in O(1).
+//! Keys are reused after deregistration: an event collected for the old
+//! source and dispatched after the key was reused can only make the new
+//! source look ready once, a spurious readiness the protocol below tolerates
+//! (the operation returns `WouldBlock` and the flag is cleared).
+//!
+//! # Readiness
+//!
+//! Each source has two directions, read and write. Per source:
+//!
+//! * `readiness` (an atomic) holds one *ready* bit per direction and a tick
+//!   counter that the reactor bumps on every event it delivers to the source;
+//! * `state` (a mutex) holds the wakers waiting in each direction, which
+//!   directions are armed in the poller, and whether the source is closed.
+//!
+//! A source starts ready in both directions: the first operation is simply
+//! tried. An IO operation goes:
+//!
+//! 1. [`Source::poll_ready`]: if the direction's ready bit is set, return the
+//!    tick seen with it; otherwise register the task's waker, arm the
+//!    direction in the poller if it is not armed, and return `Pending`;
+//! 2. try the non-blocking operation;
+//! 3. on `WouldBlock`, [`Source::clear_ready`] clears the ready bit *only if
+//!    the tick is still the one seen in step 1*: an event that arrived while
+//!    the operation ran bumped the tick, so it is not lost and the operation
+//!    is retried; then back to step 1.
+//!
+//! Readiness that arrives while nobody waits is therefore kept (the bit stays
+//! set until an operation proves it stale), and no wake-up is lost between an
+//! operation failing and its task registering: the reactor sets the bits
+//! under the state lock, and step 1 re-checks them under the same lock
+//! before it registers.
+//!
+//! # Interest
+//!
+//! Sources are registered in `polling`'s oneshot mode: an event disarms the
+//! whole descriptor. A direction is armed (`Poller::modify`) only when a task
+//! waits on it; after delivering an event the reactor re-arms exactly the
+//! directions that still have waiters. `armed` mirrors what the kernel has,
+//! and every `modify` happens under the source's lock, so the two agree.
+//!
+//! # Closing
+//!
+//! The owner of a source deregisters it ([`Source::deregister`]:
+//! `Poller::delete`, removal from the registry, wake every waiter) before it
+//! closes the descriptor. Deregistration marks the source closed under its
+//! lock, and nothing calls `modify` on a closed source, so the reactor never
+//! touches a descriptor number that may have been closed and reused.
+//!
+//! When the reactor itself goes away (the runtime shut down) while sources
+//! still exist, [`Reactor::shutdown`] marks every source shut down and wakes
+//! its waiters; from then on waiting on it is an error instead of a hang.
+
+use std::fmt;
+use std::io;
+use std::os::fd::{BorrowedFd, RawFd};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use polling::{Event, Events, Poller};
+
+/// One of the two directions of a source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// Readable (or, for a listener, an incoming connection).
+    Read = 0,
+    /// Writable (or, for a connecting socket, connected).
+    Write = 1,
+}
+
+impl Direction {
+    /// The direction's ready bit in `Source::readiness`.
+    const fn bit(self) -> u64 {
+        1 << (self as u64)
+    }
+
+    /// The index of the direction in per-direction arrays.
+    const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Both ready bits of `Source::readiness`.
+const READY_MASK: u64 = 0b11;
+/// One step of the tick counter that sits above the ready bits.
+const TICK_ONE: u64 = 0b100;
+
+/// The tick a readiness check observed; see [`Source::clear_ready`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Tick(u64);
+
+impl Tick {
+    fn of(readiness: u64) -> Tick {
+        Tick(readiness & !READY_MASK)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding these locks leaves consistent data (every
+    // critical section only assigns fields), so poisoning is ignored.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The IO reactor of one runtime: a `polling::Poller` and its sources.
+///
+/// The runtime creates one, attaches it to itself as an executor extension
+/// and has its driver call [`wait`](Reactor::wait) when a worker is idle (or
+/// every so often when all are busy). IO objects find it through the
+/// current runtime's handle when they are created.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let reactor = smp_rt_io::Reactor::new().unwrap();
+/// reactor.notify().unwrap();
+/// // The notification makes this wait return at once, with no IO event.
+/// assert_eq!(reactor.wait(Some(Duration::from_secs(10))).unwrap(), 0);
+/// ```
+pub struct Reactor {
+    /// Shared with every source registered here.
+    inner: Arc<Inner>,
+}
+
+/// The part of the reactor its sources keep alive.
+pub(crate) struct Inner {
+    /// The OS poller (epoll on Linux).
+    poller: Poller,
+    /// Every registered source, by key.
+    registry: Mutex<Registry>,
+    /// Buffers reused by `wait` (only one thread waits at a time).
+    scratch: Mutex<Scratch>,
+}
+
+/// Buffers of [`Reactor::wait`].
+struct Scratch {
+    /// The events returned by the poller.
+    events: Events,
+    /// The sources of those events, looked up under the registry lock.
+    ready: Vec<(Arc<Source>, Event)>,
+    /// The wakers to call once no lock is held.
+    wakers: Vec<Waker>,
+}
+
+/// The registered sources, indexed by their key.
+#[derive(Default)]
+struct Registry {
+    /// `slots[key]` is the source registered under `key`, if any.
+    slots: Vec<Option<Arc<Source>>>,
+    /// Keys of empty slots.
+    free: Vec<usize>,
+    /// Set by [`Reactor::shutdown`]: no more registrations.
+    shutdown: bool,
+}
+
+impl Registry {
+    fn vacant_key(&mut self) -> usize {
+        match self.free.pop() {
+            Some(key) => key,
+            None => {
+                self.slots.push(None);
+                self.slots.len() - 1
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+}
+
+impl Reactor {
+    /// A reactor with no sources.
+    ///
+    /// # Errors
+    ///
+    /// The OS error if the poller cannot be created.
+    pub fn new() -> io::Result<Reactor> {
+        Ok(Reactor {
+            inner: Arc::new(Inner {
+                poller: Poller::new()?,
+                registry: Mutex::new(Registry::default()),
+                scratch: Mutex::new(Scratch {
+                    events: Events::new(),
+                    ready: Vec::new(),
+                    wakers: Vec::new(),
+                }),
+            }),
+        })
+    }
+
+    /// Waits for IO events (up to `timeout`, `None` for no limit,
+    /// `Some(Duration::ZERO)` to only collect what is ready) and wakes the
+    /// tasks waiting on them. Returns the number of events.
+    ///
+    /// Meant to be called by one thread at a time (the runtime's driver);
+    /// other threads register, deregister and poll sources meanwhile.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of the poller.
+    pub fn wait(&self, timeout: Option<Duration>) -> io::Result<usize> {
+        self.inner.wait(timeout)
+    }
+
+    /// Makes a concurrent or the next [`wait`](Reactor::wait) return at once.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of the poller's notification mechanism.
+    pub fn notify(&self) -> io::Result<()> {
+        self.inner.poller.notify()
+    }
+
+    /// Number of sources registered now.
+    pub fn num_sources(&self) -> usize {
+        lock(&self.inner.registry).len()
+    }
+
+    /// Stops serving IO: every task waiting on a source of this reactor is
+    /// woken, and from then on waiting on such a source fails with an error
+    /// (the sources themselves stay valid until their owners drop them), as
+    /// does registering a new one.
+    ///
+    /// Called when the reactor is dropped; a runtime may call it earlier,
+    /// when it shuts down, so that IO objects that outlive it fail at once
+    /// instead of waiting for events nobody will deliver.
+    pub fn shutdown(&self) {
+        let sources: Vec<Arc<Source>> = {
+            let mut registry = lock(&self.inner.registry);
+            registry.shutdown = true;
+            registry.free.clear();
+            registry.slots.drain(..).flatten().collect()
+        };
+        let mut wakers = Vec::new();
+        for source in sources {
+            let mut state = lock(&source.state);
+            state.shutdown = true;
+            for waiters in &mut state.waiters {
+                wakers.append(waiters);
+            }
+        }
+        wakers.into_iter().for_each(Waker::wake);
+    }
+
+    /// The state shared with this reactor's sources.
+    pub(crate) fn inner(&self) -> &Arc<Inner> {
+        &self.inner
+    }
+}
+
+impl Drop for Reactor {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl fmt::Debug for Reactor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reactor")
+            .field("sources", &self.num_sources())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inner {
+    fn wait(&self, timeout: Option<Duration>) -> io::Result<usize> {
+        let mut scratch = lock(&self.scratch);
+        let Scratch {
+            events,
+            ready,
+            wakers,
+        } = &mut *scratch;
+        events.clear();
+        let n = self.poller.wait(events, timeout)?;
+        if events.is_empty() {
+            return Ok(n);
+        }
+        {
+            let registry = lock(&self.registry);
+            for event in events.iter() {
+                if let Some(Some(source)) = registry.slots.get(event.key) {
+                    ready.push((source.clone(), event));
+                }
+            }
+        }
+        for (source, event) in ready.drain(..) {
+            source.dispatch(event, wakers);
+        }
+        wakers.drain(..).for_each(Waker::wake);
+        Ok(n)
+    }
+
+    /// Registers `fd` with no interest yet.
+    ///
+    /// # Safety
+    ///
+    /// `fd` must stay open until [`Source::deregister`] has been called on
+    /// the returned source.
+    pub(crate) unsafe fn register(self: &Arc<Inner>, fd: RawFd) -> io::Result<Arc<Source>> {
+        let mut registry = lock(&self.registry);
+        if registry.shutdown {
+            return Err(shut_down_error());
+        }
+        let key = registry.vacant_key();
+        // SAFETY: the caller keeps `fd` open until the source is
+        // deregistered, and deregistration deletes it from the poller first.
+        let added = unsafe { self.poller.add(fd, Event::none(key)) };
+        if let Err(err) = added {
+            registry.free.push(key);
+            return Err(err);
+        }
+        let source = Arc::new(Source {
+            key,
+            fd,
+            reactor: Arc::clone(self),
+            readiness: AtomicU64::new(READY_MASK),
+            state: Mutex::new(SourceState::default()),
+        });
+        registry.slots[key] = Some(source.clone());
+        Ok(source)
+    }
+}
+
+/// The error of waiting on a source whose reactor has shut down.
+pub(crate) fn shut_down_error() -> io::Error {
+    io::Error::other(
+        "the smp_rt runtime this IO object was registered with has shut down; \
+         create IO objects inside the runtime that will drive them",
+    )
+}
+
+fn closed_error() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotConnected,
+        "the IO object was deregistered from its reactor",
+    )
+}
+
+/// A descriptor registered with a reactor.
+pub(crate) struct Source {
+    /// The `polling` key, also the index in the registry.
+    key: usize,
+    /// The descriptor, open until `deregister` returns (see `register`).
+    fd: RawFd,
+    /// The reactor this source is registered with.
+    reactor: Arc<Inner>,
+    /// Ready bits (see [`Direction::bit`]) and the tick above them.
+    readiness: AtomicU64,
+    /// Waiters and interest.
+    state: Mutex<SourceState>,
+}
+
+/// The lock-protected part of a [`Source`].
+#[derive(Default)]
+struct SourceState {
+    /// Wakers waiting for each direction (distinct tasks; see `poll_ready`).
+    waiters: [Vec<Waker>; 2],
+    /// Directions armed in the poller now.
+    armed: [bool; 2],
+    /// Deregistered: the descriptor may be closed at any moment.
+    closed: bool,
+    /// The reactor shut down.
+    shutdown: bool,
+}
+
+impl Source {
+    /// The reactor this source is registered with.
+    pub(crate) fn reactor(&self) -> &Arc<Inner> {
+        &self.reactor
+    }
+
+    /// The current tick, whether or not the direction is ready: what an
+    /// operation tried without waiting passes to `clear_ready`.
+    pub(crate) fn tick(&self) -> Tick {
+        Tick::of(self.readiness.load(Ordering::Acquire))
+    }
+
+    /// Returns the tick if `dir` is ready; otherwise registers the task and
+    /// makes sure the direction is armed.
+    ///
+    /// Several tasks may wait on one direction at once (each keeps its own
+    /// waker; one task polling repeatedly keeps one). A task that stops
+    /// waiting leaves its waker until the next event, which wakes it once.
+    pub(crate) fn poll_ready(
+        &self,
+        dir: Direction,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<Tick>> {
+        let readiness = self.readiness.load(Ordering::Acquire);
+        if readiness & dir.bit() != 0 {
+            return Poll::Ready(Ok(Tick::of(readiness)));
+        }
+        let mut state = lock(&self.state);
+        if state.shutdown {
+            return Poll::Ready(Err(shut_down_error()));
+        }
+        if state.closed {
+            return Poll::Ready(Err(closed_error()));
+        }
+        // The reactor sets ready bits under this lock: checking again here
+        // means an event is either seen now or wakes the waker added below.
+        let readiness = self.readiness.load(Ordering::Acquire);
+        if readiness & dir.bit() != 0 {
+            return Poll::Ready(Ok(Tick::of(readiness)));
+        }
+        let waiters = &mut state.waiters[dir.index()];
+        match waiters.iter_mut().find(|w| w.will_wake(cx.waker())) {
+            Some(waker) => waker.clone_from(cx.waker()),
+            None => waiters.push(cx.waker().clone()),
+        }
+        if !state.armed[dir.index()] {
+            let mut want = state.armed;
+            want[dir.index()] = true;
+            if let Err(err) = self.arm(&mut state, want) {
+                state.waiters[dir.index()].retain(|w| !w.will_wake(cx.waker()));
+                return Poll::Ready(Err(err));
+            }
+        }
+        Poll::Pending
+    }
+
+    /// Clears `dir`'s ready bit if no event arrived since `tick` was seen.
+    pub(crate) fn clear_ready(&self, dir: Direction, tick: Tick) {
+        let _ = self
+            .readiness
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |readiness| {
+                (Tick::of(readiness) == tick).then_some(readiness & !dir.bit())
+            });
+    }
+
+    /// Sets the poller's interest to `want`. Called with the state locked.
+    fn arm(&self, state: &mut SourceState, want: [bool; 2]) -> io::Result<()> {
+        debug_assert!(!state.closed);
+        // SAFETY: the source is not closed (checked by every caller under
+        // the state lock, which is held), and its owner closes `fd` only
+        // after `deregister` has marked it closed under that same lock.
+        let fd = unsafe { BorrowedFd::borrow_raw(self.fd) };
+        self.reactor
+            .poller
+            .modify(fd, Event::new(self.key, want[0], want[1]))?;
+        state.armed = want;
+        Ok(())
+    }
+
+    /// Delivers one event: sets the ready bits, collects the wakers, and
+    /// re-arms the directions that still have waiters.
+    fn dispatch(&self, event: Event, wakers: &mut Vec<Waker>) {
+        let mut state = lock(&self.state);
+        if state.closed {
+            return;
+        }
+        // Oneshot: the event disarmed the descriptor in the kernel.
+        state.armed = [false, false];
+        let mut bits = 0;
+        if event.readable {
+            bits |= Direction::Read.bit();
+            wakers.append(&mut state.waiters[Direction::Read.index()]);
+        }
+        if event.writable {
+            bits |= Direction::Write.bit();
+            wakers.append(&mut state.waiters[Direction::Write.index()]);
+        }
+        if bits != 0 {
+            let _ = self
+                .readiness
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |readiness| {
+                    let tick = (readiness & !READY_MASK).wrapping_add(TICK_ONE);
+                    Some(tick | (readiness & READY_MASK) | bits)
+                });
+        }
+        let want = [
+            !state.waiters[Direction::Read.index()].is_empty(),
+            !state.waiters[Direction::Write.index()].is_empty(),
+        ];
+        if (want[0] || want[1])
+            && let Err(err) = self.arm(&mut state, want)
+        {
+            // Let the waiters retry: their own `poll_ready` gets the error.
+            tracing::debug!(%err, "failed to re-arm an IO source");
+            for waiters in &mut state.waiters {
+                wakers.append(waiters);
+            }
+        }
+    }
+
+    /// Removes the source from its reactor and wakes its waiters. Must be
+    /// called before the descriptor is closed; later calls do nothing.
+    pub(crate) fn deregister(&self) {
+        let mut wakers = Vec::new();
+        {
+            let mut state = lock(&self.state);
+            if state.closed {
+                return;
+            }
+            state.closed = true;
+            // SAFETY: the owner has not closed the descriptor yet (this is
+            // the first `deregister`, which precedes the close).
+            let fd = unsafe { BorrowedFd::borrow_raw(self.fd) };
+            if let Err(err) = self.reactor.poller.delete(fd) {
+                tracing::debug!(%err, "failed to remove an IO source from the poller");
+            }
+            for waiters in &mut state.waiters {
+                wakers.append(waiters);
+            }
+        }
+        {
+            let mut registry = lock(&self.reactor.registry);
+            if let Some(slot) = registry.slots.get_mut(self.key)
+                && slot.as_ref().is_some_and(|s| std::ptr::eq(&**s, self))
+            {
+                *slot = None;
+                registry.free.push(self.key);
+            }
+        }
+        wakers.into_iter().for_each(Waker::wake);
+    }
+}
+
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Source")
+            .field("key", &self.key)
+            .field("fd", &self.fd)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+    use std::sync::atomic::AtomicUsize;
+    use std::task::Wake;
+
+    struct CountWaker(AtomicUsize);
+
+    impl Wake for CountWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn count_waker() -> (Arc<CountWaker>, Waker) {
+        let count = Arc::new(CountWaker(AtomicUsize::new(0)));
+        (count.clone(), Waker::from(count))
+    }
+
+    #[test]
+    fn readiness_survives_until_an_operation_proves_it_stale() {
+        let reactor = Reactor::new().unwrap();
+        let (mut a, mut b) = UnixStream::pair().unwrap();
+        b.set_nonblocking(true).unwrap();
+        // SAFETY: `b` outlives the deregistration at the end of the test.
+        let source = unsafe { reactor.inner().register(b.as_raw_fd()) }.unwrap();
+        let (count, waker) = count_waker();
+        let mut cx = Context::from_waker(&waker);
+
+        // Starts ready: the first read is simply tried.
+        let tick = match source.poll_ready(Direction::Read, &mut cx) {
+            Poll::Ready(Ok(tick)) => tick,
+            other => panic!("expected ready, got {other:?}"),
+        };
+        let mut buf = [0; 8];
+        assert_eq!(
+            b.read(&mut buf).unwrap_err().kind(),
+            io::ErrorKind::WouldBlock
+        );
+        source.clear_ready(Direction::Read, tick);
+        assert!(source.poll_ready(Direction::Read, &mut cx).is_pending());
+
+        a.write_all(b"x").unwrap();
+        reactor.wait(Some(Duration::from_secs(10))).unwrap();
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+
+        // The event is remembered even though nobody polls right now, and a
+        // clear with the tick from before the event does not erase it.
+        source.clear_ready(Direction::Read, tick);
+        assert!(matches!(
+            source.poll_ready(Direction::Read, &mut cx),
+            Poll::Ready(Ok(_))
+        ));
+        source.deregister();
+        assert_eq!(reactor.num_sources(), 0);
+    }
+
+    #[test]
+    fn shutdown_wakes_waiters_and_fails_later_waits() {
+        let reactor = Reactor::new().unwrap();
+        let (_a, b) = UnixStream::pair().unwrap();
+        b.set_nonblocking(true).unwrap();
+        // SAFETY: `b` outlives the deregistration at the end of the test.
+        let source = unsafe { reactor.inner().register(b.as_raw_fd()) }.unwrap();
+        let (count, waker) = count_waker();
+        let mut cx = Context::from_waker(&waker);
+        let tick = source.tick();
+        source.clear_ready(Direction::Read, tick);
+        assert!(source.poll_ready(Direction::Read, &mut cx).is_pending());
+
+        drop(reactor);
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        match source.poll_ready(Direction::Read, &mut cx) {
+            Poll::Ready(Err(err)) => assert!(err.to_string().contains("shut down"), "{err}"),
+            other => panic!("expected an error, got {other:?}"),
+        }
+        source.deregister();
+    }
+
+    #[test]
+    fn every_task_waiting_on_a_direction_is_woken() {
+        let reactor = Reactor::new().unwrap();
+        let (mut a, b) = UnixStream::pair().unwrap();
+        b.set_nonblocking(true).unwrap();
+        // SAFETY: `b` outlives the deregistration at the end of the test.
+        let source = unsafe { reactor.inner().register(b.as_raw_fd()) }.unwrap();
+        source.clear_ready(Direction::Read, source.tick());
+        let (first, first_waker) = count_waker();
+        let (second, second_waker) = count_waker();
+        for waker in [&first_waker, &second_waker, &first_waker] {
+            let mut cx = Context::from_waker(waker);
+            assert!(source.poll_ready(Direction::Read, &mut cx).is_pending());
+        }
+        a.write_all(b"x").unwrap();
+        reactor.wait(Some(Duration::from_secs(10))).unwrap();
+        // Both tasks, each once (the repeated poll kept one waker).
+        assert_eq!(first.0.load(Ordering::SeqCst), 1);
+        assert_eq!(second.0.load(Ordering::SeqCst), 1);
+        source.deregister();
+    }
+
+    #[test]
+    fn a_direction_with_a_waiter_stays_armed_after_the_other_fires() {
+        let reactor = Reactor::new().unwrap();
+        let (mut a, b) = UnixStream::pair().unwrap();
+        b.set_nonblocking(true).unwrap();
+        // SAFETY: `b` outlives the deregistration at the end of the test.
+        let source = unsafe { reactor.inner().register(b.as_raw_fd()) }.unwrap();
+        // Fill `b`'s send buffer so that it is not writable.
+        let mut filled = 0;
+        loop {
+            match (&b).write(&[0; 4096]) {
+                Ok(n) => filled += n,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => break,
+                Err(err) => panic!("{err}"),
+            }
+        }
+        source.clear_ready(Direction::Write, source.tick());
+        source.clear_ready(Direction::Read, source.tick());
+        let (reader, reader_waker) = count_waker();
+        let (writer, writer_waker) = count_waker();
+        let mut cx = Context::from_waker(&writer_waker);
+        assert!(source.poll_ready(Direction::Write, &mut cx).is_pending());
+        let mut cx = Context::from_waker(&reader_waker);
+        assert!(source.poll_ready(Direction::Read, &mut cx).is_pending());
+
+        // A read event disarms the descriptor (oneshot); the reactor must
+        // re-arm the write direction, whose task still waits.
+        a.write_all(b"x").unwrap();
+        reactor.wait(Some(Duration::from_secs(10))).unwrap();
+        assert_eq!(reader.0.load(Ordering::SeqCst), 1);
+        assert_eq!(writer.0.load(Ordering::SeqCst), 0);
+
+        let mut sink = vec![0; filled];
+        a.read_exact(&mut sink).unwrap();
+        for _ in 0..30 {
+            if writer.0.load(Ordering::SeqCst) > 0 {
+                break;
+            }
+            reactor.wait(Some(Duration::from_secs(1))).unwrap();
+        }
+        assert_eq!(
+            writer.0.load(Ordering::SeqCst),
+            1,
+            "the writer was never woken"
+        );
+        source.deregister();
+    }
+
+    #[test]
+    fn deregister_wakes_waiters() {
+        let reactor = Reactor::new().unwrap();
+        let (_a, b) = UnixStream::pair().unwrap();
+        // SAFETY: `b` outlives the deregistration below.
+        let source = unsafe { reactor.inner().register(b.as_raw_fd()) }.unwrap();
+        let (count, waker) = count_waker();
+        let mut cx = Context::from_waker(&waker);
+        source.clear_ready(Direction::Read, source.tick());
+        assert!(source.poll_ready(Direction::Read, &mut cx).is_pending());
+        source.deregister();
+        assert!(count.0.load(Ordering::SeqCst) >= 1);
+        assert!(matches!(
+            source.poll_ready(Direction::Read, &mut cx),
+            Poll::Ready(Err(_))
+        ));
+    }
+}

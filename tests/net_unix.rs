@@ -1,0 +1,130 @@
+//! Unix domain sockets: listener/stream echo, `pair`, split halves.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use smp_rt::io::{AsyncReadExt, AsyncWriteExt};
+use smp_rt::net::{UnixListener, UnixStream};
+use smp_rt::runtime::Builder;
+
+/// Runs `body` on a fresh 2-worker runtime; fails instead of hanging if it
+/// has not finished after 30 s.
+fn run<F>(body: impl FnOnce() -> F + Send + 'static)
+where
+    F: Future<Output = ()>,
+{
+    let (done_tx, done_rx) = mpsc::channel();
+    let thread = thread::spawn(move || {
+        let rt = Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        rt.block_on(body());
+        let _ = done_tx.send(());
+    });
+    match done_rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(()) => thread.join().unwrap(),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            if let Err(panic) = thread.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("the test did not finish within 30 s"),
+    }
+}
+
+/// A socket path in the temp dir, unique to this process and call; removed
+/// when dropped.
+struct SocketPath(PathBuf);
+
+impl SocketPath {
+    fn new() -> SocketPath {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("smp_rt-net-unix-{}-{n}.sock", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        SocketPath(path)
+    }
+}
+
+impl Drop for SocketPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn listener_and_stream_echo() {
+    run(|| async {
+        let path = SocketPath::new();
+        let listener = UnixListener::bind(&path.0).unwrap();
+        assert_eq!(
+            listener.local_addr().unwrap().as_pathname(),
+            Some(path.0.as_path())
+        );
+        let server = smp_rt::spawn(async move {
+            for _ in 0..3 {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                smp_rt::spawn(async move {
+                    let (mut r, mut w) = UnixStream::split(&mut stream);
+                    smp_rt::io::copy(&mut r, &mut w).await.unwrap();
+                    w.close().await.unwrap();
+                });
+            }
+        });
+
+        let data: Vec<u8> = (0..256 * 1024u32).map(|i| (i % 253) as u8).collect();
+        for _ in 0..3 {
+            let stream = UnixStream::connect(&path.0).await.unwrap();
+            let (mut reader, mut writer) = stream.into_split();
+            let sent = data.clone();
+            let write = smp_rt::spawn(async move {
+                writer.write_all(&sent).await.unwrap();
+                // Dropping the owned write half shuts writing down.
+            });
+            let mut echoed = Vec::new();
+            reader.read_to_end(&mut echoed).await.unwrap();
+            write.await.unwrap();
+            assert!(echoed == data, "the echo differs from what was sent");
+        }
+        server.await.unwrap();
+    });
+}
+
+#[test]
+fn pair_talks_both_ways() {
+    run(|| async {
+        let (mut a, mut b) = UnixStream::pair().unwrap();
+        let peer = smp_rt::spawn(async move {
+            let mut buf = [0; 4];
+            b.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"ping");
+            b.write_all(b"pong").await.unwrap();
+            b
+        });
+        a.write_all(b"ping").await.unwrap();
+        let mut buf = [0; 4];
+        a.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"pong");
+
+        let b = peer.await.unwrap();
+        drop(b);
+        // The peer is gone: end-of-file, every time.
+        assert_eq!(a.read(&mut buf).await.unwrap(), 0);
+        assert_eq!(a.read(&mut buf).await.unwrap(), 0);
+    });
+}
+
+#[test]
+fn connect_to_a_missing_path_fails() {
+    run(|| async {
+        let path = SocketPath::new();
+        let err = UnixStream::connect(&path.0).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::NotFound, "{err}");
+    });
+}
