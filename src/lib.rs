@@ -37,8 +37,9 @@ pub mod sync;
 
 pub use runtime::block_on;
 pub use smp_rt_executor::{JoinHandle, spawn, spawn_blocking, task};
-pub use smp_rt_macros::{main, test};
 pub use smp_rt_io::{io, net};
+pub use smp_rt_macros::{main, test};
+pub use smp_rt_timers as time;
 
 #[doc(hidden)]
 pub use macros::__private;

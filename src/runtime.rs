@@ -129,10 +129,13 @@ impl Builder {
         let inner = self
             .inner
             .driver(driver)
-            .extension(reactor)
+            .extension(reactor.clone())
             .extension(timers)
             .build()?;
-        Ok(Runtime { inner })
+        Ok(Runtime {
+            inner: Some(inner),
+            reactor,
+        })
     }
 }
 
@@ -150,7 +153,19 @@ impl Builder {
 /// ```
 #[derive(Debug)]
 pub struct Runtime {
-    inner: executor::Runtime,
+    /// `None` once shut down.
+    inner: Option<executor::Runtime>,
+    reactor: Arc<Reactor>,
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        // Tasks first, then the reactor: IO objects that outlive the
+        // runtime (moved out of a task, or held by a plain thread) fail at
+        // once instead of waiting for events nobody will deliver.
+        drop(self.inner.take());
+        self.reactor.shutdown();
+    }
 }
 
 impl Runtime {
@@ -166,7 +181,13 @@ impl Runtime {
     /// Panics if called from a worker thread or inside another `block_on`.
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        self.inner.block_on(future)
+        self.inner().block_on(future)
+    }
+
+    fn inner(&self) -> &executor::Runtime {
+        self.inner
+            .as_ref()
+            .expect("the runtime is only shut down by consuming it")
     }
 
     /// Spawns a task on this runtime.
@@ -175,7 +196,7 @@ impl Runtime {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.inner.spawn(future)
+        self.inner().spawn(future)
     }
 
     /// Runs `f` on the blocking pool.
@@ -184,32 +205,34 @@ impl Runtime {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        self.inner.spawn_blocking(f)
+        self.inner().spawn_blocking(f)
     }
 
     /// The runtime's handle.
     pub fn handle(&self) -> &Handle {
-        self.inner.handle()
+        self.inner().handle()
     }
 
     /// Enters the runtime on this thread until the guard is dropped.
     pub fn enter(&self) -> EnterGuard<'_> {
-        self.inner.enter()
+        self.inner().enter()
     }
 
     /// The runtime's counters.
     pub fn metrics(&self) -> RuntimeMetrics {
-        self.inner.metrics()
+        self.inner().metrics()
     }
 
     /// Shuts down, waiting at most `timeout` for busy threads.
-    pub fn shutdown_timeout(self, timeout: Duration) {
-        self.inner.shutdown_timeout(timeout);
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        if let Some(inner) = self.inner.take() {
+            inner.shutdown_timeout(timeout);
+        }
     }
 
     /// Shuts down without waiting for busy threads.
     pub fn shutdown_background(self) {
-        self.inner.shutdown_background();
+        self.shutdown_timeout(Duration::ZERO);
     }
 }
 

@@ -1,43 +1,77 @@
-//! smp_rt's timers (skeleton: the storage API the runtime's driver uses).
+//! smp_rt's timers: [`sleep`], [`timeout`], [`interval`] and the timer
+//! storage the runtime's driver fires.
+//!
+//! The facade re-exports this crate as `smp_rt::time`; the names and the
+//! semantics are tokio's `tokio::time`.
+//!
+//! # The model
+//!
+//! * **One [`Timers`] per runtime.** The runtime creates it, registers it as
+//!   an executor extension, and wires it into its driver: the worker parked
+//!   in the driver sleeps in `Poller::wait` until the
+//!   [next deadline](Timers::next_deadline), then
+//!   [fires](Timers::fire_expired) what expired; busy workers fire expired
+//!   timers every so often without sleeping. Arming a timer earlier than the
+//!   deadline the driver sleeps towards unparks it.
+//! * **Timer futures** ([`Sleep`], and [`Timeout`] and [`Interval`] built
+//!   on it) find their runtime's timers when first polled, arm a timer
+//!   then, and cancel it when dropped. The timer is a node inside the
+//!   future itself, linked into the wheel while armed: arming and
+//!   cancelling are O(1) and allocate nothing, and a runtime holds millions
+//!   of armed timers with no memory but the futures'.
+//! * **Storage** is a hierarchical timing wheel (7 levels of 64 slots, 1 ms
+//!   resolution) per shard, one shard per core, each behind its own mutex.
+//! * **Resolution.** Deadlines are rounded up to the millisecond, and the
+//!   clock down: a timer never fires before its deadline, and on an idle
+//!   runtime fires within about a millisecond after it.
+//! * **Reductions.** Like every smp_rt leaf future, polling a `Sleep`, a
+//!   `Timeout` or an `Interval` tick charges one reduction.
+//!
+//! # Examples
+//!
+//! ```ignore
+//! use std::pin::pin;
+//! use smp_rt::time::{interval, sleep, timeout, Duration, Instant};
+//!
+//! #[smp_rt::main]
+//! async fn main() {
+//!     let start = Instant::now();
+//!     sleep(Duration::from_millis(20)).await;
+//!     assert!(start.elapsed() >= Duration::from_millis(20));
+//!
+//!     let slow = sleep(Duration::from_secs(60));
+//!     assert!(timeout(Duration::from_millis(10), slow).await.is_err());
+//!
+//!     let mut ticks = interval(Duration::from_millis(5));
+//!     for _ in 0..3 {
+//!         ticks.tick().await;
+//!     }
+//!
+//!     // `Sleep` is `!Unpin`: pin it to poll it by reference.
+//!     let mut s = pin!(sleep(Duration::from_secs(3600)));
+//!     s.as_mut().reset(Instant::now());
+//!     s.await;
+//! }
+//! ```
 
 #![warn(missing_docs, rust_2018_idioms)]
 
-use std::sync::Arc;
-use std::time::Instant;
+mod entry;
+pub mod error;
+mod instant;
+mod interval;
+mod sleep;
+mod timeout;
+mod timers;
+mod wheel;
 
-/// The armed timers of one runtime.
-#[derive(Default)]
-pub struct Timers {
-    _priv: (),
-}
+pub use std::time::Duration;
 
-impl Timers {
-    /// No timers armed.
-    pub fn new() -> Timers {
-        Timers::default()
-    }
+pub use instant::Instant;
+pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
+pub use sleep::{Sleep, sleep, sleep_until};
+pub use timeout::{Timeout, timeout, timeout_at};
+pub use timers::Timers;
 
-    /// Sets what to call when a timer is armed earlier than the earliest
-    /// deadline the driver may be sleeping towards (the driver's unpark).
-    pub fn set_unpark(&self, _unpark: Arc<dyn Fn() + Send + Sync>) {}
-
-    /// The earliest armed deadline.
-    pub fn next_deadline(&self) -> Option<Instant> {
-        None
-    }
-
-    /// Fires every timer whose deadline is at or before `now`; returns how many.
-    pub fn fire_expired(&self, _now: Instant) -> usize {
-        0
-    }
-
-    /// Timers armed now.
-    pub fn len(&self) -> usize {
-        0
-    }
-
-    /// `true` if no timer is armed.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
+#[cfg(test)]
+mod tests;

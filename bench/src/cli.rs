@@ -1,0 +1,280 @@
+//! The runner's command line.
+
+use std::path::PathBuf;
+
+use crate::runtimes::{self, RuntimeKind};
+use crate::workloads::{LATENCY_SAMPLES, PARKED_TASKS, Workload};
+
+/// The usage text.
+pub const USAGE: &str = "\
+usage: smp_rt_bench [OPTIONS]
+
+Runs every workload on smp_rt and on tokio (same worker count, interleaved
+runs) and prints a table of medians and ratios; writes report.svg, report.md
+and samples.csv.
+
+options:
+  --quick            a few seconds: 1 warm-up, 3 iterations, 100,000 parked
+                     tasks, 50 latency samples per run
+  --iterations N     measured runs per workload and runtime (default 20)
+  --warmup N         unmeasured runs first (default 3)
+  --workers N        worker threads per runtime (default: available CPUs)
+  --out DIR          where the reports go (default target/smp_rt_bench)
+  --only W[,W...]    run only these workloads (see --list)
+  --list             list the workloads and exit
+  -h, --help         this text
+";
+
+/// What the runner was asked to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Run the benchmarks.
+    Run(Options),
+    /// Print [`USAGE`].
+    Help,
+    /// List the workloads.
+    List,
+    /// Internal: run `parked_tasks` once on one runtime in this (child)
+    /// process and print the result as one line.
+    ParkedChild {
+        /// Which runtime.
+        runtime: RuntimeKind,
+        /// Its worker count.
+        workers: usize,
+        /// How many tasks to park.
+        count: usize,
+    },
+}
+
+/// The hidden subcommand the runner re-executes itself with.
+pub const PARKED_CHILD: &str = "__parked-tasks-child";
+
+/// Settings of a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    /// Measured runs per workload and runtime.
+    pub iterations: usize,
+    /// Unmeasured runs before them.
+    pub warmup: usize,
+    /// Worker threads per runtime.
+    pub workers: usize,
+    /// Where the reports go.
+    pub out: PathBuf,
+    /// The workloads to run, in run order.
+    pub workloads: Vec<Workload>,
+    /// Tasks per `parked_tasks` run.
+    pub parked_tasks: usize,
+    /// Samples per `priority_latency` run.
+    pub latency_samples: usize,
+    /// Whether `--quick` was given.
+    pub quick: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            iterations: 20,
+            warmup: 3,
+            workers: runtimes::default_workers(),
+            out: PathBuf::from("target/smp_rt_bench"),
+            workloads: Workload::ALL.to_vec(),
+            parked_tasks: PARKED_TASKS,
+            latency_samples: LATENCY_SAMPLES,
+            quick: false,
+        }
+    }
+}
+
+impl Options {
+    fn quick() -> Options {
+        Options {
+            iterations: 3,
+            warmup: 1,
+            parked_tasks: 100_000,
+            latency_samples: 50,
+            quick: true,
+            ..Options::default()
+        }
+    }
+}
+
+/// Parses the arguments (without the program name).
+///
+/// # Errors
+///
+/// A message naming the bad argument.
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt_bench::cli::{Command, parse};
+///
+/// let Ok(Command::Run(opts)) = parse(&["--quick", "--workers", "4"]) else { panic!() };
+/// assert_eq!((opts.iterations, opts.workers), (3, 4));
+/// assert!(parse(&["--iterations", "zero"]).is_err());
+/// ```
+pub fn parse<S: AsRef<str>>(args: &[S]) -> Result<Command, String> {
+    let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+    if args.first() == Some(&PARKED_CHILD) {
+        return parse_child(&args[1..]);
+    }
+    if args.contains(&"--quick") {
+        return parse_options(&args, Options::quick());
+    }
+    parse_options(&args, Options::default())
+}
+
+fn parse_options(args: &[&str], mut opts: Options) -> Result<Command, String> {
+    let mut i = 0;
+    while i < args.len() {
+        let arg = args[i];
+        i += 1;
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v)),
+            _ => (arg, None),
+        };
+        if inline.is_some() && matches!(flag, "-h" | "--help" | "--list" | "--quick") {
+            return Err(format!("{flag} takes no value"));
+        }
+        let mut value = || -> Result<&str, String> {
+            if let Some(v) = inline {
+                return Ok(v);
+            }
+            let v = args
+                .get(i)
+                .copied()
+                .ok_or_else(|| format!("{flag} needs a value"))?;
+            i += 1;
+            Ok(v)
+        };
+        match flag {
+            "-h" | "--help" => return Ok(Command::Help),
+            "--list" => return Ok(Command::List),
+            "--quick" => {}
+            "--iterations" => opts.iterations = positive(flag, value()?)?,
+            "--warmup" => opts.warmup = number(flag, value()?)?,
+            "--workers" => opts.workers = positive(flag, value()?)?,
+            "--out" => {
+                let v = value()?;
+                if v.is_empty() {
+                    return Err("--out needs a directory".to_owned());
+                }
+                opts.out = PathBuf::from(v);
+            }
+            "--only" => opts.workloads = workloads(value()?)?,
+            _ if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
+            _ => return Err(format!("unexpected argument {arg:?}")),
+        }
+    }
+    Ok(Command::Run(opts))
+}
+
+fn parse_child(args: &[&str]) -> Result<Command, String> {
+    let [runtime, workers, count] = args else {
+        return Err(format!("{PARKED_CHILD} needs RUNTIME WORKERS COUNT"));
+    };
+    Ok(Command::ParkedChild {
+        runtime: RuntimeKind::from_name(runtime)
+            .ok_or_else(|| format!("unknown runtime {runtime:?}"))?,
+        workers: positive("workers", workers)?,
+        count: positive("count", count)?,
+    })
+}
+
+fn number(flag: &str, v: &str) -> Result<usize, String> {
+    v.replace('_', "")
+        .parse()
+        .map_err(|_| format!("{flag} needs a whole number, not {v:?}"))
+}
+
+fn positive(flag: &str, v: &str) -> Result<usize, String> {
+    match number(flag, v)? {
+        0 => Err(format!("{flag} must be at least 1")),
+        n => Ok(n),
+    }
+}
+
+fn workloads(list: &str) -> Result<Vec<Workload>, String> {
+    let mut chosen = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let w = Workload::from_name(name).ok_or_else(|| {
+            let known: Vec<_> = Workload::ALL.iter().map(|w| w.name()).collect();
+            format!("unknown workload {name:?}; known: {}", known.join(", "))
+        })?;
+        if !chosen.contains(&w) {
+            chosen.push(w);
+        }
+    }
+    if chosen.is_empty() {
+        return Err("--only needs at least one workload".to_owned());
+    }
+    chosen.sort_by_key(|w| Workload::ALL.iter().position(|a| a == w));
+    Ok(chosen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(args: &[&str]) -> Options {
+        match parse(args) {
+            Ok(Command::Run(opts)) => opts,
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_and_flags() {
+        assert_eq!(run(&[]), Options::default());
+        let o = run(&[
+            "--iterations=7",
+            "--warmup",
+            "0",
+            "--out",
+            "/tmp/x",
+            "--only",
+            "ping_pong,yield_many",
+        ]);
+        assert_eq!(o.iterations, 7);
+        assert_eq!(o.warmup, 0);
+        assert_eq!(o.out, PathBuf::from("/tmp/x"));
+        assert_eq!(o.workloads, [Workload::YieldMany, Workload::PingPong]);
+        let q = run(&["--iterations", "5", "--quick"]);
+        assert!(q.quick);
+        assert_eq!((q.iterations, q.parked_tasks), (5, 100_000));
+        assert_eq!(parse(&["--help"]), Ok(Command::Help));
+        assert_eq!(parse(&["--list"]), Ok(Command::List));
+    }
+
+    #[test]
+    fn bad_arguments() {
+        for bad in [
+            &["--iterations"][..],
+            &["--iterations", "0"],
+            &["--workers", "-1"],
+            &["--warmup", "x"],
+            &["--only", "nope"],
+            &["--only", ","],
+            &["--bogus"],
+            &["stray"],
+            &["--quick=1"],
+            &["--out="],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn child() {
+        assert_eq!(
+            parse(&[PARKED_CHILD, "tokio", "2", "1_000"]),
+            Ok(Command::ParkedChild {
+                runtime: RuntimeKind::Tokio,
+                workers: 2,
+                count: 1000
+            })
+        );
+        assert!(parse(&[PARKED_CHILD, "glommio", "2", "10"]).is_err());
+        assert!(parse(&[PARKED_CHILD, "tokio"]).is_err());
+    }
+}

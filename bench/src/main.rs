@@ -1,0 +1,436 @@
+//! The head-to-head runner: every workload on smp_rt and on tokio, a table
+//! on stdout, progress on stderr, and `report.svg`, `report.md` and
+//! `samples.csv` in the output directory.
+//!
+//! ```sh
+//! cargo run --release -p smp_rt_bench -- --help
+//! ```
+
+use std::env;
+use std::io::Write as _;
+use std::path::Path;
+use std::process::{self, ExitCode};
+use std::time::{Duration, Instant};
+
+use smp_rt_bench::cli::{self, Command, Options, PARKED_CHILD};
+use smp_rt_bench::report::{Report, Row, Sample, Unit};
+use smp_rt_bench::runtimes::{self, RuntimeKind};
+use smp_rt_bench::stats::{self, Summary};
+use smp_rt_bench::sysinfo::SystemInfo;
+use smp_rt_bench::workloads::{self, Kind, PLANNED, Parked, Timed, Workload};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    match cli::parse(&args) {
+        Err(message) => {
+            eprintln!("smp_rt_bench: {message}\n\n{}", cli::USAGE);
+            ExitCode::from(2)
+        }
+        Ok(Command::Help) => {
+            print!("{}", cli::USAGE);
+            ExitCode::SUCCESS
+        }
+        Ok(Command::List) => {
+            list();
+            ExitCode::SUCCESS
+        }
+        Ok(Command::ParkedChild {
+            runtime,
+            workers,
+            count,
+        }) => parked_child(runtime, workers, count),
+        Ok(Command::Run(opts)) => match run(&opts) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("smp_rt_bench: {message}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn list() {
+    for w in Workload::ALL {
+        println!("{}", w.name());
+    }
+    for p in PLANNED {
+        println!("{} (planned, needs {}): {}", p.name, p.needs, p.description);
+    }
+}
+
+/// What the runs have produced so far.
+#[derive(Default)]
+struct Results {
+    rows: Vec<Row>,
+    samples: Vec<Sample>,
+    latency: Vec<(RuntimeKind, Vec<f64>)>,
+    notes: Vec<String>,
+}
+
+fn run(opts: &Options) -> Result<(), String> {
+    if cfg!(debug_assertions) {
+        eprintln!("smp_rt_bench: warning: this is a debug build; use `cargo run --release`");
+    }
+    let system = SystemInfo::collect();
+    eprintln!(
+        "smp_rt_bench: {} workload{} on {} workers, {} warm-up + {} measured runs each{}",
+        opts.workloads.len(),
+        if opts.workloads.len() == 1 { "" } else { "s" },
+        opts.workers,
+        opts.warmup,
+        opts.iterations,
+        if opts.quick { " (quick)" } else { "" }
+    );
+    let started = Instant::now();
+    let mut results = Results::default();
+    for &workload in &opts.workloads {
+        match (workload.kind(), workload.timed()) {
+            (Kind::Time, Some(pair)) => timed(pair, opts, &mut results)?,
+            (Kind::Parked, _) => parked(opts, &mut results)?,
+            (Kind::Latency, _) => latency(opts, &mut results)?,
+            (Kind::Time, None) => unreachable!("{workload:?} is timed but not in TIMED"),
+        }
+    }
+    if !PLANNED.is_empty() {
+        let planned: Vec<String> = PLANNED
+            .iter()
+            .map(|p| format!("{} (needs {})", p.name, p.needs))
+            .collect();
+        results
+            .notes
+            .push(format!("Not measured yet: {}.", planned.join(", ")));
+    }
+    eprintln!(
+        "smp_rt_bench: done in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let report = Report {
+        system,
+        workers: opts.workers,
+        method: method(opts),
+        rows: results.rows,
+        samples: results.samples,
+        latency: results.latency,
+        notes: results.notes,
+    };
+    println!("{}", report.text());
+    let written = report
+        .write(&opts.out)
+        .map_err(|err| format!("cannot write the reports to {}: {err}", opts.out.display()))?;
+    println!("chart:   {}", shown(&written.svg));
+    println!("table:   {}", shown(&written.markdown));
+    println!("samples: {}", shown(&written.csv));
+    Ok(())
+}
+
+fn method(opts: &Options) -> String {
+    let mut text = format!(
+        "{} measured runs after {} warm-up run(s) per workload, smp_rt and tokio alternating; medians",
+        opts.iterations, opts.warmup
+    );
+    if opts.workloads.contains(&Workload::ParkedTasks) {
+        text.push_str(&format!(
+            "; parked_tasks: {} tasks, a fresh process per runtime and run",
+            opts.parked_tasks
+        ));
+    }
+    if opts.workloads.contains(&Workload::PriorityLatency) {
+        text.push_str(&format!(
+            "; priority_latency: {} samples per run, percentiles of all runs",
+            opts.latency_samples
+        ));
+    }
+    text
+}
+
+fn shown(path: &Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_owned())
+        .display()
+        .to_string()
+}
+
+fn build(workers: usize) -> Result<(smp_rt::runtime::Runtime, tokio::runtime::Runtime), String> {
+    let smp = runtimes::smp_rt(workers)
+        .map_err(|err| format!("cannot start smp_rt with {workers} workers: {err}"))?;
+    let tok = runtimes::tokio(workers)
+        .map_err(|err| format!("cannot start tokio with {workers} workers: {err}"))?;
+    Ok((smp, tok))
+}
+
+fn step(name: &str, i: usize, opts: &Options) -> String {
+    let tag = if i < opts.warmup {
+        format!("warm-up {}/{}", i + 1, opts.warmup)
+    } else {
+        format!("{}/{}", i - opts.warmup + 1, opts.iterations)
+    };
+    format!("{name:<24} {tag:>12}")
+}
+
+fn nanos(d: Duration) -> f64 {
+    d.as_nanos() as f64
+}
+
+/// A timed workload: one time per run.
+fn timed(pair: &Timed, opts: &Options, results: &mut Results) -> Result<(), String> {
+    let name = pair.workload.name();
+    let (smp, tok) = build(opts.workers)?;
+    let mut times: [Vec<f64>; 2] = Default::default();
+    for i in 0..opts.warmup + opts.iterations {
+        let a = nanos((pair.smp_rt)(&smp));
+        let b = nanos((pair.tokio)(&tok));
+        eprintln!(
+            "{}  smp_rt {:>10}  tokio {:>10}",
+            step(name, i, opts),
+            Unit::Nanos.format(a),
+            Unit::Nanos.format(b)
+        );
+        if i < opts.warmup {
+            continue;
+        }
+        for (slot, (kind, value)) in RuntimeKind::ALL.into_iter().zip([a, b]).enumerate() {
+            times[slot].push(value);
+            results.samples.push(Sample {
+                workload: name,
+                metric: "time",
+                runtime: kind,
+                iteration: i - opts.warmup,
+                value,
+                unit: Unit::Nanos,
+            });
+        }
+    }
+    results.rows.push(Row {
+        label: name.to_owned(),
+        unit: Unit::Nanos,
+        smp_rt: stats::median(&times[0]),
+        tokio: stats::median(&times[1]),
+    });
+    Ok(())
+}
+
+/// `parked_tasks`, each run in a fresh child process per runtime so that
+/// one runtime's memory does not show in the other's figure.
+fn parked(opts: &Options, results: &mut Results) -> Result<(), String> {
+    let name = Workload::ParkedTasks.name();
+    let exe = env::current_exe().map_err(|err| format!("cannot find this program: {err}"))?;
+    let mut spawn_ns: [Vec<f64>; 2] = Default::default();
+    let mut bytes: [Vec<f64>; 2] = Default::default();
+    for iteration in 0..opts.iterations {
+        let mut line = format!("{}  ", step(name, iteration + opts.warmup, opts));
+        for (slot, kind) in RuntimeKind::ALL.into_iter().enumerate() {
+            match parked_in_child(&exe, kind, opts) {
+                Ok(parked) => {
+                    let ns = parked.spawn_ns_per_task();
+                    spawn_ns[slot].push(ns);
+                    results.samples.push(Sample {
+                        workload: name,
+                        metric: "spawn",
+                        runtime: kind,
+                        iteration,
+                        value: ns,
+                        unit: Unit::NanosPerTask,
+                    });
+                    let per_task = parked.bytes_per_task();
+                    if let Some(b) = per_task {
+                        bytes[slot].push(b);
+                        results.samples.push(Sample {
+                            workload: name,
+                            metric: "memory",
+                            runtime: kind,
+                            iteration,
+                            value: b,
+                            unit: Unit::BytesPerTask,
+                        });
+                    }
+                    line.push_str(&format!(
+                        "  {} {} {}",
+                        kind.name(),
+                        Unit::NanosPerTask.format(ns),
+                        per_task.map_or_else(
+                            || "? B/task".to_owned(),
+                            |b| Unit::BytesPerTask.format(b)
+                        ),
+                    ));
+                }
+                Err(err) => {
+                    line.push_str(&format!("  {} failed", kind.name()));
+                    eprintln!("smp_rt_bench: parked_tasks on {}: {err}", kind.name());
+                }
+            }
+        }
+        eprintln!("{line}");
+    }
+    results.rows.push(Row {
+        label: format!("{name} spawn"),
+        unit: Unit::NanosPerTask,
+        smp_rt: stats::median(&spawn_ns[0]),
+        tokio: stats::median(&spawn_ns[1]),
+    });
+    results.rows.push(Row {
+        label: format!("{name} memory"),
+        unit: Unit::BytesPerTask,
+        smp_rt: stats::median(&bytes[0]),
+        tokio: stats::median(&bytes[1]),
+    });
+    Ok(())
+}
+
+fn parked_in_child(exe: &Path, kind: RuntimeKind, opts: &Options) -> Result<Parked, String> {
+    let output = process::Command::new(exe)
+        .args([
+            PARKED_CHILD,
+            kind.name(),
+            &opts.workers.to_string(),
+            &opts.parked_tasks.to_string(),
+        ])
+        .output()
+        .map_err(|err| format!("cannot start {}: {err}", exe.display()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(format!(
+            "the child process failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    parse_parked(&stdout, opts.parked_tasks)
+        .ok_or_else(|| format!("unexpected output from the child process: {stdout:?}"))
+}
+
+/// Parses the child's line, `spawn_ns=N resident_bytes=N|none`.
+fn parse_parked(line: &str, count: usize) -> Option<Parked> {
+    let mut spawn = None;
+    let mut resident_bytes = None;
+    for field in line.split_whitespace() {
+        match field.split_once('=')? {
+            ("spawn_ns", v) => spawn = Some(Duration::from_nanos(v.parse().ok()?)),
+            ("resident_bytes", "none") => {}
+            ("resident_bytes", v) => resident_bytes = Some(v.parse().ok()?),
+            _ => {}
+        }
+    }
+    Some(Parked {
+        count,
+        spawn: spawn?,
+        resident_bytes,
+    })
+}
+
+/// The hidden subcommand: one `parked_tasks` run, printed as one line. The
+/// process exits without dropping the runtime and its parked tasks.
+fn parked_child(kind: RuntimeKind, workers: usize, count: usize) -> ExitCode {
+    let parked = match kind {
+        RuntimeKind::SmpRt => runtimes::smp_rt(workers).map(|rt| {
+            let parked = workloads::smp_rt::parked_tasks(&rt, count);
+            std::mem::forget(rt);
+            parked
+        }),
+        RuntimeKind::Tokio => runtimes::tokio(workers).map(|rt| {
+            let parked = workloads::tokio::parked_tasks(&rt, count);
+            std::mem::forget(rt);
+            parked
+        }),
+    };
+    match parked {
+        Ok(parked) => {
+            let bytes = parked
+                .resident_bytes
+                .map_or_else(|| "none".to_owned(), |b| b.to_string());
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
+                "spawn_ns={} resident_bytes={bytes}",
+                parked.spawn.as_nanos()
+            );
+            let _ = out.flush();
+            process::exit(0)
+        }
+        Err(err) => {
+            eprintln!("cannot start {}: {err}", kind.name());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `priority_latency`: many samples per run, pooled.
+fn latency(opts: &Options, results: &mut Results) -> Result<(), String> {
+    let name = Workload::PriorityLatency.name();
+    let (smp, tok) = build(opts.workers)?;
+    let mut pooled: [Vec<f64>; 2] = Default::default();
+    let warmup_samples = (opts.latency_samples / 4).max(10);
+    for i in 0..opts.warmup + opts.iterations {
+        let samples = if i < opts.warmup {
+            warmup_samples
+        } else {
+            opts.latency_samples
+        };
+        let a = stats::nanos(&workloads::smp_rt::priority_latency(&smp, samples));
+        let b = stats::nanos(&workloads::tokio::priority_latency(&tok, samples));
+        let show = |v: &[f64]| {
+            Summary::of(v).map_or_else(String::new, |s| {
+                format!(
+                    "p50 {:>9} p99 {:>9}",
+                    Unit::Nanos.format(s.p50),
+                    Unit::Nanos.format(s.p99)
+                )
+            })
+        };
+        eprintln!(
+            "{}  smp_rt {}  tokio {}",
+            step(name, i, opts),
+            show(&a),
+            show(&b)
+        );
+        if i < opts.warmup {
+            continue;
+        }
+        for (slot, (kind, values)) in RuntimeKind::ALL.into_iter().zip([a, b]).enumerate() {
+            results.samples.extend(values.iter().map(|&value| Sample {
+                workload: name,
+                metric: "wake_to_run",
+                runtime: kind,
+                iteration: i - opts.warmup,
+                value,
+                unit: Unit::Nanos,
+            }));
+            pooled[slot].extend(values);
+        }
+    }
+    let [smp_samples, tok_samples] = pooled;
+    let (sa, sb) = (Summary::of(&smp_samples), Summary::of(&tok_samples));
+    for (label, pick) in [
+        ("p50", (|s: Summary| s.p50) as fn(Summary) -> f64),
+        ("p99", |s: Summary| s.p99),
+        ("max", |s: Summary| s.max),
+    ] {
+        results.rows.push(Row {
+            label: format!("{name} {label}"),
+            unit: Unit::Nanos,
+            smp_rt: sa.map(pick),
+            tokio: sb.map(pick),
+        });
+    }
+    results.latency = vec![
+        (RuntimeKind::SmpRt, smp_samples),
+        (RuntimeKind::Tokio, tok_samples),
+    ];
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn child_line() {
+        let p = parse_parked("spawn_ns=250000000 resident_bytes=128000000\n", 1_000_000).unwrap();
+        assert_eq!(p.spawn_ns_per_task(), 250.0);
+        assert_eq!(p.bytes_per_task(), Some(128.0));
+        let p = parse_parked("spawn_ns=10 resident_bytes=none", 10).unwrap();
+        assert_eq!(p.bytes_per_task(), None);
+        assert!(parse_parked("garbage", 1).is_none());
+        assert!(parse_parked("", 1).is_none());
+    }
+}

@@ -1,0 +1,354 @@
+//! The workloads, each written once per runtime.
+//!
+//! [`smp_rt`](mod@self::smp_rt) and [`tokio`](mod@self::tokio) hold one
+//! function per workload with the same name and shape: it takes the runtime
+//! by reference, runs the workload once, and returns what it measured. The
+//! two versions differ only in the paths they use.
+//!
+//! The reference workloads are the ones of tokio's own runtime benchmarks
+//! (see `DESIGN.md`, "Measuring"); each returns the wall-clock time of one
+//! run, from the first spawn to the completion of the last task:
+//!
+//! | workload | what it does |
+//! |---|---|
+//! | `spawn_many_local` | a task spawns [`SPAWN_MANY`] tasks; each decrements a counter, the last signals a `std` channel |
+//! | `spawn_many_remote_idle` | a thread outside the runtime spawns [`SPAWN_MANY`] empty tasks and awaits every handle |
+//! | `spawn_many_remote_busy` | the same while 2 × workers tasks loop on `yield_now` |
+//! | `yield_many` | [`YIELD_TASKS`] tasks each call `yield_now` [`YIELD_COUNT`] times |
+//! | `ping_pong` | a task spawns [`PING_PONGS`] tasks; each sends a oneshot to a partner it spawned and awaits the reply |
+//! | `chained_spawn` | each task spawns the next, [`CHAIN_DEPTH`] deep |
+//!
+//! `tcp_echo`, timed the same way, goes through the IO layer: an echo server
+//! and [`TCP_ECHO_CONNECTIONS`] clients on the same runtime, over loopback,
+//! each client making [`TCP_ECHO_ROUND_TRIPS`] round trips of
+//! [`TCP_ECHO_MESSAGE`] bytes.
+//!
+//! Two more measure what the reference set does not:
+//! * `parked_tasks`: [`PARKED_TASKS`] tasks that wait forever; the spawn
+//!   cost per task and the resident memory per task ([`Parked`]);
+//! * `priority_latency`: every worker busy with `Normal` CPU-bound tasks
+//!   that only charge the budget, a `High` task (plain task on tokio, which
+//!   has no priorities) is woken from outside, [`LATENCY_SAMPLES`] times;
+//!   each sample is the time from the wake to the task's next poll.
+//!
+//! # Adding a workload
+//!
+//! The list is [`Workload`]. A new workload gets a variant there (with its
+//! name and [`Kind`]) and a function in each runtime module. A workload
+//! that returns one time per run then only needs an entry in [`TIMED`],
+//! which the runner and the criterion bench both iterate; one that reports
+//! something else gets a [`Kind`] and an arm in the runner's dispatch
+//! (`src/main.rs`, `run`). [`PLANNED`] names the workloads that wait on
+//! layers of smp_rt that are not there yet.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::mpsc::SyncSender;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+pub mod smp_rt;
+pub mod tokio;
+
+/// Tasks spawned by `spawn_many_local` and the `spawn_many_remote_*` workloads.
+pub const SPAWN_MANY: usize = 10_000;
+/// Tasks in `yield_many`.
+pub const YIELD_TASKS: usize = 200;
+/// `yield_now` calls per task in `yield_many`.
+pub const YIELD_COUNT: usize = 1_000;
+/// Ping-pong pairs in `ping_pong`.
+pub const PING_PONGS: usize = 1_000;
+/// Length of the spawn chain in `chained_spawn`.
+pub const CHAIN_DEPTH: usize = 1_000;
+/// Tasks parked by `parked_tasks` in a full run.
+pub const PARKED_TASKS: usize = 1_000_000;
+/// Wake-to-run samples per `priority_latency` run.
+pub const LATENCY_SAMPLES: usize = 200;
+/// Background tasks per worker in `spawn_many_remote_busy` and `priority_latency`.
+pub const BACKGROUND_PER_WORKER: usize = 2;
+/// Client connections in `tcp_echo`.
+pub const TCP_ECHO_CONNECTIONS: usize = 16;
+/// Round trips per connection in `tcp_echo`.
+pub const TCP_ECHO_ROUND_TRIPS: usize = 500;
+/// Bytes per message in `tcp_echo`.
+pub const TCP_ECHO_MESSAGE: usize = 64;
+
+/// Every workload the runner knows, in the order it runs them.
+///
+/// This is the extension point: see the module documentation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Workload {
+    /// Spawn [`SPAWN_MANY`] tasks from inside the runtime.
+    SpawnManyLocal,
+    /// Spawn [`SPAWN_MANY`] empty tasks from outside and await them.
+    SpawnManyRemoteIdle,
+    /// As `SpawnManyRemoteIdle`, with every worker busy yielding.
+    SpawnManyRemoteBusy,
+    /// [`YIELD_TASKS`] tasks × [`YIELD_COUNT`] `yield_now`.
+    YieldMany,
+    /// [`PING_PONGS`] oneshot round trips between task pairs.
+    PingPong,
+    /// A chain of [`CHAIN_DEPTH`] spawns.
+    ChainedSpawn,
+    /// TCP echo round trips over loopback.
+    TcpEcho,
+    /// [`PARKED_TASKS`] tasks waiting forever: spawn cost and memory per task.
+    ParkedTasks,
+    /// Wake-to-run latency of a `High` task on saturated workers.
+    PriorityLatency,
+    // Extension point: `Timers` and `HttpWrk` (see `PLANNED`) become
+    // variants here when smp_rt has `time` and the HTTP setup is settled.
+}
+
+/// How a workload reports, which decides how the runner repeats it and
+/// what the table shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// One wall-clock time per run; the table shows the median run.
+    Time,
+    /// Spawn time and memory per task, measured in a fresh child process
+    /// per runtime and run.
+    Parked,
+    /// Many latency samples per run; the table shows percentiles of all of
+    /// them together.
+    Latency,
+}
+
+impl Workload {
+    /// Every workload, in run order.
+    pub const ALL: [Workload; 9] = [
+        Workload::SpawnManyLocal,
+        Workload::SpawnManyRemoteIdle,
+        Workload::SpawnManyRemoteBusy,
+        Workload::YieldMany,
+        Workload::PingPong,
+        Workload::ChainedSpawn,
+        Workload::TcpEcho,
+        Workload::ParkedTasks,
+        Workload::PriorityLatency,
+    ];
+
+    /// The workload's name, as used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::SpawnManyLocal => "spawn_many_local",
+            Workload::SpawnManyRemoteIdle => "spawn_many_remote_idle",
+            Workload::SpawnManyRemoteBusy => "spawn_many_remote_busy",
+            Workload::YieldMany => "yield_many",
+            Workload::PingPong => "ping_pong",
+            Workload::ChainedSpawn => "chained_spawn",
+            Workload::TcpEcho => "tcp_echo",
+            Workload::ParkedTasks => "parked_tasks",
+            Workload::PriorityLatency => "priority_latency",
+        }
+    }
+
+    /// The workload called `name`.
+    pub fn from_name(name: &str) -> Option<Workload> {
+        Workload::ALL.into_iter().find(|w| w.name() == name)
+    }
+
+    /// How the workload reports.
+    pub fn kind(self) -> Kind {
+        match self {
+            Workload::ParkedTasks => Kind::Parked,
+            Workload::PriorityLatency => Kind::Latency,
+            _ => Kind::Time,
+        }
+    }
+
+    /// The pair of functions of a timed workload, if it is one of
+    /// [`TIMED`].
+    pub fn timed(self) -> Option<&'static Timed> {
+        TIMED.iter().find(|t| t.workload == self)
+    }
+}
+
+/// A workload the runner does not run yet, and what it waits on.
+#[derive(Clone, Copy, Debug)]
+pub struct Planned {
+    /// The name it will have.
+    pub name: &'static str,
+    /// What it will measure.
+    pub description: &'static str,
+    /// The part of smp_rt it needs.
+    pub needs: &'static str,
+}
+
+/// Workloads to add once smp_rt has the layers they need.
+pub const PLANNED: &[Planned] = &[
+    Planned {
+        name: "timers",
+        description: "1,000,000 sleeps armed and cancelled: time and memory per timer",
+        needs: "smp_rt::time",
+    },
+    Planned {
+        name: "http_wrk",
+        description: "a hyper HTTP/1.1 server under wrk: requests per second and latency percentiles",
+        needs: "smp_rt::net with the tokio-io feature, hyper, an installed wrk",
+    },
+];
+
+/// A timed workload as a pair of functions, one per runtime.
+#[derive(Clone, Copy, Debug)]
+pub struct Timed {
+    /// Which workload.
+    pub workload: Workload,
+    /// The smp_rt version.
+    pub smp_rt: fn(&::smp_rt::runtime::Runtime) -> Duration,
+    /// The tokio version.
+    pub tokio: fn(&::tokio::runtime::Runtime) -> Duration,
+}
+
+/// The timed workloads, in run order: tokio's reference set, then
+/// `tcp_echo`.
+pub const TIMED: &[Timed] = &[
+    Timed {
+        workload: Workload::SpawnManyLocal,
+        smp_rt: smp_rt::spawn_many_local,
+        tokio: tokio::spawn_many_local,
+    },
+    Timed {
+        workload: Workload::SpawnManyRemoteIdle,
+        smp_rt: smp_rt::spawn_many_remote_idle,
+        tokio: tokio::spawn_many_remote_idle,
+    },
+    Timed {
+        workload: Workload::SpawnManyRemoteBusy,
+        smp_rt: smp_rt::spawn_many_remote_busy,
+        tokio: tokio::spawn_many_remote_busy,
+    },
+    Timed {
+        workload: Workload::YieldMany,
+        smp_rt: smp_rt::yield_many,
+        tokio: tokio::yield_many,
+    },
+    Timed {
+        workload: Workload::PingPong,
+        smp_rt: smp_rt::ping_pong,
+        tokio: tokio::ping_pong,
+    },
+    Timed {
+        workload: Workload::ChainedSpawn,
+        smp_rt: smp_rt::chained_spawn,
+        tokio: tokio::chained_spawn,
+    },
+    Timed {
+        workload: Workload::TcpEcho,
+        smp_rt: smp_rt::tcp_echo,
+        tokio: tokio::tcp_echo,
+    },
+];
+
+/// What `parked_tasks` measured.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Parked {
+    /// Tasks spawned.
+    pub count: usize,
+    /// Time of the spawn loop (inside a task), for all of them.
+    pub spawn: Duration,
+    /// Resident memory after every task had been polled once, minus before
+    /// the first spawn; `None` where `/proc/self/statm` cannot be read.
+    pub resident_bytes: Option<i64>,
+}
+
+impl Parked {
+    /// Spawn time per task, in nanoseconds.
+    pub fn spawn_ns_per_task(&self) -> f64 {
+        self.spawn.as_nanos() as f64 / self.count.max(1) as f64
+    }
+
+    /// Resident memory per task, in bytes.
+    pub fn bytes_per_task(&self) -> Option<f64> {
+        self.resident_bytes
+            .map(|b| b as f64 / self.count.max(1) as f64)
+    }
+}
+
+/// A loop body that keeps a CPU busy for roughly a tenth of a microsecond
+/// and cannot be optimised away.
+pub fn spin_work(seed: u64) -> u64 {
+    let mut x = seed | 1;
+    for _ in 0..64 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    std::hint::black_box(x)
+}
+
+/// The pause before the `i`-th latency sample: between 100 µs and 1 ms,
+/// spread so that it does not line up with any scheduling period.
+pub fn latency_pause(i: usize) -> Duration {
+    let spread = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54; // 0..1024
+    Duration::from_micros(100 + spread * 900 / 1024)
+}
+
+/// Wraps the receiving end of a wake, recording when it is polled after
+/// the wake.
+///
+/// The first time the inner future returns `Pending` (its waker is then
+/// registered), `WakeProbe` sends `()` on `parked`, so the thread that will
+/// wake it knows it may. When the inner future completes with the
+/// [`Instant`] its sender recorded, `WakeProbe` completes with the time from
+/// that instant to the start of the poll that saw it.
+#[derive(Debug)]
+pub struct WakeProbe<F> {
+    inner: F,
+    parked: Option<SyncSender<()>>,
+}
+
+impl<F> WakeProbe<F> {
+    /// Probes `inner`, announcing on `parked` when it first waits.
+    pub fn new(inner: F, parked: SyncSender<()>) -> WakeProbe<F> {
+        WakeProbe {
+            inner,
+            parked: Some(parked),
+        }
+    }
+}
+
+impl<F, E> Future for WakeProbe<F>
+where
+    F: Future<Output = Result<Instant, E>> + Unpin,
+{
+    type Output = Option<Duration>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Duration>> {
+        let polled_at = Instant::now();
+        match Pin::new(&mut self.inner).poll(cx) {
+            Poll::Ready(Ok(sent_at)) => {
+                Poll::Ready(Some(polled_at.saturating_duration_since(sent_at)))
+            }
+            Poll::Ready(Err(_)) => Poll::Ready(None),
+            Poll::Pending => {
+                if let Some(parked) = self.parked.take() {
+                    let _ = parked.send(());
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_reference_covers_timed_workloads() {
+        for w in Workload::ALL {
+            assert_eq!(Workload::from_name(w.name()), Some(w));
+            assert_eq!(w.timed().is_some(), w.kind() == Kind::Time, "{w:?}");
+        }
+        assert_eq!(Workload::from_name("nope"), None);
+    }
+
+    #[test]
+    fn latency_pauses_stay_in_range() {
+        for i in 0..1000 {
+            let p = latency_pause(i);
+            assert!(p >= Duration::from_micros(100) && p < Duration::from_millis(1));
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! The workloads on smp_rt. [`tokio`](super::tokio) has the same functions
+//! with tokio's paths.
+
+use std::future;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use ::smp_rt::io::{AsyncReadExt, AsyncWriteExt};
+use ::smp_rt::net::{TcpListener, TcpStream};
+use ::smp_rt::runtime::Runtime;
+use ::smp_rt::sync::oneshot;
+use ::smp_rt::task::{self, JoinHandle, Priority};
+
+use super::{
+    BACKGROUND_PER_WORKER, CHAIN_DEPTH, PING_PONGS, Parked, SPAWN_MANY, TCP_ECHO_CONNECTIONS,
+    TCP_ECHO_MESSAGE, TCP_ECHO_ROUND_TRIPS, WakeProbe, YIELD_COUNT, YIELD_TASKS, latency_pause,
+    spin_work,
+};
+use crate::sysinfo::resident_bytes;
+
+/// A countdown whose last decrement sends on a `std` channel.
+struct Countdown {
+    remaining: AtomicUsize,
+    done: mpsc::SyncSender<()>,
+}
+
+impl Countdown {
+    fn new(n: usize) -> (Arc<Countdown>, mpsc::Receiver<()>) {
+        let (done, rx) = mpsc::sync_channel(1);
+        let remaining = AtomicUsize::new(n);
+        (Arc::new(Countdown { remaining, done }), rx)
+    }
+
+    fn tick(&self) {
+        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.done.send(()).expect("the measuring thread waits");
+        }
+    }
+}
+
+fn join_all<T>(rt: &Runtime, handles: Vec<JoinHandle<T>>) {
+    rt.block_on(async move {
+        for handle in handles {
+            handle.await.expect("workload task failed");
+        }
+    });
+}
+
+/// `spawn_many_local`: a task spawns [`SPAWN_MANY`] tasks; each decrements
+/// a counter, and the last one signals the measuring thread.
+pub fn spawn_many_local(rt: &Runtime) -> Duration {
+    let (countdown, done) = Countdown::new(SPAWN_MANY);
+    let start = Instant::now();
+    rt.spawn(async move {
+        for _ in 0..SPAWN_MANY {
+            let countdown = countdown.clone();
+            ::smp_rt::spawn(async move { countdown.tick() });
+        }
+    });
+    done.recv().expect("spawn_many_local: a task failed");
+    start.elapsed()
+}
+
+fn spawn_and_await_remote(rt: &Runtime) -> Duration {
+    let mut handles = Vec::with_capacity(SPAWN_MANY);
+    let start = Instant::now();
+    for _ in 0..SPAWN_MANY {
+        handles.push(rt.spawn(async {}));
+    }
+    join_all(rt, handles);
+    start.elapsed()
+}
+
+/// `spawn_many_remote_idle`: the measuring thread, outside the runtime,
+/// spawns [`SPAWN_MANY`] empty tasks and awaits every handle.
+pub fn spawn_many_remote_idle(rt: &Runtime) -> Duration {
+    spawn_and_await_remote(rt)
+}
+
+/// `spawn_many_remote_busy`: as [`spawn_many_remote_idle`], while
+/// [`BACKGROUND_PER_WORKER`] × workers tasks loop on `yield_now`. They are
+/// stopped after the measurement.
+pub fn spawn_many_remote_busy(rt: &Runtime) -> Duration {
+    let n = BACKGROUND_PER_WORKER * rt.metrics().num_workers();
+    let stop = Arc::new(AtomicBool::new(false));
+    let running = Arc::new(AtomicUsize::new(0));
+    let background: Vec<_> = (0..n)
+        .map(|_| {
+            let stop = stop.clone();
+            let running = running.clone();
+            rt.spawn(async move {
+                running.fetch_add(1, Ordering::Relaxed);
+                while !stop.load(Ordering::Relaxed) {
+                    task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    while running.load(Ordering::Relaxed) < n {
+        thread::yield_now();
+    }
+    let elapsed = spawn_and_await_remote(rt);
+    stop.store(true, Ordering::Relaxed);
+    join_all(rt, background);
+    elapsed
+}
+
+/// `yield_many`: [`YIELD_TASKS`] tasks each call `yield_now`
+/// [`YIELD_COUNT`] times.
+pub fn yield_many(rt: &Runtime) -> Duration {
+    let mut handles = Vec::with_capacity(YIELD_TASKS);
+    let start = Instant::now();
+    for _ in 0..YIELD_TASKS {
+        handles.push(rt.spawn(async {
+            for _ in 0..YIELD_COUNT {
+                task::yield_now().await;
+            }
+        }));
+    }
+    join_all(rt, handles);
+    start.elapsed()
+}
+
+/// `ping_pong`: a task spawns [`PING_PONGS`] tasks; each makes two
+/// oneshots, spawns a partner that awaits the first and answers on the
+/// second, sends, and awaits the answer. The last to finish signals.
+pub fn ping_pong(rt: &Runtime) -> Duration {
+    let (countdown, done) = Countdown::new(PING_PONGS);
+    let start = Instant::now();
+    rt.spawn(async move {
+        for _ in 0..PING_PONGS {
+            let countdown = countdown.clone();
+            ::smp_rt::spawn(async move {
+                let (ping_tx, ping_rx) = oneshot::channel::<()>();
+                let (pong_tx, pong_rx) = oneshot::channel::<()>();
+                ::smp_rt::spawn(async move {
+                    ping_rx.await.expect("ping");
+                    pong_tx.send(()).expect("pong");
+                });
+                ping_tx.send(()).expect("ping");
+                pong_rx.await.expect("pong");
+                countdown.tick();
+            });
+        }
+    });
+    done.recv().expect("ping_pong: a task failed");
+    start.elapsed()
+}
+
+fn chain(done: mpsc::SyncSender<()>, remaining: usize) {
+    if remaining == 0 {
+        done.send(()).expect("the measuring thread waits");
+    } else {
+        ::smp_rt::spawn(async move { chain(done, remaining - 1) });
+    }
+}
+
+/// `chained_spawn`: each task spawns the next, [`CHAIN_DEPTH`] deep; the
+/// last signals.
+pub fn chained_spawn(rt: &Runtime) -> Duration {
+    let (done_tx, done) = mpsc::sync_channel(1);
+    let start = Instant::now();
+    rt.spawn(async move { chain(done_tx, CHAIN_DEPTH) });
+    done.recv().expect("chained_spawn: a task failed");
+    start.elapsed()
+}
+
+/// `tcp_echo`: an echo server and [`TCP_ECHO_CONNECTIONS`] clients on this
+/// runtime, over loopback with `TCP_NODELAY`; each client writes
+/// [`TCP_ECHO_MESSAGE`] bytes and reads them back, [`TCP_ECHO_ROUND_TRIPS`]
+/// times. Timed from the first connect to the last client's end.
+pub fn tcp_echo(rt: &Runtime) -> Duration {
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("tcp_echo: bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("tcp_echo: local address");
+        let server = ::smp_rt::spawn(async move {
+            for _ in 0..TCP_ECHO_CONNECTIONS {
+                let (mut stream, _) = listener.accept().await.expect("tcp_echo: accept");
+                stream.set_nodelay(true).expect("tcp_echo: nodelay");
+                ::smp_rt::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    loop {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => {
+                                if stream.write_all(&buf[..n]).await.is_err() {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        let start = Instant::now();
+        let clients: Vec<_> = (0..TCP_ECHO_CONNECTIONS)
+            .map(|i| {
+                ::smp_rt::spawn(async move {
+                    let mut stream = TcpStream::connect(addr).await.expect("tcp_echo: connect");
+                    stream.set_nodelay(true).expect("tcp_echo: nodelay");
+                    let message = [i as u8; TCP_ECHO_MESSAGE];
+                    let mut echo = [0u8; TCP_ECHO_MESSAGE];
+                    for _ in 0..TCP_ECHO_ROUND_TRIPS {
+                        stream.write_all(&message).await.expect("tcp_echo: write");
+                        stream.read_exact(&mut echo).await.expect("tcp_echo: read");
+                        assert_eq!(echo, message, "tcp_echo: wrong echo");
+                    }
+                })
+            })
+            .collect();
+        for client in clients {
+            client.await.expect("tcp_echo: a client failed");
+        }
+        let elapsed = start.elapsed();
+        server.await.expect("tcp_echo: the server failed");
+        elapsed
+    })
+}
+
+/// `parked_tasks`: a task spawns `count` tasks that each wait forever on
+/// [`std::future::pending`], after which the resident memory grown since
+/// before the first spawn is read. The tasks stay parked until `rt` is
+/// dropped; run it in a process of its own for a clean memory figure.
+pub fn parked_tasks(rt: &Runtime, count: usize) -> Parked {
+    rt.block_on(rt.spawn(async {})).expect("warm-up task");
+    let before = resident_bytes();
+    let started = Arc::new(AtomicUsize::new(0));
+    let spawner = {
+        let started = started.clone();
+        rt.spawn(async move {
+            let start = Instant::now();
+            for _ in 0..count {
+                let started = started.clone();
+                ::smp_rt::spawn(async move {
+                    started.fetch_add(1, Ordering::Relaxed);
+                    future::pending::<()>().await;
+                });
+            }
+            start.elapsed()
+        })
+    };
+    let spawn = rt
+        .block_on(spawner)
+        .expect("parked_tasks: the spawner failed");
+    while started.load(Ordering::Relaxed) < count {
+        thread::sleep(Duration::from_millis(1));
+    }
+    let after = resident_bytes();
+    Parked {
+        count,
+        spawn,
+        resident_bytes: before.zip(after).map(|(b, a)| a as i64 - b as i64),
+    }
+}
+
+/// `priority_latency`: [`BACKGROUND_PER_WORKER`] × workers `Normal` tasks
+/// loop on `consume_budget` with a little work per iteration; then, `samples`
+/// times (a full run uses [`LATENCY_SAMPLES`](super::LATENCY_SAMPLES)), a `High` task waits on a
+/// oneshot, the measuring thread sends the current [`Instant`] on it, and
+/// the task records the time until its next poll.
+pub fn priority_latency(rt: &Runtime, samples: usize) -> Vec<Duration> {
+    let n = BACKGROUND_PER_WORKER * rt.metrics().num_workers();
+    let stop = Arc::new(AtomicBool::new(false));
+    let running = Arc::new(AtomicUsize::new(0));
+    let hogs: Vec<_> = (0..n)
+        .map(|i| {
+            let stop = stop.clone();
+            let running = running.clone();
+            rt.spawn(async move {
+                running.fetch_add(1, Ordering::Relaxed);
+                let mut x = i as u64;
+                while !stop.load(Ordering::Relaxed) {
+                    x = spin_work(x);
+                    task::consume_budget().await;
+                }
+                x
+            })
+        })
+        .collect();
+    while running.load(Ordering::Relaxed) < n {
+        thread::yield_now();
+    }
+
+    let mut latencies = Vec::with_capacity(samples);
+    {
+        let _entered = rt.enter();
+        for i in 0..samples {
+            let (wake_tx, wake_rx) = oneshot::channel::<Instant>();
+            let (parked_tx, parked_rx) = mpsc::sync_channel(1);
+            let (result_tx, result_rx) = mpsc::sync_channel(1);
+            task::spawn_with_priority(Priority::High, async move {
+                let latency = WakeProbe::new(wake_rx, parked_tx).await;
+                let _ = result_tx.send(latency);
+            });
+            parked_rx
+                .recv()
+                .expect("priority_latency: the probe failed");
+            thread::sleep(latency_pause(i));
+            wake_tx
+                .send(Instant::now())
+                .expect("priority_latency: the probe is gone");
+            let latency = result_rx
+                .recv()
+                .ok()
+                .flatten()
+                .expect("priority_latency: the probe failed");
+            latencies.push(latency);
+        }
+    }
+
+    stop.store(true, Ordering::Relaxed);
+    join_all(rt, hogs);
+    latencies
+}

@@ -1,0 +1,191 @@
+//! [`Sleep`], [`sleep`] and [`sleep_until`].
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use pin_project_lite::pin_project;
+
+use crate::Instant;
+use crate::entry::TimerEntry;
+
+/// Waits until `duration` has elapsed.
+///
+/// The deadline is `Instant::now() + duration`, taken when `sleep` is
+/// called (not when the future is first polled). The future completes no
+/// earlier than the deadline; on an idle runtime, within about a
+/// millisecond after it (timers have millisecond resolution).
+///
+/// Equivalent to `sleep_until(Instant::now() + duration)`. A duration too
+/// large to add to the current time means "about 30 years from now".
+///
+/// The returned [`Sleep`] is `!Unpin`: to poll it by reference (in
+/// `select!`, or to [`reset`](Sleep::reset) it), pin it first, with
+/// [`std::pin::pin!`] or `Box::pin`.
+///
+/// # Panics
+///
+/// Polling it panics outside an smp_rt runtime, or in a runtime without
+/// timers.
+///
+/// # Examples
+///
+/// ```ignore
+/// use smp_rt::time::{sleep, Duration, Instant};
+///
+/// #[smp_rt::main]
+/// async fn main() {
+///     let start = Instant::now();
+///     sleep(Duration::from_millis(100)).await;
+///     assert!(start.elapsed() >= Duration::from_millis(100));
+/// }
+/// ```
+///
+/// Pinned on the stack, to wait for it alongside other work:
+///
+/// ```ignore
+/// use std::pin::pin;
+/// use smp_rt::time::{sleep, Duration, Instant};
+///
+/// # async fn example(mut rx: smp_rt::sync::mpsc::Receiver<u32>) {
+/// let mut deadline = pin!(sleep(Duration::from_secs(1)));
+/// loop {
+///     smp_rt::select! {
+///         _ = &mut deadline => break,
+///         Some(n) = rx.recv() => {
+///             println!("{n}");
+///             // Push the deadline back by a second.
+///             deadline.as_mut().reset(Instant::now() + Duration::from_secs(1));
+///         }
+///     }
+/// }
+/// # }
+/// ```
+pub fn sleep(duration: Duration) -> Sleep {
+    let deadline = Instant::now()
+        .checked_add(duration)
+        .unwrap_or_else(Instant::far_future);
+    sleep_until(deadline)
+}
+
+/// Waits until `deadline`.
+///
+/// Completes at once (on its first poll) if `deadline` has passed. See
+/// [`sleep`].
+///
+/// # Panics
+///
+/// Polling it panics outside an smp_rt runtime, or in a runtime without
+/// timers.
+///
+/// # Examples
+///
+/// ```ignore
+/// use smp_rt::time::{sleep_until, Duration, Instant};
+///
+/// # async fn example() {
+/// let deadline = Instant::now() + Duration::from_millis(50);
+/// sleep_until(deadline).await;
+/// assert!(Instant::now() >= deadline);
+/// # }
+/// ```
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep {
+        deadline: deadline.into_std(),
+        entry: TimerEntry::new(),
+    }
+}
+
+pin_project! {
+    /// Future returned by [`sleep`] and [`sleep_until`].
+    ///
+    /// Its timer is armed when it is first polled (it finds the runtime's
+    /// timers then, and keeps them), and cancelled when it is dropped: a
+    /// dropped `Sleep` never wakes its task and leaves nothing behind in
+    /// the timers.
+    ///
+    /// Polling charges one reduction.
+    ///
+    /// `Sleep` is `!Unpin` (the timers link it in place); see [`sleep`] for
+    /// pinning.
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct Sleep {
+        deadline: std::time::Instant,
+        #[pin]
+        entry: TimerEntry,
+    }
+}
+
+impl Sleep {
+    /// A sleep on the given timers, without a runtime (tests).
+    #[cfg(test)]
+    pub(crate) fn new_in(timers: std::sync::Arc<crate::Timers>, deadline: Instant) -> Sleep {
+        Sleep {
+            deadline: deadline.into_std(),
+            entry: TimerEntry::with_timers(timers),
+        }
+    }
+
+    /// The instant at which the future completes.
+    pub fn deadline(&self) -> Instant {
+        Instant::from_std(self.deadline)
+    }
+
+    /// `true` once the deadline has been seen to pass: the timer fired, or
+    /// a poll found the deadline passed. [`reset`](Sleep::reset) makes it
+    /// `false` again.
+    pub fn is_elapsed(&self) -> bool {
+        self.entry.is_fired()
+    }
+
+    /// Changes the deadline to `deadline`, whether or not the future has
+    /// completed; polling it again waits for the new deadline.
+    ///
+    /// A waiting task keeps waiting, now for the new deadline: the timer is
+    /// moved in place, keeping its waker.
+    ///
+    /// # Examples
+    ///
+    /// ```ignore
+    /// use std::pin::pin;
+    /// use smp_rt::time::{sleep, Duration, Instant};
+    ///
+    /// # async fn example() {
+    /// let mut s = pin!(sleep(Duration::from_secs(3600)));
+    /// s.as_mut().reset(Instant::now() + Duration::from_millis(10));
+    /// s.await; // about 10 ms, not an hour
+    /// # }
+    /// ```
+    pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
+        let this = self.project();
+        *this.deadline = deadline.into_std();
+        this.entry.reset(deadline.into_std());
+    }
+
+    /// Polls for the deadline without charging a reduction (for the timer
+    /// futures that wrap a `Sleep` and charge for themselves).
+    pub(crate) fn poll_elapsed(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.project();
+        this.entry.poll_deadline(*this.deadline, cx)
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        std::task::ready!(smp_rt_executor::task::poll_charge(cx));
+        self.poll_elapsed(cx)
+    }
+}
+
+impl fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .field("is_elapsed", &self.is_elapsed())
+            .finish()
+    }
+}
