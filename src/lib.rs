@@ -32,6 +32,7 @@
 mod driver;
 mod macros;
 
+pub mod process;
 pub mod runtime;
 pub mod sync;
 
