@@ -1,5 +1,5 @@
-//! smp_rt against tokio on the timed workloads (tokio's reference set and
-//! `tcp_echo`), under criterion.
+//! smp_rt against tokio on the timed workloads (tokio's reference set,
+//! `timers` and `tcp_echo`), under criterion.
 //!
 //! One group per workload, with `smp_rt` and `tokio` as its two functions,
 //! both runtimes on the same number of workers (`SMP_RT_BENCH_WORKERS`,

@@ -16,7 +16,7 @@ and samples.csv.
 options:
   --quick            a few seconds: 1 warm-up, 3 iterations, 100,000 parked
                      tasks, 50 latency samples per run
-  --iterations N     measured runs per workload and runtime (default 20)
+  --iterations N     measured runs per workload and runtime (default 30)
   --warmup N         unmeasured runs first (default 3)
   --workers N        worker threads per runtime (default: available CPUs)
   --out DIR          where the reports go (default target/smp_rt_bench)
@@ -73,7 +73,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Options {
         Options {
-            iterations: 20,
+            iterations: 30,
             warmup: 3,
             workers: runtimes::default_workers(),
             out: PathBuf::from("target/smp_rt_bench"),

@@ -289,10 +289,15 @@ fn parked_in_child(exe: &Path, kind: RuntimeKind, opts: &Options) -> Result<Park
         .map_err(|err| format!("cannot start {}: {err}", exe.display()))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let message = stderr
+            .lines()
+            .rfind(|line| !line.trim().is_empty())
+            .unwrap_or("no message; can this program run itself as a child process?");
         return Err(format!(
-            "the child process failed ({}): {}",
+            "the child process `{} {PARKED_CHILD} ...` failed ({}): {message}",
+            exe.display(),
             output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
         ));
     }
     parse_parked(&stdout, opts.parked_tasks)

@@ -18,10 +18,12 @@
 //! | `ping_pong` | a task spawns [`PING_PONGS`] tasks; each sends a oneshot to a partner it spawned and awaits the reply |
 //! | `chained_spawn` | each task spawns the next, [`CHAIN_DEPTH`] deep |
 //!
-//! `tcp_echo`, timed the same way, goes through the IO layer: an echo server
-//! and [`TCP_ECHO_CONNECTIONS`] clients on the same runtime, over loopback,
-//! each client making [`TCP_ECHO_ROUND_TRIPS`] round trips of
-//! [`TCP_ECHO_MESSAGE`] bytes.
+//! Two more are timed the same way:
+//! * `timers`: a task arms [`TIMERS`] sleeps (each polled once) and then
+//!   drops them all, cancelling them;
+//! * `tcp_echo`: an echo server and [`TCP_ECHO_CONNECTIONS`] clients on the
+//!   same runtime, over loopback, each client making
+//!   [`TCP_ECHO_ROUND_TRIPS`] round trips of [`TCP_ECHO_MESSAGE`] bytes.
 //!
 //! Two more measure what the reference set does not:
 //! * `parked_tasks`: [`PARKED_TASKS`] tasks that wait forever; the spawn
@@ -43,7 +45,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::mpsc::SyncSender;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -66,6 +68,8 @@ pub const PARKED_TASKS: usize = 1_000_000;
 pub const LATENCY_SAMPLES: usize = 200;
 /// Background tasks per worker in `spawn_many_remote_busy` and `priority_latency`.
 pub const BACKGROUND_PER_WORKER: usize = 2;
+/// Sleeps armed and cancelled by `timers`.
+pub const TIMERS: usize = 1_000_000;
 /// Client connections in `tcp_echo`.
 pub const TCP_ECHO_CONNECTIONS: usize = 16;
 /// Round trips per connection in `tcp_echo`.
@@ -90,14 +94,16 @@ pub enum Workload {
     PingPong,
     /// A chain of [`CHAIN_DEPTH`] spawns.
     ChainedSpawn,
+    /// [`TIMERS`] sleeps armed, then cancelled.
+    Timers,
     /// TCP echo round trips over loopback.
     TcpEcho,
     /// [`PARKED_TASKS`] tasks waiting forever: spawn cost and memory per task.
     ParkedTasks,
     /// Wake-to-run latency of a `High` task on saturated workers.
     PriorityLatency,
-    // Extension point: `Timers` and `HttpWrk` (see `PLANNED`) become
-    // variants here when smp_rt has `time` and the HTTP setup is settled.
+    // Extension point: `HttpWrk` (see `PLANNED`) becomes a variant here
+    // once the HTTP server setup and a `wrk` install are settled.
 }
 
 /// How a workload reports, which decides how the runner repeats it and
@@ -116,13 +122,14 @@ pub enum Kind {
 
 impl Workload {
     /// Every workload, in run order.
-    pub const ALL: [Workload; 9] = [
+    pub const ALL: [Workload; 10] = [
         Workload::SpawnManyLocal,
         Workload::SpawnManyRemoteIdle,
         Workload::SpawnManyRemoteBusy,
         Workload::YieldMany,
         Workload::PingPong,
         Workload::ChainedSpawn,
+        Workload::Timers,
         Workload::TcpEcho,
         Workload::ParkedTasks,
         Workload::PriorityLatency,
@@ -137,6 +144,7 @@ impl Workload {
             Workload::YieldMany => "yield_many",
             Workload::PingPong => "ping_pong",
             Workload::ChainedSpawn => "chained_spawn",
+            Workload::Timers => "timers",
             Workload::TcpEcho => "tcp_echo",
             Workload::ParkedTasks => "parked_tasks",
             Workload::PriorityLatency => "priority_latency",
@@ -176,18 +184,11 @@ pub struct Planned {
 }
 
 /// Workloads to add once smp_rt has the layers they need.
-pub const PLANNED: &[Planned] = &[
-    Planned {
-        name: "timers",
-        description: "1,000,000 sleeps armed and cancelled: time and memory per timer",
-        needs: "smp_rt::time",
-    },
-    Planned {
-        name: "http_wrk",
-        description: "a hyper HTTP/1.1 server under wrk: requests per second and latency percentiles",
-        needs: "smp_rt::net with the tokio-io feature, hyper, an installed wrk",
-    },
-];
+pub const PLANNED: &[Planned] = &[Planned {
+    name: "http_wrk",
+    description: "a hyper HTTP/1.1 server under wrk: requests per second and latency percentiles",
+    needs: "smp_rt::net with the tokio-io feature, hyper, an installed wrk",
+}];
 
 /// A timed workload as a pair of functions, one per runtime.
 #[derive(Clone, Copy, Debug)]
@@ -201,7 +202,7 @@ pub struct Timed {
 }
 
 /// The timed workloads, in run order: tokio's reference set, then
-/// `tcp_echo`.
+/// `timers` and `tcp_echo`.
 pub const TIMED: &[Timed] = &[
     Timed {
         workload: Workload::SpawnManyLocal,
@@ -232,6 +233,11 @@ pub const TIMED: &[Timed] = &[
         workload: Workload::ChainedSpawn,
         smp_rt: smp_rt::chained_spawn,
         tokio: tokio::chained_spawn,
+    },
+    Timed {
+        workload: Workload::Timers,
+        smp_rt: smp_rt::timers,
+        tokio: tokio::timers,
     },
     Timed {
         workload: Workload::TcpEcho,
@@ -282,6 +288,22 @@ pub fn spin_work(seed: u64) -> u64 {
 pub fn latency_pause(i: usize) -> Duration {
     let spread = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54; // 0..1024
     Duration::from_micros(100 + spread * 900 / 1024)
+}
+
+/// How long a workload may wait for its tasks before the runner gives up
+/// on it (a stuck runtime must not hang the run).
+pub const STUCK_AFTER: Duration = Duration::from_secs(60);
+
+/// Receives from `rx`, panicking with a message naming `what` when the
+/// senders are gone or nothing arrives within [`STUCK_AFTER`].
+fn wait<T>(rx: &Receiver<T>, what: &str) -> T {
+    match rx.recv_timeout(STUCK_AFTER) {
+        Ok(value) => value,
+        Err(RecvTimeoutError::Timeout) => {
+            panic!("{what}: no progress in {} s", STUCK_AFTER.as_secs())
+        }
+        Err(RecvTimeoutError::Disconnected) => panic!("{what}: a task failed"),
+    }
 }
 
 /// Wraps the receiving end of a wake, recording when it is polled after

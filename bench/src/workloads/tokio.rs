@@ -2,9 +2,10 @@
 //! tokio's paths. tokio has no priorities, so `priority_latency` spawns its
 //! probe as a plain task.
 
-use std::future;
+use std::future::{self, Future};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
+use std::task::Poll;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -16,8 +17,8 @@ use ::tokio::task::{self, JoinHandle};
 
 use super::{
     BACKGROUND_PER_WORKER, CHAIN_DEPTH, PING_PONGS, Parked, SPAWN_MANY, TCP_ECHO_CONNECTIONS,
-    TCP_ECHO_MESSAGE, TCP_ECHO_ROUND_TRIPS, WakeProbe, YIELD_COUNT, YIELD_TASKS, latency_pause,
-    spin_work,
+    TCP_ECHO_MESSAGE, TCP_ECHO_ROUND_TRIPS, TIMERS, WakeProbe, YIELD_COUNT, YIELD_TASKS,
+    latency_pause, spin_work, wait,
 };
 use crate::sysinfo::resident_bytes;
 
@@ -60,7 +61,7 @@ pub fn spawn_many_local(rt: &Runtime) -> Duration {
             ::tokio::spawn(async move { countdown.tick() });
         }
     });
-    done.recv().expect("spawn_many_local: a task failed");
+    wait(&done, "spawn_many_local");
     start.elapsed()
 }
 
@@ -146,7 +147,7 @@ pub fn ping_pong(rt: &Runtime) -> Duration {
             });
         }
     });
-    done.recv().expect("ping_pong: a task failed");
+    wait(&done, "ping_pong");
     start.elapsed()
 }
 
@@ -164,8 +165,34 @@ pub fn chained_spawn(rt: &Runtime) -> Duration {
     let (done_tx, done) = mpsc::sync_channel(1);
     let start = Instant::now();
     rt.spawn(async move { chain(done_tx, CHAIN_DEPTH) });
-    done.recv().expect("chained_spawn: a task failed");
+    wait(&done, "chained_spawn");
     start.elapsed()
+}
+
+/// `timers`: inside a task, arms [`TIMERS`] sleeps of 60 to 61 s (each
+/// boxed and polled once, outside the cooperative budget so that every
+/// poll registers its timer), then drops them all, which cancels them.
+pub fn timers(rt: &Runtime) -> Duration {
+    rt.block_on(rt.spawn(task::unconstrained(async {
+        let start = Instant::now();
+        let mut sleeps = Vec::with_capacity(TIMERS);
+        for i in 0..TIMERS {
+            let spread = Duration::from_micros((i as u64).wrapping_mul(7_919) % 1_000_000);
+            let mut timer = Box::pin(::tokio::time::sleep(Duration::from_secs(60) + spread));
+            future::poll_fn(|cx| {
+                assert!(
+                    timer.as_mut().poll(cx).is_pending(),
+                    "timers: a 60 s sleep elapsed"
+                );
+                Poll::Ready(())
+            })
+            .await;
+            sleeps.push(timer);
+        }
+        drop(sleeps);
+        start.elapsed()
+    })))
+    .expect("timers: the task failed")
 }
 
 /// `tcp_echo`: an echo server and [`TCP_ECHO_CONNECTIONS`] clients on this
@@ -297,18 +324,13 @@ pub fn priority_latency(rt: &Runtime, samples: usize) -> Vec<Duration> {
                 let latency = WakeProbe::new(wake_rx, parked_tx).await;
                 let _ = result_tx.send(latency);
             });
-            parked_rx
-                .recv()
-                .expect("priority_latency: the probe failed");
+            wait(&parked_rx, "priority_latency");
             thread::sleep(latency_pause(i));
             wake_tx
                 .send(Instant::now())
                 .expect("priority_latency: the probe is gone");
-            let latency = result_rx
-                .recv()
-                .ok()
-                .flatten()
-                .expect("priority_latency: the probe failed");
+            let latency =
+                wait(&result_rx, "priority_latency").expect("priority_latency: the probe failed");
             latencies.push(latency);
         }
     }
