@@ -195,3 +195,47 @@ fn set_priority_outside_a_task_panics_with_a_reason() {
             .unwrap_or_default();
     assert!(msg.contains("outside a task"), "message was: {msg}");
 }
+
+#[test]
+fn a_high_task_arriving_from_outside_cuts_a_running_normal_slice_short() {
+    // One worker, and a slice so long that only the urgent request can end
+    // the Normal task's slice: without it the High task would wait for the
+    // whole loop.
+    let rt = Builder::new_current_thread()
+        .reductions(u32::MAX)
+        .build()
+        .unwrap();
+    let handle = rt.handle().clone();
+    let high_ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+    let h = high_ran.clone();
+    let spawner = std::thread::spawn(move || {
+        started_rx.recv().unwrap();
+        let task = task::Builder::new().priority(Priority::High).spawn_on(
+            async move { h.store(true, std::sync::atomic::Ordering::SeqCst) },
+            &handle,
+        );
+        drop(task);
+    });
+    let h = high_ran.clone();
+    let (seen_after, preemptions) = rt.block_on(async move {
+        smp_rt::spawn(async move {
+            started_tx.send(()).unwrap();
+            for i in 0..200_000_000u64 {
+                if h.load(std::sync::atomic::Ordering::SeqCst) {
+                    return (Some(i), task::stats().preemptions);
+                }
+                task::consume_budget().await;
+            }
+            (None, task::stats().preemptions)
+        })
+        .await
+        .unwrap()
+    });
+    spawner.join().unwrap();
+    assert!(
+        seen_after.is_some(),
+        "the High task only ran after the Normal task's whole slice"
+    );
+    assert!(preemptions >= 1, "the Normal slice was cut: {preemptions}");
+}

@@ -15,9 +15,16 @@
 //! The slice lives in a thread-local owned by whoever polls the task. Code
 //! that runs outside a slice (a plain thread, [`unconstrained`]) is never
 //! charged and never preempted.
+//!
+//! A slice also ends early when work of a higher priority than the running
+//! task arrives on its worker: the worker's *urgent* flag, which the next
+//! charging leaf reads. So `Max` and `High` tasks wait for the running task's
+//! next await point, not for the rest of its slice.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::task::{Context, Poll};
 
 use crate::context;
@@ -31,17 +38,31 @@ pub(crate) struct Slice {
     pub(crate) left: u32,
     /// `false` outside a task poll and inside [`unconstrained`].
     pub(crate) limited: bool,
-    /// Set when a charging leaf yielded because `left` reached 0.
+    /// Set when a charging leaf yielded because `left` reached 0 (or
+    /// higher-priority work arrived).
     pub(crate) preempted: bool,
+    /// The polling worker's urgent flag (null outside a worker): set when
+    /// higher-priority work arrives, it ends the slice at the next charge.
+    pub(crate) urgent: *const AtomicBool,
 }
 
 impl Slice {
+    /// `true` when the slice must end at the next charging await point.
+    #[inline]
+    fn is_spent(&self) -> bool {
+        // SAFETY: `urgent` is null or points at the polling worker's flag,
+        // which lives in the runtime's shared state for as long as the
+        // worker runs the slice.
+        self.left == 0 || unsafe { self.urgent.as_ref() }.is_some_and(|u| u.load(Relaxed))
+    }
+
     /// No budget: code outside a worker's poll, or inside `unconstrained`.
     pub(crate) const UNLIMITED: Slice = Slice {
         size: 0,
         left: 0,
         limited: false,
         preempted: false,
+        urgent: ptr::null(),
     };
 
     /// Reductions charged so far in this slice.
@@ -54,19 +75,21 @@ impl Slice {
     }
 
     /// A fresh slice of `reductions`, of which the poll itself charges one.
-    pub(crate) fn begin(reductions: u32) -> Slice {
+    pub(crate) fn begin(reductions: u32, urgent: *const AtomicBool) -> Slice {
         Slice {
             size: reductions,
             left: reductions.saturating_sub(1),
             limited: true,
             preempted: false,
+            urgent,
         }
     }
 }
 
-/// Starts a slice on this thread and returns the one it replaces.
-pub(crate) fn enter_slice(reductions: u32) -> Slice {
-    context::replace_slice(Slice::begin(reductions))
+/// Starts a slice on this thread and returns the one it replaces. `urgent`
+/// is the polling worker's flag, or null.
+pub(crate) fn enter_slice(reductions: u32, urgent: *const AtomicBool) -> Slice {
+    context::replace_slice(Slice::begin(reductions, urgent))
 }
 
 /// Ends the current slice, restoring `prev`, and returns how it ended.
@@ -106,7 +129,7 @@ pub fn poll_charge(cx: &mut Context<'_>) -> Poll<()> {
     if !slice.limited {
         return Poll::Ready(());
     }
-    if slice.left == 0 {
+    if slice.is_spent() {
         slice.preempted = true;
         context::set_slice(slice);
         cx.waker().wake_by_ref();
@@ -119,9 +142,10 @@ pub fn poll_charge(cx: &mut Context<'_>) -> Poll<()> {
 
 /// Charges `n` reductions to the calling task's slice.
 ///
-/// Returns `true` when the slice is spent: the next charging await point
-/// (for example [`consume_budget`]) will end the slice. Outside a task, or
-/// inside [`unconstrained`], nothing is charged and this returns `false`.
+/// Returns `true` when the slice is spent (or higher-priority work is
+/// waiting for the worker): the next charging await point (for example
+/// [`consume_budget`]) will end the slice. Outside a task, or inside
+/// [`unconstrained`], nothing is charged and this returns `false`.
 ///
 /// # Examples
 ///
@@ -145,7 +169,7 @@ pub fn reduce(n: u32) -> bool {
     }
     slice.left = slice.left.saturating_sub(n);
     context::set_slice(slice);
-    slice.left == 0
+    slice.is_spent()
 }
 
 /// Charges one reduction; yields to the back of the queue if the slice is spent.

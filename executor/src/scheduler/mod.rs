@@ -31,6 +31,7 @@ use async_task::ScheduleInfo;
 use crate::blocking::BlockingPool;
 use crate::context;
 use crate::driver::Driver;
+use crate::loom::{AtomicU8, CachePadded};
 use crate::metrics::WorkerMetrics;
 use crate::queue::{Inbox, Ring};
 use crate::runtime::ThreadHook;
@@ -90,6 +91,27 @@ pub(crate) struct Remote {
     /// Set after shutdown once the worker's queues were dropped: from then
     /// on nobody owns the inbox, and late pushes drain it themselves.
     released: AtomicBool,
+    /// Priority index of the task being polled, `IDLE_PRIORITY` between polls.
+    pub(crate) running: CachePadded<AtomicU8>,
+    /// Set when work of a higher priority than the running task's arrives:
+    /// the running task's slice ends at its next charging await point (see
+    /// `reductions`). Cleared when the worker starts a poll.
+    pub(crate) urgent: CachePadded<AtomicBool>,
+}
+
+/// `Remote::running` while the worker polls no task.
+pub(crate) const IDLE_PRIORITY: u8 = u8::MAX;
+
+impl Remote {
+    /// Asks the running task to end its slice if `task` outranks it.
+    #[inline]
+    pub(crate) fn preempt_for(&self, task: &Task) {
+        let priority = task.metadata().priority() as u8;
+        // Relaxed: a hint; a stale read costs at most one slice of latency.
+        if priority < self.running.load(Relaxed) && !self.urgent.load(Relaxed) {
+            self.urgent.store(true, Relaxed);
+        }
+    }
 }
 
 /// Everything the threads of one runtime share.
@@ -125,6 +147,8 @@ impl Shared {
                     parker: Parker::new(),
                     metrics: WorkerMetrics::default(),
                     released: AtomicBool::new(false),
+                    running: CachePadded(AtomicU8::new(IDLE_PRIORITY)),
+                    urgent: CachePadded(AtomicBool::new(false)),
                 })
                 .collect(),
             cores: (0..workers)
@@ -181,6 +205,7 @@ impl Shared {
     /// Puts `task` in worker `target`'s inbox and wakes the worker.
     pub(crate) fn push_remote(&self, target: usize, task: Task) {
         let remote = &self.workers[target];
+        remote.preempt_for(&task);
         remote.inbox.push(task);
         if remote.parker.unpark(&*self.driver, false) {
             tracing::trace!(worker = target, "unpark");

@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use async_task::ScheduleInfo;
 
-use super::{LIFO_CAP, Remote, Shared};
+use super::{IDLE_PRIORITY, LIFO_CAP, Remote, Shared};
 use crate::context;
 use crate::metrics;
 use crate::reductions;
@@ -292,12 +292,18 @@ impl WorkerContext {
         header.set_last_worker(self.index as u32);
         let span = header.span();
         let _entered = span.enter();
-        let prev = reductions::enter_slice(self.shared.config.reductions);
+        let remote = self.remote();
+        remote.running.store(header.priority() as u8, Relaxed);
+        if remote.urgent.load(Relaxed) {
+            remote.urgent.store(false, Relaxed);
+        }
+        let prev = reductions::enter_slice(self.shared.config.reductions, &*remote.urgent);
         self.in_task.set(true);
         task.run();
         self.in_task.set(false);
         let slice = reductions::exit_slice(prev);
-        let metrics = &self.remote().metrics;
+        remote.running.store(IDLE_PRIORITY, Relaxed);
+        let metrics = &remote.metrics;
         metrics::add(&metrics.polls, 1);
         if slice.preempted {
             metrics::add(&metrics.preemptions, 1);
@@ -428,6 +434,7 @@ impl WorkerContext {
         }
         header.set_last_worker(self.index as u32);
         let remote = self.remote();
+        remote.preempt_for(&task);
         let mut core = self.core.borrow_mut();
         let to_ring =
             if !info.woken_while_running && self.in_task.get() && core.lifo_streak < LIFO_CAP {
@@ -448,6 +455,7 @@ impl WorkerContext {
     /// Queues a task spawned on this worker: the back of its deque.
     pub(crate) fn push_spawned(&self, task: Task) {
         task.metadata().set_last_worker(self.index as u32);
+        self.remote().preempt_for(&task);
         let to_ring = self.core.borrow_mut().push_back(task, self.remote());
         if to_ring {
             self.shared.notify_for_steal();
