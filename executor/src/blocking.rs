@@ -5,6 +5,7 @@
 //! a worker. Threads are started on demand up to `max_threads` and retire
 //! after `keep_alive` without work.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
@@ -13,6 +14,11 @@ use std::time::{Duration, Instant};
 use crate::context;
 use crate::runtime::Handle;
 use crate::task::header::Task;
+
+thread_local! {
+    /// The pool whose thread this is (its `Inner`'s address), if any.
+    static POOL_OF_THIS_THREAD: Cell<usize> = const { Cell::new(0) };
+}
 
 /// A pool of threads running blocking tasks.
 pub(crate) struct BlockingPool {
@@ -119,8 +125,11 @@ impl BlockingPool {
         };
         drop(tasks);
         let deadline = timeout.map(|t| Instant::now() + t);
+        // Shut down from one of the pool's own closures: that thread cannot
+        // exit before this returns, so do not wait for it.
+        let own = POOL_OF_THIS_THREAD.with(Cell::get) == Arc::as_ptr(&self.inner) as usize;
         let mut state = self.lock();
-        while state.threads > 0 {
+        while state.threads > usize::from(own) {
             state = match deadline {
                 None => self
                     .inner
@@ -145,6 +154,7 @@ impl BlockingPool {
 
 impl Inner {
     fn run(&self, handle: Handle) {
+        POOL_OF_THIS_THREAD.with(|pool| pool.set(self as *const Inner as usize));
         let _enter = context::enter(handle);
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         loop {

@@ -143,6 +143,11 @@ impl Runtime {
         let deadline = timeout.map(|t| Instant::now() + t);
         let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
         for thread in threads {
+            if thread.thread().id() == thread::current().id() {
+                // Dropped from one of its own tasks: this worker stops when
+                // the task's poll returns, and drops its queues then.
+                continue;
+            }
             match deadline {
                 None => {
                     let _ = thread.join();

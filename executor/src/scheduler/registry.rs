@@ -142,6 +142,12 @@ impl Registry {
         wakers
     }
 
+    /// `true` once [`close`](Self::close) has started.
+    #[inline]
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
     /// Tasks alive now.
     pub(crate) fn live(&self) -> usize {
         self.shards

@@ -95,7 +95,16 @@ impl<F: Future> Future for Harness<F> {
         header.record_poll(slice.charged(), slice.left, slice.preempted);
 
         match result {
-            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Pending) => {
+                if header.shared.registry.is_closed() {
+                    // The runtime is shutting down and its registry may
+                    // already have woken every task it knew (this one was
+                    // queued or running then): wake this task itself, so
+                    // the scheduler drops it instead of leaving it waiting.
+                    cx.waker().wake_by_ref();
+                }
+                Poll::Pending
+            }
             Ok(Poll::Ready(output)) => {
                 this.stage.set(Stage::Done);
                 Poll::Ready(Ok(output))
