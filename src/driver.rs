@@ -4,21 +4,33 @@
 //! * `park`: block in `Poller::wait` until an IO event, an unpark, or the
 //!   next timer deadline; then fire the expired timers.
 //! * `poll`: the same without blocking; busy workers call it every so often.
+//!   A non-blocking reactor poll is three system calls with `polling`'s
+//!   epoll backend (it re-arms a timerfd even for a zero timeout), so the
+//!   reactor is polled only when it has sources, and at most every
+//!   [`IO_POLL_INTERVAL`]; expired timers are fired on every call (a few
+//!   atomic loads when none is due).
 //! * `unpark`: `Poller::notify`. Arming a timer earlier than the deadline
 //!   the parked worker sleeps towards unparks it too, so it re-arms its
 //!   timeout.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use smp_rt_executor::driver::Driver;
 use smp_rt_io::Reactor;
 use smp_rt_timers::Timers;
 
+/// Least time between two non-blocking reactor polls by busy workers.
+const IO_POLL_INTERVAL: Duration = Duration::from_micros(50);
+
 /// The IO + timers driver of one runtime.
 pub(crate) struct IoTimeDriver {
     reactor: Arc<Reactor>,
     timers: Arc<Timers>,
+    /// When the reactor was last polled, in nanoseconds since `origin`.
+    last_io_poll: AtomicU64,
+    origin: Instant,
 }
 
 impl IoTimeDriver {
@@ -29,7 +41,12 @@ impl IoTimeDriver {
                 let _ = reactor.notify();
             }
         }));
-        IoTimeDriver { reactor, timers }
+        IoTimeDriver {
+            reactor,
+            timers,
+            last_io_poll: AtomicU64::new(0),
+            origin: Instant::now(),
+        }
     }
 
     fn wait(&self, timeout: Option<Duration>) {
@@ -44,7 +61,15 @@ impl IoTimeDriver {
         if let Err(err) = self.reactor.wait(timeout) {
             tracing::error!(%err, "the IO reactor failed to wait for events");
         }
-        self.timers.fire_expired(Instant::now());
+        let now = Instant::now();
+        self.note_io_poll(now);
+        self.timers.fire_expired(now);
+    }
+
+    fn note_io_poll(&self, now: Instant) {
+        let ns = now.saturating_duration_since(self.origin).as_nanos() as u64;
+        // Relaxed: only the worker holding the driver reads and writes it.
+        self.last_io_poll.store(ns, Relaxed);
     }
 }
 
@@ -54,7 +79,17 @@ impl Driver for IoTimeDriver {
     }
 
     fn poll(&self) {
-        self.wait(Some(Duration::ZERO));
+        let now = Instant::now();
+        let since_origin = now.saturating_duration_since(self.origin).as_nanos() as u64;
+        let due = since_origin.saturating_sub(self.last_io_poll.load(Relaxed))
+            >= IO_POLL_INTERVAL.as_nanos() as u64;
+        if due && self.reactor.num_sources() > 0 {
+            if let Err(err) = self.reactor.wait(Some(Duration::ZERO)) {
+                tracing::error!(%err, "the IO reactor failed to poll for events");
+            }
+            self.note_io_poll(now);
+        }
+        self.timers.fire_expired(now);
     }
 
     fn unpark(&self) {

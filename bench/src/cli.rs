@@ -1,9 +1,12 @@
 //! The runner's command line.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::runtimes::{self, RuntimeKind};
-use crate::workloads::{LATENCY_SAMPLES, PARKED_TASKS, Workload};
+use crate::workloads::{
+    HTTP_CONNECTIONS, HTTP_DURATION, HTTP_ROUNDS, LATENCY_SAMPLES, PARKED_TASKS, Workload,
+};
 
 /// The usage text.
 pub const USAGE: &str = "\
@@ -15,10 +18,15 @@ and samples.csv.
 
 options:
   --quick            a few seconds: 1 warm-up, 3 iterations, 100,000 parked
-                     tasks, 50 latency samples per run
+                     tasks, 50 latency samples per run, 1 http_wrk round of
+                     2 s
   --iterations N     measured runs per workload and runtime (default 30)
   --warmup N         unmeasured runs first (default 3)
   --workers N        worker threads per runtime (default: available CPUs)
+  --wrk-rounds N     http_wrk rounds per runtime, alternating (default 3)
+  --wrk-duration S   seconds of load per http_wrk round (default 5)
+  --wrk-connections N
+                     wrk connections in http_wrk (default 64)
   --out DIR          where the reports go (default target/smp_rt_bench)
   --only W[,W...]    run only these workloads (see --list)
   --list             list the workloads and exit
@@ -66,6 +74,12 @@ pub struct Options {
     pub parked_tasks: usize,
     /// Samples per `priority_latency` run.
     pub latency_samples: usize,
+    /// `http_wrk` rounds per runtime.
+    pub wrk_rounds: usize,
+    /// Length of the load in one `http_wrk` round, in whole seconds.
+    pub wrk_duration: Duration,
+    /// wrk connections in `http_wrk`.
+    pub wrk_connections: usize,
     /// Whether `--quick` was given.
     pub quick: bool,
 }
@@ -80,6 +94,9 @@ impl Default for Options {
             workloads: Workload::ALL.to_vec(),
             parked_tasks: PARKED_TASKS,
             latency_samples: LATENCY_SAMPLES,
+            wrk_rounds: HTTP_ROUNDS,
+            wrk_duration: HTTP_DURATION,
+            wrk_connections: HTTP_CONNECTIONS,
             quick: false,
         }
     }
@@ -92,6 +109,8 @@ impl Options {
             warmup: 1,
             parked_tasks: 100_000,
             latency_samples: 50,
+            wrk_rounds: 1,
+            wrk_duration: Duration::from_secs(2),
             quick: true,
             ..Options::default()
         }
@@ -154,6 +173,9 @@ fn parse_options(args: &[&str], mut opts: Options) -> Result<Command, String> {
             "--iterations" => opts.iterations = positive(flag, value()?)?,
             "--warmup" => opts.warmup = number(flag, value()?)?,
             "--workers" => opts.workers = positive(flag, value()?)?,
+            "--wrk-rounds" => opts.wrk_rounds = positive(flag, value()?)?,
+            "--wrk-duration" => opts.wrk_duration = seconds(flag, value()?)?,
+            "--wrk-connections" => opts.wrk_connections = positive(flag, value()?)?,
             "--out" => {
                 let v = value()?;
                 if v.is_empty() {
@@ -192,6 +214,13 @@ fn positive(flag: &str, v: &str) -> Result<usize, String> {
         0 => Err(format!("{flag} must be at least 1")),
         n => Ok(n),
     }
+}
+
+/// Whole seconds, with or without an `s`: `5` or `5s`.
+fn seconds(flag: &str, v: &str) -> Result<Duration, String> {
+    let n = positive(flag, v.strip_suffix('s').unwrap_or(v))
+        .map_err(|_| format!("{flag} needs a whole number of seconds, at least 1, not {v:?}"))?;
+    Ok(Duration::from_secs(n as u64))
 }
 
 fn workloads(list: &str) -> Result<Vec<Workload>, String> {
@@ -242,6 +271,21 @@ mod tests {
         let q = run(&["--iterations", "5", "--quick"]);
         assert!(q.quick);
         assert_eq!((q.iterations, q.parked_tasks), (5, 100_000));
+        assert_eq!((q.wrk_rounds, q.wrk_duration.as_secs()), (1, 2));
+        let w = run(&[
+            "--wrk-rounds",
+            "2",
+            "--wrk-duration=3s",
+            "--wrk-connections",
+            "16",
+            "--only",
+            "http_wrk",
+        ]);
+        assert_eq!(w.workloads, [Workload::HttpWrk]);
+        assert_eq!(w.wrk_rounds, 2);
+        assert_eq!(w.wrk_duration, Duration::from_secs(3));
+        assert_eq!(w.wrk_connections, 16);
+        assert_eq!(run(&["--wrk-duration", "7"]).wrk_duration.as_secs(), 7);
         assert_eq!(parse(&["--help"]), Ok(Command::Help));
         assert_eq!(parse(&["--list"]), Ok(Command::List));
     }
@@ -259,6 +303,11 @@ mod tests {
             &["stray"],
             &["--quick=1"],
             &["--out="],
+            &["--wrk-duration", "0"],
+            &["--wrk-duration", "1.5s"],
+            &["--wrk-duration", "500ms"],
+            &["--wrk-rounds", "0"],
+            &["--wrk-connections", "0"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }

@@ -20,11 +20,15 @@
 //! * [`sysinfo`]: CPU model, core count, resident memory, date;
 //! * [`report`]: the text table, `report.md`, `samples.csv` and the SVG
 //!   chart;
+//! * [`wrk`]: the `wrk` load generator of `http_wrk`, run as a child
+//!   process, and the parser of its output;
 //! * [`cli`]: the runner's arguments.
 //!
-//! Every figure is lower-is-better (time, nanoseconds per task, bytes per
-//! task, latency), so a ratio `smp_rt / tokio` below 1.0 means smp_rt did
-//! better.
+//! Almost every figure is lower-is-better (time, nanoseconds per task,
+//! bytes per task, latency), so a ratio `smp_rt / tokio` below 1.0 means
+//! smp_rt did better. The exception is `http_wrk`'s throughput (requests
+//! per second), reported in a table of its own where a ratio above 1.0
+//! means smp_rt did better.
 //!
 //! # Examples
 //!
@@ -46,3 +50,4 @@ pub mod runtimes;
 pub mod stats;
 pub mod sysinfo;
 pub mod workloads;
+pub mod wrk;

@@ -18,6 +18,7 @@ use smp_rt_bench::runtimes::{self, RuntimeKind};
 use smp_rt_bench::stats::{self, Summary};
 use smp_rt_bench::sysinfo::SystemInfo;
 use smp_rt_bench::workloads::{self, Kind, PLANNED, Parked, Timed, Workload};
+use smp_rt_bench::wrk;
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -65,6 +66,8 @@ struct Results {
     samples: Vec<Sample>,
     latency: Vec<(RuntimeKind, Vec<f64>)>,
     notes: Vec<String>,
+    /// The `wrk` command line and version of `http_wrk`, once it has run.
+    wrk: Option<String>,
 }
 
 fn run(opts: &Options) -> Result<(), String> {
@@ -72,13 +75,19 @@ fn run(opts: &Options) -> Result<(), String> {
         eprintln!("smp_rt_bench: warning: this is a debug build; use `cargo run --release`");
     }
     let system = SystemInfo::collect();
+    let repeated = if only_http(opts) {
+        format!(", {} wrk round(s) per runtime", opts.wrk_rounds)
+    } else {
+        format!(
+            ", {} warm-up + {} measured runs each",
+            opts.warmup, opts.iterations
+        )
+    };
     eprintln!(
-        "smp_rt_bench: {} workload{} on {} workers, {} warm-up + {} measured runs each{}",
+        "smp_rt_bench: {} workload{} on {} workers{repeated}{}",
         opts.workloads.len(),
         if opts.workloads.len() == 1 { "" } else { "s" },
         opts.workers,
-        opts.warmup,
-        opts.iterations,
         if opts.quick { " (quick)" } else { "" }
     );
     let started = Instant::now();
@@ -88,6 +97,7 @@ fn run(opts: &Options) -> Result<(), String> {
             (Kind::Time, Some(pair)) => timed(pair, opts, &mut results)?,
             (Kind::Parked, _) => parked(opts, &mut results)?,
             (Kind::Latency, _) => latency(opts, &mut results)?,
+            (Kind::Http, _) => http(opts, &mut results)?,
             (Kind::Time, None) => unreachable!("{workload:?} is timed but not in TIMED"),
         }
     }
@@ -108,7 +118,7 @@ fn run(opts: &Options) -> Result<(), String> {
     let report = Report {
         system,
         workers: opts.workers,
-        method: method(opts),
+        method: method(opts, results.wrk.as_deref()),
         rows: results.rows,
         samples: results.samples,
         latency: results.latency,
@@ -124,24 +134,40 @@ fn run(opts: &Options) -> Result<(), String> {
     Ok(())
 }
 
-fn method(opts: &Options) -> String {
-    let mut text = format!(
-        "{} measured runs after {} warm-up run(s) per workload, smp_rt and tokio alternating; medians",
-        opts.iterations, opts.warmup
-    );
+/// Whether `http_wrk` is the only workload, the one that does not use
+/// `--iterations` and `--warmup`.
+fn only_http(opts: &Options) -> bool {
+    opts.workloads.iter().all(|w| w.kind() == Kind::Http)
+}
+
+fn method(opts: &Options, wrk: Option<&str>) -> String {
+    let mut parts = Vec::new();
+    if !only_http(opts) {
+        parts.push(format!(
+            "{} measured runs after {} warm-up run(s) per workload, smp_rt and tokio alternating; medians",
+            opts.iterations, opts.warmup
+        ));
+    }
     if opts.workloads.contains(&Workload::ParkedTasks) {
-        text.push_str(&format!(
-            "; parked_tasks: {} tasks, a fresh process per runtime and run",
+        parts.push(format!(
+            "parked_tasks: {} tasks, a fresh process per runtime and run",
             opts.parked_tasks
         ));
     }
     if opts.workloads.contains(&Workload::PriorityLatency) {
-        text.push_str(&format!(
-            "; priority_latency: {} samples per run, percentiles of all runs",
+        parts.push(format!(
+            "priority_latency: {} samples per run, percentiles of all runs",
             opts.latency_samples
         ));
     }
-    text
+    if let Some(wrk) = wrk {
+        parts.push(format!(
+            "http_wrk: {} round(s) per runtime of {wrk}, a fresh runtime each, alternating; \
+             medians of the rounds' figures",
+            opts.wrk_rounds
+        ));
+    }
+    parts.join("; ")
 }
 
 fn shown(path: &Path) -> String {
@@ -422,6 +448,137 @@ fn latency(opts: &Options, results: &mut Results) -> Result<(), String> {
         (RuntimeKind::Tokio, tok_samples),
     ];
     Ok(())
+}
+
+/// `http_wrk`: rounds of `wrk` against the hyper server, smp_rt and tokio
+/// alternating, each round on a fresh runtime that is dropped after it.
+fn http(opts: &Options, results: &mut Results) -> Result<(), String> {
+    let name = Workload::HttpWrk.name();
+    let Some(version) = wrk::version() else {
+        eprintln!(
+            "smp_rt_bench: {name} skipped: `{}` is not installed (Debian: apt-get install wrk)",
+            wrk::PROGRAM
+        );
+        results.notes.push(format!(
+            "{name} was skipped: `{}` is not installed.",
+            wrk::PROGRAM
+        ));
+        return Ok(());
+    };
+    let load = wrk::Load {
+        connections: opts.wrk_connections,
+        duration: opts.wrk_duration,
+    };
+    let command = format!(
+        "{} {}",
+        wrk::PROGRAM,
+        load.args_for_url("http://127.0.0.1:PORT/").join(" ")
+    );
+    eprintln!(
+        "smp_rt_bench: {name}: {version}; `{command}`, {} round(s) per runtime, about {} s",
+        opts.wrk_rounds,
+        opts.wrk_rounds * 2 * load.duration.as_secs() as usize
+    );
+    let mut rounds: [Vec<wrk::Measured>; 2] = Default::default();
+    let mut errors = [0u64; 2];
+    for round in 0..opts.wrk_rounds {
+        let tag = format!("{}/{}", round + 1, opts.wrk_rounds);
+        let mut line = format!("{name:<24} {tag:>12}");
+        for (slot, kind) in RuntimeKind::ALL.into_iter().enumerate() {
+            let m = match http_round(kind, opts, &load) {
+                Ok(m) => m,
+                Err(err) => {
+                    line.push_str(&format!("  {} failed", kind.name()));
+                    eprintln!("smp_rt_bench: {name} on {}: {err}", kind.name());
+                    continue;
+                }
+            };
+            line.push_str(&format!(
+                "  {} {:>12} p50 {:>8} p99 {:>8}",
+                kind.name(),
+                Unit::RequestsPerSec.format(m.requests_per_sec),
+                Unit::Nanos.format(m.p50),
+                Unit::Nanos.format(m.p99)
+            ));
+            if m.errors > 0 {
+                line.push_str(&format!(" ({} errors)", m.errors));
+            }
+            errors[slot] += m.errors;
+            let figures = [
+                ("requests_per_sec", Unit::RequestsPerSec, m.requests_per_sec),
+                ("latency_p50", Unit::Nanos, m.p50),
+                ("latency_p75", Unit::Nanos, m.p75),
+                ("latency_p90", Unit::Nanos, m.p90),
+                ("latency_p99", Unit::Nanos, m.p99),
+            ];
+            results
+                .samples
+                .extend(figures.into_iter().map(|(metric, unit, value)| Sample {
+                    workload: name,
+                    metric,
+                    runtime: kind,
+                    iteration: round,
+                    value,
+                    unit,
+                }));
+            rounds[slot].push(m);
+        }
+        eprintln!("{line}");
+    }
+    let median = |slot: usize, pick: fn(&wrk::Measured) -> f64| {
+        stats::median(&rounds[slot].iter().map(pick).collect::<Vec<_>>())
+    };
+    for (label, unit, pick) in [
+        (
+            "p50",
+            Unit::Nanos,
+            (|m: &wrk::Measured| m.p50) as fn(&wrk::Measured) -> f64,
+        ),
+        ("p99", Unit::Nanos, |m| m.p99),
+        ("req/s", Unit::RequestsPerSec, |m| m.requests_per_sec),
+    ] {
+        results.rows.push(Row {
+            label: format!("{name} {label}"),
+            unit,
+            smp_rt: median(0, pick),
+            tokio: median(1, pick),
+        });
+    }
+    if errors.iter().any(|&e| e > 0) {
+        results.notes.push(format!(
+            "{name}: wrk counted socket errors or non-2xx/3xx responses: {} on smp_rt, {} on tokio.",
+            errors[0], errors[1]
+        ));
+    }
+    results.wrk = Some(format!("`{command}` ({version})"));
+    Ok(())
+}
+
+/// One `http_wrk` round on `kind`: a fresh runtime, the server, one wrk run.
+fn http_round(
+    kind: RuntimeKind,
+    opts: &Options,
+    load: &wrk::Load,
+) -> Result<wrk::Measured, String> {
+    let started = |err: std::io::Error| {
+        format!(
+            "cannot start {} with {} workers: {err}",
+            kind.name(),
+            opts.workers
+        )
+    };
+    let served = |err: std::io::Error| format!("the server failed: {err}");
+    let run = |addr| wrk::run(load, addr);
+    match kind {
+        RuntimeKind::SmpRt => {
+            let rt = runtimes::smp_rt(opts.workers).map_err(started)?;
+            workloads::smp_rt::http_server(&rt, run).map_err(served)?
+        }
+        RuntimeKind::Tokio => {
+            let rt = runtimes::tokio(opts.workers).map_err(started)?;
+            workloads::tokio::http_server(&rt, run).map_err(served)?
+        }
+    }
 }
 
 #[cfg(test)]

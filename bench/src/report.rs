@@ -4,6 +4,11 @@
 //! with the ratio `smp_rt / tokio` on a log scale around 1.0, and the
 //! cumulative distribution of the priority-latency samples of both runtimes
 //! on a log time axis.
+//!
+//! Most figures are lower-is-better (time, bytes, latency); throughput
+//! ([`Unit::RequestsPerSec`]) is higher-is-better. The two kinds go to
+//! separate tables and separate chart panels, each saying which side of
+//! 1.0 means smp_rt did better.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -23,6 +28,8 @@ pub enum Unit {
     NanosPerTask,
     /// Bytes per task.
     BytesPerTask,
+    /// Requests per second; the only higher-is-better unit.
+    RequestsPerSec,
 }
 
 impl Unit {
@@ -32,7 +39,14 @@ impl Unit {
             Unit::Nanos => "ns",
             Unit::NanosPerTask => "ns/task",
             Unit::BytesPerTask => "bytes/task",
+            Unit::RequestsPerSec => "req/s",
         }
+    }
+
+    /// Whether a larger figure is the better one (throughput), rather than
+    /// a smaller one (time, memory, latency).
+    pub fn higher_is_better(self) -> bool {
+        matches!(self, Unit::RequestsPerSec)
     }
 
     /// `value` in this unit, for people.
@@ -44,13 +58,25 @@ impl Unit {
     ///
     /// assert_eq!(Unit::Nanos.format(1_234_567.0), "1.23 ms");
     /// assert_eq!(Unit::BytesPerTask.format(412.4), "412 B/task");
+    /// assert_eq!(Unit::RequestsPerSec.format(106_392.3), "106.4k req/s");
     /// ```
     pub fn format(self, value: f64) -> String {
         match self {
             Unit::Nanos => format_nanos(value),
             Unit::NanosPerTask => format!("{value:.0} ns/task"),
             Unit::BytesPerTask => format!("{value:.0} B/task"),
+            Unit::RequestsPerSec => format_rate(value),
         }
+    }
+}
+
+fn format_rate(per_sec: f64) -> String {
+    if per_sec >= 1e6 {
+        format!("{:.2}M req/s", per_sec / 1e6)
+    } else if per_sec >= 1e3 {
+        format!("{:.1}k req/s", per_sec / 1e3)
+    } else {
+        format!("{per_sec:.0} req/s")
     }
 }
 
@@ -93,6 +119,18 @@ impl Row {
             (Some(a), Some(b)) if b > 0.0 && a >= 0.0 => Some(a / b),
             _ => None,
         }
+    }
+
+    /// Whether smp_rt did better, or as well: a ratio at or below 1.0 for
+    /// a lower-is-better figure, at or above 1.0 for throughput. `None`
+    /// without a ratio.
+    pub fn smp_rt_better(&self) -> Option<bool> {
+        let ratio = self.ratio()?;
+        Some(if self.unit.higher_is_better() {
+            ratio >= 1.0
+        } else {
+            ratio <= 1.0
+        })
     }
 }
 
@@ -143,8 +181,10 @@ pub struct Written {
     pub csv: PathBuf,
 }
 
-const LOWER_IS_BETTER: &str = "Every figure is lower-is-better: a ratio below 1.00 means smp_rt did better \
+const LOWER_IS_BETTER: &str = "lower-is-better: a ratio below 1.00 means smp_rt did better \
      (less time, fewer bytes, lower latency).";
+const HIGHER_IS_BETTER: &str = "Throughput is higher-is-better: a ratio above 1.00 means smp_rt did better \
+     (more requests per second).";
 
 impl Report {
     /// The header lines: machine, workers, method.
@@ -155,6 +195,23 @@ impl Report {
         lines
     }
 
+    /// The rows with lower-is-better figures, then those with
+    /// higher-is-better ones (throughput).
+    fn sections(&self) -> (Vec<&Row>, Vec<&Row>) {
+        self.rows
+            .iter()
+            .partition(|row| !row.unit.higher_is_better())
+    }
+
+    /// What the ratios of the first table mean.
+    fn lower_note(&self) -> String {
+        if self.sections().1.is_empty() {
+            format!("Every figure is {LOWER_IS_BETTER}")
+        } else {
+            format!("Every figure in the first table is {LOWER_IS_BETTER}")
+        }
+    }
+
     /// The table as aligned plain text, header included.
     pub fn text(&self) -> String {
         let mut out = String::new();
@@ -163,28 +220,14 @@ impl Report {
             let _ = writeln!(out, "  {line}");
         }
         out.push('\n');
-        let cells: Vec<[String; 4]> = self.rows.iter().map(cells).collect();
-        let head = [
-            "workload".to_owned(),
-            "smp_rt".to_owned(),
-            "tokio".to_owned(),
-            "smp_rt/tokio".to_owned(),
-        ];
-        let mut widths = head.clone().map(|h| h.chars().count());
-        for row in &cells {
-            for (w, c) in widths.iter_mut().zip(row) {
-                *w = (*w).max(c.chars().count());
-            }
-        }
-        for row in std::iter::once(&head).chain(&cells) {
-            let _ = write!(out, "{:<w$}", row[0], w = widths[0]);
-            for (cell, w) in row.iter().zip(widths).skip(1) {
-                let pad = w - cell.chars().count();
-                let _ = write!(out, "  {}{cell}", " ".repeat(pad));
-            }
+        let (lower, higher) = self.sections();
+        text_table(&mut out, "workload", &lower);
+        let _ = writeln!(out, "\n{}", self.lower_note());
+        if !higher.is_empty() {
             out.push('\n');
+            text_table(&mut out, "throughput", &higher);
+            let _ = writeln!(out, "\n{HIGHER_IS_BETTER}");
         }
-        let _ = writeln!(out, "\n{LOWER_IS_BETTER}");
         for note in &self.notes {
             let _ = writeln!(out, "{note}");
         }
@@ -197,12 +240,13 @@ impl Report {
         for line in self.header() {
             let _ = writeln!(out, "- {}", md_escape(&line));
         }
-        out.push_str("\n| workload | smp_rt | tokio | smp_rt / tokio |\n|---|--:|--:|--:|\n");
-        for row in &self.rows {
-            let [label, a, b, r] = cells(row);
-            let _ = writeln!(out, "| {} | {a} | {b} | {r} |", md_escape(&label));
+        let (lower, higher) = self.sections();
+        markdown_table(&mut out, "workload", &lower);
+        let _ = writeln!(out, "\n{}", self.lower_note());
+        if !higher.is_empty() {
+            markdown_table(&mut out, "throughput", &higher);
+            let _ = writeln!(out, "\n{HIGHER_IS_BETTER}");
         }
-        let _ = writeln!(out, "\n{LOWER_IS_BETTER}");
         for note in &self.notes {
             let _ = writeln!(out, "\n{}", md_escape(note));
         }
@@ -249,6 +293,44 @@ impl Report {
         fs::write(&written.markdown, self.markdown())?;
         fs::write(&written.csv, self.csv())?;
         Ok(written)
+    }
+}
+
+/// Appends `rows` as an aligned plain-text table whose first column is
+/// headed `first`.
+fn text_table(out: &mut String, first: &str, rows: &[&Row]) {
+    let cells: Vec<[String; 4]> = rows.iter().map(|row| cells(row)).collect();
+    let head = [
+        first.to_owned(),
+        "smp_rt".to_owned(),
+        "tokio".to_owned(),
+        "smp_rt/tokio".to_owned(),
+    ];
+    let mut widths = head.clone().map(|h| h.chars().count());
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    for row in std::iter::once(&head).chain(&cells) {
+        let _ = write!(out, "{:<w$}", row[0], w = widths[0]);
+        for (cell, w) in row.iter().zip(widths).skip(1) {
+            let pad = w - cell.chars().count();
+            let _ = write!(out, "  {}{cell}", " ".repeat(pad));
+        }
+        out.push('\n');
+    }
+}
+
+/// Appends `rows` as a Markdown table whose first column is headed `first`.
+fn markdown_table(out: &mut String, first: &str, rows: &[&Row]) {
+    let _ = write!(
+        out,
+        "\n| {first} | smp_rt | tokio | smp_rt / tokio |\n|---|--:|--:|--:|\n"
+    );
+    for row in rows {
+        let [label, a, b, r] = cells(row);
+        let _ = writeln!(out, "| {} | {a} | {b} | {r} |", md_escape(&label));
     }
 }
 
@@ -324,8 +406,9 @@ const TOKIO_COLOR: &str = "#ff7f0e";
 const BETTER_COLOR: &str = "#2a9d59";
 const WORSE_COLOR: &str = "#d1495b";
 
-/// Renders the chart: a header, the ratio bars, and the latency CDF when
-/// there are latency samples.
+/// Renders the chart: a header, the ratio bars (lower-is-better rows, then
+/// throughput rows in a panel of their own), and the latency CDF when there
+/// are latency samples.
 pub fn svg(header: &[String], rows: &[Row], latency: &[(RuntimeKind, Vec<f64>)]) -> String {
     let mut body = String::new();
     let mut y = 34.0;
@@ -343,7 +426,27 @@ pub fn svg(header: &[String], rows: &[Row], latency: &[(RuntimeKind, Vec<f64>)])
         );
     }
     y += 34.0;
-    y = ratio_panel(&mut body, y, rows);
+    let (lower, higher): (Vec<&Row>, Vec<&Row>) =
+        rows.iter().partition(|row| !row.unit.higher_is_better());
+    if !lower.is_empty() || higher.is_empty() {
+        y = ratio_panel(
+            &mut body,
+            y,
+            &lower,
+            "Ratio smp_rt / tokio (log scale; left of 1.0: smp_rt better)",
+        );
+    }
+    if !higher.is_empty() {
+        if !lower.is_empty() {
+            y += 30.0;
+        }
+        y = ratio_panel(
+            &mut body,
+            y,
+            &higher,
+            "Throughput, ratio smp_rt / tokio (log scale; right of 1.0: smp_rt better)",
+        );
+    }
     if latency.iter().any(|(_, v)| !v.is_empty()) {
         y = latency_panel(&mut body, y + 30.0, latency);
     }
@@ -356,11 +459,13 @@ pub fn svg(header: &[String], rows: &[Row], latency: &[(RuntimeKind, Vec<f64>)])
     )
 }
 
-/// The bars, from `top`; returns the y below the panel.
-fn ratio_panel(out: &mut String, top: f64, rows: &[Row]) -> f64 {
+/// The bars of `rows` under the heading `title`, from `top`; returns the y
+/// below the panel.
+fn ratio_panel(out: &mut String, top: f64, rows: &[&Row], title: &str) -> f64 {
     let _ = writeln!(
         out,
-        r#"<text x="20" y="{top}" font-size="15" font-weight="bold">Ratio smp_rt / tokio (log scale; left of 1.0: smp_rt better)</text>"#
+        r#"<text x="20" y="{top}" font-size="15" font-weight="bold">{}</text>"#,
+        xml_escape(title)
     );
     let plot_top = top + 16.0;
     let plot_bottom = plot_top + BAR_ROW * rows.len().max(1) as f64;
@@ -368,7 +473,7 @@ fn ratio_panel(out: &mut String, top: f64, rows: &[Row]) -> f64 {
     // The scale spans ±`span` powers of two around 1.0.
     let extreme = rows
         .iter()
-        .filter_map(Row::ratio)
+        .filter_map(|row| row.ratio())
         .filter(|r| *r > 0.0)
         .map(|r| r.log2().abs())
         .fold(0.0f64, f64::max);
@@ -417,7 +522,7 @@ fn ratio_panel(out: &mut String, top: f64, rows: &[Row]) -> f64 {
         } else {
             (one, x - one)
         };
-        let color = if ratio <= 1.0 {
+        let color = if row.smp_rt_better() == Some(true) {
             BETTER_COLOR
         } else {
             WORSE_COLOR
@@ -748,6 +853,47 @@ mod tests {
             csv,
             "workload,metric,runtime,iteration,value,unit\nspawn_many_local,time,smp_rt,0,1000000,ns\n"
         );
+    }
+
+    #[test]
+    fn throughput_has_its_own_table_and_panel() {
+        let mut report = sample_report();
+        report.rows.push(Row {
+            label: "http_wrk req/s".to_owned(),
+            unit: Unit::RequestsPerSec,
+            smp_rt: Some(120_000.0),
+            tokio: Some(100_000.0),
+        });
+        let row = report.rows.last().unwrap();
+        assert_eq!(row.smp_rt_better(), Some(true));
+        assert_eq!(report.rows[1].smp_rt_better(), Some(false));
+        assert_eq!(report.rows[2].smp_rt_better(), None);
+
+        let text = report.text();
+        let throughput = text.find("\nthroughput ").expect("a throughput table");
+        assert!(text.find("spawn_many_local").unwrap() < throughput);
+        let after = &text[throughput..];
+        assert!(after.contains("120.0k req/s") && after.contains("100.0k req/s"));
+        assert!(after.contains("1.20"));
+        assert!(text.contains("first table is lower-is-better"));
+        assert!(text.contains("ratio above 1.00 means smp_rt did better"));
+
+        let md = report.markdown();
+        assert!(md.contains("| throughput | smp_rt | tokio | smp_rt / tokio |"));
+        assert!(md.contains("| http_wrk req/s | 120.0k req/s | 100.0k req/s | 1.20 |"));
+
+        let svg = report.svg();
+        assert_well_formed(&svg);
+        assert!(svg.contains("right of 1.0: smp_rt better"));
+        let bar = svg
+            .split("<rect")
+            .find(|tag| tag.contains("<title>http_wrk req/s"))
+            .expect("a throughput bar");
+        assert!(bar.contains(BETTER_COLOR), "{bar}");
+
+        let plain = sample_report();
+        assert!(!plain.text().contains("throughput"));
+        assert!(plain.text().contains("Every figure is lower-is-better"));
     }
 
     #[test]

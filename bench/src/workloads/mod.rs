@@ -25,13 +25,18 @@
 //!   same runtime, over loopback, each client making
 //!   [`TCP_ECHO_ROUND_TRIPS`] round trips of [`TCP_ECHO_MESSAGE`] bytes.
 //!
-//! Two more measure what the reference set does not:
+//! Three more measure what the reference set does not:
 //! * `parked_tasks`: [`PARKED_TASKS`] tasks that wait forever; the spawn
 //!   cost per task and the resident memory per task ([`Parked`]);
 //! * `priority_latency`: every worker busy with `Normal` CPU-bound tasks
 //!   that only charge the budget, a `High` task (plain task on tokio, which
 //!   has no priorities) is woken from outside, [`LATENCY_SAMPLES`] times;
-//!   each sample is the time from the wake to the task's next poll.
+//!   each sample is the time from the wake to the task's next poll;
+//! * `http_wrk`: a hyper 1.x HTTP/1.1 server answering `Hello, World!`
+//!   (the one of `examples/http_hello.rs`) on 127.0.0.1, loaded by an
+//!   external [`wrk`](crate::wrk) process; requests per second and wrk's
+//!   latency percentiles. Each runtime module has `http_server`, which
+//!   serves while a closure (the runner's `wrk` call) runs and then stops.
 //!
 //! # Adding a workload
 //!
@@ -41,13 +46,18 @@
 //! which the runner and the criterion bench both iterate; one that reports
 //! something else gets a [`Kind`] and an arm in the runner's dispatch
 //! (`src/main.rs`, `run`). [`PLANNED`] names the workloads that wait on
-//! layers of smp_rt that are not there yet.
+//! layers of smp_rt that are not there yet (none at the moment).
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
 
 pub mod smp_rt;
 pub mod tokio;
@@ -76,6 +86,12 @@ pub const TCP_ECHO_CONNECTIONS: usize = 16;
 pub const TCP_ECHO_ROUND_TRIPS: usize = 500;
 /// Bytes per message in `tcp_echo`.
 pub const TCP_ECHO_MESSAGE: usize = 64;
+/// Rounds of `http_wrk` per runtime in a full run.
+pub const HTTP_ROUNDS: usize = 3;
+/// `wrk` connections in `http_wrk`.
+pub const HTTP_CONNECTIONS: usize = 64;
+/// Length of one `wrk` run in `http_wrk`, in a full run.
+pub const HTTP_DURATION: Duration = Duration::from_secs(5);
 
 /// Every workload the runner knows, in the order it runs them.
 ///
@@ -102,8 +118,8 @@ pub enum Workload {
     ParkedTasks,
     /// Wake-to-run latency of a `High` task on saturated workers.
     PriorityLatency,
-    // Extension point: `HttpWrk` (see `PLANNED`) becomes a variant here
-    // once the HTTP server setup and a `wrk` install are settled.
+    /// A hyper HTTP/1.1 server under `wrk`: requests per second, latency.
+    HttpWrk,
 }
 
 /// How a workload reports, which decides how the runner repeats it and
@@ -118,11 +134,15 @@ pub enum Kind {
     /// Many latency samples per run; the table shows percentiles of all of
     /// them together.
     Latency,
+    /// An HTTP server loaded by an external `wrk` for a fixed time, in
+    /// rounds; the table shows the median round's requests per second and
+    /// latency percentiles.
+    Http,
 }
 
 impl Workload {
     /// Every workload, in run order.
-    pub const ALL: [Workload; 10] = [
+    pub const ALL: [Workload; 11] = [
         Workload::SpawnManyLocal,
         Workload::SpawnManyRemoteIdle,
         Workload::SpawnManyRemoteBusy,
@@ -133,6 +153,7 @@ impl Workload {
         Workload::TcpEcho,
         Workload::ParkedTasks,
         Workload::PriorityLatency,
+        Workload::HttpWrk,
     ];
 
     /// The workload's name, as used on the command line and in reports.
@@ -148,6 +169,7 @@ impl Workload {
             Workload::TcpEcho => "tcp_echo",
             Workload::ParkedTasks => "parked_tasks",
             Workload::PriorityLatency => "priority_latency",
+            Workload::HttpWrk => "http_wrk",
         }
     }
 
@@ -161,6 +183,7 @@ impl Workload {
         match self {
             Workload::ParkedTasks => Kind::Parked,
             Workload::PriorityLatency => Kind::Latency,
+            Workload::HttpWrk => Kind::Http,
             _ => Kind::Time,
         }
     }
@@ -184,11 +207,15 @@ pub struct Planned {
 }
 
 /// Workloads to add once smp_rt has the layers they need.
-pub const PLANNED: &[Planned] = &[Planned {
-    name: "http_wrk",
-    description: "a hyper HTTP/1.1 server under wrk: requests per second and latency percentiles",
-    needs: "smp_rt::net with the tokio-io feature, hyper, an installed wrk",
-}];
+pub const PLANNED: &[Planned] = &[];
+
+/// The `http_wrk` service: `Hello, World!` to every request, as in
+/// `examples/http_hello.rs`.
+pub async fn hello(_: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    Ok(Response::new(Full::new(Bytes::from_static(
+        b"Hello, World!",
+    ))))
+}
 
 /// A timed workload as a pair of functions, one per runtime.
 #[derive(Clone, Copy, Debug)]
@@ -364,6 +391,35 @@ mod tests {
             assert_eq!(w.timed().is_some(), w.kind() == Kind::Time, "{w:?}");
         }
         assert_eq!(Workload::from_name("nope"), None);
+    }
+
+    /// One `GET /` with `Connection: close`; the whole response.
+    fn get(addr: std::net::SocketAddr) -> String {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("read timeout");
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .expect("write");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        response
+    }
+
+    #[test]
+    fn http_servers_answer_and_stop() {
+        let rt = crate::runtimes::smp_rt(2).unwrap();
+        let on_smp_rt = smp_rt::http_server(&rt, get).unwrap();
+        drop(rt);
+        let rt = crate::runtimes::tokio(2).unwrap();
+        let on_tokio = tokio::http_server(&rt, get).unwrap();
+        drop(rt);
+        for response in [on_smp_rt, on_tokio] {
+            assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+            assert!(response.ends_with("\r\n\r\nHello, World!"), "{response}");
+        }
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! with tokio's paths.
 
 use std::future::{self, Future};
+use std::io;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::task::Poll;
@@ -13,10 +15,13 @@ use ::smp_rt::net::{TcpListener, TcpStream};
 use ::smp_rt::runtime::Runtime;
 use ::smp_rt::sync::oneshot;
 use ::smp_rt::task::{self, JoinHandle, Priority};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
 
 use super::{
     BACKGROUND_PER_WORKER, CHAIN_DEPTH, PING_PONGS, Parked, SPAWN_MANY, TCP_ECHO_CONNECTIONS,
-    TCP_ECHO_MESSAGE, TCP_ECHO_ROUND_TRIPS, TIMERS, WakeProbe, YIELD_COUNT, YIELD_TASKS,
+    TCP_ECHO_MESSAGE, TCP_ECHO_ROUND_TRIPS, TIMERS, WakeProbe, YIELD_COUNT, YIELD_TASKS, hello,
     latency_pause, spin_work, wait,
 };
 use crate::sysinfo::resident_bytes;
@@ -246,6 +251,47 @@ pub fn tcp_echo(rt: &Runtime) -> Duration {
         server.await.expect("tcp_echo: the server failed");
         elapsed
     })
+}
+
+/// `http_wrk`'s server: the hyper HTTP/1.1 server of
+/// `examples/http_hello.rs` ([`hello`] through hyper-util's `TokioIo`,
+/// `TCP_NODELAY` on every connection) on this runtime, bound to an
+/// ephemeral port of 127.0.0.1.
+///
+/// While it serves, `load` runs on the calling thread with the server's
+/// address; then the accept loop is stopped through a oneshot and awaited,
+/// and `load`'s result returned. Connections still open are served until
+/// their clients close them or `rt` is dropped.
+///
+/// # Errors
+///
+/// When the listener cannot be bound, or the accept loop failed.
+pub fn http_server<R>(rt: &Runtime, load: impl FnOnce(SocketAddr) -> R) -> io::Result<R> {
+    let listener = rt.block_on(TcpListener::bind("127.0.0.1:0"))?;
+    let addr = listener.local_addr()?;
+    let (stop, mut stopped) = oneshot::channel::<()>();
+    let server = rt.spawn(async move {
+        loop {
+            let accepted = ::smp_rt::select! {
+                biased;
+                _ = &mut stopped => break,
+                accepted = listener.accept() => accepted,
+            };
+            let Ok((stream, _)) = accepted else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            ::smp_rt::spawn(async move {
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service_fn(hello))
+                    .await;
+            });
+        }
+    });
+    let result = load(addr);
+    let _ = stop.send(());
+    rt.block_on(server).map_err(io::Error::other)?;
+    Ok(result)
 }
 
 /// `parked_tasks`: a task spawns `count` tasks that each wait forever on
