@@ -3,7 +3,7 @@
 use std::future::{Future, pending};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
-use std::sync::{Arc, Condvar, Mutex, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::task::{Context, Poll};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -201,96 +201,121 @@ fn wakers_woken_from_many_threads_never_lose_the_last_wake() {
     }
 }
 
-/// Blocks each arriving thread until `parties` threads have arrived; fails
-/// after 30 s rather than deadlocking.
-struct Rendezvous {
-    arrived: Mutex<usize>,
-    all_here: Condvar,
-    parties: usize,
-}
-
-impl Rendezvous {
-    fn new(parties: usize) -> Rendezvous {
-        Rendezvous {
-            arrived: Mutex::new(0),
-            all_here: Condvar::new(),
-            parties,
-        }
-    }
-
-    fn arrive(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut arrived = self.arrived.lock().unwrap();
-        *arrived += 1;
-        self.all_here.notify_all();
-        while *arrived < self.parties {
-            let now = Instant::now();
-            assert!(
-                now < deadline,
-                "only {arrived} of {} tasks ran at once",
-                self.parties
-            );
-            arrived = self
-                .all_here
-                .wait_timeout(arrived, deadline - now)
-                .unwrap()
-                .0;
-        }
-    }
-}
-
 #[test]
 fn ping_pong_between_tasks_on_different_workers() {
     let _watchdog = watchdog("ping_pong_between_tasks_on_different_workers");
     let round_trips = 100_000;
     let rt = runtime(2);
-    let rendezvous = Arc::new(Rendezvous::new(2));
+    let pong_thread = Arc::new(Mutex::new(None));
     let (to_pong, mut pong_rx) = async_mpsc::unbounded::<u64>();
     let (to_ping, mut ping_rx) = async_mpsc::unbounded::<u64>();
 
     let pong = rt.spawn({
-        let rendezvous = rendezvous.clone();
+        let pong_thread = pong_thread.clone();
         async move {
-            // Holding the worker until the other task arrives puts the two
-            // tasks on different workers.
-            rendezvous.arrive();
-            let me = thread::current().id();
+            *pong_thread.lock().unwrap() = Some(thread::current().id());
             let mut served = 0u64;
             while let Some(n) = pong_rx.next().await {
                 to_ping.unbounded_send(n + 1).expect("ping is gone");
                 served += 1;
             }
-            (me, served)
+            served
         }
     });
-    let ping = rt.spawn({
-        let rendezvous = rendezvous.clone();
-        async move {
-            rendezvous.arrive();
+    let ping = rt.spawn(async move {
+        // Yield until this task runs on another worker than the one pong
+        // started on; the idle worker steals it from the busy one's queue.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let start_thread = loop {
+            let pong_on = *pong_thread.lock().unwrap();
             let me = thread::current().id();
-            let mut moved = 0u64;
-            let mut n = 0u64;
-            for _ in 0..round_trips {
-                to_pong.unbounded_send(n).expect("pong is gone");
-                let reply = ping_rx.next().await.expect("pong hung up");
-                assert_eq!(reply, n + 1);
-                n = reply;
-                if thread::current().id() != me {
-                    moved += 1;
-                }
+            if pong_on.is_some_and(|pong_on| pong_on != me) {
+                break me;
             }
-            drop(to_pong);
-            (me, n, moved)
+            assert!(
+                Instant::now() < deadline,
+                "ping never ran on another worker than pong"
+            );
+            task::yield_now().await;
+        };
+        let mut n = 0u64;
+        for _ in 0..round_trips {
+            to_pong.unbounded_send(n).expect("pong is gone");
+            let reply = ping_rx.next().await.expect("pong hung up");
+            assert_eq!(reply, n + 1);
+            n = reply;
         }
+        drop(to_pong);
+        (start_thread, n)
     });
-    let ((ping_thread, n, _moved), (pong_thread, served)) =
+    let ((_, n), served) =
         rt.block_on(async { (ping.await.expect("ping"), pong.await.expect("pong")) });
-    assert_ne!(
-        ping_thread, pong_thread,
-        "the rendezvous put both tasks on one thread"
-    );
     assert_eq!(n, round_trips as u64);
     assert_eq!(served, round_trips as u64);
+}
+
+/// Sets the flag when dropped, so a task holding its worker is let go even if the test fails.
+struct ReleaseOnDrop(Arc<AtomicBool>);
+
+impl Drop for ReleaseOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, SeqCst);
+    }
+}
+
+#[test]
+fn a_task_woken_while_its_worker_is_busy_runs_on_an_idle_worker() {
+    let _watchdog = watchdog("a_task_woken_while_its_worker_is_busy_runs_on_an_idle_worker");
+    for _attempt in 0..50 {
+        let rt = runtime(2);
+        // The woken task: records where it waits, and reports when it runs again.
+        let (wake_tx, wake_rx) = oneshot::channel::<()>();
+        let (woken_on_tx, woken_on_rx) = mpsc::channel();
+        let (ran_tx, ran_rx) = mpsc::channel();
+        let woken = rt.spawn(async move {
+            let _ = woken_on_tx.send(thread::current().id());
+            let _ = wake_rx.await;
+            let _ = ran_tx.send(());
+        });
+        let home = woken_on_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the task did not start");
+        // A task that holds its worker inside one long poll.
+        let release = Arc::new(AtomicBool::new(false));
+        let _release_on_exit = ReleaseOnDrop(release.clone());
+        let (busy_on_tx, busy_on_rx) = mpsc::channel();
+        let busy = rt.spawn({
+            let release = release.clone();
+            async move {
+                let _ = busy_on_tx.send(thread::current().id());
+                while !release.load(SeqCst) {
+                    thread::sleep(Duration::from_millis(1));
+                }
+            }
+        });
+        let busy_on = busy_on_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the busy task did not start");
+        if busy_on != home {
+            // Not the situation under test: try again.
+            release.store(true, SeqCst);
+            continue;
+        }
+        // The woken task's worker is busy and the other one idle.
+        wake_tx.send(()).expect("the woken task is gone");
+        let ran = ran_rx.recv_timeout(Duration::from_secs(30));
+        release.store(true, SeqCst);
+        assert!(
+            ran.is_ok(),
+            "a woken task waited 30 s for its busy worker while the other worker was idle"
+        );
+        rt.block_on(async {
+            woken.await.expect("woken task");
+            busy.await.expect("busy task");
+        });
+        return;
+    }
+    panic!("in 50 attempts the busy task never landed on the woken task's worker");
 }
 
 #[test]

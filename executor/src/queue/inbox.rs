@@ -1,9 +1,12 @@
 //! A worker's inbox: an intrusive multi-producer, single-consumer queue.
 //!
 //! Any thread pushes a node with one CAS on `head` (a Treiber-stack push);
-//! the owning worker takes everything at once with one swap and reverses the
-//! short list to get arrival order. There is no pop of single nodes, hence
-//! no ABA problem: a push only links the new node to whatever `head` is.
+//! a drainer takes everything at once with one swap and reverses the short
+//! list to get arrival order. There is no pop of single nodes, hence no ABA
+//! problem: a push only links the new node to whatever `head` is, without
+//! reading any node. The swap hands the whole list to exactly one drainer,
+//! so several threads may drain: the owning worker at every tick, and an
+//! idle sibling taking work that waits behind a long poll.
 //!
 //! The link lives inside the node (for tasks, in the task header), so a
 //! push allocates nothing.
@@ -111,7 +114,8 @@ impl<N: Node> Inbox<N> {
         if len > isize::MAX as usize { 0 } else { len }
     }
 
-    /// Takes every queued node, oldest first. **Owner only.**
+    /// Takes every queued node, oldest first. Any thread (see the module
+    /// docs): concurrent drains get disjoint batches.
     #[inline]
     pub(crate) fn drain(&self) -> Drain<N> {
         // A plain load first: an empty inbox costs no write to a shared line.
@@ -270,6 +274,29 @@ mod tests {
             s.join().unwrap();
         }
         assert!(inbox.is_empty());
+    }
+
+    #[cfg(loom)]
+    #[test]
+    fn loom_two_drainers_take_disjoint_batches() {
+        loom::model(|| {
+            let inbox = loom::sync::Arc::new(Inbox::new());
+            inbox.push(node(0));
+            let thief = {
+                let inbox = inbox.clone();
+                loom::thread::spawn(move || inbox.drain().map(|n| n.value).collect::<Vec<_>>())
+            };
+            let pusher = {
+                let inbox = inbox.clone();
+                loom::thread::spawn(move || inbox.push(node(1)))
+            };
+            let mut got: Vec<usize> = inbox.drain().map(|n| n.value).collect();
+            got.extend(thief.join().unwrap());
+            pusher.join().unwrap();
+            got.extend(inbox.drain().map(|n| n.value));
+            got.sort_unstable();
+            assert_eq!(got, vec![0, 1]);
+        });
     }
 
     #[cfg(loom)]

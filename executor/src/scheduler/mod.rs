@@ -209,6 +209,10 @@ impl Shared {
         remote.inbox.push(task);
         if remote.parker.unpark(&*self.driver, false) {
             tracing::trace!(worker = target, "unpark");
+        } else if remote.running.load(Relaxed) != IDLE_PRIORITY {
+            // The target is busy polling a task, perhaps for long: let an
+            // idle sibling take the work from its inbox.
+            self.notify_for_steal();
         }
         if self.is_shutdown() {
             // A push racing with shutdown: make sure the task is dropped.

@@ -17,7 +17,7 @@
 //! is `Low`. Within a level, the LIFO slot (a task just woken by the running
 //! task) goes first, then the deque in FIFO order.
 
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, RefMut};
 use std::collections::VecDeque;
 use std::ptr::NonNull;
 use std::sync::Arc;
@@ -335,20 +335,39 @@ impl WorkerContext {
             }
             for (level, ring) in workers[victim].rings.iter().enumerate() {
                 if let Some(task) = ring.steal_into(&me.rings[level]) {
-                    metrics::add(&me.metrics.steals, 1);
                     tracing::trace!(worker = self.index, victim, level, "steal");
-                    core.searching = false;
-                    drop(core);
-                    // The last searcher to find work wakes another one: there
-                    // may be more to take.
-                    if self.shared.idle.stop_searching() {
-                        self.shared.notify_for_steal();
-                    }
-                    return Some(task);
+                    return Some(self.found_by_stealing(core, task));
                 }
             }
         }
+        // Then work woken for a sibling that is busy in a long poll: it
+        // waits in that sibling's inbox, which any thread may drain.
+        for i in 0..n {
+            let victim = (start + i) % n;
+            if victim == self.index || workers[victim].inbox.is_empty() {
+                continue;
+            }
+            for task in workers[victim].inbox.drain() {
+                core.push_back(task, me);
+            }
+            if let Some(task) = core.pick(me) {
+                tracing::trace!(worker = self.index, victim, "steal from inbox");
+                return Some(self.found_by_stealing(core, task));
+            }
+        }
         None
+    }
+
+    /// Ends a successful search: counts the steal and, if this was the last
+    /// searcher, wakes another (there may be more to take).
+    fn found_by_stealing(&self, mut core: RefMut<'_, Box<Core>>, task: Task) -> Task {
+        metrics::add(&self.remote().metrics.steals, 1);
+        core.searching = false;
+        drop(core);
+        if self.shared.idle.stop_searching() {
+            self.shared.notify_for_steal();
+        }
+        task
     }
 
     /// Adds the time since the busy period started to the busy counter.
@@ -390,7 +409,7 @@ impl WorkerContext {
                 && shared
                     .workers
                     .iter()
-                    .any(|w| w.rings.iter().any(|r| !r.is_empty())));
+                    .any(|w| !w.inbox.is_empty() || w.rings.iter().any(|r| !r.is_empty())));
         let to_search = if work {
             remote.parker.cancel()
         } else {
