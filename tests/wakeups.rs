@@ -137,3 +137,31 @@ fn a_remote_wake_returns_the_task_to_its_worker() {
     release_tx.send(()).unwrap();
     rt.block_on(blocker).unwrap();
 }
+
+#[test]
+fn a_task_woken_by_a_task_while_its_worker_sleeps_runs_on_the_wakers_worker() {
+    // Waking a parked home worker would cost a futex wake-up for nothing
+    // warm: the task runs where it was woken instead.
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let (tx, rx) = oneshot::channel::<()>();
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let waiter = rt.spawn(async move {
+        started_tx.send(()).unwrap();
+        rx.await.unwrap();
+        std::thread::current().id()
+    });
+    started_rx.recv().unwrap();
+    // Let both workers run out of work and park (a worker spins for
+    // microseconds before it parks).
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let waker = rt.spawn(async move {
+        tx.send(()).unwrap();
+        std::thread::current().id()
+    });
+    let woke_on = rt.block_on(waker).unwrap();
+    let resumed_on = rt.block_on(waiter).unwrap();
+    assert_eq!(resumed_on, woke_on);
+}

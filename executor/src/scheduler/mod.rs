@@ -9,7 +9,9 @@
 //! | woke itself while running (yield, preemption) | back of its deque on the same worker |
 //! | woken on the worker it last ran on, by a task | the LIFO slot: runs next, BEAM-style affinity; at most [`LIFO_CAP`] times in a row, so a ping-ponging pair cannot starve the queue |
 //! | woken on that worker outside a task | back of its deque |
-//! | woken anywhere else | inbox of the worker it last ran on, which is unparked |
+//! | woken on another worker while its own worker is busy | inbox of the worker it last ran on |
+//! | woken on another worker while its own worker is parked | this worker, as a local wake (waking the parked worker would cost a futex wake-up for a cold cache) |
+//! | woken from a thread that is not a worker | inbox of the worker it last ran on, which is unparked |
 //! | anything, once the runtime shut down | dropped (the future with it) |
 //!
 //! [`Shared`] is what every thread may touch; each worker's private state is

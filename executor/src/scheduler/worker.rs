@@ -446,8 +446,14 @@ impl WorkerContext {
     pub(crate) fn schedule_local(&self, task: Task, info: ScheduleInfo) {
         let header = task.metadata();
         let last = header.last_worker();
-        if last != self.index as u32 && last != NO_WORKER && !info.woken_while_running {
-            // Its home is another worker: BEAM affinity, send it back.
+        if last != self.index as u32
+            && last != NO_WORKER
+            && !info.woken_while_running
+            && !self.shared.workers[last as usize].parker.is_parked()
+        {
+            // Its home is another worker, busy: BEAM affinity, send it back.
+            // (A parked home worker would cost a wake-up and has nothing
+            // warm to offer: the task then runs here, like a local wake.)
             self.shared.push_remote(last as usize, task);
             return;
         }
