@@ -198,6 +198,7 @@ fn set_priority_outside_a_task_panics_with_a_reason() {
 
 #[test]
 fn a_high_task_arriving_from_outside_cuts_a_running_normal_slice_short() {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
     // One worker, and a slice so long that only the urgent request can end
     // the Normal task's slice: without it the High task would wait for the
     // whole loop.
@@ -206,36 +207,43 @@ fn a_high_task_arriving_from_outside_cuts_a_running_normal_slice_short() {
         .build()
         .unwrap();
     let handle = rt.handle().clone();
-    let high_ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let high_ran = Arc::new(AtomicBool::new(false));
+    let pushed = Arc::new(AtomicBool::new(false));
     let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
-    let h = high_ran.clone();
+    let (h, p) = (high_ran.clone(), pushed.clone());
     let spawner = std::thread::spawn(move || {
         started_rx.recv().unwrap();
-        let task = task::Builder::new().priority(Priority::High).spawn_on(
-            async move { h.store(true, std::sync::atomic::Ordering::SeqCst) },
-            &handle,
-        );
+        let task = task::Builder::new()
+            .priority(Priority::High)
+            .spawn_on(async move { h.store(true, SeqCst) }, &handle);
         drop(task);
+        p.store(true, SeqCst);
     });
-    let h = high_ran.clone();
-    let (seen_after, preemptions) = rt.block_on(async move {
+    let (h, p) = (high_ran.clone(), pushed.clone());
+    let outcome = rt.block_on(async move {
         smp_rt::spawn(async move {
             started_tx.send(()).unwrap();
-            for i in 0..200_000_000u64 {
-                if h.load(std::sync::atomic::Ordering::SeqCst) {
-                    return (Some(i), task::stats().preemptions);
+            let start = std::time::Instant::now();
+            let mut charges_since_push = 0u64;
+            loop {
+                if h.load(SeqCst) {
+                    return Ok(task::stats().preemptions);
+                }
+                if p.load(SeqCst) {
+                    charges_since_push += 1;
+                    if charges_since_push > 100_000 {
+                        return Err("the High task was queued but did not run within the slice");
+                    }
+                } else if start.elapsed() > std::time::Duration::from_secs(120) {
+                    return Err("the spawner thread never got to spawn the High task");
                 }
                 task::consume_budget().await;
             }
-            (None, task::stats().preemptions)
         })
         .await
         .unwrap()
     });
     spawner.join().unwrap();
-    assert!(
-        seen_after.is_some(),
-        "the High task only ran after the Normal task's whole slice"
-    );
+    let preemptions = outcome.unwrap();
     assert!(preemptions >= 1, "the Normal slice was cut: {preemptions}");
 }

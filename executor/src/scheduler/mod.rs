@@ -37,6 +37,7 @@ use crate::loom::{AtomicU8, CachePadded};
 use crate::metrics::WorkerMetrics;
 use crate::queue::{Inbox, Ring};
 use crate::runtime::ThreadHook;
+use crate::task::Priority;
 use crate::task::header::{NO_WORKER, Task};
 
 pub(crate) use idle::Idle;
@@ -97,7 +98,7 @@ pub(crate) struct Remote {
     pub(crate) running: CachePadded<AtomicU8>,
     /// Set when work of a higher priority than the running task's arrives:
     /// the running task's slice ends at its next charging await point (see
-    /// `reductions`). Cleared when the worker starts a poll.
+    /// `reductions`). Cleared by the worker before it drains its inbox.
     pub(crate) urgent: CachePadded<AtomicBool>,
 }
 
@@ -105,13 +106,17 @@ pub(crate) struct Remote {
 pub(crate) const IDLE_PRIORITY: u8 = u8::MAX;
 
 impl Remote {
-    /// Asks the running task to end its slice if `task` outranks it.
+    /// Asks the running task to end its slice if work of `priority` (just
+    /// queued here) outranks it. Called *after* the work is queued: the
+    /// worker clears the flag before it drains its inbox (`tick`), so either
+    /// that drain sees the work or the flag stays set for the next poll.
     #[inline]
-    pub(crate) fn preempt_for(&self, task: &Task) {
-        let priority = task.metadata().priority() as u8;
-        // Relaxed: a hint; a stale read costs at most one slice of latency.
-        if priority < self.running.load(Relaxed) && !self.urgent.load(Relaxed) {
-            self.urgent.store(true, Relaxed);
+    pub(crate) fn preempt_for(&self, priority: Priority) {
+        // Relaxed loads: a hint; a stale `running` costs at most one slice
+        // of latency or one spurious preemption.
+        if (priority as u8) < self.running.load(Relaxed) && !self.urgent.load(Relaxed) {
+            // SeqCst: ordered against the worker's clear-then-drain (`tick`).
+            self.urgent.store(true, SeqCst);
         }
     }
 }
@@ -207,8 +212,9 @@ impl Shared {
     /// Puts `task` in worker `target`'s inbox and wakes the worker.
     pub(crate) fn push_remote(&self, target: usize, task: Task) {
         let remote = &self.workers[target];
-        remote.preempt_for(&task);
+        let priority = task.metadata().priority();
         remote.inbox.push(task);
+        remote.preempt_for(priority);
         if remote.parker.unpark(&*self.driver, false) {
             tracing::trace!(worker = target, "unpark");
         } else if remote.running.load(Relaxed) != IDLE_PRIORITY {

@@ -21,7 +21,7 @@ use std::cell::{Cell, RefCell, RefMut};
 use std::collections::VecDeque;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::time::Instant;
 
 use async_task::ScheduleInfo;
@@ -256,6 +256,12 @@ impl WorkerContext {
                 self.poll_driver();
                 core = self.core.borrow_mut();
             }
+            if remote.urgent.load(Relaxed) {
+                // Clear, then drain: a push after the drain sets the flag
+                // again (`Remote::preempt_for`), so it is never lost.
+                remote.urgent.store(false, SeqCst);
+                crate::loom::fence(SeqCst);
+            }
             let mut drained = false;
             for task in remote.inbox.drain() {
                 drained |= core.push_back(task, remote);
@@ -294,9 +300,6 @@ impl WorkerContext {
         let _entered = span.enter();
         let remote = self.remote();
         remote.running.store(header.priority() as u8, Relaxed);
-        if remote.urgent.load(Relaxed) {
-            remote.urgent.store(false, Relaxed);
-        }
         let prev = reductions::enter_slice(self.shared.config.reductions, &*remote.urgent);
         self.in_task.set(true);
         task.run();
@@ -459,7 +462,7 @@ impl WorkerContext {
         }
         header.set_last_worker(self.index as u32);
         let remote = self.remote();
-        remote.preempt_for(&task);
+        let priority = header.priority();
         let mut core = self.core.borrow_mut();
         let to_ring =
             if !info.woken_while_running && self.in_task.get() && core.lifo_streak < LIFO_CAP {
@@ -472,6 +475,7 @@ impl WorkerContext {
                 core.push_back(task, remote)
             };
         drop(core);
+        remote.preempt_for(priority);
         if to_ring {
             self.shared.notify_for_steal();
         }
@@ -480,8 +484,9 @@ impl WorkerContext {
     /// Queues a task spawned on this worker: the back of its deque.
     pub(crate) fn push_spawned(&self, task: Task) {
         task.metadata().set_last_worker(self.index as u32);
-        self.remote().preempt_for(&task);
+        let priority = task.metadata().priority();
         let to_ring = self.core.borrow_mut().push_back(task, self.remote());
+        self.remote().preempt_for(priority);
         if to_ring {
             self.shared.notify_for_steal();
         }
