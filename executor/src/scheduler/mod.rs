@@ -193,8 +193,21 @@ impl Shared {
             worker.push_spawned(task);
             return;
         }
-        let target = self.pick_remote_worker();
-        task.metadata().set_last_worker(target as u32);
+        self.push_home(task);
+    }
+
+    /// From outside a worker: queues `task` in the inbox of the worker it
+    /// last ran on, or of one chosen now if it never ran.
+    fn push_home(&self, task: Task) {
+        let header = task.metadata();
+        let target = match header.last_worker() {
+            NO_WORKER => {
+                let target = self.pick_remote_worker();
+                header.set_last_worker(target as u32);
+                target
+            }
+            w => w as usize,
+        };
         self.push_remote(target, task);
     }
 
@@ -354,14 +367,5 @@ pub(crate) fn schedule(task: Task, info: ScheduleInfo) {
     }
     // A clone keeps the runtime's state alive until the push and unpark
     // are done, even if the task runs to completion meanwhile.
-    let shared = Arc::clone(&header.shared);
-    let target = match header.last_worker() {
-        NO_WORKER => {
-            let target = shared.pick_remote_worker();
-            header.set_last_worker(target as u32);
-            target
-        }
-        w => w as usize,
-    };
-    shared.push_remote(target, task);
+    Arc::clone(&header.shared).push_home(task);
 }

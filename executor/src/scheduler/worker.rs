@@ -460,20 +460,29 @@ impl WorkerContext {
             self.shared.push_remote(last as usize, task);
             return;
         }
+        let to_front = !info.woken_while_running && self.in_task.get();
+        self.enqueue(task, to_front);
+    }
+
+    /// Queues `task` on this worker: in the LIFO slot if `to_front` (and
+    /// the streak allows), else at the back of its deque. Then asks the
+    /// running task to yield if `task` outranks it, and wakes a thief if the
+    /// task is stealable.
+    fn enqueue(&self, task: Task, to_front: bool) {
+        let header = task.metadata();
         header.set_last_worker(self.index as u32);
-        let remote = self.remote();
         let priority = header.priority();
+        let remote = self.remote();
         let mut core = self.core.borrow_mut();
-        let to_ring =
-            if !info.woken_while_running && self.in_task.get() && core.lifo_streak < LIFO_CAP {
-                // Front of the line; a task it displaces goes to the back.
-                match core.lifo.replace(task) {
-                    Some(displaced) => core.push_back(displaced, remote),
-                    None => false,
-                }
-            } else {
-                core.push_back(task, remote)
-            };
+        let to_ring = if to_front && core.lifo_streak < LIFO_CAP {
+            // Front of the line; a task it displaces goes to the back.
+            match core.lifo.replace(task) {
+                Some(displaced) => core.push_back(displaced, remote),
+                None => false,
+            }
+        } else {
+            core.push_back(task, remote)
+        };
         drop(core);
         remote.preempt_for(priority);
         if to_ring {
@@ -483,12 +492,6 @@ impl WorkerContext {
 
     /// Queues a task spawned on this worker: the back of its deque.
     pub(crate) fn push_spawned(&self, task: Task) {
-        task.metadata().set_last_worker(self.index as u32);
-        let priority = task.metadata().priority();
-        let to_ring = self.core.borrow_mut().push_back(task, self.remote());
-        self.remote().preempt_for(priority);
-        if to_ring {
-            self.shared.notify_for_steal();
-        }
+        self.enqueue(task, false);
     }
 }
