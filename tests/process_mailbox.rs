@@ -171,7 +171,10 @@ async fn selective_receive_over_a_long_queue() {
 #[smp_rt::test(worker_threads = 2)]
 async fn a_cancelled_selective_receive_loses_nothing() {
     let (tx, rx) = oneshot::channel();
+    let (sent_tx, sent_rx) = oneshot::channel::<()>();
     let pid = process::spawn(move |mut mbox: Mailbox<u32>| async move {
+        // All three messages are queued before the receives start.
+        sent_rx.await.unwrap();
         let first = mbox.recv().await;
         // Nothing matches: this times out, after passing over 2 and 3.
         let none = smp_rt::time::timeout(Duration::from_millis(20), mbox.recv_match(|m| *m > 100))
@@ -186,6 +189,7 @@ async fn a_cancelled_selective_receive_loses_nothing() {
     for i in 1..=3 {
         pid.send(i).unwrap();
     }
+    sent_tx.send(()).unwrap();
     let (first, timed_out, rest) = bounded("the receives", rx).await.unwrap();
     assert_eq!(first, 1);
     assert!(timed_out);

@@ -18,7 +18,9 @@
 //!   [`Exit`] instead, through [`Mailbox::recv_signal`].
 //! * **Monitors** ([`monitor`], [`spawn_monitor`]) are one-way: a
 //!   [`Monitor`] is a future that resolves to a [`Down`] when the process
-//!   ends, for whatever reason.
+//!   ends, for whatever reason. The `Down` is sent after the process's
+//!   links were signalled: by then every linked process has dropped its
+//!   link, and has been marked for killing if the exit was abnormal.
 //! * The **registry** ([`register`], [`whereis`]) names processes.
 //! * [`Pid::info`] reports a process's counters, like `process_info`.
 //! * [`supervisor`] restarts processes that fail.

@@ -437,14 +437,17 @@ fn finish_now(process: &Arc<dyn AnyProcess>, observed: ExitReason) {
         registry::release(&name, core.id);
     }
     process.drain();
+    // Links are signalled before monitors hear of the exit, so whoever sees
+    // the `Down` also sees every linked process settled: its link removed,
+    // and, for an abnormal exit, its kill recorded.
+    for (_, linked) in links {
+        signal(&*linked, core.id, reason.clone(), true);
+    }
     for (_, monitor) in monitors {
         let _ = monitor.send(Down {
             pid_id: core.id,
             reason: reason.clone(),
         });
-    }
-    for (_, linked) in links {
-        signal(&*linked, core.id, reason.clone(), true);
     }
 }
 
