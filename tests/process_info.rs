@@ -21,6 +21,8 @@ enum Msg {
     /// Replies with the process's own view of its counters.
     Stats(oneshot::Sender<task::TaskStats>),
     SetPriority(Priority, oneshot::Sender<()>),
+    /// Ends the current poll (a `yield_now`), then replies from the next.
+    Yield(oneshot::Sender<()>),
 }
 
 async fn worker(mut mbox: Mailbox<Msg>) {
@@ -34,8 +36,20 @@ async fn worker(mut mbox: Mailbox<Msg>) {
                 task::set_priority(p);
                 let _ = reply.send(());
             }
+            Msg::Yield(reply) => {
+                task::yield_now().await;
+                let _ = reply.send(());
+            }
         }
     }
+}
+
+/// Returns once the process has begun a poll after everything it did
+/// before this call: the outside view (`Pid::info`) is then up to date.
+async fn next_poll(pid: &process::Pid<Msg>) {
+    let (tx, rx) = oneshot::channel();
+    pid.send(Msg::Yield(tx)).unwrap();
+    bounded("the next poll", rx).await.unwrap();
 }
 
 async fn stats(pid: &process::Pid<Msg>) -> task::TaskStats {
@@ -117,7 +131,7 @@ async fn info_counters_follow_the_task_with_one_poll_of_lag() {
     let own = stats(&pid).await;
     assert!(own.reductions >= 8_000, "{own:?}");
     // ...is visible from outside once the process has been polled again.
-    let _ = stats(&pid).await;
+    next_poll(&pid).await;
     let info = pid.info().unwrap();
     assert!(info.reductions >= own.reductions, "{info:?} vs {own:?}");
     assert!(info.polls >= own.polls);
@@ -134,7 +148,7 @@ async fn info_sees_a_priority_change_after_the_next_poll() {
     let (tx, rx) = oneshot::channel();
     pid.send(Msg::SetPriority(Priority::Low, tx)).unwrap();
     bounded("the change", rx).await.unwrap();
-    let _ = stats(&pid).await;
+    next_poll(&pid).await;
     assert_eq!(pid.info().unwrap().priority, Priority::Low);
     pid.kill();
 }
