@@ -191,3 +191,75 @@ fn metrics_for_a_missing_worker_say_so() {
     let rt = Builder::new_current_thread().build().unwrap();
     rt.metrics().worker_poll_count(1);
 }
+
+#[test]
+fn a_busy_worker_takes_work_stranded_behind_a_stuck_sibling() {
+    // Worker X is stuck in one long poll; worker Y is kept busy (it never
+    // goes idle, so it never steals). Tasks whose home is X are woken from
+    // a plain thread: they go to X's inbox, and only Y's check for stalled
+    // siblings can run them before X is released.
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let (homed_tx, homed_rx) = std::sync::mpsc::channel();
+    let blocker = rt.spawn(async move {
+        let x = std::thread::current().id();
+        let mut homed = Vec::new();
+        // Waiters that ran on X: their home is X.
+        while homed.len() < 4 {
+            let (wake_tx, wake_rx) = futures::channel::oneshot::channel::<()>();
+            let (ran_tx, ran_rx) = futures::channel::oneshot::channel();
+            let waiter = smp_rt::spawn(async move {
+                ran_tx.send(std::thread::current().id()).unwrap();
+                wake_rx.await.unwrap();
+                std::thread::current().id()
+            });
+            if ran_rx.await.unwrap() == x {
+                homed.push((wake_tx, waiter));
+            }
+        }
+        homed_tx.send((x, homed)).unwrap();
+        // Stuck: X polls this task until the test releases it.
+        release_rx.recv().unwrap();
+    });
+    let (x, homed) = homed_rx.recv().unwrap();
+    // Keep Y busy: a task that yields until told to stop.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let spinner = rt.spawn({
+        let stop = stop.clone();
+        async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                task::yield_now().await;
+            }
+        }
+    });
+    let (wakers, waiters): (Vec<_>, Vec<_>) = homed.into_iter().unzip();
+    std::thread::spawn(move || {
+        for wake in wakers {
+            wake.send(()).unwrap();
+        }
+    })
+    .join()
+    .unwrap();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    rt.spawn(async move {
+        let mut ran_on = Vec::new();
+        for waiter in waiters {
+            ran_on.push(waiter.await.unwrap());
+        }
+        done_tx.send(ran_on).unwrap();
+    });
+    let ran_on = done_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("work woken to a stuck worker waited for it");
+    assert!(
+        ran_on.iter().all(|&t| t != x),
+        "{ran_on:?} ran on the stuck worker"
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    release_tx.send(()).unwrap();
+    rt.block_on(spinner).unwrap();
+    rt.block_on(blocker).unwrap();
+}

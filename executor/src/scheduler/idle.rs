@@ -11,7 +11,7 @@
 //! counts it in `searching` first, so a burst of spawns wakes one worker,
 //! not all of them).
 
-use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 
 use crate::loom::{AtomicUsize, CachePadded};
 
@@ -60,6 +60,17 @@ impl Idle {
         self.searching
             .compare_exchange(0, 1, SeqCst, SeqCst)
             .is_ok()
+    }
+
+    /// A fence-free look at what [`claim_wakeup`](Idle::claim_wakeup)
+    /// checks: `false` when nobody sleeps or someone searches, as far as
+    /// this thread can tell now. A hint only: it may miss a sleeper that has
+    /// just announced itself.
+    #[inline]
+    pub(crate) fn may_want_wakeup(&self) -> bool {
+        // Relaxed: a stale answer costs a missed or a spurious wake-up of a
+        // sibling, never lost work (the caller runs the work itself).
+        self.searching.load(Relaxed) == 0 && self.sleeping.load(Relaxed) != 0
     }
 
     /// Gives back a claim from [`claim_wakeup`](Idle::claim_wakeup).

@@ -12,6 +12,7 @@
 //! | woken on another worker while its own worker is busy | inbox of the worker it last ran on |
 //! | woken on another worker while its own worker is parked | this worker, as a local wake (waking the parked worker would cost a futex wake-up for a cold cache) |
 //! | woken from a thread that is not a worker | inbox of the worker it last ran on, which is unparked |
+//! | waiting in the inbox of a worker that polled nothing over two looks of a busy sibling (descheduled, or stuck in one long poll) | that sibling's deque |
 //! | anything, once the runtime shut down | dropped (the future with it) |
 //!
 //! [`Shared`] is what every thread may touch; each worker's private state is

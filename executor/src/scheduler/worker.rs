@@ -3,10 +3,12 @@
 //! ```text
 //! loop {
 //!     drain the inbox into the deques
-//!     every DRIVER_INTERVAL ticks: poll the driver without blocking
+//!     every DRIVER_INTERVAL ticks: poll the driver without blocking, and
+//!         take the inbox of a sibling that made no progress since the last look
 //!     run the next task for one slice (the priority rule below)
 //!     out of work: steal from a random sibling
-//!     still nothing: watch the inbox briefly (WFE on AArch64), then park
+//!     still nothing: busy-wait up to IDLE_SPIN for new work (WFE on
+//!         AArch64, yielding the thread now and then), then park
 //! }
 //! ```
 //!
@@ -22,7 +24,7 @@ use std::collections::VecDeque;
 use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_task::ScheduleInfo;
 
@@ -38,13 +40,20 @@ pub(crate) const LOW_SKIPS: u8 = 8;
 /// Ticks between non-blocking polls of the driver by a busy worker.
 const DRIVER_INTERVAL: u32 = 61;
 
-/// Before parking, an idle worker watches its inbox for this many waits
-/// (checking shutdown and `block_on`'s future between them)...
-const IDLE_WAITS: u32 = 4;
-/// ...of this many rounds each: on AArch64 a round is a `wfe` that ends when
-/// the inbox's line is written (or on the kernel's ~100 µs event stream);
-/// elsewhere it is a `spin_loop` hint.
+/// Before parking, an idle worker busy-waits for new work for about this
+/// long (BEAM's scheduler busy wait): work arriving in a burst (a thread
+/// spawning many tasks, a stream of wake-ups) then finds the worker awake
+/// instead of paying a futex wake-up per lull.
+const IDLE_SPIN: Duration = Duration::from_micros(25);
+/// The busy wait watches the inbox for waits of this many rounds: on
+/// AArch64 a round is a `wfe` that ends when the inbox's line is written
+/// (or on the kernel's ~100 µs event stream); elsewhere a `spin_loop` hint.
 const IDLE_ROUNDS: u32 = if cfg!(target_arch = "aarch64") { 1 } else { 16 };
+/// Between waits, the worker checks shutdown and `block_on`'s future; every
+/// this many waits it also looks at its siblings' queues and the clock, and
+/// yields its thread, so a busy wait never keeps a runnable thread (the
+/// one spawning the work, say) off a core the machine is short of.
+const IDLE_WAITS_PER_CHECK: u32 = 8;
 
 /// A worker's private state: only the thread running the worker touches it.
 pub(crate) struct Core {
@@ -62,6 +71,9 @@ pub(crate) struct Core {
     rng: u32,
     /// Counted in `Idle::searching`.
     searching: bool,
+    /// Per sibling, what the last look found: its poll count, and whether
+    /// its inbox held work (see `WorkerContext::rescue_stranded`).
+    sibling_seen: Vec<(u64, bool)>,
 }
 
 impl Core {
@@ -76,6 +88,7 @@ impl Core {
             // Any odd seed works for xorshift; spread the workers apart.
             rng: 0x9E37_79B9u32.wrapping_mul(index as u32 + 1) | 1,
             searching: false,
+            sibling_seen: Vec::new(),
         }
     }
 
@@ -255,6 +268,7 @@ impl WorkerContext {
                 drop(core);
                 self.poll_driver();
                 core = self.core.borrow_mut();
+                self.rescue_stranded(&mut core);
             }
             if remote.urgent.load(Relaxed) {
                 // Clear, then drain: a push after the drain sets the flag
@@ -283,6 +297,44 @@ impl WorkerContext {
         }
         self.run_task(task);
         true
+    }
+
+    /// Takes the inbox of a sibling that is not getting anywhere: over two
+    /// looks (`DRIVER_INTERVAL` ticks apart) it polled no task while work
+    /// waited in its inbox. Its thread is descheduled (more runnable
+    /// threads than cores) or stuck in one long poll, and the work sent to
+    /// it would wait as long; affinity is worth less than that.
+    fn rescue_stranded(&self, core: &mut Core) {
+        let workers = &self.shared.workers;
+        if workers.len() == 1 {
+            return;
+        }
+        core.sibling_seen.resize(workers.len(), (u64::MAX, false));
+        let me = self.remote();
+        for (i, sibling) in workers.iter().enumerate() {
+            if i == self.index {
+                continue;
+            }
+            // Relaxed: a progress hint; a stale count delays or hastens
+            // the rescue by one look, and the drain itself synchronizes.
+            let polls = sibling.metrics.polls.load(Relaxed);
+            let waiting = !sibling.inbox.is_empty();
+            let (seen_polls, was_waiting) = core.sibling_seen[i];
+            core.sibling_seen[i] = (polls, waiting);
+            if polls == seen_polls && was_waiting && waiting {
+                let mut rescued = 0u32;
+                for task in sibling.inbox.drain() {
+                    core.push_back(task, me);
+                    rescued += 1;
+                }
+                tracing::trace!(
+                    worker = self.index,
+                    sibling = i,
+                    rescued,
+                    "took a stalled sibling's inbox"
+                );
+            }
+        }
     }
 
     /// Polls the driver without blocking, if no other worker has it.
@@ -393,11 +445,11 @@ impl WorkerContext {
             core.searching = false;
             shared.idle.stop_searching();
         }
-        for _ in 0..IDLE_WAITS {
-            if remote.inbox.wait_for_push(IDLE_ROUNDS) || woken() || shared.is_shutdown() {
-                return;
-            }
+        drop(core);
+        if self.busy_wait(woken) {
+            return;
         }
+        let mut core = self.core.borrow_mut();
 
         let in_driver = shared.try_lock_driver();
         shared.idle.inc_sleeping();
@@ -431,6 +483,33 @@ impl WorkerContext {
         core.searching = to_search;
     }
 
+    /// The busy wait before parking (see [`IDLE_SPIN`]). Returns `true` if
+    /// work may have arrived: in the inbox, in a sibling's rings, through
+    /// `woken`, or the runtime shut down.
+    fn busy_wait(&self, woken: &dyn Fn() -> bool) -> bool {
+        let shared = &*self.shared;
+        let remote = self.remote();
+        let until = Instant::now() + IDLE_SPIN;
+        loop {
+            for _ in 0..IDLE_WAITS_PER_CHECK {
+                if remote.inbox.wait_for_push(IDLE_ROUNDS) || woken() || shared.is_shutdown() {
+                    return true;
+                }
+            }
+            let stealable = shared
+                .workers
+                .iter()
+                .any(|w| w.rings.iter().any(|r| !r.is_empty()) || !w.inbox.is_empty());
+            if stealable {
+                return true;
+            }
+            if Instant::now() >= until {
+                return false;
+            }
+            std::thread::yield_now();
+        }
+    }
+
     /// After shutdown: drops every task queued on this worker, then sleeps
     /// until `woken` (the future of the `block_on` running this worker).
     pub(crate) fn wait_after_shutdown(&self, woken: &dyn Fn() -> bool) {
@@ -460,15 +539,23 @@ impl WorkerContext {
             self.shared.push_remote(last as usize, task);
             return;
         }
-        let to_front = !info.woken_while_running && self.in_task.get();
-        self.enqueue(task, to_front);
+        let yielded = info.woken_while_running;
+        let to_front = !yielded && self.in_task.get();
+        self.enqueue(task, to_front, yielded);
     }
 
     /// Queues `task` on this worker: in the LIFO slot if `to_front` (and
     /// the streak allows), else at the back of its deque. Then asks the
     /// running task to yield if `task` outranks it, and wakes a thief if the
     /// task is stealable.
-    fn enqueue(&self, task: Task, to_front: bool) {
+    ///
+    /// A task that `yielded` (woke itself while running: `yield_now`, a
+    /// spent slice) is not new work: a sibling is woken for it only if a
+    /// cheap look says one sleeps and nobody searches. That look skips the
+    /// handshake's fence, so it may miss a sibling that is just parking;
+    /// nothing is lost by that (this worker runs the task itself), and it
+    /// keeps a full fence off every yield.
+    fn enqueue(&self, task: Task, to_front: bool, yielded: bool) {
         let header = task.metadata();
         header.set_last_worker(self.index as u32);
         let priority = header.priority();
@@ -485,13 +572,13 @@ impl WorkerContext {
         };
         drop(core);
         remote.preempt_for(priority);
-        if to_ring {
+        if to_ring && (!yielded || self.shared.idle.may_want_wakeup()) {
             self.shared.notify_for_steal();
         }
     }
 
     /// Queues a task spawned on this worker: the back of its deque.
     pub(crate) fn push_spawned(&self, task: Task) {
-        self.enqueue(task, false);
+        self.enqueue(task, false, false);
     }
 }
