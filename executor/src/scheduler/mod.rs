@@ -5,7 +5,7 @@
 //! | event | destination |
 //! |---|---|
 //! | spawned on a worker | back of that worker's deque for its priority |
-//! | spawned from outside | inbox of a sleeping worker, else round-robin |
+//! | spawned from outside | inbox of an idle worker (busy-waiting, else sleeping), else round-robin |
 //! | woke itself while running (yield, preemption) | back of its deque on the same worker |
 //! | woken on the worker it last ran on, by a task | the LIFO slot: runs next, BEAM-style affinity; at most [`LIFO_CAP`] times in a row, so a ping-ponging pair cannot starve the queue |
 //! | woken on that worker outside a task | back of its deque |
@@ -97,6 +97,8 @@ pub(crate) struct Remote {
     released: AtomicBool,
     /// Priority index of the task being polled, `IDLE_PRIORITY` between polls.
     pub(crate) running: CachePadded<AtomicU8>,
+    /// `true` while the worker busy-waits for work before parking.
+    pub(crate) spinning: CachePadded<AtomicBool>,
     /// Set when work of a higher priority than the running task's arrives:
     /// the running task's slice ends at its next charging await point (see
     /// `reductions`). Cleared by the worker before it drains its inbox.
@@ -156,6 +158,7 @@ impl Shared {
                     metrics: WorkerMetrics::default(),
                     released: AtomicBool::new(false),
                     running: CachePadded(AtomicU8::new(IDLE_PRIORITY)),
+                    spinning: CachePadded(AtomicBool::new(false)),
                     urgent: CachePadded(AtomicBool::new(false)),
                 })
                 .collect(),
@@ -212,14 +215,16 @@ impl Shared {
         self.push_remote(target, task);
     }
 
-    /// A worker for work arriving from outside: a sleeping one if any
-    /// (it has nothing better to do), else the next in round-robin order.
+    /// A worker for work arriving from outside: an idle one if any (it has
+    /// nothing better to do), preferring one that busy-waits (it needs no
+    /// wake-up) to one that sleeps; else the next in round-robin order.
     fn pick_remote_worker(&self) -> usize {
         let n = self.workers.len();
         let start = self.next_remote.fetch_add(1, Relaxed) % n;
-        (0..n)
-            .map(|i| (start + i) % n)
-            .find(|&w| self.workers[w].parker.is_parked())
+        let order = || (0..n).map(|i| (start + i) % n);
+        order()
+            .find(|&w| self.workers[w].spinning.load(Relaxed))
+            .or_else(|| order().find(|&w| self.workers[w].parker.is_parked()))
             .unwrap_or(start)
     }
 

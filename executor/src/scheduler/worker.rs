@@ -446,12 +446,18 @@ impl WorkerContext {
             shared.idle.stop_searching();
         }
         drop(core);
-        if self.busy_wait(woken) {
-            return;
+        // The worker that will block in the driver does so at once: there
+        // it wakes on IO as well as on work, while a busy wait would leave
+        // IO events unread. The others busy-wait first.
+        let mut in_driver = shared.try_lock_driver();
+        if !in_driver {
+            if self.busy_wait(woken) {
+                return;
+            }
+            in_driver = shared.try_lock_driver();
         }
         let mut core = self.core.borrow_mut();
 
-        let in_driver = shared.try_lock_driver();
         shared.idle.inc_sleeping();
         let wait = remote.parker.prepare(in_driver);
         // Look once more, after announcing the park (see `scheduler::park`).
@@ -490,24 +496,30 @@ impl WorkerContext {
         let shared = &*self.shared;
         let remote = self.remote();
         let until = Instant::now() + IDLE_SPIN;
-        loop {
-            for _ in 0..IDLE_WAITS_PER_CHECK {
-                if remote.inbox.wait_for_push(IDLE_ROUNDS) || woken() || shared.is_shutdown() {
-                    return true;
-                }
-            }
-            let stealable = shared
-                .workers
-                .iter()
-                .any(|w| w.rings.iter().any(|r| !r.is_empty()) || !w.inbox.is_empty());
-            if stealable {
-                return true;
+        // Seen by `Shared::pick_remote_worker`: work from outside comes here
+        // first, costing no wake-up. Relaxed: a hint (the inbox push and
+        // the unpark handshake carry the synchronization).
+        remote.spinning.store(true, Relaxed);
+        let found = loop {
+            let pushed = (0..IDLE_WAITS_PER_CHECK).any(|_| {
+                remote.inbox.wait_for_push(IDLE_ROUNDS) || woken() || shared.is_shutdown()
+            });
+            let stealable = || {
+                shared
+                    .workers
+                    .iter()
+                    .any(|w| w.rings.iter().any(|r| !r.is_empty()) || !w.inbox.is_empty())
+            };
+            if pushed || stealable() {
+                break true;
             }
             if Instant::now() >= until {
-                return false;
+                break false;
             }
             std::thread::yield_now();
-        }
+        };
+        remote.spinning.store(false, Relaxed);
+        found
     }
 
     /// After shutdown: drops every task queued on this worker, then sleeps
