@@ -8,9 +8,9 @@
 //! | spawned from outside | inbox of an idle worker (busy-waiting, else sleeping), else round-robin |
 //! | woke itself while running (yield, preemption) | back of its deque on the same worker |
 //! | woken on the worker it last ran on, by a task | the LIFO slot: runs next, BEAM-style affinity; at most [`LIFO_CAP`] times in a row, so a ping-ponging pair cannot starve the queue |
-//! | woken on that worker outside a task | back of its deque |
-//! | woken on another worker while its own worker is busy | inbox of the worker it last ran on |
-//! | woken on another worker while its own worker is parked | this worker, as a local wake (waking the parked worker would cost a futex wake-up for a cold cache) |
+//! | woken on a worker outside a task (by the driver: IO, timers), whatever its home | back of that worker's deque |
+//! | woken by a task on another worker while its own worker is busy | inbox of the worker it last ran on |
+//! | woken by a task on another worker while its own worker is parked | this worker, as a local wake (waking the parked worker would cost a futex wake-up for a cold cache) |
 //! | woken from a thread that is not a worker | inbox of the worker it last ran on, which is unparked |
 //! | waiting in the inbox of a worker that polled nothing over two looks of a busy sibling (descheduled, or stuck in one long poll) | that sibling's deque |
 //! | anything, once the runtime shut down | dropped (the future with it) |

@@ -543,11 +543,18 @@ impl WorkerContext {
         if last != self.index as u32
             && last != NO_WORKER
             && !info.woken_while_running
+            && self.in_task.get()
             && !self.shared.workers[last as usize].parker.is_parked()
         {
-            // Its home is another worker, busy: BEAM affinity, send it back.
-            // (A parked home worker would cost a wake-up and has nothing
-            // warm to offer: the task then runs here, like a local wake.)
+            // Woken by a task, its home another worker, busy: BEAM
+            // affinity, send it back. (A parked home worker would cost a
+            // wake-up and has nothing warm to offer: the task then runs
+            // here, like a local wake.) Wakes outside a task, from the
+            // driver (IO, timers), queue here: this worker is awake and
+            // about to look for work, and sending each IO wake home made
+            // every worker a partner in every exchange (tcp_echo: 2.1
+            // reactor waits per round trip instead of 0.8).
+
             self.shared.push_remote(last as usize, task);
             return;
         }
