@@ -16,8 +16,9 @@ pub(crate) struct WorkerMetrics {
     pub(crate) parks: AtomicU64,
     pub(crate) preemptions: AtomicU64,
     pub(crate) busy_ns: AtomicU64,
-    /// Tasks in the owner's overflow list, per priority.
-    pub(crate) overflow: [AtomicUsize; 4],
+    /// Tasks only the owner sees (its batch front and overflow list), per
+    /// priority.
+    pub(crate) private: [AtomicUsize; 4],
 }
 
 /// Adds `n` to a counter that only the calling thread writes.
@@ -119,8 +120,8 @@ impl RuntimeMetrics {
     /// Tasks ready to run in worker `worker`'s deque of `priority`.
     pub fn worker_queue_depth(&self, worker: usize, priority: Priority) -> usize {
         let level = priority.index();
-        let overflow = self.worker(worker).overflow[level].load(Relaxed);
-        self.shared.workers[worker].rings[level].len() + overflow
+        let private = self.worker(worker).private[level].load(Relaxed);
+        self.shared.workers[worker].rings[level].len() + private
     }
 
     /// Tasks waiting in worker `worker`'s inbox.

@@ -37,6 +37,10 @@ use crate::task::header::{NO_WORKER, Task};
 /// A ready `Low` task is passed over at most this many times by `Normal` work.
 pub(crate) const LOW_SKIPS: u8 = 8;
 
+/// Tasks the owner takes from a ring with one CAS (at most half of what is
+/// ready, see `Ring::pop_batch`); they wait in the level's private `front`.
+const POP_BATCH: u32 = 8;
+
 /// Ticks between non-blocking polls of the driver by a busy worker.
 const DRIVER_INTERVAL: u32 = 61;
 
@@ -64,8 +68,11 @@ pub(crate) struct Core {
     lifo_streak: u8,
     /// `Normal` picks made while `Low` work waited.
     low_skips: u8,
+    /// The oldest tasks of each level, taken from its ring in a batch
+    /// ([`POP_BATCH`]); not stealable, and never more than the batch.
+    front: [VecDeque<Task>; 4],
     /// Tasks that did not fit in the rings, per priority; the rings hold the
-    /// older tasks, so each level is ring first, then overflow.
+    /// older tasks, so each level is front, then ring, then overflow.
     overflow: [VecDeque<Task>; 4],
     tick: u32,
     rng: u32,
@@ -83,6 +90,7 @@ impl Core {
             lifo: None,
             lifo_streak: 0,
             low_skips: 0,
+            front: Default::default(),
             overflow: Default::default(),
             tick: 0,
             // Any odd seed works for xorshift; spread the workers apart.
@@ -95,7 +103,7 @@ impl Core {
     /// Every task the core holds, for shutdown.
     pub(crate) fn take_all(&mut self) -> Vec<Task> {
         let mut tasks: Vec<Task> = self.lifo.take().into_iter().collect();
-        for level in &mut self.overflow {
+        for level in self.front.iter_mut().chain(&mut self.overflow) {
             tasks.extend(level.drain(..));
         }
         tasks
@@ -124,12 +132,21 @@ impl Core {
         } else {
             overflow.push_back(task);
         }
-        remote.metrics.overflow[level].store(overflow.len(), Relaxed);
+        self.publish_private(level, remote);
         false
+    }
+
+    /// Publishes how many tasks of `level` only this worker can see (its
+    /// front and overflow), for `worker_queue_depth`.
+    #[inline]
+    fn publish_private(&self, level: usize, remote: &Remote) {
+        let private = self.front[level].len() + self.overflow[level].len();
+        remote.metrics.private[level].store(private, Relaxed);
     }
 
     fn level_ready(&self, level: usize, remote: &Remote, lifo_level: Option<usize>) -> bool {
         lifo_level == Some(level)
+            || !self.front[level].is_empty()
             || !remote.rings[level].is_empty()
             || !self.overflow[level].is_empty()
     }
@@ -169,10 +186,21 @@ impl Core {
         self.pop_level(level, remote)
     }
 
-    /// Pops the front of `level`: the ring, refilled from overflow when empty.
+    /// Pops the front of `level`: the private front, else a batch from the
+    /// ring, else the overflow (which then refills the ring).
     fn pop_level(&mut self, level: usize, remote: &Remote) -> Option<Task> {
+        let task = self.take_front(level, remote);
+        self.publish_private(level, remote);
+        task
+    }
+
+    fn take_front(&mut self, level: usize, remote: &Remote) -> Option<Task> {
+        if let Some(task) = self.front[level].pop_front() {
+            return Some(task);
+        }
         let ring = &remote.rings[level];
-        if let Some(task) = ring.pop() {
+        let front = &mut self.front[level];
+        if let Some(task) = ring.pop_batch(POP_BATCH, |task| front.push_back(task)) {
             return Some(task);
         }
         let overflow = &mut self.overflow[level];
@@ -183,12 +211,12 @@ impl Core {
                 break;
             }
         }
-        remote.metrics.overflow[level].store(overflow.len(), Relaxed);
         Some(first)
     }
 
     fn has_local_work(&self, remote: &Remote) -> bool {
         self.lifo.is_some()
+            || self.front.iter().any(|f| !f.is_empty())
             || self.overflow.iter().any(|o| !o.is_empty())
             || remote.rings.iter().any(|r| !r.is_empty())
             || !remote.inbox.is_empty()
