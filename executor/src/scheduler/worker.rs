@@ -582,7 +582,6 @@ impl WorkerContext {
             // about to look for work, and sending each IO wake home made
             // every worker a partner in every exchange (tcp_echo: 2.1
             // reactor waits per round trip instead of 0.8).
-
             self.shared.push_remote(last as usize, task);
             return;
         }
