@@ -4,8 +4,9 @@
 //! * `park`: block in `Poller::wait` until an IO event, an unpark, or the
 //!   next timer deadline; then fire the expired timers.
 //! * `poll`: the same without blocking; busy workers call it every so often.
-//!   A non-blocking reactor poll is three system calls with `polling`'s
-//!   epoll backend (it re-arms a timerfd even for a zero timeout), so the
+//!   A non-blocking reactor poll is five system calls with `polling`'s
+//!   epoll backend (it sets and re-arms a timerfd even for a zero timeout,
+//!   and clears and re-arms its notifier after every wait), so the
 //!   reactor is polled only when it has sources, and at most every
 //!   [`IO_POLL_INTERVAL`]; expired timers are fired on every call (a few
 //!   atomic loads when none is due).
