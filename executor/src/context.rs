@@ -82,26 +82,6 @@ pub(crate) fn replace_worker(
         .flatten()
 }
 
-/// Runs `f` with the runtime handle entered on this thread, without
-/// cloning it (a clone is an RMW on the runtime's shared reference count,
-/// a line every worker touches).
-#[inline]
-pub(crate) fn with_handle<R>(f: impl FnOnce(Option<&Handle>) -> R) -> R {
-    let mut f = Some(f);
-    let out = CONTEXT.try_with(|c| {
-        // A handle entered inside `f` (through a task's code) would need a
-        // mutable borrow: none is taken while `f` runs, since `f` only
-        // spawns (which never enters a handle).
-        let handle = c.handle.borrow();
-        (f.take().expect("called once"))(handle.as_ref())
-    });
-    match out {
-        Ok(out) => out,
-        // The thread is being torn down: no handle.
-        Err(_) => (f.take().expect("not called yet"))(None),
-    }
-}
-
 /// A clone of the runtime handle entered on this thread.
 pub(crate) fn handle() -> Option<Handle> {
     CONTEXT

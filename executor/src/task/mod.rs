@@ -84,18 +84,8 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    // Without cloning the handle: see `context::with_handle`.
-    let spawned = context::with_handle(|handle| {
-        handle.map(|handle| spawn_on(&handle.shared, future, None, priority))
-    });
-    match spawned {
-        Some(join_handle) => join_handle,
-        // Panics, naming the caller's location.
-        None => {
-            current_handle("spawn");
-            unreachable!("there was no runtime a moment ago")
-        }
-    }
+    let handle = current_handle("spawn");
+    spawn_on(&handle.shared, future, None, priority)
 }
 
 /// Runs the blocking function `f` on the current runtime's blocking pool.
