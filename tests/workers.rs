@@ -135,12 +135,15 @@ fn idle_workers_park_and_remote_spawns_wake_them() {
         let h = rt.spawn(async move { i * 2 });
         assert_eq!(rt.block_on(h).unwrap(), i * 2);
     }
-    assert!(m.worker_total_busy_duration(0) + m.worker_total_busy_duration(1) > Duration::ZERO);
     // A worker counts a poll just after it, so the counts of the last
     // task on each worker may lag its completion.
     let polls: u64 = (0..2).map(|w| m.worker_poll_count(w)).sum();
     assert!(polls >= 98, "{polls} polls");
     assert_eq!(m.spawned_tasks_count(), 100);
+    // Busy time is added when a busy period ends: when the worker goes idle
+    // or stops. Dropping the runtime stops both.
+    drop(rt);
+    assert!(m.worker_total_busy_duration(0) + m.worker_total_busy_duration(1) > Duration::ZERO);
 }
 
 #[test]

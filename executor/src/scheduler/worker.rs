@@ -320,6 +320,7 @@ impl WorkerContext {
         let Some(task) = task.or_else(|| self.steal()) else {
             return false;
         };
+        self.end_search();
         if self.busy_since.get().is_none() {
             self.busy_since.set(Some(Instant::now()));
         }
@@ -441,16 +442,30 @@ impl WorkerContext {
         None
     }
 
-    /// Ends a successful search: counts the steal and, if this was the last
-    /// searcher, wakes another (there may be more to take).
-    fn found_by_stealing(&self, mut core: RefMut<'_, Box<Core>>, task: Task) -> Task {
+    /// Counts a successful steal.
+    fn found_by_stealing(&self, core: RefMut<'_, Box<Core>>, task: Task) -> Task {
         metrics::add(&self.remote().metrics.steals, 1);
+        drop(core);
+        task
+    }
+
+    /// Ends this worker's search, if it was searching, now that it found
+    /// work (stolen, or its own: a worker woken to search may find work in
+    /// its own queues first). A worker that stayed counted as searching
+    /// while running would block every steal wake-up (`Idle::claim_wakeup`
+    /// wakes nobody while someone searches), and siblings would sleep while
+    /// work waited. If this was the last searcher, another is woken: there
+    /// may be more to take.
+    fn end_search(&self) {
+        let mut core = self.core.borrow_mut();
+        if !core.searching {
+            return;
+        }
         core.searching = false;
         drop(core);
         if self.shared.idle.stop_searching() {
             self.shared.notify_for_steal();
         }
-        task
     }
 
     /// Adds the time since the busy period started to the busy counter.
