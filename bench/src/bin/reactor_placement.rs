@@ -158,6 +158,23 @@ async fn echo_smp_rt(socket: smp_rt::net::UdpSocket) {
     }
 }
 
+/// One round on an smp_rt runtime, whichever drives its reactor.
+fn measure_smp_rt(
+    rt: &smp_rt_executor::runtime::Handle,
+    samples: usize,
+) -> (Vec<Duration>, Vec<Duration>) {
+    let socket = rt
+        .block_on(smp_rt::net::UdpSocket::bind("127.0.0.1:0"))
+        .expect("bind");
+    let addr = socket.local_addr().expect("addr");
+    rt.spawn(echo_smp_rt(socket));
+    let trips = udp_round_trips(addr, samples);
+    let late = rt
+        .block_on(rt.spawn(lateness_smp_rt(samples)))
+        .expect("task");
+    (trips, late)
+}
+
 /// One round of one configuration: (round trips, lateness).
 fn measure(config: Config, samples: usize) -> (Vec<Duration>, Vec<Duration>) {
     match config {
@@ -167,30 +184,11 @@ fn measure(config: Config, samples: usize) -> (Vec<Duration>, Vec<Duration>) {
                 .enable_all()
                 .build()
                 .expect("runtime");
-            let socket = rt
-                .block_on(smp_rt::net::UdpSocket::bind("127.0.0.1:0"))
-                .expect("bind");
-            let addr = socket.local_addr().expect("addr");
-            rt.spawn(echo_smp_rt(socket));
-            let trips = udp_round_trips(addr, samples);
-            let late = rt
-                .block_on(rt.spawn(lateness_smp_rt(samples)))
-                .expect("task");
-            (trips, late)
+            measure_smp_rt(rt.handle(), samples)
         }
         Config::DedicatedThread => {
             let dedicated = DedicatedReactor::new();
-            let rt = dedicated.runtime();
-            let socket = rt
-                .block_on(smp_rt::net::UdpSocket::bind("127.0.0.1:0"))
-                .expect("bind");
-            let addr = socket.local_addr().expect("addr");
-            rt.spawn(echo_smp_rt(socket));
-            let trips = udp_round_trips(addr, samples);
-            let late = rt
-                .block_on(rt.spawn(lateness_smp_rt(samples)))
-                .expect("task");
-            (trips, late)
+            measure_smp_rt(dedicated.runtime().handle(), samples)
         }
         Config::Tokio => {
             let rt = tokio::runtime::Builder::new_multi_thread()

@@ -105,35 +105,8 @@ impl<T> Ring<T> {
     /// Takes the value at the front. **Owner only.**
     #[inline]
     pub(crate) fn pop(&self) -> Option<T> {
-        let mut head = arch::load_acquire_u64(&self.head);
-        let index = loop {
-            let (steal, real) = unpack(head);
-            // Relaxed: only this thread writes `tail`.
-            if real == self.tail.load(Relaxed) {
-                return None;
-            }
-            let next_real = real.wrapping_add(1);
-            // With no steal in progress both halves move together;
-            // otherwise the thief owns `steal` and will move it.
-            let next = if steal == real {
-                pack(next_real, next_real)
-            } else {
-                debug_assert_ne!(steal, next_real);
-                pack(steal, next_real)
-            };
-            // AcqRel on success / Acquire on failure: the CAS decides which
-            // side owns slot `real`; the orderings keep the thieves' view of
-            // `head` coherent with their slot reads.
-            match arch::cas_acqrel_u64(&self.head, head, next) {
-                Ok(_) => break real & MASK,
-                Err(actual) => head = actual,
-            }
-        };
-        Some(self.buffer[index as usize].with(|slot| {
-            // SAFETY: the CAS moved `real` past this slot, so we own its
-            // value, which the owner itself wrote in `push_back`.
-            unsafe { slot.read().assume_init() }
-        }))
+        // A batch of one: `rest` is never called.
+        self.pop_batch(1, |_| unreachable!("a batch of one has no rest"))
     }
 
     /// Takes up to `max` values from the front with one CAS, but never more
@@ -155,14 +128,17 @@ impl<T> Ring<T> {
             }
             let n = ready.div_ceil(2).clamp(1, max.max(1));
             let next_real = real.wrapping_add(n);
-            // As in `pop`: a thief mid-steal owns `[steal, real)`, which the
-            // batch `[real, real + n)` does not touch.
+            // With no steal in progress both halves move together;
+            // otherwise a thief owns `[steal, real)` and will move `steal`,
+            // and the batch `[real, real + n)` does not touch it.
             let next = if steal == real {
                 pack(next_real, next_real)
             } else {
                 pack(steal, next_real)
             };
-            // AcqRel / Acquire: as in `pop`.
+            // AcqRel on success / Acquire on failure: the CAS decides which
+            // side owns the batch; the orderings keep the thieves' view of
+            // `head` coherent with their slot reads.
             match arch::cas_acqrel_u64(&self.head, head, next) {
                 Ok(_) => break (real, n),
                 Err(actual) => head = actual,
@@ -469,6 +445,19 @@ mod loom_tests {
     use loom::sync::Arc;
     use loom::thread;
 
+    /// A thief's side: steals once from `victim`, then drains its own ring.
+    fn steal_all<T>(victim: &Ring<T>) -> Vec<T> {
+        let mine = Ring::new();
+        let mut got = Vec::new();
+        if let Some(v) = victim.steal_into(&mine) {
+            got.push(v);
+        }
+        while let Some(v) = mine.pop() {
+            got.push(v);
+        }
+        got
+    }
+
     /// Owner pushes and pops while a thief steals: every value comes out
     /// exactly once.
     #[test]
@@ -477,17 +466,7 @@ mod loom_tests {
             let victim = Arc::new(Ring::new());
             let thief = {
                 let victim = victim.clone();
-                thread::spawn(move || {
-                    let mine = Ring::new();
-                    let mut got = Vec::new();
-                    if let Some(v) = victim.steal_into(&mine) {
-                        got.push(v);
-                    }
-                    while let Some(v) = mine.pop() {
-                        got.push(v);
-                    }
-                    got
-                })
+                thread::spawn(move || steal_all(&victim))
             };
             let mut got = Vec::new();
             for i in 0..3 {
@@ -517,17 +496,7 @@ mod loom_tests {
             }
             let thief = {
                 let victim = victim.clone();
-                thread::spawn(move || {
-                    let mine = Ring::new();
-                    let mut got = Vec::new();
-                    if let Some(v) = victim.steal_into(&mine) {
-                        got.push(v);
-                    }
-                    while let Some(v) = mine.pop() {
-                        got.push(v);
-                    }
-                    got
-                })
+                thread::spawn(move || steal_all(&victim))
             };
             let mut batch = Vec::new();
             if let Some(v) = victim.pop_batch(4, |v| batch.push(v)) {
@@ -555,17 +524,7 @@ mod loom_tests {
             let thieves: Vec<_> = (0..2)
                 .map(|_| {
                     let victim = victim.clone();
-                    thread::spawn(move || {
-                        let mine = Ring::new();
-                        let mut got = Vec::new();
-                        if let Some(v) = victim.steal_into(&mine) {
-                            got.push(v);
-                        }
-                        while let Some(v) = mine.pop() {
-                            got.push(v);
-                        }
-                        got
-                    })
+                    thread::spawn(move || steal_all(&victim))
                 })
                 .collect();
             let mut got = Vec::new();
@@ -592,14 +551,7 @@ mod loom_tests {
             victim.push_back(1).unwrap();
             let thief = {
                 let victim = victim.clone();
-                thread::spawn(move || {
-                    let mine = Ring::new();
-                    let mut got: Vec<_> = victim.steal_into(&mine).into_iter().collect();
-                    while let Some(v) = mine.pop() {
-                        got.push(v);
-                    }
-                    got
-                })
+                thread::spawn(move || steal_all(&victim))
             };
             let mut got = Vec::new();
             // Fill up to capacity so pushes touch slots the thief may be

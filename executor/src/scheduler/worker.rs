@@ -31,6 +31,7 @@ use async_task::ScheduleInfo;
 use super::{IDLE_PRIORITY, LIFO_CAP, Remote, Shared};
 use crate::context;
 use crate::metrics;
+use crate::queue::Inbox;
 use crate::reductions;
 use crate::task::header::{NO_WORKER, Task};
 
@@ -142,6 +143,17 @@ impl Core {
     fn publish_private(&self, level: usize, remote: &Remote) {
         let private = self.front[level].len() + self.overflow[level].len();
         remote.metrics.private[level].store(private, Relaxed);
+    }
+
+    /// Moves every task waiting in `inbox` (this worker's, or a sibling's)
+    /// to the back of its level here. Returns `true` if any went into a
+    /// stealable ring.
+    fn take_inbox(&mut self, inbox: &Inbox<Task>, remote: &Remote) -> bool {
+        let mut to_ring = false;
+        for task in inbox.drain() {
+            to_ring |= self.push_back(task, remote);
+        }
+        to_ring
     }
 
     fn level_ready(&self, level: usize, remote: &Remote, lifo_level: Option<usize>) -> bool {
@@ -304,10 +316,7 @@ impl WorkerContext {
                 remote.urgent.store(false, SeqCst);
                 crate::loom::fence(SeqCst);
             }
-            let mut drained = false;
-            for task in remote.inbox.drain() {
-                drained |= core.push_back(task, remote);
-            }
+            let drained = core.take_inbox(&remote.inbox, remote);
             let task = core.pick(remote);
             drop(core);
             // Remote work that is still queued after this pick can be
@@ -351,15 +360,10 @@ impl WorkerContext {
             let (seen_polls, was_waiting) = core.sibling_seen[i];
             core.sibling_seen[i] = (polls, waiting);
             if polls == seen_polls && was_waiting && waiting {
-                let mut rescued = 0u32;
-                for task in sibling.inbox.drain() {
-                    core.push_back(task, me);
-                    rescued += 1;
-                }
+                core.take_inbox(&sibling.inbox, me);
                 tracing::trace!(
                     worker = self.index,
                     sibling = i,
-                    rescued,
                     "took a stalled sibling's inbox"
                 );
             }
@@ -431,9 +435,7 @@ impl WorkerContext {
             if victim == self.index || workers[victim].inbox.is_empty() {
                 continue;
             }
-            for task in workers[victim].inbox.drain() {
-                core.push_back(task, me);
-            }
+            core.take_inbox(&workers[victim].inbox, me);
             if let Some(task) = core.pick(me) {
                 tracing::trace!(worker = self.index, victim, "steal from inbox");
                 return Some(self.found_by_stealing(core, task));
