@@ -11,13 +11,14 @@
 //! registry refuses new tasks: a spawn on a runtime being dropped is
 //! cancelled at once.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Waker;
 
 use crate::loom::CachePadded;
 use crate::task::Id;
-use crate::task::header::NO_SLOT;
+use crate::task::header::{Header, NO_SLOT};
 
 /// Live tasks, sharded. See the module docs.
 pub(crate) struct Registry {
@@ -25,18 +26,74 @@ pub(crate) struct Registry {
     closed: AtomicBool,
 }
 
+/// One shard: a slab of wakers and the names of its named tasks.
+///
+/// An entry is only a waker (16 bytes, the slot's tag hides in the waker's
+/// vtable pointer): every parked task pays for one. Which task owns a slot
+/// is not stored; the task's header holds its slot, and a task leaves
+/// exactly once (when its future is dropped) after setting its `FINISHED`
+/// flag, so a slot whose task is not finished is that task's.
 #[derive(Default)]
 struct Shard {
-    slots: Vec<Slot>,
+    slots: Slots,
     /// Head of the free list through `Slot::Vacant`, or `NO_SLOT`.
     free: u32,
     live: usize,
     spawned: u64,
+    /// Names given with `task::Builder::name`, by task: rare, so kept out
+    /// of every task's header.
+    names: HashMap<Id, Box<str>>,
 }
 
 enum Slot {
-    Occupied { id: Id, waker: Waker },
+    Occupied(Waker),
     Vacant { next: u32 },
+}
+
+/// Entries in pages of [`PAGE`] that never move: a growing shard neither
+/// copies its entries under the lock nor leaves the old copies behind in
+/// the allocator (a doubling `Vec` of a million entries did both).
+#[derive(Default)]
+struct Slots {
+    pages: Vec<Vec<Slot>>,
+    len: u32,
+}
+
+/// Entries per page (8 KiB).
+const PAGE: usize = 512;
+
+impl Slots {
+    fn get(&self, index: u32) -> Option<&Slot> {
+        let index = index as usize;
+        self.pages.get(index / PAGE)?.get(index % PAGE)
+    }
+
+    fn get_mut(&mut self, index: u32) -> Option<&mut Slot> {
+        let index = index as usize;
+        self.pages.get_mut(index / PAGE)?.get_mut(index % PAGE)
+    }
+
+    /// Appends `slot` and returns its index.
+    fn push(&mut self, slot: Slot) -> u32 {
+        let index = self.len;
+        assert!(
+            index != NO_SLOT,
+            "more than 4 billion live tasks in one registry shard"
+        );
+        if index as usize % PAGE == 0 {
+            self.pages.push(Vec::with_capacity(PAGE));
+        }
+        let page = self.pages.last_mut().expect("a page was just added");
+        page.push(slot);
+        self.len += 1;
+        index
+    }
+
+    /// Takes every slot out.
+    fn drain(&mut self) -> impl Iterator<Item = Slot> {
+        self.len = 0;
+        std::mem::take(&mut self.pages).into_iter().flatten()
+    }
 }
 
 impl Registry {
@@ -65,65 +122,97 @@ impl Registry {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// Adds a live task; `None` once the registry is closed. `counted`
-    /// tasks show in `live` and `spawned` (blocking tasks do not).
-    pub(crate) fn insert(&self, id: Id, waker: Waker, counted: bool) -> Option<u32> {
-        let mut shard = self.shard(id);
+    /// Adds the live task of `header` (before it is first scheduled), with
+    /// its `name` if it has one, and records its slot in the header; `false`
+    /// once the registry is closed. Blocking tasks do not count in `live`
+    /// and `spawned`.
+    pub(crate) fn insert(&self, header: &Header, waker: Waker, name: Option<Box<str>>) -> bool {
+        let mut shard = self.shard(header.id);
         // Checked under the shard lock: `close` sets the flag before it
         // locks each shard, so a task either sees the flag or is drained.
         if self.closed.load(Ordering::Acquire) {
-            return None;
+            return false;
         }
-        if counted {
+        if !header.is_blocking() {
             shard.live += 1;
             shard.spawned += 1;
         }
-        let entry = Slot::Occupied { id, waker };
-        if shard.free != NO_SLOT {
+        if let Some(name) = name {
+            shard.names.insert(header.id, name);
+        }
+        let entry = Slot::Occupied(waker);
+        let index = if shard.free != NO_SLOT {
             let index = shard.free;
-            let old = std::mem::replace(&mut shard.slots[index as usize], entry);
-            let Slot::Vacant { next } = old else {
+            let slot = shard
+                .slots
+                .get_mut(index)
+                .expect("the free list links slots that exist");
+            let Slot::Vacant { next } = std::mem::replace(slot, entry) else {
                 unreachable!("the free list only links vacant slots")
             };
             shard.free = next;
-            Some(index)
+            index
         } else {
-            let index = u32::try_from(shard.slots.len())
-                .ok()
-                .filter(|&i| i != NO_SLOT)
-                .expect("more than 4 billion live tasks in one registry shard");
-            shard.slots.push(entry);
-            Some(index)
-        }
+            shard.slots.push(entry)
+        };
+        header.set_registry_slot(index);
+        true
     }
 
-    /// Removes task `id` from `slot` (`counted` as at `insert`). Its waker
-    /// is dropped after the lock is released.
-    pub(crate) fn remove(&self, id: Id, slot: u32, counted: bool) {
-        let removed = {
-            let mut shard = self.shard(id);
+    /// Removes the task of `header`, whose future was dropped (its
+    /// `FINISHED` flag is set). Its waker is dropped after the lock is
+    /// released.
+    pub(crate) fn remove(&self, header: &Header) {
+        let slot = header.registry_slot();
+        if slot == NO_SLOT {
+            return;
+        }
+        let (removed, name) = {
+            let mut shard = self.shard(header.id);
+            let name = if header.is_named() {
+                shard.names.remove(&header.id)
+            } else {
+                None
+            };
             let free = shard.free;
-            match shard.slots.get_mut(slot as usize) {
-                Some(entry @ Slot::Occupied { .. }) if entry.id() == Some(id) => {
+            // After `close` the slots are gone (and none is handed out
+            // again); before it, `slot` is this task's (see `Shard`).
+            let removed = match shard.slots.get_mut(slot) {
+                Some(entry @ Slot::Occupied(_)) => {
                     let old = std::mem::replace(entry, Slot::Vacant { next: free });
                     shard.free = slot;
-                    shard.live -= usize::from(counted);
+                    shard.live -= usize::from(!header.is_blocking());
                     Some(old)
                 }
-                // Already drained by `close`.
                 _ => None,
-            }
+            };
+            (removed, name)
         };
-        drop(removed);
+        drop((removed, name));
     }
 
-    /// A clone of task `id`'s waker, if it is still live.
-    pub(crate) fn waker(&self, id: Id, slot: u32) -> Option<Waker> {
-        let shard = self.shard(id);
-        match shard.slots.get(slot as usize) {
-            Some(Slot::Occupied { id: found, waker }) if *found == id => Some(waker.clone()),
+    /// A clone of the waker of `header`'s task, if the task is still live.
+    pub(crate) fn waker(&self, header: &Header) -> Option<Waker> {
+        let shard = self.shard(header.id);
+        // Under the lock: a task sets `FINISHED` before it frees its slot,
+        // and the slot is reused only after that, so an unfinished task's
+        // slot is its own.
+        if header.is_finished() {
+            return None;
+        }
+        match shard.slots.get(header.registry_slot()) {
+            Some(Slot::Occupied(waker)) => Some(waker.clone()),
             _ => None,
         }
+    }
+
+    /// A copy of the name of `header`'s task, if it has one and is live.
+    pub(crate) fn name(&self, header: &Header) -> Option<String> {
+        let shard = self.shard(header.id);
+        shard
+            .names
+            .get(&header.id)
+            .map(|name| String::from(&**name))
     }
 
     /// Closes the registry and takes every live task's waker.
@@ -134,8 +223,9 @@ impl Registry {
             let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
             shard.free = NO_SLOT;
             shard.live = 0;
-            wakers.extend(shard.slots.drain(..).filter_map(|slot| match slot {
-                Slot::Occupied { waker, .. } => Some(waker),
+            shard.names.clear();
+            wakers.extend(shard.slots.drain().filter_map(|slot| match slot {
+                Slot::Occupied(waker) => Some(waker),
                 Slot::Vacant { .. } => None,
             }));
         }
@@ -165,11 +255,11 @@ impl Registry {
     }
 }
 
-impl Slot {
-    fn id(&self) -> Option<Id> {
-        match self {
-            Slot::Occupied { id, .. } => Some(*id),
-            Slot::Vacant { .. } => None,
-        }
+#[cfg(all(test, not(loom), target_pointer_width = "64"))]
+mod tests {
+    #[test]
+    fn an_entry_is_one_waker() {
+        // Every parked task pays for one entry.
+        assert_eq!(std::mem::size_of::<super::Slot>(), 16);
     }
 }

@@ -60,6 +60,10 @@ const IDLE_ROUNDS: u32 = if cfg!(target_arch = "aarch64") { 1 } else { 16 };
 /// one spawning the work, say) off a core the machine is short of.
 const IDLE_WAITS_PER_CHECK: u32 = 8;
 
+/// Capacity an empty overflow level keeps (tasks); beyond it, the buffer
+/// is freed when the level drains.
+const OVERFLOW_KEPT: usize = 1024;
+
 /// A worker's private state: only the thread running the worker touches it.
 pub(crate) struct Core {
     index: usize,
@@ -222,6 +226,11 @@ impl Core {
                 overflow.push_front(task);
                 break;
             }
+        }
+        if overflow.is_empty() && overflow.capacity() > OVERFLOW_KEPT {
+            // A burst is over: give its buffer back instead of keeping it
+            // for the worker's life (a million spawns left 8 MB behind).
+            *overflow = VecDeque::new();
         }
         Some(first)
     }

@@ -18,7 +18,7 @@ use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
 use super::JoinError;
-use super::header::{Header, NO_SLOT};
+use super::header::Header;
 use crate::context;
 
 pin_project_lite::pin_project! {
@@ -33,11 +33,9 @@ pin_project_lite::pin_project! {
         fn drop(this: Pin<&mut Self>) {
             // SAFETY: see `Harness::new`: the header outlives the harness.
             let header = unsafe { this.header.as_ref() };
+            // First: `Registry::waker` relies on this order.
             header.set_finished();
-            let slot = header.registry_slot();
-            if slot != NO_SLOT {
-                header.shared.registry.remove(header.id, slot, !header.is_blocking());
-            }
+            header.shared.registry.remove(header);
         }
     }
 }

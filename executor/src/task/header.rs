@@ -30,10 +30,14 @@ const ABORTED: u8 = 1;
 const FINISHED: u8 = 2;
 /// Set in `flags` for a `spawn_blocking` task.
 const BLOCKING: u8 = 4;
+/// Set in `flags` when the task has a name (kept by the registry).
+const NAMED: u8 = 8;
 
-/// Per-task metadata, stored in the task's allocation (64 bytes: every
+/// Per-task metadata, stored in the task's allocation (56 bytes: every
 /// parked task pays for it, so the fields are as narrow as they can be and
-/// the rare name is behind a thin pointer).
+/// the rare name lives in the registry, see [`Registry`]).
+///
+/// [`Registry`]: crate::scheduler::Registry
 ///
 /// Fields written while the task runs are written only by the worker
 /// polling it; they are atomics (all `Relaxed`) so that handles and metrics
@@ -41,8 +45,6 @@ const BLOCKING: u8 = 4;
 pub(crate) struct Header {
     /// Unique id.
     pub(crate) id: Id,
-    /// Name given with `task::Builder::name`.
-    name: Option<Box<Box<str>>>,
     /// The runtime the task belongs to.
     pub(crate) shared: Arc<Shared>,
     /// The task's link while it waits in a worker's inbox.
@@ -61,20 +63,15 @@ pub(crate) struct Header {
     last_worker: AtomicU16,
     /// `Priority` as `u8`; read each time the task is queued.
     priority: AtomicU8,
-    /// `ABORTED`, `FINISHED`, `BLOCKING`.
+    /// `ABORTED`, `FINISHED`, `BLOCKING`, `NAMED`.
     flags: AtomicU8,
 }
 
 impl Header {
-    pub(crate) fn new(
-        id: Id,
-        name: Option<Box<str>>,
-        priority: Priority,
-        shared: Arc<Shared>,
-    ) -> Header {
+    /// A header; `named` says the registry will hold a name for the task.
+    pub(crate) fn new(id: Id, named: bool, priority: Priority, shared: Arc<Shared>) -> Header {
         Header {
             id,
-            name: name.map(Box::new),
             shared,
             inbox_link: AtomicPtr::new(std::ptr::null_mut()),
             total_reductions: AtomicU64::new(0),
@@ -84,13 +81,24 @@ impl Header {
             registry_slot: AtomicU32::new(NO_SLOT),
             last_worker: AtomicU16::new(NO_WORKER as u16),
             priority: AtomicU8::new(priority as u8),
-            flags: AtomicU8::new(0),
+            flags: AtomicU8::new(if named { NAMED } else { 0 }),
         }
     }
 
-    /// The name, or `""`.
-    pub(crate) fn name(&self) -> &str {
-        self.name.as_deref().map_or("", |name| &**name)
+    /// `true` if the task was given a name (set before the task is shared).
+    #[inline]
+    pub(crate) fn is_named(&self) -> bool {
+        self.flags.load(Relaxed) & NAMED != 0
+    }
+
+    /// A copy of the name, or `""`: a registry lookup, for the rare reader
+    /// (the tracing span when it is enabled).
+    fn name(&self) -> String {
+        if self.is_named() {
+            self.shared.registry.name(self).unwrap_or_default()
+        } else {
+            String::new()
+        }
     }
 
     #[inline]
@@ -148,7 +156,8 @@ impl Header {
         tracing::trace_span!(
             "task",
             task.id = self.id.as_u64(),
-            task.name = self.name(),
+            // Evaluated only when the span is enabled.
+            task.name = self.name().as_str(),
             task.priority = self.priority().as_str(),
         )
     }
@@ -245,7 +254,7 @@ mod tests {
     #[test]
     fn header_and_join_error_stay_small() {
         // Every parked task carries a header and an output slot.
-        assert_eq!(std::mem::size_of::<super::Header>(), 64);
+        assert_eq!(std::mem::size_of::<super::Header>(), 56);
         assert_eq!(
             std::mem::size_of::<Result<(), crate::task::JoinError>>(),
             16

@@ -85,10 +85,7 @@ impl<T> JoinHandle<T> {
     /// A handle that can abort the task without owning its output.
     pub fn abort_handle(&self) -> AbortHandle {
         let task = self.header().and_then(|header| {
-            let waker = header
-                .shared
-                .registry
-                .waker(header.id, header.registry_slot())?;
+            let waker = header.shared.registry.waker(header)?;
             Some((NonNull::from(header), waker))
         });
         AbortHandle { id: self.id, task }
@@ -98,11 +95,7 @@ impl<T> JoinHandle<T> {
 /// Flags the task aborted and wakes it so a worker drops its future.
 fn abort(header: &Header) {
     header.abort();
-    if let Some(waker) = header
-        .shared
-        .registry
-        .waker(header.id, header.registry_slot())
-    {
+    if let Some(waker) = header.shared.registry.waker(header) {
         waker.wake();
     }
 }

@@ -135,20 +135,18 @@ where
     F::Output: Send + 'static,
 {
     let id = Id::next();
-    let header = Header::new(id, name, priority, shared.clone());
+    let header = Header::new(id, name.is_some(), priority, shared.clone());
     let (task, handle) = async_task::Builder::new().metadata(header).spawn(
         // SAFETY: the harness gets async-task's `&Header`, which outlives
         // the future (see `Harness::new`).
         move |header: &Header| unsafe { Harness::new(header, future) },
         async_task::WithInfo(scheduler::schedule),
     );
-    match shared.registry.insert(id, task.waker(), true) {
-        Some(slot) => {
-            task.metadata().set_registry_slot(slot);
-            shared.schedule_new(task);
-        }
+    if shared.registry.insert(task.metadata(), task.waker(), name) {
+        shared.schedule_new(task);
+    } else {
         // The runtime is shutting down: the task is cancelled unrun.
-        None => drop(task),
+        drop(task);
     }
     JoinHandle::new(handle)
 }
@@ -160,7 +158,7 @@ where
     R: Send + 'static,
 {
     let id = Id::next();
-    let header = Header::new(id, None, Priority::Normal, shared.clone());
+    let header = Header::new(id, false, Priority::Normal, shared.clone());
     header.set_blocking();
     let (task, handle) = async_task::Builder::new().metadata(header).spawn(
         // SAFETY: as in `spawn_on`.
@@ -177,17 +175,15 @@ where
     );
     // In the registry (uncounted) so that `abort` can reach it and the
     // runtime's shutdown accounts for it.
-    match shared.registry.insert(id, task.waker(), false) {
-        Some(slot) => {
-            task.metadata().set_registry_slot(slot);
-            shared.blocking.push(
-                task,
-                &Handle {
-                    shared: shared.clone(),
-                },
-            );
-        }
-        None => drop(task),
+    if shared.registry.insert(task.metadata(), task.waker(), None) {
+        shared.blocking.push(
+            task,
+            &Handle {
+                shared: shared.clone(),
+            },
+        );
+    } else {
+        drop(task);
     }
     JoinHandle::new(handle)
 }
