@@ -19,9 +19,6 @@
 //! * Because the owner's pop is a CAS on the same word the thief CAS-es, a
 //!   slot is claimed by exactly one side, and no store-load fence is needed
 //!   (a Chase-Lev deque's owner pop needs one).
-//! * The owner may also pop a batch (`pop_batch`): the same CAS moves `real`
-//!   forward by up to half of the ready values, so one CAS serves several
-//!   polls while thieves keep the other half to take.
 //!
 //! Indices are `u32` and wrap; every comparison is on wrapping differences,
 //! which stay below `CAPACITY`.
@@ -103,58 +100,41 @@ impl<T> Ring<T> {
     }
 
     /// Takes the value at the front. **Owner only.**
+    ///
+    /// One value per CAS on purpose: values the owner took but has not run
+    /// yet would be out of thieves' reach while the kernel keeps the owner
+    /// off its core (a batch of 8 tripled http_hello's p99 under wrk).
     #[inline]
     pub(crate) fn pop(&self) -> Option<T> {
-        // A batch of one: `rest` is never called.
-        self.pop_batch(1, |_| unreachable!("a batch of one has no rest"))
-    }
-
-    /// Takes up to `max` values from the front with one CAS, but never more
-    /// than half of the ready ones (rounded up), so that thieves still find
-    /// the other half. Returns the first; hands the others to `rest`, in
-    /// order. **Owner only.**
-    ///
-    /// One CAS per batch instead of one per value: on x86 each CAS is a full
-    /// barrier, which was the largest single cost of a busy worker's loop.
-    #[inline]
-    pub(crate) fn pop_batch(&self, max: u32, mut rest: impl FnMut(T)) -> Option<T> {
         let mut head = arch::load_acquire_u64(&self.head);
-        let (first, n) = loop {
+        let real = loop {
             let (steal, real) = unpack(head);
             // Relaxed: only this thread writes `tail`, and `real <= tail`.
-            let ready = self.tail.load(Relaxed).wrapping_sub(real);
-            if ready == 0 {
+            if self.tail.load(Relaxed) == real {
                 return None;
             }
-            let n = ready.div_ceil(2).clamp(1, max.max(1));
-            let next_real = real.wrapping_add(n);
+            let next_real = real.wrapping_add(1);
             // With no steal in progress both halves move together;
             // otherwise a thief owns `[steal, real)` and will move `steal`,
-            // and the batch `[real, real + n)` does not touch it.
+            // and the slot `real` does not touch it.
             let next = if steal == real {
                 pack(next_real, next_real)
             } else {
                 pack(steal, next_real)
             };
             // AcqRel on success / Acquire on failure: the CAS decides which
-            // side owns the batch; the orderings keep the thieves' view of
+            // side owns the slot; the orderings keep the thieves' view of
             // `head` coherent with their slot reads.
             match arch::cas_acqrel_u64(&self.head, head, next) {
-                Ok(_) => break (real, n),
+                Ok(_) => break real,
                 Err(actual) => head = actual,
             }
         };
-        let take = |i: u32| {
-            self.buffer[(first.wrapping_add(i) & MASK) as usize].with(|slot| {
-                // SAFETY: the CAS moved `real` past `[first, first + n)`, so
-                // we own these values, which the owner wrote in `push_back`.
-                unsafe { slot.read().assume_init() }
-            })
-        };
-        let value = take(0);
-        for i in 1..n {
-            rest(take(i));
-        }
+        let value = self.buffer[(real & MASK) as usize].with(|slot| {
+            // SAFETY: the CAS moved `real` past this slot, so we own its
+            // value, which the owner wrote in `push_back`.
+            unsafe { slot.read().assume_init() }
+        });
         Some(value)
     }
 
@@ -319,29 +299,6 @@ mod tests {
     }
 
     #[test]
-    fn batch_pops_take_at_most_half_in_order() {
-        let ring = Ring::new();
-        for i in 0..10 {
-            ring.push_back(i).unwrap();
-        }
-        let mut rest = Vec::new();
-        // Half of 10, capped at 4.
-        assert_eq!(ring.pop_batch(4, |v| rest.push(v)), Some(0));
-        assert_eq!(rest, vec![1, 2, 3]);
-        assert_eq!(ring.len(), 6);
-        rest.clear();
-        // Half of 6 is 3, under the cap of 8.
-        assert_eq!(ring.pop_batch(8, |v| rest.push(v)), Some(4));
-        assert_eq!(rest, vec![5, 6]);
-        rest.clear();
-        // One left after 3 ready (ceil(3 / 2) = 2 taken), then the last.
-        assert_eq!(ring.pop_batch(8, |v| rest.push(v)), Some(7));
-        assert_eq!(rest, vec![8]);
-        assert_eq!(ring.pop_batch(8, |_| panic!("a single value")), Some(9));
-        assert_eq!(ring.pop_batch(8, |_| panic!("empty")), None);
-    }
-
-    #[test]
     fn steal_takes_the_older_half() {
         let victim = Ring::new();
         let thief = Ring::new();
@@ -476,34 +433,6 @@ mod loom_tests {
                 got.push(v);
             }
             victim.push_back(3).unwrap();
-            got.extend(thief.join().unwrap());
-            while let Some(v) = victim.pop() {
-                got.push(v);
-            }
-            got.sort_unstable();
-            assert_eq!(got, vec![0, 1, 2, 3]);
-        });
-    }
-
-    /// The owner takes a batch while a thief steals: every value comes out
-    /// exactly once, and the owner's batch is in order.
-    #[test]
-    fn owner_batch_and_thief() {
-        loom::model(|| {
-            let victim = Arc::new(Ring::new());
-            for i in 0..4 {
-                victim.push_back(i).unwrap();
-            }
-            let thief = {
-                let victim = victim.clone();
-                thread::spawn(move || steal_all(&victim))
-            };
-            let mut batch = Vec::new();
-            if let Some(v) = victim.pop_batch(4, |v| batch.push(v)) {
-                batch.insert(0, v);
-            }
-            assert!(batch.windows(2).all(|w| w[0] + 1 == w[1]), "{batch:?}");
-            let mut got = batch;
             got.extend(thief.join().unwrap());
             while let Some(v) = victim.pop() {
                 got.push(v);

@@ -31,16 +31,12 @@ use async_task::ScheduleInfo;
 use super::{IDLE_PRIORITY, LIFO_CAP, Remote, Shared};
 use crate::context;
 use crate::metrics;
-use crate::queue::Inbox;
+use crate::queue::{Inbox, Ring};
 use crate::reductions;
 use crate::task::header::{NO_WORKER, Task};
 
 /// A ready `Low` task is passed over at most this many times by `Normal` work.
 pub(crate) const LOW_SKIPS: u8 = 8;
-
-/// Tasks the owner takes from a ring with one CAS (at most half of what is
-/// ready, see `Ring::pop_batch`); they wait in the level's private `front`.
-const POP_BATCH: u32 = 8;
 
 /// Ticks between non-blocking polls of the driver by a busy worker.
 const DRIVER_INTERVAL: u32 = 61;
@@ -73,11 +69,11 @@ pub(crate) struct Core {
     lifo_streak: u8,
     /// `Normal` picks made while `Low` work waited.
     low_skips: u8,
-    /// The oldest tasks of each level, taken from its ring in a batch
-    /// ([`POP_BATCH`]); not stealable, and never more than the batch.
-    front: [VecDeque<Task>; 4],
     /// Tasks that did not fit in the rings, per priority; the rings hold the
-    /// older tasks, so each level is front, then ring, then overflow.
+    /// older tasks, so each level is ring, then overflow. Only the LIFO slot
+    /// and the overflow are out of thieves' reach: tasks held privately wait
+    /// for as long as the kernel keeps this worker off its core (see
+    /// docs/PERFORMANCE.md on batch pops).
     overflow: [VecDeque<Task>; 4],
     tick: u32,
     rng: u32,
@@ -95,7 +91,6 @@ impl Core {
             lifo: None,
             lifo_streak: 0,
             low_skips: 0,
-            front: Default::default(),
             overflow: Default::default(),
             tick: 0,
             // Any odd seed works for xorshift; spread the workers apart.
@@ -108,7 +103,7 @@ impl Core {
     /// Every task the core holds, for shutdown.
     pub(crate) fn take_all(&mut self) -> Vec<Task> {
         let mut tasks: Vec<Task> = self.lifo.take().into_iter().collect();
-        for level in self.front.iter_mut().chain(&mut self.overflow) {
+        for level in &mut self.overflow {
             tasks.extend(level.drain(..));
         }
         tasks
@@ -142,10 +137,10 @@ impl Core {
     }
 
     /// Publishes how many tasks of `level` only this worker can see (its
-    /// front and overflow), for `worker_queue_depth`.
+    /// overflow), for `worker_queue_depth`.
     #[inline]
     fn publish_private(&self, level: usize, remote: &Remote) {
-        let private = self.front[level].len() + self.overflow[level].len();
+        let private = self.overflow[level].len();
         remote.metrics.private[level].store(private, Relaxed);
     }
 
@@ -162,7 +157,6 @@ impl Core {
 
     fn level_ready(&self, level: usize, remote: &Remote, lifo_level: Option<usize>) -> bool {
         lifo_level == Some(level)
-            || !self.front[level].is_empty()
             || !remote.rings[level].is_empty()
             || !self.overflow[level].is_empty()
     }
@@ -202,23 +196,19 @@ impl Core {
         self.pop_level(level, remote)
     }
 
-    /// Pops the front of `level`: the private front, else a batch from the
-    /// ring, else the overflow (which then refills the ring).
+    /// Pops the front of `level`: from the ring, else from the overflow
+    /// (which then refills the ring).
     fn pop_level(&mut self, level: usize, remote: &Remote) -> Option<Task> {
-        let task = self.take_front(level, remote);
+        let ring = &remote.rings[level];
+        if let Some(task) = ring.pop() {
+            return Some(task);
+        }
+        let task = self.take_overflow(level, ring);
         self.publish_private(level, remote);
         task
     }
 
-    fn take_front(&mut self, level: usize, remote: &Remote) -> Option<Task> {
-        if let Some(task) = self.front[level].pop_front() {
-            return Some(task);
-        }
-        let ring = &remote.rings[level];
-        let front = &mut self.front[level];
-        if let Some(task) = ring.pop_batch(POP_BATCH, |task| front.push_back(task)) {
-            return Some(task);
-        }
+    fn take_overflow(&mut self, level: usize, ring: &Ring<Task>) -> Option<Task> {
         let overflow = &mut self.overflow[level];
         let first = overflow.pop_front()?;
         while let Some(task) = overflow.pop_front() {
@@ -237,7 +227,6 @@ impl Core {
 
     fn has_local_work(&self, remote: &Remote) -> bool {
         self.lifo.is_some()
-            || self.front.iter().any(|f| !f.is_empty())
             || self.overflow.iter().any(|o| !o.is_empty())
             || remote.rings.iter().any(|r| !r.is_empty())
             || !remote.inbox.is_empty()
