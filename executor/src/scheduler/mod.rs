@@ -166,7 +166,7 @@ impl Shared {
                 .map(|i| Mutex::new(Some(Box::new(Core::new(i)))))
                 .collect(),
             idle: Idle::new(workers),
-            registry: Registry::new(workers * 4),
+            registry: Registry::new(workers),
             blocking,
             driver,
             driver_busy: AtomicBool::new(false),

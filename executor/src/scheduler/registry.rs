@@ -3,8 +3,10 @@
 //! A task that waits on something holds no place in any queue; only the
 //! wakers it handed out know it. To cancel such tasks when the runtime is
 //! dropped, and to wake a task for `abort`, the registry keeps one waker per
-//! live task, in shards picked by task id so spawns on different workers
-//! rarely share a lock.
+//! live task, in shards: one per worker, which holds the tasks spawned on
+//! that worker (its lock and entries stay in that core's cache; a task
+//! usually ends where it was spawned), and a few for spawns from outside
+//! the workers, picked by task id.
 //!
 //! A task enters at spawn and leaves when its future is dropped (it
 //! completed or was cancelled), see `task::harness`. Once closed, the
@@ -59,6 +61,9 @@ struct Slots {
     len: u32,
 }
 
+/// Shards for tasks spawned outside the workers.
+const OUTSIDE_SHARDS: usize = 4;
+
 /// Entries per page (8 KiB).
 const PAGE: usize = 512;
 
@@ -97,9 +102,13 @@ impl Slots {
 }
 
 impl Registry {
-    /// A registry with at least `min_shards` shards.
-    pub(crate) fn new(min_shards: usize) -> Registry {
-        let n = min_shards.max(1).next_power_of_two();
+    /// A registry for a runtime of `workers` workers.
+    pub(crate) fn new(workers: usize) -> Registry {
+        let n = workers + OUTSIDE_SHARDS;
+        assert!(
+            n <= usize::from(u16::MAX),
+            "a registry shard index fits the task header's u16"
+        );
         Registry {
             shards: (0..n)
                 .map(|_| {
@@ -113,8 +122,7 @@ impl Registry {
         }
     }
 
-    fn shard(&self, id: Id) -> std::sync::MutexGuard<'_, Shard> {
-        let index = (id.as_u64() as usize) & (self.shards.len() - 1);
+    fn shard(&self, index: usize) -> std::sync::MutexGuard<'_, Shard> {
         // A panic never happens while a shard is locked (no user code runs
         // under it), so poisoning can be ignored.
         self.shards[index]
@@ -123,11 +131,23 @@ impl Registry {
     }
 
     /// Adds the live task of `header` (before it is first scheduled), with
-    /// its `name` if it has one, and records its slot in the header; `false`
-    /// once the registry is closed. Blocking tasks do not count in `live`
-    /// and `spawned`.
-    pub(crate) fn insert(&self, header: &Header, waker: Waker, name: Option<Box<str>>) -> bool {
-        let mut shard = self.shard(header.id);
+    /// its `name` if it has one, to the shard of the spawning `worker` (or
+    /// an outside shard), and records its entry in the header; `false` once
+    /// the registry is closed. Blocking tasks do not count in `live` and
+    /// `spawned`.
+    pub(crate) fn insert(
+        &self,
+        header: &Header,
+        waker: Waker,
+        name: Option<Box<str>>,
+        worker: Option<usize>,
+    ) -> bool {
+        let workers = self.shards.len() - OUTSIDE_SHARDS;
+        let index = match worker {
+            Some(worker) if worker < workers => worker,
+            _ => workers + (header.id.as_u64() as usize) % OUTSIDE_SHARDS,
+        };
+        let mut shard = self.shard(index);
         // Checked under the shard lock: `close` sets the flag before it
         // locks each shard, so a task either sees the flag or is drained.
         if self.closed.load(Ordering::Acquire) {
@@ -141,21 +161,22 @@ impl Registry {
             shard.names.insert(header.id, name);
         }
         let entry = Slot::Occupied(waker);
-        let index = if shard.free != NO_SLOT {
-            let index = shard.free;
-            let slot = shard
+        let slot = if shard.free != NO_SLOT {
+            let free = shard.free;
+            let vacant = shard
                 .slots
-                .get_mut(index)
+                .get_mut(free)
                 .expect("the free list links slots that exist");
-            let Slot::Vacant { next } = std::mem::replace(slot, entry) else {
+            let Slot::Vacant { next } = std::mem::replace(vacant, entry) else {
                 unreachable!("the free list only links vacant slots")
             };
             shard.free = next;
-            index
+            free
         } else {
             shard.slots.push(entry)
         };
-        header.set_registry_slot(index);
+        // `index` fits: checked in `new`.
+        header.set_registry_entry(index as u16, slot);
         true
     }
 
@@ -168,7 +189,7 @@ impl Registry {
             return;
         }
         let (removed, name) = {
-            let mut shard = self.shard(header.id);
+            let mut shard = self.shard(header.registry_shard());
             let name = if header.is_named() {
                 shard.names.remove(&header.id)
             } else {
@@ -193,7 +214,7 @@ impl Registry {
 
     /// A clone of the waker of `header`'s task, if the task is still live.
     pub(crate) fn waker(&self, header: &Header) -> Option<Waker> {
-        let shard = self.shard(header.id);
+        let shard = self.shard(header.registry_shard());
         // Under the lock: a task sets `FINISHED` before it frees its slot,
         // and the slot is reused only after that, so an unfinished task's
         // slot is its own.
@@ -208,7 +229,7 @@ impl Registry {
 
     /// A copy of the name of `header`'s task, if it has one and is live.
     pub(crate) fn name(&self, header: &Header) -> Option<String> {
-        let shard = self.shard(header.id);
+        let shard = self.shard(header.registry_shard());
         shard
             .names
             .get(&header.id)

@@ -59,6 +59,8 @@ pub(crate) struct Header {
     reductions_left: AtomicU32,
     /// Index of the task's entry in its registry shard, `NO_SLOT`.
     registry_slot: AtomicU32,
+    /// The registry shard holding the task's entry.
+    registry_shard: AtomicU16,
     /// The worker that last ran the task (or was chosen for it), `NO_WORKER`.
     last_worker: AtomicU16,
     /// `Priority` as `u8`; read each time the task is queued.
@@ -79,6 +81,7 @@ impl Header {
             preemptions: AtomicU32::new(0),
             reductions_left: AtomicU32::new(0),
             registry_slot: AtomicU32::new(NO_SLOT),
+            registry_shard: AtomicU16::new(0),
             last_worker: AtomicU16::new(NO_WORKER as u16),
             priority: AtomicU8::new(priority as u8),
             flags: AtomicU8::new(if named { NAMED } else { 0 }),
@@ -129,7 +132,15 @@ impl Header {
     }
 
     #[inline]
-    pub(crate) fn set_registry_slot(&self, slot: u32) {
+    pub(crate) fn registry_shard(&self) -> usize {
+        usize::from(self.registry_shard.load(Relaxed))
+    }
+
+    /// Records where the registry keeps the task: written once, under the
+    /// shard's lock, before the task is shared.
+    #[inline]
+    pub(crate) fn set_registry_entry(&self, shard: u16, slot: u32) {
+        self.registry_shard.store(shard, Relaxed);
         self.registry_slot.store(slot, Relaxed);
     }
 

@@ -142,7 +142,11 @@ where
         move |header: &Header| unsafe { Harness::new(header, future) },
         async_task::WithInfo(scheduler::schedule),
     );
-    if shared.registry.insert(task.metadata(), task.waker(), name) {
+    let worker = scheduler::current_worker(shared).map(|worker| worker.index);
+    if shared
+        .registry
+        .insert(task.metadata(), task.waker(), name, worker)
+    {
         shared.schedule_new(task);
     } else {
         // The runtime is shutting down: the task is cancelled unrun.
@@ -175,7 +179,10 @@ where
     );
     // In the registry (uncounted) so that `abort` can reach it and the
     // runtime's shutdown accounts for it.
-    if shared.registry.insert(task.metadata(), task.waker(), None) {
+    if shared
+        .registry
+        .insert(task.metadata(), task.waker(), None, None)
+    {
         shared.blocking.push(
             task,
             &Handle {
