@@ -15,6 +15,17 @@
 //! | waiting in the inbox of a worker that polled nothing over two looks of a busy sibling (descheduled, or stuck in one long poll) | that sibling's deque |
 //! | anything, once the runtime shut down | dropped (the future with it) |
 //!
+//! # Who is woken to steal
+//!
+//! A task queued in a worker's deque can be stolen; a sleeping sibling is
+//! woken for it (one at a time: none while another searches) when it is
+//! spawned, woken by a task, or displaced from the LIFO slot. A task that
+//! yielded wakes a sibling only after a cheap look says one sleeps. Tasks
+//! queued by the driver: the first wakes a sibling only after this worker
+//! has polled its next task (a futex wake-up before it would sit on the
+//! path of every IO round trip from idle: 63 -> 22 us for a UDP echo), the
+//! second at once.
+//!
 //! [`Shared`] is what every thread may touch; each worker's private state is
 //! its [`Core`](worker::Core), reachable only from the thread running it.
 

@@ -241,6 +241,12 @@ pub(crate) struct WorkerContext {
     core: RefCell<Box<Core>>,
     /// `true` while a task is being polled (its wakes go to the LIFO slot).
     in_task: Cell<bool>,
+    /// Stealable tasks queued here from outside any task (by the driver,
+    /// mostly) since the last driver poll or tick.
+    queued_outside: Cell<u32>,
+    /// Set when a single task was queued from outside a task: a sibling is
+    /// woken after the next poll.
+    notify_after_run: Cell<bool>,
     /// When the current busy period started.
     busy_since: Cell<Option<Instant>>,
 }
@@ -265,6 +271,8 @@ impl WorkerContext {
             shared,
             core: RefCell::new(core),
             in_task: Cell::new(false),
+            queued_outside: Cell::new(0),
+            notify_after_run: Cell::new(false),
             busy_since: Cell::new(None),
         }
     }
@@ -324,6 +332,7 @@ impl WorkerContext {
             }
             task
         };
+        self.restart_outside_count();
         let Some(task) = task.or_else(|| self.steal()) else {
             return false;
         };
@@ -332,6 +341,9 @@ impl WorkerContext {
             self.busy_since.set(Some(Instant::now()));
         }
         self.run_task(task);
+        if self.notify_after_run.replace(false) {
+            self.shared.notify_for_steal();
+        }
         true
     }
 
@@ -373,6 +385,7 @@ impl WorkerContext {
         if self.shared.try_lock_driver() {
             self.shared.driver.poll();
             self.shared.unlock_driver();
+            self.restart_outside_count();
         }
     }
 
@@ -481,6 +494,8 @@ impl WorkerContext {
     /// future being woken).
     pub(crate) fn idle(&self, woken: &dyn Fn() -> bool) {
         self.account_busy();
+        // A task queued by the driver was taken by a thief, who is awake.
+        self.notify_after_run.set(false);
         let shared = &*self.shared;
         let remote = self.remote();
         let mut core = self.core.borrow_mut();
@@ -530,6 +545,8 @@ impl WorkerContext {
             shared.unlock_driver();
         }
         core.searching = to_search;
+        drop(core);
+        self.restart_outside_count();
     }
 
     /// The busy wait before parking (see [`IDLE_SPIN`]). Returns `true` if
@@ -633,9 +650,34 @@ impl WorkerContext {
         };
         drop(core);
         remote.preempt_for(priority);
-        if to_ring && (!yielded || self.shared.idle.may_want_wakeup()) {
+        if !to_ring {
+            return;
+        }
+        if !self.in_task.get() {
+            // Woken by the driver (or by `block_on`'s own future): this
+            // worker is about to look for work and runs the first such
+            // task itself, and wakes a sibling only after that task's poll
+            // (off the path of an IO round trip); a second such task wakes
+            // a sibling at once.
+            let queued = self.queued_outside.get() + 1;
+            self.queued_outside.set(queued);
+            match queued {
+                1 => self.notify_after_run.set(true),
+                2 => {
+                    self.notify_after_run.set(false);
+                    self.shared.notify_for_steal();
+                }
+                _ => {}
+            }
+        } else if !yielded || self.shared.idle.may_want_wakeup() {
             self.shared.notify_for_steal();
         }
+    }
+
+    /// Starts a new count of tasks queued from outside a task (see
+    /// `enqueue`): called after every driver poll and at every tick.
+    fn restart_outside_count(&self) {
+        self.queued_outside.set(0);
     }
 
     /// Queues a task spawned on this worker: the back of its deque.
