@@ -75,6 +75,13 @@ pub(crate) struct Core {
     /// for as long as the kernel keeps this worker off its core (see
     /// docs/PERFORMANCE.md on batch pops).
     overflow: [VecDeque<Task>; 4],
+    /// Levels whose ring or overflow may hold tasks, bit `1 << level`.
+    /// Only this worker adds tasks to them, and it sets the bit each time;
+    /// it clears the bit when it finds the level empty. Thieves only take,
+    /// so a set bit may be stale (the pop finds nothing and clears it) but
+    /// a clear bit never is: `pick` reads one byte instead of two atomics
+    /// per level.
+    queued: u8,
     tick: u32,
     rng: u32,
     /// Counted in `Idle::searching`.
@@ -92,6 +99,7 @@ impl Core {
             lifo_streak: 0,
             low_skips: 0,
             overflow: Default::default(),
+            queued: 0,
             tick: 0,
             // Any odd seed works for xorshift; spread the workers apart.
             rng: 0x9E37_79B9u32.wrapping_mul(index as u32 + 1) | 1,
@@ -123,6 +131,7 @@ impl Core {
     /// stealable ring (rather than the private overflow).
     fn push_back(&mut self, task: Task, remote: &Remote) -> bool {
         let level = task.metadata().priority().index();
+        self.queued |= 1 << level;
         let overflow = &mut self.overflow[level];
         if overflow.is_empty() {
             match remote.rings[level].push_back(task) {
@@ -155,19 +164,27 @@ impl Core {
         to_ring
     }
 
-    fn level_ready(&self, level: usize, remote: &Remote, lifo_level: Option<usize>) -> bool {
-        lifo_level == Some(level)
-            || !remote.rings[level].is_empty()
-            || !self.overflow[level].is_empty()
-    }
-
     /// The next task by the priority rule (module docs).
     fn pick(&mut self, remote: &Remote) -> Option<Task> {
         let lifo_level = self
             .lifo
             .as_ref()
             .map(|task| task.metadata().priority().index());
-        let ready = |level| self.level_ready(level, remote, lifo_level);
+        loop {
+            if let Some(task) = self.pick_once(remote, lifo_level) {
+                return Some(task);
+            }
+            if self.queued == 0 {
+                return None;
+            }
+        }
+    }
+
+    /// One try of `pick`: `None` if nothing is ready, or if the level it
+    /// chose turned out empty (its bit in `queued` is then cleared).
+    fn pick_once(&mut self, remote: &Remote, lifo_level: Option<usize>) -> Option<Task> {
+        let ready_mask = self.queued | lifo_level.map_or(0, |level| 1 << level);
+        let ready = |level: usize| ready_mask & (1 << level) != 0;
         let level = if ready(0) {
             0
         } else if ready(1) {
@@ -193,7 +210,12 @@ impl Core {
             return self.lifo.take();
         }
         self.lifo_streak = 0;
-        self.pop_level(level, remote)
+        let task = self.pop_level(level, remote);
+        if task.is_none() {
+            // Thieves took the rest.
+            self.queued &= !(1 << level);
+        }
+        task
     }
 
     /// Pops the front of `level`: from the ring, else from the overflow
@@ -434,6 +456,8 @@ impl WorkerContext {
             }
             for (level, ring) in workers[victim].rings.iter().enumerate() {
                 if let Some(task) = ring.steal_into(&me.rings[level]) {
+                    // The rest of the batch went into this worker's ring.
+                    core.queued |= 1 << level;
                     tracing::trace!(worker = self.index, victim, level, "steal");
                     return Some(self.found_by_stealing(core, task));
                 }
@@ -652,11 +676,17 @@ impl WorkerContext {
         // queued here runs when the current poll ends: no sibling is
         // needed for it (chained_spawn: -26%). A task that yielded still
         // gets the look below, which lets an idle sibling take it over.
-        let runs_next =
-            core.lifo.is_none() && remote.rings.iter().map(Ring::len).sum::<usize>() == 1;
+        // (One bit in `queued`: this task's level, whose overflow is empty
+        // since the task went into the ring.)
+        let runs_next = || {
+            core.lifo.is_none()
+                && core.queued.is_power_of_two()
+                && remote.rings[priority.index()].len() == 1
+        };
+        let quiet = !to_ring || (!yielded && self.in_task.get() && runs_next());
         drop(core);
         remote.preempt_for(priority);
-        if !to_ring || (runs_next && self.in_task.get() && !yielded) {
+        if quiet {
             return;
         }
         if !self.in_task.get() {
