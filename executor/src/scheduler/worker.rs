@@ -673,17 +673,23 @@ impl WorkerContext {
             core.push_back(task, remote)
         };
         // A task spawned or woken by the running task that is the only one
-        // queued here runs when the current poll ends: no sibling is
-        // needed for it (chained_spawn: -26%). A task that yielded still
-        // gets the look below, which lets an idle sibling take it over.
-        // (One bit in `queued`: this task's level, whose overflow is empty
-        // since the task went into the ring.)
+        // queued here runs when the current poll ends: waking a sleeping
+        // sibling for it is a futex wake-up for nothing (chained_spawn:
+        // -26%), as long as a sibling busy-waits: that one takes the task
+        // if the current poll runs long (it watches its siblings' rings,
+        // and checks them again before it parks). With every sibling
+        // asleep, one is woken as for any new work, so a task spawned by a
+        // task that then blocks its thread is never stranded. A task that
+        // yielded gets the look below instead. (One bit in `queued`: this
+        // task's level, whose overflow is empty since the task went into
+        // the ring.)
         let runs_next = || {
             core.lifo.is_none()
                 && core.queued.is_power_of_two()
                 && remote.rings[priority.index()].len() == 1
         };
-        let quiet = !to_ring || (!yielded && self.in_task.get() && runs_next());
+        let quiet =
+            !to_ring || (!yielded && self.in_task.get() && runs_next() && self.a_sibling_spins());
         drop(core);
         remote.preempt_for(priority);
         if quiet {
@@ -708,6 +714,15 @@ impl WorkerContext {
         } else if !yielded || self.shared.idle.may_want_wakeup() {
             self.shared.notify_for_steal();
         }
+    }
+
+    /// `true` if a sibling busy-waits for work (a hint: Relaxed).
+    fn a_sibling_spins(&self) -> bool {
+        self.shared
+            .workers
+            .iter()
+            .enumerate()
+            .any(|(i, w)| i != self.index && w.spinning.load(Relaxed))
     }
 
     /// Starts a new count of tasks queued from outside a task (see
