@@ -19,7 +19,10 @@
 //!
 //! A task queued in a worker's deque can be stolen; a sleeping sibling is
 //! woken for it (one at a time: none while another searches) when it is
-//! spawned, woken by a task, or displaced from the LIFO slot. A task that
+//! spawned, woken by a task, or displaced from the LIFO slot, unless it is
+//! the only task queued there and a sibling busy-waits (this worker runs
+//! it when the current poll ends, or the busy-waiting sibling takes it if
+//! that poll runs long). A task that
 //! yielded wakes a sibling only after a cheap look says one sleeps. Tasks
 //! queued by the driver: the first wakes a sibling only after this worker
 //! has polled its next task (a futex wake-up before it would sit on the
