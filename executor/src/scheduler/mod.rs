@@ -22,12 +22,11 @@
 //! spawned, woken by a task, or displaced from the LIFO slot, unless it is
 //! the only task queued there and a sibling busy-waits (this worker runs
 //! it when the current poll ends, or the busy-waiting sibling takes it if
-//! that poll runs long). A task that
-//! yielded wakes a sibling only after a cheap look says one sleeps. Tasks
-//! queued by the driver: the first wakes a sibling only after this worker
-//! has polled its next task (a futex wake-up before it would sit on the
-//! path of every IO round trip from idle: 63 -> 22 us for a UDP echo), the
-//! second at once.
+//! that poll runs long). A task that yielded wakes a sibling only after a
+//! cheap look says one sleeps. Tasks queued by the driver: the first wakes
+//! a sibling only after this worker has polled its next task (a futex
+//! wake-up before it would sit on the path of every IO round trip from
+//! idle: 63 -> 22 us for a UDP echo), the second at once.
 //!
 //! [`Shared`] is what every thread may touch; each worker's private state is
 //! its [`Core`](worker::Core), reachable only from the thread running it.

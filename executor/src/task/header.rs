@@ -21,7 +21,8 @@ pub(crate) const NO_WORKER: u32 = u16::MAX as u32;
 /// Workers a runtime may have: worker indices fit in the header's `u16`.
 pub(crate) const MAX_WORKERS: usize = NO_WORKER as usize;
 
-/// `registry_slot` of a task that is not in the registry (blocking tasks).
+/// `registry_slot` of a task that is not in the registry (refused by a
+/// closed registry).
 pub(crate) const NO_SLOT: u32 = u32::MAX;
 
 /// Set in `flags` by `abort`: the next poll drops the future.
