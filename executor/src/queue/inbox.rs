@@ -184,33 +184,7 @@ impl<N: Node> Drop for Drain<N> {
 mod tests {
     use super::*;
 
-    /// A boxed test node carrying a value.
-    struct TestNode {
-        link: AtomicPtr<()>,
-        value: usize,
-    }
-
-    // SAFETY: the pointer is a leaked `Box<TestNode>` and `link` is its field.
-    unsafe impl Node for Box<TestNode> {
-        fn into_raw(self) -> NonNull<()> {
-            NonNull::from(Box::leak(self)).cast()
-        }
-        unsafe fn from_raw(ptr: NonNull<()>) -> Self {
-            // SAFETY: the caller passes a pointer from `into_raw`.
-            unsafe { Box::from_raw(ptr.cast::<TestNode>().as_ptr()) }
-        }
-        unsafe fn link<'a>(ptr: NonNull<()>) -> &'a AtomicPtr<()> {
-            // SAFETY: the caller guarantees the node is alive.
-            unsafe { &(*ptr.cast::<TestNode>().as_ptr()).link }
-        }
-    }
-
-    fn node(value: usize) -> Box<TestNode> {
-        Box::new(TestNode {
-            link: AtomicPtr::new(ptr::null_mut()),
-            value,
-        })
-    }
+    use crate::queue::test_node::node;
 
     #[cfg(not(loom))]
     #[test]

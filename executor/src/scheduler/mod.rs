@@ -4,7 +4,7 @@
 //!
 //! | event | destination |
 //! |---|---|
-//! | spawned on a worker | back of that worker's deque for its priority |
+//! | spawned on a worker by a task | that worker's LIFO slot if it is free (runs next: a child its parent awaits runs while both are in cache), else the back of its deque |
 //! | spawned from outside | inbox of an idle worker (busy-waiting, else sleeping), else round-robin |
 //! | woke itself while running (yield, preemption) | back of its deque on the same worker |
 //! | woken on the worker it last ran on, by a task | the LIFO slot: runs next, BEAM-style affinity; at most [`LIFO_CAP`] times in a row, so a ping-ponging pair cannot starve the queue |
@@ -22,8 +22,13 @@
 //! spawned, woken by a task, or displaced from the LIFO slot, unless it is
 //! the only task queued there and a sibling busy-waits (this worker runs
 //! it when the current poll ends, or the busy-waiting sibling takes it if
-//! that poll runs long). A task that yielded wakes a sibling only after a
-//! cheap look says one sleeps. Tasks queued by the driver: the first wakes
+//! that poll runs long). A task in the LIFO slot is taken by a sibling
+//! only when this worker makes no progress: over a sibling's whole busy
+//! wait, or over two looks of a busy sibling; a task spawned into the slot
+//! wakes a sleeping sibling unless one busy-waits, so a task spawned by a
+//! task that then blocks its thread is not stranded (a task woken into the
+//! slot wakes nobody, as before). A task that yielded wakes a sibling only
+//! after a cheap look says one sleeps. Tasks queued by the driver: the first wakes
 //! a sibling only after this worker has polled its next task (a futex
 //! wake-up before it would sit on the path of every IO round trip from
 //! idle: 63 -> 22 us for a UDP echo), the second at once.
@@ -49,7 +54,7 @@ use crate::context;
 use crate::driver::Driver;
 use crate::loom::{AtomicU8, CachePadded};
 use crate::metrics::WorkerMetrics;
-use crate::queue::{Inbox, Ring};
+use crate::queue::{Inbox, Ring, Slot};
 use crate::runtime::ThreadHook;
 use crate::task::Priority;
 use crate::task::header::{NO_WORKER, Task};
@@ -103,6 +108,8 @@ pub(crate) struct Remote {
     /// One ring per priority level, indexed by `Priority::index`.
     pub(crate) rings: [Ring<Task>; 4],
     pub(crate) inbox: Inbox<Task>,
+    /// The task that runs next (woken or spawned by the running task).
+    pub(crate) lifo: CachePadded<Slot<Task>>,
     pub(crate) parker: Parker,
     pub(crate) metrics: WorkerMetrics,
     /// Set after shutdown once the worker's queues were dropped: from then
@@ -167,6 +174,7 @@ impl Shared {
                 .map(|_| Remote {
                     rings: std::array::from_fn(|_| Ring::new()),
                     inbox: Inbox::new(),
+                    lifo: CachePadded(Slot::new()),
                     parker: Parker::new(),
                     metrics: WorkerMetrics::default(),
                     released: AtomicBool::new(false),
@@ -310,6 +318,7 @@ impl Shared {
     pub(crate) fn drop_worker_tasks(&self, index: usize, core: &mut Core) {
         let remote = &self.workers[index];
         let mut tasks = core.take_all();
+        tasks.extend(remote.lifo.take());
         for ring in &remote.rings {
             while let Some(task) = ring.pop() {
                 tasks.push(task);

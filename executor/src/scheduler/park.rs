@@ -99,14 +99,29 @@ impl Parker {
     ///
     /// Returns `true` if woken to search (see [`cancel`](Parker::cancel)).
     pub(crate) fn wait(&self, wait: Wait, driver: &dyn Driver) -> bool {
-        match wait {
-            Wait::Event(listener) => {
+        self.wait_at_most(wait, driver, None)
+    }
+
+    /// [`wait`](Parker::wait), but for no longer than `timeout` if given.
+    pub(crate) fn wait_at_most(
+        &self,
+        wait: Wait,
+        driver: &dyn Driver,
+        timeout: Option<std::time::Duration>,
+    ) -> bool {
+        match (wait, timeout) {
+            (Wait::Event(listener), None) => {
                 use event_listener::Listener;
                 listener.wait();
             }
-            Wait::Driver => driver.park(None),
+            (Wait::Event(listener), Some(timeout)) => {
+                use event_listener::Listener;
+                listener.wait_timeout(timeout);
+            }
+            (Wait::Driver, timeout) => driver.park(timeout),
         }
-        // After a driver wake-up (IO, timer) nobody has reset the state.
+        // After a driver wake-up (IO, timer) or a timeout nobody has reset
+        // the state.
         self.state.swap(RUNNING, SeqCst) == WOKEN_TO_SEARCH
     }
 

@@ -60,11 +60,27 @@ const IDLE_WAITS_PER_CHECK: u32 = 8;
 /// is freed when the level drains.
 const OVERFLOW_KEPT: usize = 1024;
 
+/// Why a task is queued on this worker (see `WorkerContext::enqueue`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Arrival {
+    /// Spawned by the running task.
+    Spawned,
+    /// Woken by the running task.
+    Woken,
+    /// Woke itself while running: `yield_now`, a spent slice.
+    Yielded,
+    /// Woken on this thread outside any task: by the driver (IO, timers),
+    /// or by `block_on`'s own future.
+    Driver,
+}
+
 /// A worker's private state: only the thread running the worker touches it.
 pub(crate) struct Core {
     index: usize,
-    /// A task woken by the running task: it runs next (same level permitting).
-    lifo: Option<Task>,
+    /// The level of the task this worker put in its LIFO slot
+    /// (`Remote::lifo`), which runs next (same level permitting); `None`
+    /// once taken. May be stale: a sibling may have rescued the task.
+    lifo_level: Option<u8>,
     /// Consecutive tasks taken from `lifo`.
     lifo_streak: u8,
     /// `Normal` picks made while `Low` work waited.
@@ -89,13 +105,16 @@ pub(crate) struct Core {
     /// Per sibling, what the last look found: its poll count, and whether
     /// its inbox held work (see `WorkerContext::rescue_stranded`).
     sibling_seen: Vec<(u64, bool)>,
+    /// Per worker, its poll count when this worker's busy wait began (see
+    /// `WorkerContext::rescue_lifo_slots`).
+    spin_seen: Vec<u64>,
 }
 
 impl Core {
     pub(crate) fn new(index: usize) -> Core {
         Core {
             index,
-            lifo: None,
+            lifo_level: None,
             lifo_streak: 0,
             low_skips: 0,
             overflow: Default::default(),
@@ -105,12 +124,14 @@ impl Core {
             rng: 0x9E37_79B9u32.wrapping_mul(index as u32 + 1) | 1,
             searching: false,
             sibling_seen: Vec::new(),
+            spin_seen: Vec::new(),
         }
     }
 
     /// Every task the core holds, for shutdown.
     pub(crate) fn take_all(&mut self) -> Vec<Task> {
-        let mut tasks: Vec<Task> = self.lifo.take().into_iter().collect();
+        self.lifo_level = None;
+        let mut tasks = Vec::new();
         for level in &mut self.overflow {
             tasks.extend(level.drain(..));
         }
@@ -166,23 +187,21 @@ impl Core {
 
     /// The next task by the priority rule (module docs).
     fn pick(&mut self, remote: &Remote) -> Option<Task> {
-        let lifo_level = self
-            .lifo
-            .as_ref()
-            .map(|task| task.metadata().priority().index());
         loop {
-            if let Some(task) = self.pick_once(remote, lifo_level) {
+            if let Some(task) = self.pick_once(remote) {
                 return Some(task);
             }
-            if self.queued == 0 {
+            if self.queued == 0 && self.lifo_level.is_none() {
                 return None;
             }
         }
     }
 
-    /// One try of `pick`: `None` if nothing is ready, or if the level it
-    /// chose turned out empty (its bit in `queued` is then cleared).
-    fn pick_once(&mut self, remote: &Remote, lifo_level: Option<usize>) -> Option<Task> {
+    /// One try of `pick`: `None` if nothing is ready, or if what it chose
+    /// turned out gone (its bit in `queued`, or `lifo_level`, is then
+    /// cleared).
+    fn pick_once(&mut self, remote: &Remote) -> Option<Task> {
+        let lifo_level = self.lifo_level.map(usize::from);
         let ready_mask = self.queued | lifo_level.map_or(0, |level| 1 << level);
         let ready = |level: usize| ready_mask & (1 << level) != 0;
         let level = if ready(0) {
@@ -206,8 +225,10 @@ impl Core {
             return None;
         };
         if lifo_level == Some(level) {
+            self.lifo_level = None;
             self.lifo_streak = self.lifo_streak.saturating_add(1);
-            return self.lifo.take();
+            // `None` if a sibling rescued it.
+            return remote.lifo.take();
         }
         self.lifo_streak = 0;
         let task = self.pop_level(level, remote);
@@ -248,7 +269,7 @@ impl Core {
     }
 
     fn has_local_work(&self, remote: &Remote) -> bool {
-        self.lifo.is_some()
+        remote.lifo.is_occupied()
             || self.overflow.iter().any(|o| !o.is_empty())
             || remote.rings.iter().any(|r| !r.is_empty())
             || !remote.inbox.is_empty()
@@ -369,11 +390,11 @@ impl WorkerContext {
         true
     }
 
-    /// Takes the inbox of a sibling that is not getting anywhere: over two
-    /// looks (`DRIVER_INTERVAL` ticks apart) it polled no task while work
-    /// waited in its inbox. Its thread is descheduled (more runnable
-    /// threads than cores) or stuck in one long poll, and the work sent to
-    /// it would wait as long; affinity is worth less than that.
+    /// Takes the inbox and the LIFO slot of a sibling that is not getting
+    /// anywhere: over two looks (`DRIVER_INTERVAL` ticks apart) it polled
+    /// no task while work waited there. Its thread is descheduled (more
+    /// runnable threads than cores) or stuck in one long poll, and the work
+    /// sent to it would wait as long; affinity is worth less than that.
     fn rescue_stranded(&self, core: &mut Core) {
         let workers = &self.shared.workers;
         if workers.len() == 1 {
@@ -388,15 +409,18 @@ impl WorkerContext {
             // Relaxed: a progress hint; a stale count delays or hastens
             // the rescue by one look, and the drain itself synchronizes.
             let polls = sibling.metrics.polls.load(Relaxed);
-            let waiting = !sibling.inbox.is_empty();
+            let waiting = !sibling.inbox.is_empty() || sibling.lifo.is_occupied();
             let (seen_polls, was_waiting) = core.sibling_seen[i];
             core.sibling_seen[i] = (polls, waiting);
             if polls == seen_polls && was_waiting && waiting {
                 core.take_inbox(&sibling.inbox, me);
+                if let Some(task) = sibling.lifo.take() {
+                    core.push_back(task, me);
+                }
                 tracing::trace!(
                     worker = self.index,
                     sibling = i,
-                    "took a stalled sibling's inbox"
+                    "took a stalled sibling's inbox and LIFO slot"
                 );
             }
         }
@@ -553,13 +577,23 @@ impl WorkerContext {
                     .workers
                     .iter()
                     .any(|w| !w.inbox.is_empty() || w.rings.iter().any(|r| !r.is_empty())));
+        // The worker in the driver does not busy-wait, so it watches its
+        // siblings' LIFO slots from there: it parks for no longer than a
+        // busy wait, then rescues the slot of a sibling stuck meanwhile.
+        let watch_lifo = in_driver
+            && (shared.workers.iter().enumerate())
+                .any(|(i, w)| i != self.index && w.lifo.is_occupied());
+        if watch_lifo {
+            self.note_polls(&mut core);
+        }
         let to_search = if work {
             remote.parker.cancel()
         } else {
             metrics::add(&remote.metrics.parks, 1);
             tracing::trace!(worker = self.index, in_driver, "park");
             drop(core);
-            let to_search = remote.parker.wait(wait, &*shared.driver);
+            let timeout = watch_lifo.then_some(IDLE_SPIN);
+            let to_search = remote.parker.wait_at_most(wait, &*shared.driver, timeout);
             core = self.core.borrow_mut();
             tracing::trace!(worker = self.index, "unparked");
             to_search
@@ -571,6 +605,9 @@ impl WorkerContext {
         core.searching = to_search;
         drop(core);
         self.restart_outside_count();
+        if watch_lifo {
+            self.rescue_lifo_slots();
+        }
     }
 
     /// The busy wait before parking (see [`IDLE_SPIN`]). Returns `true` if
@@ -584,6 +621,7 @@ impl WorkerContext {
         // first, costing no wake-up. Relaxed: a hint (the inbox push and
         // the unpark handshake carry the synchronization).
         remote.spinning.store(true, Relaxed);
+        self.note_polls(&mut self.core.borrow_mut());
         let found = loop {
             let pushed = (0..IDLE_WAITS_PER_CHECK).any(|_| {
                 remote.inbox.wait_for_push(IDLE_ROUNDS) || woken() || shared.is_shutdown()
@@ -598,11 +636,45 @@ impl WorkerContext {
                 break true;
             }
             if Instant::now() >= until {
-                break false;
+                break self.rescue_lifo_slots();
             }
             std::thread::yield_now();
         };
         remote.spinning.store(false, Relaxed);
+        found
+    }
+
+    /// Notes every worker's poll count, for `rescue_lifo_slots`.
+    fn note_polls(&self, core: &mut Core) {
+        core.spin_seen.clear();
+        let polls = self.shared.workers.iter();
+        core.spin_seen
+            .extend(polls.map(|w| w.metrics.polls.load(Relaxed)));
+    }
+
+    /// At the end of a busy wait (or of a short park in the driver, which
+    /// does not busy-wait): takes the LIFO slot of every sibling that
+    /// polled no task during the wait. Its task would otherwise wait for
+    /// the end of that sibling's long poll, and this worker is about to
+    /// sleep. (Only after a whole busy wait: a sibling that is merely busy
+    /// takes its slot within microseconds.) Returns `true` if it took any.
+    fn rescue_lifo_slots(&self) -> bool {
+        let remote = self.remote();
+        let mut core = self.core.borrow_mut();
+        let mut found = false;
+        for (i, sibling) in self.shared.workers.iter().enumerate() {
+            // Relaxed: a progress hint; the slot's swap synchronizes.
+            let stuck = i != self.index && sibling.metrics.polls.load(Relaxed) == core.spin_seen[i];
+            if stuck && let Some(task) = sibling.lifo.take() {
+                core.push_back(task, remote);
+                tracing::trace!(
+                    worker = self.index,
+                    sibling = i,
+                    "took a stalled sibling's LIFO slot"
+                );
+                found = true;
+            }
+        }
         found
     }
 
@@ -641,77 +713,81 @@ impl WorkerContext {
             self.shared.push_remote(last as usize, task);
             return;
         }
-        let yielded = info.woken_while_running;
-        let to_front = !yielded && self.in_task.get();
-        self.enqueue(task, to_front, yielded);
+        let arrival = if !self.in_task.get() {
+            Arrival::Driver
+        } else if info.woken_while_running {
+            Arrival::Yielded
+        } else {
+            Arrival::Woken
+        };
+        self.enqueue(task, arrival == Arrival::Woken, arrival);
     }
 
     /// Queues `task` on this worker: in the LIFO slot if `to_front` (and
     /// the streak allows), else at the back of its deque. Then asks the
-    /// running task to yield if `task` outranks it, and wakes a thief if the
-    /// task is stealable.
+    /// running task to yield if `task` outranks it, and wakes a thief by the
+    /// rules below (see also the scheduler's module docs).
     ///
-    /// A task that `yielded` (woke itself while running: `yield_now`, a
+    /// A task that yielded (woke itself while running: `yield_now`, a
     /// spent slice) is not new work: a sibling is woken for it only if a
     /// cheap look says one sleeps and nobody searches. That look skips the
     /// handshake's fence, so it may miss a sibling that is just parking;
     /// nothing is lost by that (this worker runs the task itself), and it
     /// keeps a full fence off every yield.
-    fn enqueue(&self, task: Task, to_front: bool, yielded: bool) {
+    fn enqueue(&self, task: Task, to_front: bool, arrival: Arrival) {
         let header = task.metadata();
         header.set_last_worker(self.index as u32);
         let priority = header.priority();
         let remote = self.remote();
         let mut core = self.core.borrow_mut();
-        let to_ring = if to_front && core.lifo_streak < LIFO_CAP {
+        let (to_ring, to_lifo) = if to_front && core.lifo_streak < LIFO_CAP {
             // Front of the line; a task it displaces goes to the back.
-            match core.lifo.replace(task) {
-                Some(displaced) => core.push_back(displaced, remote),
-                None => false,
+            core.lifo_level = Some(priority as u8);
+            match remote.lifo.put(task) {
+                Some(displaced) => (core.push_back(displaced, remote), false),
+                None => (false, true),
             }
         } else {
-            core.push_back(task, remote)
+            (core.push_back(task, remote), false)
         };
         // A task spawned or woken by the running task that is the only one
         // queued here runs when the current poll ends: waking a sleeping
         // sibling for it is a futex wake-up for nothing (chained_spawn:
         // -26%), as long as a sibling busy-waits: that one takes the task
-        // if the current poll runs long (it watches its siblings' rings,
-        // and checks them again before it parks). With every sibling
-        // asleep, one is woken as for any new work, so a task spawned by a
-        // task that then blocks its thread is never stranded. A task that
-        // yielded gets the look below instead. (One bit in `queued`: this
-        // task's level, whose overflow is empty since the task went into
-        // the ring.)
+        // if the current poll runs long (from the ring at once; from the
+        // LIFO slot after a busy wait without progress here). With every
+        // sibling asleep, one is woken as for any new work, so a task
+        // spawned by a task that then blocks its thread is not stranded.
+        // (One bit in `queued`: this task's level, whose overflow is empty
+        // since the task went into the ring.)
         let runs_next = || {
-            core.lifo.is_none()
+            core.lifo_level.is_none()
                 && core.queued.is_power_of_two()
                 && remote.rings[priority.index()].len() == 1
         };
-        let quiet =
-            !to_ring || (!yielded && self.in_task.get() && runs_next() && self.a_sibling_spins());
+        let notify = match arrival {
+            // Not new work: this worker runs it anyway.
+            Arrival::Yielded => to_ring && self.shared.idle.may_want_wakeup(),
+            // In the LIFO slot: stealable only after a busy wait.
+            Arrival::Woken if to_lifo => false,
+            Arrival::Spawned if to_lifo => !self.a_sibling_spins(),
+            Arrival::Spawned | Arrival::Woken => {
+                to_ring && !(runs_next() && self.a_sibling_spins())
+            }
+            Arrival::Driver => {
+                // This worker is about to look for work and runs the first
+                // such task itself, and wakes a sibling only after that
+                // task's poll (off the path of an IO round trip); a second
+                // such task wakes a sibling at once.
+                let queued = self.queued_outside.get() + u32::from(to_ring);
+                self.queued_outside.set(queued);
+                self.notify_after_run.set(queued == 1);
+                queued == 2
+            }
+        };
         drop(core);
         remote.preempt_for(priority);
-        if quiet {
-            return;
-        }
-        if !self.in_task.get() {
-            // Woken by the driver (or by `block_on`'s own future): this
-            // worker is about to look for work and runs the first such
-            // task itself, and wakes a sibling only after that task's poll
-            // (off the path of an IO round trip); a second such task wakes
-            // a sibling at once.
-            let queued = self.queued_outside.get() + 1;
-            self.queued_outside.set(queued);
-            match queued {
-                1 => self.notify_after_run.set(true),
-                2 => {
-                    self.notify_after_run.set(false);
-                    self.shared.notify_for_steal();
-                }
-                _ => {}
-            }
-        } else if !yielded || self.shared.idle.may_want_wakeup() {
+        if notify {
             self.shared.notify_for_steal();
         }
     }
@@ -731,8 +807,13 @@ impl WorkerContext {
         self.queued_outside.set(0);
     }
 
-    /// Queues a task spawned on this worker: the back of its deque.
+    /// Queues a task spawned on this worker: the LIFO slot if it is free
+    /// (and the streak allows), else the back of its deque. A child that a
+    /// task spawns and then awaits runs next, while what the two share is
+    /// still in this core's cache; a task spawning many keeps their order
+    /// (the first takes the slot, the rest queue behind it).
     pub(crate) fn push_spawned(&self, task: Task) {
-        self.enqueue(task, false, false);
+        let lifo_free = self.core.borrow().lifo_level.is_none();
+        self.enqueue(task, lifo_free && self.in_task.get(), Arrival::Spawned);
     }
 }

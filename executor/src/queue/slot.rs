@@ -1,0 +1,142 @@
+//! A worker's LIFO slot: one task that runs next, which a sibling may take
+//! if the worker gets stuck.
+//!
+//! The owner fills the slot with a task the running task just woke or
+//! spawned, and empties it to run that task next. A sibling empties it only
+//! to rescue a task stranded behind a worker that made no progress for a
+//! while (a long poll, or a thread the kernel keeps off its core).
+//!
+//! # Protocol
+//!
+//! * Only the owner stores a node; a thief only swaps the slot to null.
+//!   So when the owner sees the slot empty, it stays empty until the owner
+//!   fills it: filling an empty slot is a plain `Release` store.
+//! * Taking is a swap to null, by the owner or a thief: whoever's swap
+//!   returns the node owns it; the other gets null.
+//! * Displacing (filling a full slot) is a swap; it returns what was there
+//!   (or null, if a thief took it meanwhile).
+//! * Nobody reads through the pointer before its swap returned it: a thief
+//!   may have taken, run and freed the task in between.
+
+use std::marker::PhantomData;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+
+use super::Node;
+use crate::loom::AtomicPtr;
+
+/// A one-node slot. See the module docs.
+pub(crate) struct Slot<N: Node> {
+    node: AtomicPtr<()>,
+    _node: PhantomData<N>,
+}
+
+// SAFETY: a node moves between threads only through the atomic swap, which
+// hands it to exactly one side; the slot is as thread-safe as moving `N`.
+unsafe impl<N: Node + Send> Send for Slot<N> {}
+// SAFETY: as above.
+unsafe impl<N: Node + Send> Sync for Slot<N> {}
+
+impl<N: Node> Slot<N> {
+    pub(crate) fn new() -> Slot<N> {
+        Slot {
+            node: AtomicPtr::new(ptr::null_mut()),
+            _node: PhantomData,
+        }
+    }
+
+    /// Fills the slot with `node` and returns the node it displaced, if
+    /// any. **Owner only.**
+    #[inline]
+    pub(crate) fn put(&self, node: N) -> Option<N> {
+        let new = node.into_raw().as_ptr();
+        // Relaxed: only this thread stores a node, so null stays null until
+        // the store below; a non-null value is not dereferenced.
+        if self.node.load(Relaxed).is_null() {
+            // Release: publishes the node to whoever takes it.
+            self.node.store(new, Release);
+            return None;
+        }
+        // AcqRel: Release as above; Acquire to own the displaced node.
+        let old = self.node.swap(new, AcqRel);
+        // SAFETY: a non-null value came from `into_raw` in `put`, and the
+        // swap handed it to this thread alone.
+        NonNull::new(old).map(|old| unsafe { N::from_raw(old) })
+    }
+
+    /// Empties the slot. Any thread.
+    #[inline]
+    pub(crate) fn take(&self) -> Option<N> {
+        // A Relaxed look first: an empty slot costs no read-modify-write.
+        if self.node.load(Relaxed).is_null() {
+            return None;
+        }
+        // Acquire: pairs with the Release of `put`, so the node is whole.
+        let old = self.node.swap(ptr::null_mut(), Acquire);
+        // SAFETY: as in `put`.
+        NonNull::new(old).map(|old| unsafe { N::from_raw(old) })
+    }
+
+    /// `true` if the slot holds a node (a snapshot).
+    #[inline]
+    pub(crate) fn is_occupied(&self) -> bool {
+        !self.node.load(Relaxed).is_null()
+    }
+}
+
+impl<N: Node> Drop for Slot<N> {
+    fn drop(&mut self) {
+        drop(self.take());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::test_node::node;
+
+    #[cfg(not(loom))]
+    #[test]
+    fn put_displaces_and_take_empties() {
+        let slot = Slot::new();
+        assert!(!slot.is_occupied());
+        assert!(slot.put(node(1)).is_none());
+        assert!(slot.is_occupied());
+        assert_eq!(slot.put(node(2)).map(|n| n.value), Some(1));
+        assert_eq!(slot.take().map(|n| n.value), Some(2));
+        assert!(slot.take().is_none());
+        assert!(!slot.is_occupied());
+    }
+
+    #[cfg(not(loom))]
+    #[test]
+    fn dropping_frees_the_node() {
+        // Under miri, a leak here is an error.
+        let slot = Slot::new();
+        assert!(slot.put(node(7)).is_none());
+        drop(slot);
+    }
+
+    /// The owner fills, displaces and empties the slot while a thief takes
+    /// from it: every node comes out exactly once.
+    #[cfg(loom)]
+    #[test]
+    fn owner_and_thief() {
+        use loom::sync::Arc;
+        use loom::thread;
+
+        loom::model(|| {
+            let slot = Arc::new(Slot::new());
+            assert!(slot.put(node(0)).is_none());
+            let thief = {
+                let slot = slot.clone();
+                thread::spawn(move || slot.take().map(|n| n.value))
+            };
+            let mut got: Vec<usize> = slot.put(node(1)).into_iter().map(|n| n.value).collect();
+            got.extend(slot.take().map(|n| n.value));
+            got.extend(thief.join().unwrap());
+            got.sort_unstable();
+            assert_eq!(got, vec![0, 1]);
+        });
+    }
+}
