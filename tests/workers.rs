@@ -97,6 +97,30 @@ fn high_priority_work_is_stolen_first() {
 }
 
 #[test]
+fn a_child_spawned_by_a_task_that_then_blocks_its_worker_runs_elsewhere() {
+    // The child goes to the spawning worker's LIFO slot (run next); the
+    // parent then blocks its thread until the child has run, which only a
+    // sibling taking the slot can make happen.
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let (ran_tx, ran_rx) = std::sync::mpsc::channel();
+    let parent = rt.spawn(async move {
+        let parent_thread = std::thread::current().id();
+        let child = smp_rt::spawn(async move {
+            ran_tx.send(std::thread::current().id()).unwrap();
+        });
+        let child_thread = ran_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the child stayed stranded behind its blocked parent");
+        assert_ne!(child_thread, parent_thread);
+        child
+    });
+    rt.block_on(async { parent.await.unwrap().await.unwrap() });
+}
+
+#[test]
 fn a_task_woken_elsewhere_goes_back_to_its_worker() {
     let rt = Builder::new_multi_thread()
         .worker_threads(2)
