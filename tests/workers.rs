@@ -115,9 +115,9 @@ fn a_child_spawned_by_a_task_that_then_blocks_its_worker_runs_elsewhere() {
             .recv_timeout(Duration::from_secs(30))
             .expect("the child stayed stranded behind its blocked parent");
         assert_ne!(child_thread, parent_thread);
-        child
+        child.await.unwrap();
     });
-    rt.block_on(async { parent.await.unwrap().await.unwrap() });
+    rt.block_on(parent).unwrap();
 }
 
 #[test]
