@@ -720,11 +720,11 @@ impl WorkerContext {
         } else {
             Arrival::Woken
         };
-        self.enqueue(task, arrival == Arrival::Woken, arrival);
+        self.enqueue(task, arrival);
     }
 
-    /// Queues `task` on this worker: in the LIFO slot if `to_front` (and
-    /// the streak allows), else at the back of its deque. Then asks the
+    /// Queues `task` on this worker: in the LIFO slot if its `arrival`
+    /// calls for it (and the streak allows), else at the back of its deque. Then asks the
     /// running task to yield if `task` outranks it, and wakes a thief by the
     /// rules below (see also the scheduler's module docs).
     ///
@@ -734,12 +734,19 @@ impl WorkerContext {
     /// handshake's fence, so it may miss a sibling that is just parking;
     /// nothing is lost by that (this worker runs the task itself), and it
     /// keeps a full fence off every yield.
-    fn enqueue(&self, task: Task, to_front: bool, arrival: Arrival) {
+    fn enqueue(&self, task: Task, arrival: Arrival) {
         let header = task.metadata();
         header.set_last_worker(self.index as u32);
         let priority = header.priority();
         let remote = self.remote();
         let mut core = self.core.borrow_mut();
+        // Woken by the running task: the LIFO slot. Spawned by it: the slot
+        // if it is free, so that a task spawning many keeps their order.
+        let to_front = match arrival {
+            Arrival::Woken => true,
+            Arrival::Spawned => self.in_task.get() && core.lifo_level.is_none(),
+            Arrival::Yielded | Arrival::Driver => false,
+        };
         let (to_ring, to_lifo) = if to_front && core.lifo_streak < LIFO_CAP {
             // Front of the line; a task it displaces goes to the back.
             core.lifo_level = Some(priority as u8);
@@ -813,7 +820,6 @@ impl WorkerContext {
     /// still in this core's cache; a task spawning many keeps their order
     /// (the first takes the slot, the rest queue behind it).
     pub(crate) fn push_spawned(&self, task: Task) {
-        let lifo_free = self.core.borrow().lifo_level.is_none();
-        self.enqueue(task, lifo_free && self.in_task.get(), Arrival::Spawned);
+        self.enqueue(task, Arrival::Spawned);
     }
 }
