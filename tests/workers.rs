@@ -232,21 +232,31 @@ fn a_busy_worker_takes_work_stranded_behind_a_stuck_sibling() {
     let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
     let (homed_tx, homed_rx) = std::sync::mpsc::channel();
     let blocker = rt.spawn(async move {
-        let x = std::thread::current().id();
-        let mut homed = Vec::new();
-        // Waiters that ran on X: their home is X.
-        while homed.len() < 4 {
+        // Waiters that ran on the worker this task is on when it blocks
+        // (X): their home is X. This task may move between its awaits (a
+        // sibling may take it from X's LIFO slot), so X is where it is
+        // once four waiters ran there.
+        let mut waiters = Vec::new();
+        let (x, homed) = loop {
             let (wake_tx, wake_rx) = futures::channel::oneshot::channel::<()>();
             let (ran_tx, ran_rx) = futures::channel::oneshot::channel();
             let waiter = smp_rt::spawn(async move {
                 ran_tx.send(std::thread::current().id()).unwrap();
-                wake_rx.await.unwrap();
+                // Waiters left out below see their sender dropped.
+                let _ = wake_rx.await;
                 std::thread::current().id()
             });
-            if ran_rx.await.unwrap() == x {
-                homed.push((wake_tx, waiter));
+            waiters.push((ran_rx.await.unwrap(), wake_tx, waiter));
+            let here = std::thread::current().id();
+            if waiters.iter().filter(|(ran, ..)| *ran == here).count() >= 4 {
+                let homed: Vec<_> = waiters
+                    .into_iter()
+                    .filter(|(ran, ..)| *ran == here)
+                    .map(|(_, wake_tx, waiter)| (wake_tx, waiter))
+                    .collect();
+                break (here, homed);
             }
-        }
+        };
         homed_tx.send((x, homed)).unwrap();
         // Stuck: X polls this task until the test releases it.
         release_rx.recv().unwrap();
