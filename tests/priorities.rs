@@ -247,3 +247,103 @@ fn a_high_task_arriving_from_outside_cuts_a_running_normal_slice_short() {
     let preemptions = outcome.unwrap();
     assert!(preemptions >= 1, "the Normal slice was cut: {preemptions}");
 }
+
+#[test]
+fn a_high_task_woken_for_a_blocked_worker_runs_on_a_busy_sibling() {
+    // The scenario needs the blocker on the High task's home worker; a
+    // sibling may take it from there first (it is stealable), so try again.
+    for _ in 0..20 {
+        if let Some(outcome) = high_task_woken_for_a_blocked_worker() {
+            let (ran_on_the_sibling, released_by_it) = outcome;
+            assert!(
+                ran_on_the_sibling,
+                "the busy sibling ran the woken High task"
+            );
+            assert!(
+                released_by_it,
+                "the High task ran while its home worker was still blocked"
+            );
+            return;
+        }
+    }
+    panic!("the blocker never ran on the High task's worker in 20 tries");
+}
+
+/// Two workers and slices that never end on their own. Worker X is blocked
+/// by a Normal task that never reaches an await point; worker Y runs a
+/// Normal task that only charges reductions. A High task whose home is X is
+/// woken from outside: Y must cut its slice short and run it while X is
+/// still blocked (without that it would wait for X). `None` if the
+/// blocker did not run on X.
+fn high_task_woken_for_a_blocked_worker() -> Option<(bool, bool)> {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    use std::time::{Duration, Instant};
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .reductions(u32::MAX)
+        .build()
+        .unwrap();
+    let release = Arc::new(AtomicBool::new(false));
+    let (wake_tx, wake_rx) = smp_rt::sync::oneshot::channel::<()>();
+    let (probe_tx, probe_rx) = std::sync::mpsc::channel();
+    let (blocker_tx, blocker_rx) = std::sync::mpsc::channel();
+    let probe = {
+        let release = release.clone();
+        task::Builder::new().priority(Priority::High).spawn_on(
+            async move {
+                // Spawned by a task, the blocker takes this worker's LIFO
+                // slot and runs when this poll returns `Pending`.
+                let blocker = smp_rt::spawn({
+                    let release = release.clone();
+                    async move {
+                        blocker_tx.send(std::thread::current().id()).unwrap();
+                        // A guard against a hang, not a timing assertion.
+                        let give_up = Instant::now() + Duration::from_secs(30);
+                        while !release.load(SeqCst) && Instant::now() < give_up {
+                            std::hint::spin_loop();
+                        }
+                        release.load(SeqCst)
+                    }
+                });
+                probe_tx.send(std::thread::current().id()).unwrap();
+                let _ = wake_rx.await;
+                probe_tx.send(std::thread::current().id()).unwrap();
+                release.store(true, SeqCst);
+                blocker.await.unwrap()
+            },
+            rt.handle(),
+        )
+    };
+    let home = probe_rx.recv().unwrap();
+    if blocker_rx.recv().unwrap() != home {
+        release.store(true, SeqCst);
+        drop(wake_tx);
+        rt.block_on(probe).unwrap();
+        return None;
+    }
+
+    // The other worker gets the charging task: this one is blocked.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (hog_tx, hog_rx) = std::sync::mpsc::channel();
+    let hog = {
+        let stop = stop.clone();
+        rt.spawn(async move {
+            hog_tx.send(std::thread::current().id()).unwrap();
+            while !stop.load(SeqCst) {
+                task::consume_budget().await;
+            }
+        })
+    };
+    let hog_thread = hog_rx.recv().unwrap();
+    assert_ne!(
+        hog_thread, home,
+        "the charging task runs on the free worker"
+    );
+
+    wake_tx.send(()).unwrap();
+    let ran_on_the_sibling = probe_rx.recv().unwrap() == hog_thread;
+    let released_by_it = rt.block_on(probe).unwrap();
+    stop.store(true, SeqCst);
+    rt.block_on(hog).unwrap();
+    Some((ran_on_the_sibling, released_by_it))
+}

@@ -19,12 +19,16 @@
 //! A slice also ends early when work of a higher priority than the running
 //! task arrives on its worker: the worker's *urgent* flag, which the next
 //! charging leaf reads. So `Max` and `High` tasks wait for the running task's
-//! next await point, not for the rest of its slice.
+//! next await point, not for the rest of its slice. Work of that kind woken
+//! from outside the runtime also raises the flag of one sibling running
+//! lower-priority work, which takes it if it gets there first.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
+
+use crate::loom::AtomicU8;
 use std::task::{Context, Poll};
 
 use crate::context;
@@ -43,7 +47,7 @@ pub(crate) struct Slice {
     pub(crate) preempted: bool,
     /// The polling worker's urgent flag (null outside a worker): set when
     /// higher-priority work arrives, it ends the slice at the next charge.
-    pub(crate) urgent: *const AtomicBool,
+    pub(crate) urgent: *const AtomicU8,
 }
 
 impl Slice {
@@ -53,7 +57,7 @@ impl Slice {
         // SAFETY: `urgent` is null or points at the polling worker's flag,
         // which lives in the runtime's shared state for as long as the
         // worker runs the slice.
-        self.left == 0 || unsafe { self.urgent.as_ref() }.is_some_and(|u| u.load(Relaxed))
+        self.left == 0 || unsafe { self.urgent.as_ref() }.is_some_and(|u| u.load(Relaxed) != 0)
     }
 
     /// No budget: code outside a worker's poll, or inside `unconstrained`.
@@ -75,7 +79,7 @@ impl Slice {
     }
 
     /// A fresh slice of `reductions`, of which the poll itself charges one.
-    pub(crate) fn begin(reductions: u32, urgent: *const AtomicBool) -> Slice {
+    pub(crate) fn begin(reductions: u32, urgent: *const AtomicU8) -> Slice {
         Slice {
             size: reductions,
             left: reductions.saturating_sub(1),
@@ -88,7 +92,7 @@ impl Slice {
 
 /// Starts a slice on this thread and returns the one it replaces. `urgent`
 /// is the polling worker's flag, or null.
-pub(crate) fn enter_slice(reductions: u32, urgent: *const AtomicBool) -> Slice {
+pub(crate) fn enter_slice(reductions: u32, urgent: *const AtomicU8) -> Slice {
     context::replace_slice(Slice::begin(reductions, urgent))
 }
 

@@ -12,6 +12,7 @@
 //! | woken by a task on another worker while its own worker is busy | inbox of the worker it last ran on |
 //! | woken by a task on another worker while its own worker is parked | this worker, as a local wake (waking the parked worker would cost a futex wake-up for a cold cache) |
 //! | woken from a thread that is not a worker | inbox of the worker it last ran on, which is unparked |
+//! | woken from outside into the inbox of a worker that runs lower-priority work | that inbox, and the first sibling also running lower-priority work is asked to end its slice and take it: whichever reaches a charging await point first runs it (the home worker's thread may be descheduled) |
 //! | waiting in the inbox of a worker that polled nothing over two looks of a busy sibling (descheduled, or stuck in one long poll) | that sibling's deque |
 //! | anything, once the runtime shut down | dropped (the future with it) |
 //!
@@ -119,28 +120,62 @@ pub(crate) struct Remote {
     pub(crate) running: CachePadded<AtomicU8>,
     /// `true` while the worker busy-waits for work before parking.
     pub(crate) spinning: CachePadded<AtomicBool>,
-    /// Set when work of a higher priority than the running task's arrives:
-    /// the running task's slice ends at its next charging await point (see
-    /// `reductions`). Cleared by the worker before it drains its inbox.
-    pub(crate) urgent: CachePadded<AtomicBool>,
+    /// Non-zero when work of a higher priority than the running task's
+    /// waits for this worker ([`URGENT_HERE`]) or in a sibling's inbox
+    /// ([`URGENT_AT_SIBLING`]): the running task's slice ends at its next
+    /// charging await point (see `reductions`). Cleared by the worker before
+    /// it drains its inbox.
+    pub(crate) urgent: CachePadded<AtomicU8>,
 }
 
 /// `Remote::running` while the worker polls no task.
 pub(crate) const IDLE_PRIORITY: u8 = u8::MAX;
+
+/// `Remote::urgent` bit: work that outranks the running task was queued on
+/// this worker. The protocol bit: the worker clears it before it drains
+/// its inbox, and a push sets it after queueing, so work queued after a
+/// drain always ends the next slice.
+pub(crate) const URGENT_HERE: u8 = 1;
+
+/// `Remote::urgent` bit: a sibling's inbox holds work that outranks the
+/// task this worker runs, and that sibling is busy with lower-priority
+/// work too. A hint: whichever of the two reaches a charging await point
+/// first runs the work (the sibling's thread may be descheduled, or deep
+/// in a long poll); the sibling's own `URGENT_HERE` still guarantees it.
+pub(crate) const URGENT_AT_SIBLING: u8 = 2;
 
 impl Remote {
     /// Asks the running task to end its slice if work of `priority` (just
     /// queued here) outranks it. Called *after* the work is queued: the
     /// worker clears the flag before it drains its inbox (`tick`), so either
     /// that drain sees the work or the flag stays set for the next poll.
+    /// Returns `true` if the work outranks what the worker runs.
     #[inline]
-    pub(crate) fn preempt_for(&self, priority: Priority) {
+    pub(crate) fn preempt_for(&self, priority: Priority) -> bool {
         // Relaxed loads: a hint; a stale `running` costs at most one slice
         // of latency or one spurious preemption.
-        if (priority as u8) < self.running.load(Relaxed) && !self.urgent.load(Relaxed) {
-            // SeqCst: ordered against the worker's clear-then-drain (`tick`).
-            self.urgent.store(true, SeqCst);
+        if (priority as u8) >= self.running.load(Relaxed) {
+            return false;
         }
+        if self.urgent.load(Relaxed) & URGENT_HERE == 0 {
+            // SeqCst: ordered against the worker's clear-then-drain (`tick`).
+            self.urgent.fetch_or(URGENT_HERE, SeqCst);
+        }
+        true
+    }
+
+    /// Asks this worker to look in its siblings' inboxes for work of
+    /// `priority`, if that outranks the task it runs. Returns whether it
+    /// was asked.
+    fn ask_to_take_urgent(&self, priority: Priority) -> bool {
+        if (priority as u8) >= self.running.load(Relaxed) {
+            return false;
+        }
+        if self.urgent.load(Relaxed) & URGENT_AT_SIBLING == 0 {
+            // Relaxed: a hint; the inbox drain synchronizes the task itself.
+            self.urgent.fetch_or(URGENT_AT_SIBLING, Relaxed);
+        }
+        true
     }
 }
 
@@ -180,7 +215,7 @@ impl Shared {
                     released: AtomicBool::new(false),
                     running: CachePadded(AtomicU8::new(IDLE_PRIORITY)),
                     spinning: CachePadded(AtomicBool::new(false)),
-                    urgent: CachePadded(AtomicBool::new(false)),
+                    urgent: CachePadded(AtomicU8::new(0)),
                 })
                 .collect(),
             cores: (0..workers)
@@ -254,13 +289,25 @@ impl Shared {
         let remote = &self.workers[target];
         let priority = task.metadata().priority();
         remote.inbox.push(task);
-        remote.preempt_for(priority);
+        let outranks = remote.preempt_for(priority);
         if remote.parker.unpark(&*self.driver, false) {
             tracing::trace!(worker = target, "unpark");
-        } else if remote.running.load(Relaxed) != IDLE_PRIORITY {
-            // The target is busy polling a task, perhaps for long: let an
-            // idle sibling take the work from its inbox.
-            self.notify_for_steal();
+        } else {
+            if outranks && !remote.spinning.load(Relaxed) {
+                // The target runs (or is between) lower-priority polls and
+                // may not reach a charging await point soon: its thread may
+                // be descheduled. The first sibling that also runs
+                // lower-priority work races it for the task.
+                let n = self.workers.len();
+                (1..n)
+                    .map(|i| &self.workers[(target + i) % n])
+                    .any(|sibling| sibling.ask_to_take_urgent(priority));
+            }
+            if remote.running.load(Relaxed) != IDLE_PRIORITY {
+                // The target is busy polling a task, perhaps for long: let an
+                // idle sibling take the work from its inbox.
+                self.notify_for_steal();
+            }
         }
         if self.is_shutdown() {
             // A push racing with shutdown: make sure the task is dropped.

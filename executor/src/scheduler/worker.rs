@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use async_task::ScheduleInfo;
 
-use super::{IDLE_PRIORITY, LIFO_CAP, Remote, Shared};
+use super::{IDLE_PRIORITY, LIFO_CAP, Remote, Shared, URGENT_AT_SIBLING, URGENT_HERE};
 use crate::context;
 use crate::metrics;
 use crate::queue::{Inbox, Ring};
@@ -359,11 +359,14 @@ impl WorkerContext {
                 core = self.core.borrow_mut();
                 self.rescue_stranded(&mut core);
             }
-            if remote.urgent.load(Relaxed) {
+            if remote.urgent.load(Relaxed) != 0 {
                 // Clear, then drain: a push after the drain sets the flag
                 // again (`Remote::preempt_for`), so it is never lost.
-                remote.urgent.store(false, SeqCst);
+                let urgent = remote.urgent.swap(0, SeqCst);
                 crate::loom::fence(SeqCst);
+                if urgent & URGENT_AT_SIBLING != 0 {
+                    self.take_urgent_from_siblings(&mut core);
+                }
             }
             let drained = core.take_inbox(&remote.inbox, remote);
             let task = core.pick(remote);
@@ -421,6 +424,26 @@ impl WorkerContext {
                     worker = self.index,
                     sibling = i,
                     "took a stalled sibling's inbox and LIFO slot"
+                );
+            }
+        }
+    }
+
+    /// Takes the inboxes of siblings that were asked to preempt their task
+    /// for higher-priority work and have not drained yet
+    /// ([`URGENT_AT_SIBLING`]): the first worker between polls runs it.
+    fn take_urgent_from_siblings(&self, core: &mut Core) {
+        let me = self.remote();
+        for (i, sibling) in self.shared.workers.iter().enumerate() {
+            if i != self.index
+                && sibling.urgent.load(Relaxed) & URGENT_HERE != 0
+                && !sibling.inbox.is_empty()
+            {
+                core.take_inbox(&sibling.inbox, me);
+                tracing::trace!(
+                    worker = self.index,
+                    sibling = i,
+                    "took urgent work from a busy sibling's inbox"
                 );
             }
         }
