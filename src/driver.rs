@@ -93,6 +93,10 @@ impl Driver for IoTimeDriver {
         self.timers.fire_expired(now);
     }
 
+    fn is_empty(&self) -> bool {
+        self.reactor.num_sources() == 0 && self.timers.is_empty()
+    }
+
     fn unpark(&self) {
         if let Err(err) = self.reactor.notify() {
             tracing::error!(%err, "failed to wake the IO reactor");

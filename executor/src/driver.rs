@@ -30,6 +30,12 @@ pub trait Driver: Send + Sync + 'static {
     fn park(&self, timeout: Option<Duration>);
     /// Processes ready events without blocking.
     fn poll(&self);
+    /// `true` when `poll` would find nothing to do whatever the time (no
+    /// event source, nothing scheduled): busy workers then skip it, and
+    /// the lock around it. Called from any worker, without that lock.
+    fn is_empty(&self) -> bool {
+        false
+    }
     /// Wakes the worker inside `park`, or makes the next `park` return.
     fn unpark(&self);
 }
@@ -67,6 +73,10 @@ impl Driver for SleepDriver {
     }
 
     fn poll(&self) {}
+
+    fn is_empty(&self) -> bool {
+        true
+    }
 
     fn unpark(&self) {
         self.notified.store(true, Ordering::SeqCst);

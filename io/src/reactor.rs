@@ -67,7 +67,8 @@
 use std::fmt;
 use std::io;
 use std::os::fd::{BorrowedFd, RawFd};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -146,6 +147,9 @@ pub(crate) struct Inner {
     poller: Poller,
     /// Every registered source, by key.
     registry: Mutex<Registry>,
+    /// `registry`'s number of sources, readable without its lock (a busy
+    /// worker asks before every non-blocking poll). Written under the lock.
+    registered: AtomicUsize,
     /// Buffers reused by `wait` (only one thread waits at a time).
     scratch: Mutex<Scratch>,
 }
@@ -207,6 +211,7 @@ impl Reactor {
             inner: Arc::new(Inner {
                 poller,
                 registry: Mutex::new(Registry::default()),
+                registered: AtomicUsize::new(0),
                 scratch: Mutex::new(Scratch {
                     events: Events::new(),
                     ready: Vec::new(),
@@ -241,7 +246,9 @@ impl Reactor {
 
     /// Number of sources registered now.
     pub fn num_sources(&self) -> usize {
-        lock(&self.inner.registry).len()
+        // Relaxed: a hint for whether a non-blocking poll is worth a
+        // syscall; a source registered a moment ago is polled next time.
+        self.inner.registered.load(Relaxed)
     }
 
     /// Stops serving IO: every task waiting on a source of this reactor is
@@ -257,6 +264,7 @@ impl Reactor {
             let mut registry = lock(&self.inner.registry);
             registry.shutdown = true;
             registry.free.clear();
+            self.inner.registered.store(0, Relaxed);
             registry.slots.drain(..).flatten().collect()
         };
         let mut wakers = Vec::new();
@@ -348,6 +356,7 @@ impl Inner {
             state: Mutex::new(SourceState::default()),
         });
         registry.slots[key] = Some(source.clone());
+        self.registered.store(registry.len(), Relaxed);
         Ok(source)
     }
 }
@@ -500,6 +509,7 @@ impl Source {
             {
                 *slot = None;
                 registry.free.push(self.key);
+                self.reactor.registered.store(registry.len(), Relaxed);
             }
         }
         wakers.into_iter().for_each(Waker::wake);
@@ -572,6 +582,22 @@ mod tests {
             Poll::Ready(Ok(_))
         ));
         source.deregister();
+        assert_eq!(reactor.num_sources(), 0);
+    }
+
+    #[test]
+    fn num_sources_counts_registrations_until_deregistration_or_shutdown() {
+        let reactor = Reactor::new().unwrap();
+        let (a, b) = UnixStream::pair().unwrap();
+        // SAFETY: both descriptors outlive the sources (deregistered or shut
+        // down below, before the end of the test).
+        let first = unsafe { reactor.inner().register(a.as_raw_fd()) }.unwrap();
+        let _second = unsafe { reactor.inner().register(b.as_raw_fd()) }.unwrap();
+        assert_eq!(reactor.num_sources(), 2);
+        first.deregister();
+        first.deregister();
+        assert_eq!(reactor.num_sources(), 1);
+        reactor.shutdown();
         assert_eq!(reactor.num_sources(), 0);
     }
 

@@ -449,9 +449,10 @@ impl WorkerContext {
         }
     }
 
-    /// Polls the driver without blocking, if no other worker has it.
+    /// Polls the driver without blocking, if it has anything to poll and
+    /// no other worker has it.
     fn poll_driver(&self) {
-        if self.shared.try_lock_driver() {
+        if !self.shared.driver.is_empty() && self.shared.try_lock_driver() {
             self.shared.driver.poll();
             self.shared.unlock_driver();
             self.restart_outside_count();
