@@ -1,12 +1,16 @@
 //! The thread-local state of whoever is running smp_rt code on this thread.
 //!
-//! One `thread_local!` block, read on every poll and every charge, so it is
-//! const-initialised (no lazy-init check on access):
+//! Two `thread_local!` blocks, both const-initialised. The first is read on
+//! every poll and every charge and holds only plain `Cell`s: with nothing
+//! to drop it needs no destructor, so an access is one load or store at a
+//! fixed offset from the thread pointer, with no lazy-registration check:
 //!
 //! * the reduction [`Slice`] being spent;
 //! * the header of the task being polled (for `task::id`, `task::stats`...);
-//! * the worker running on this thread, if this is a worker thread;
-//! * the runtime handle entered on this thread (`Handle::current`).
+//! * the worker running on this thread, if this is a worker thread.
+//!
+//! The second holds the runtime handle entered on this thread
+//! (`Handle::current`), which must be dropped with the thread.
 
 use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
@@ -16,12 +20,14 @@ use crate::runtime::Handle;
 use crate::scheduler::WorkerContext;
 use crate::task::header::Header;
 
+/// The per-poll state: nothing here needs dropping (see the module docs).
 struct Context {
     slice: Cell<Slice>,
     task: Cell<Option<NonNull<Header>>>,
     worker: Cell<Option<NonNull<WorkerContext>>>,
-    handle: RefCell<Option<Handle>>,
 }
+
+const _: () = assert!(!std::mem::needs_drop::<Context>());
 
 thread_local! {
     static CONTEXT: Context = const {
@@ -29,9 +35,9 @@ thread_local! {
             slice: Cell::new(Slice::UNLIMITED),
             task: Cell::new(None),
             worker: Cell::new(None),
-            handle: RefCell::new(None),
         }
     };
+    static HANDLE: RefCell<Option<Handle>> = const { RefCell::new(None) };
 }
 
 /// The slice being spent on this thread (`Slice::UNLIMITED` if none, or
@@ -84,16 +90,16 @@ pub(crate) fn replace_worker(
 
 /// A clone of the runtime handle entered on this thread.
 pub(crate) fn handle() -> Option<Handle> {
-    CONTEXT
-        .try_with(|c| c.handle.borrow().clone())
+    HANDLE
+        .try_with(|c| c.borrow().clone())
         .ok()
         .flatten()
 }
 
 /// Enters `handle` on this thread until the guard is dropped.
 pub(crate) fn enter(handle: Handle) -> EnterGuard {
-    let prev = CONTEXT
-        .try_with(|c| c.handle.replace(Some(handle)))
+    let prev = HANDLE
+        .try_with(|c| c.replace(Some(handle)))
         .ok()
         .flatten();
     EnterGuard { prev }
@@ -107,10 +113,10 @@ pub(crate) struct EnterGuard {
 impl Drop for EnterGuard {
     fn drop(&mut self) {
         let prev = self.prev.take();
-        let _ = CONTEXT.try_with(|c| {
+        let _ = HANDLE.try_with(|c| {
             // Drop the replaced handle outside the borrow: dropping the last
             // handle can run task destructors that look at the context.
-            let old = c.handle.replace(prev);
+            let old = c.replace(prev);
             drop(old);
         });
     }

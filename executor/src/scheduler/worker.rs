@@ -281,6 +281,9 @@ impl Core {
 pub(crate) struct WorkerContext {
     pub(crate) shared: Arc<Shared>,
     pub(crate) index: usize,
+    /// `&shared.workers[index]`, looked up once: the hot path uses it
+    /// several times per poll.
+    remote: NonNull<Remote>,
     core: RefCell<Box<Core>>,
     /// `true` while a task is being polled (its wakes go to the LIFO slot).
     in_task: Cell<bool>,
@@ -309,8 +312,10 @@ impl Drop for Installed<'_> {
 
 impl WorkerContext {
     pub(crate) fn new(shared: Arc<Shared>, core: Box<Core>) -> WorkerContext {
+        let remote = NonNull::from(&shared.workers[core.index]);
         WorkerContext {
             index: core.index,
+            remote,
             shared,
             core: RefCell::new(core),
             in_task: Cell::new(false),
@@ -334,7 +339,10 @@ impl WorkerContext {
 
     #[inline]
     fn remote(&self) -> &Remote {
-        &self.shared.workers[self.index]
+        // SAFETY: `remote` points into `shared.workers`, a boxed slice that
+        // is never reallocated and lives as long as `shared`, which this
+        // context holds.
+        unsafe { self.remote.as_ref() }
     }
 
     /// The worker thread's loop.
