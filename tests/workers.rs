@@ -300,3 +300,58 @@ fn a_busy_worker_takes_work_stranded_behind_a_stuck_sibling() {
     rt.block_on(spinner).unwrap();
     rt.block_on(blocker).unwrap();
 }
+
+#[test]
+fn a_busy_worker_takes_the_queue_of_a_stuck_sibling() {
+    // Worker Y is kept busy by a task that yields (it always has local
+    // work, so it never steals). Then a task on worker X spawns children,
+    // which queue on X, and blocks X. Only Y's check for stalled siblings
+    // can run the children before X is released.
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (spinning_tx, spinning_rx) = std::sync::mpsc::channel();
+    let spinner = rt.spawn({
+        let stop = stop.clone();
+        async move {
+            spinning_tx.send(()).unwrap();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                task::yield_now().await;
+            }
+        }
+    });
+    spinning_rx.recv().unwrap();
+    const CHILDREN: usize = 16;
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let (ran_tx, ran_rx) = std::sync::mpsc::channel();
+    let (x_tx, x_rx) = std::sync::mpsc::channel();
+    let blocker = rt.spawn(async move {
+        for _ in 0..CHILDREN {
+            let ran_tx = ran_tx.clone();
+            smp_rt::spawn(async move {
+                ran_tx.send(std::thread::current().id()).unwrap();
+            });
+        }
+        x_tx.send(std::thread::current().id()).unwrap();
+        // Stuck: X polls this task until the test releases it.
+        release_rx.recv().unwrap();
+    });
+    let x = x_rx.recv().unwrap();
+    let ran_on: Vec<_> = (0..CHILDREN)
+        .map(|_| {
+            ran_rx
+                .recv_timeout(Duration::from_secs(60))
+                .expect("tasks queued on a stuck worker waited for it")
+        })
+        .collect();
+    assert!(
+        ran_on.iter().all(|&t| t != x),
+        "{ran_on:?} ran on the stuck worker"
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    release_tx.send(()).unwrap();
+    rt.block_on(spinner).unwrap();
+    rt.block_on(blocker).unwrap();
+}

@@ -90,18 +90,12 @@ pub(crate) fn replace_worker(
 
 /// A clone of the runtime handle entered on this thread.
 pub(crate) fn handle() -> Option<Handle> {
-    HANDLE
-        .try_with(|c| c.borrow().clone())
-        .ok()
-        .flatten()
+    HANDLE.try_with(|c| c.borrow().clone()).ok().flatten()
 }
 
 /// Enters `handle` on this thread until the guard is dropped.
 pub(crate) fn enter(handle: Handle) -> EnterGuard {
-    let prev = HANDLE
-        .try_with(|c| c.replace(Some(handle)))
-        .ok()
-        .flatten();
+    let prev = HANDLE.try_with(|c| c.replace(Some(handle))).ok().flatten();
     EnterGuard { prev }
 }
 

@@ -4,7 +4,8 @@
 //! loop {
 //!     drain the inbox into the deques
 //!     every DRIVER_INTERVAL ticks: poll the driver without blocking, and
-//!         take the inbox of a sibling that made no progress since the last look
+//!         take the work of a sibling that made no progress since the last look
+//!     work of a higher priority queued on a busy sibling: take it (urgent)
 //!     run the next task for one slice (the priority rule below)
 //!     out of work: steal from a random sibling
 //!     still nothing: busy-wait up to IDLE_SPIN for new work (WFE on
@@ -401,11 +402,17 @@ impl WorkerContext {
         true
     }
 
-    /// Takes the inbox and the LIFO slot of a sibling that is not getting
-    /// anywhere: over two looks (`DRIVER_INTERVAL` ticks apart) it polled
-    /// no task while work waited there. Its thread is descheduled (more
-    /// runnable threads than cores) or stuck in one long poll, and the work
-    /// sent to it would wait as long; affinity is worth less than that.
+    /// Takes the work of a sibling that is not getting anywhere: over two
+    /// looks (`DRIVER_INTERVAL` ticks apart) it polled no task while work
+    /// waited there. Its thread is descheduled (more runnable threads than
+    /// cores: a kernel time slice is milliseconds) or stuck in one long
+    /// poll, and the work queued on it would wait as long; affinity is
+    /// worth less than that. Its inbox and LIFO slot are taken whole, and
+    /// half of each of its rings, as an idle worker's steal would: a busy
+    /// worker never steals otherwise, and an HTTP server's workers stay
+    /// busy (their IO wakes queue locally), so the queue of a descheduled
+    /// worker waited for its thread (wrk's p99 was a 4 ms kernel tick when
+    /// the driver was polled twice as often).
     fn rescue_stranded(&self, core: &mut Core) {
         let workers = &self.shared.workers;
         if workers.len() == 1 {
@@ -420,7 +427,9 @@ impl WorkerContext {
             // Relaxed: a progress hint; a stale count delays or hastens
             // the rescue by one look, and the drain itself synchronizes.
             let polls = sibling.metrics.polls.load(Relaxed);
-            let waiting = !sibling.inbox.is_empty() || sibling.lifo.is_occupied();
+            let waiting = !sibling.inbox.is_empty()
+                || sibling.lifo.is_occupied()
+                || sibling.rings.iter().any(|ring| !ring.is_empty());
             let (seen_polls, was_waiting) = core.sibling_seen[i];
             core.sibling_seen[i] = (polls, waiting);
             if polls == seen_polls && was_waiting && waiting {
@@ -428,10 +437,17 @@ impl WorkerContext {
                 if let Some(task) = sibling.lifo.take() {
                     core.push_back(task, me);
                 }
+                for (level, ring) in sibling.rings.iter().enumerate() {
+                    if let Some(task) = ring.steal_into(&me.rings[level]) {
+                        // The rest of the batch went into this worker's ring.
+                        core.queued |= 1 << level;
+                        core.push_back(task, me);
+                    }
+                }
                 tracing::trace!(
                     worker = self.index,
                     sibling = i,
-                    "took a stalled sibling's inbox and LIFO slot"
+                    "took a stalled sibling's inbox, LIFO slot and half its queue"
                 );
             }
         }
