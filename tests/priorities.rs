@@ -347,3 +347,54 @@ fn high_task_woken_for_a_blocked_worker() -> Option<(bool, bool)> {
     rt.block_on(hog).unwrap();
     Some((ran_on_the_sibling, released_by_it))
 }
+
+#[test]
+fn normal_work_arriving_from_outside_does_not_cut_a_low_slice() {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    // `Low` is interleaved with `Normal`, not strictly below it: a Normal
+    // task spawned from another thread waits for the running Low task's
+    // slice to end instead of cutting it short (only Max and High do).
+    let rt = Builder::new_current_thread()
+        .reductions(u32::MAX)
+        .build()
+        .unwrap();
+    let handle = rt.handle().clone();
+    let normal_ran = Arc::new(AtomicBool::new(false));
+    let pushed = Arc::new(AtomicBool::new(false));
+    let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+    let (n, p) = (normal_ran.clone(), pushed.clone());
+    let spawner = std::thread::spawn(move || {
+        started_rx.recv().unwrap();
+        let normal = handle.spawn(async move { n.store(true, SeqCst) });
+        p.store(true, SeqCst);
+        normal
+    });
+    let (n, p) = (normal_ran.clone(), pushed.clone());
+    let stats = rt.block_on(async move {
+        task::spawn_with_priority(Priority::Low, async move {
+            started_tx.send(()).unwrap();
+            let mut charges_since_push = 0u32;
+            // The spawner always gets to push: this loop only ends after.
+            while charges_since_push < 10_000 {
+                if p.load(SeqCst) {
+                    charges_since_push += 1;
+                }
+                task::consume_budget().await;
+            }
+            (n.load(SeqCst), task::stats().preemptions)
+        })
+        .await
+        .unwrap()
+    });
+    let normal = spawner.join().unwrap();
+    assert_eq!(
+        stats,
+        (false, 0),
+        "(normal ran during the slice, preemptions)"
+    );
+    rt.block_on(normal).unwrap();
+    assert!(
+        normal_ran.load(SeqCst),
+        "the Normal task ran after the slice"
+    );
+}

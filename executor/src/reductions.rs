@@ -16,9 +16,9 @@
 //! that runs outside a slice (a plain thread, [`unconstrained`]) is never
 //! charged and never preempted.
 //!
-//! A slice also ends early when work of a higher priority than the running
-//! task arrives on its worker: the worker's *urgent* flag, which the next
-//! charging leaf reads. So `Max` and `High` tasks wait for the running task's
+//! A slice also ends early when `Max` or `High` work, of a higher priority
+//! than the running task, arrives on its worker: the worker's *urgent*
+//! flag, which the next charging leaf reads. So `Max` and `High` tasks wait for the running task's
 //! next await point, not for the rest of its slice. Work of that kind woken
 //! from outside the runtime also raises the flag of one sibling running
 //! lower-priority work, which takes it if it gets there first.

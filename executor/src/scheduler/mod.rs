@@ -145,16 +145,28 @@ pub(crate) const URGENT_HERE: u8 = 1;
 pub(crate) const URGENT_AT_SIBLING: u8 = 2;
 
 impl Remote {
+    /// `true` if work of `priority` should cut short the slice of the task
+    /// this worker runs: it is of a strict level (`Max`, `High`) above the
+    /// running task's, or this worker is between polls (it may be about to
+    /// start a lower-priority slice). `Normal` work never preempts: `Low`
+    /// is interleaved with `Normal`, not below it, and a spawn or an IO
+    /// wake of ordinary work must not cost the next slice.
+    ///
+    /// Relaxed load: a hint; a stale `running` costs at most one slice of
+    /// latency or one spurious preemption.
+    #[inline]
+    fn outranks_running(&self, priority: Priority) -> bool {
+        priority.index() <= Priority::High.index() && (priority as u8) < self.running.load(Relaxed)
+    }
+
     /// Asks the running task to end its slice if work of `priority` (just
-    /// queued here) outranks it. Called *after* the work is queued: the
-    /// worker clears the flag before it drains its inbox (`tick`), so either
-    /// that drain sees the work or the flag stays set for the next poll.
-    /// Returns `true` if the work outranks what the worker runs.
+    /// queued here) outranks it (`outranks_running`). Called *after* the
+    /// work is queued: the worker clears the flag before it drains its
+    /// inbox (`tick`), so either that drain sees the work or the flag stays
+    /// set for the next poll. Returns whether it asked.
     #[inline]
     pub(crate) fn preempt_for(&self, priority: Priority) -> bool {
-        // Relaxed loads: a hint; a stale `running` costs at most one slice
-        // of latency or one spurious preemption.
-        if (priority as u8) >= self.running.load(Relaxed) {
+        if !self.outranks_running(priority) {
             return false;
         }
         if self.urgent.load(Relaxed) & URGENT_HERE == 0 {
@@ -168,7 +180,7 @@ impl Remote {
     /// `priority`, if that outranks the task it runs. Returns whether it
     /// was asked.
     fn ask_to_take_urgent(&self, priority: Priority) -> bool {
-        if (priority as u8) >= self.running.load(Relaxed) {
+        if !self.outranks_running(priority) {
             return false;
         }
         if self.urgent.load(Relaxed) & URGENT_AT_SIBLING == 0 {
