@@ -49,12 +49,18 @@ pub(crate) unsafe trait Node: Sized {
 
 /// An intrusive MPSC queue. See the module docs.
 pub(crate) struct Inbox<N: Node> {
+    /// Both words on one cache line: a push writes both, and so does a
+    /// drain, so the second write finds the line already held.
+    ends: CachePadded<Ends>,
+    _nodes: PhantomData<N>,
+}
+
+struct Ends {
     /// The most recently pushed node; each node links to the one before it.
-    head: CachePadded<AtomicPtr<()>>,
+    head: AtomicPtr<()>,
     /// Nodes pushed and not yet drained: a metric, and a wrapping count
     /// (a drain may subtract before the matching push has added).
-    len: CachePadded<AtomicUsize>,
-    _nodes: PhantomData<N>,
+    len: AtomicUsize,
 }
 
 // SAFETY: nodes move between threads only through `head`; the inbox owns
@@ -67,8 +73,10 @@ impl<N: Node> Inbox<N> {
     /// An empty inbox.
     pub(crate) fn new() -> Inbox<N> {
         Inbox {
-            head: CachePadded(AtomicPtr::new(ptr::null_mut())),
-            len: CachePadded(AtomicUsize::new(0)),
+            ends: CachePadded(Ends {
+                head: AtomicPtr::new(ptr::null_mut()),
+                len: AtomicUsize::new(0),
+            }),
             _nodes: PhantomData,
         }
     }
@@ -79,37 +87,37 @@ impl<N: Node> Inbox<N> {
         let ptr = node.into_raw();
         // SAFETY: we own the node until the CAS below publishes it.
         let link = unsafe { N::link(ptr) };
-        let mut head = self.head.load(Relaxed);
+        let mut head = self.ends.head.load(Relaxed);
         loop {
             // Relaxed: the successful CAS below releases this store.
             link.store(head, Relaxed);
             // SeqCst: publishes the node (Release) and orders the push before
             // the pusher's later check of the owner's park state (see the
             // module docs).
-            match arch::cas_seqcst_ptr(&self.head, head, ptr.as_ptr()) {
+            match arch::cas_seqcst_ptr(&self.ends.head, head, ptr.as_ptr()) {
                 Ok(_) => break,
                 Err(actual) => head = actual,
             }
         }
-        self.len.fetch_add(1, Relaxed);
+        self.ends.len.fetch_add(1, Relaxed);
     }
 
     /// `true` when nothing is queued. `SeqCst`, for the park protocol.
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
-        self.head.load(SeqCst).is_null()
+        self.ends.head.load(SeqCst).is_null()
     }
 
     /// Waits briefly for a push (see `arch::wait_until_nonnull`); returns
     /// `true` if the inbox is non-empty.
     #[inline]
     pub(crate) fn wait_for_push(&self, rounds: u32) -> bool {
-        arch::wait_until_nonnull(&self.head, rounds)
+        arch::wait_until_nonnull(&self.ends.head, rounds)
     }
 
     /// Nodes queued (a snapshot, for metrics).
     pub(crate) fn len(&self) -> usize {
-        let len = self.len.load(Relaxed);
+        let len = self.ends.len.load(Relaxed);
         // A transiently "negative" count reads as 0.
         if len > isize::MAX as usize { 0 } else { len }
     }
@@ -119,7 +127,7 @@ impl<N: Node> Inbox<N> {
     #[inline]
     pub(crate) fn drain(&self) -> Drain<N> {
         // A plain load first: an empty inbox costs no write to a shared line.
-        if self.head.load(Relaxed).is_null() {
+        if self.ends.head.load(Relaxed).is_null() {
             return Drain {
                 next: None,
                 _nodes: PhantomData,
@@ -127,7 +135,7 @@ impl<N: Node> Inbox<N> {
         }
         // Acquire: pairs with the pushers' CAS, making each node's contents
         // and link visible.
-        let mut node = NonNull::new(arch::swap_acquire_ptr(&self.head, arch::null()));
+        let mut node = NonNull::new(arch::swap_acquire_ptr(&self.ends.head, arch::null()));
         // Reverse the newest-first list into arrival order.
         let mut reversed: *mut () = ptr::null_mut();
         let mut count = 0usize;
@@ -139,7 +147,7 @@ impl<N: Node> Inbox<N> {
             reversed = ptr.as_ptr();
             count += 1;
         }
-        self.len.fetch_sub(count, Relaxed);
+        self.ends.len.fetch_sub(count, Relaxed);
         Drain {
             next: NonNull::new(reversed),
             _nodes: PhantomData,

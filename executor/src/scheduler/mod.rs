@@ -200,13 +200,17 @@ pub(crate) struct Shared {
     pub(crate) registry: Registry,
     pub(crate) blocking: BlockingPool,
     pub(crate) driver: Box<dyn Driver>,
-    /// Held by the worker parked in, or polling, the driver.
-    driver_busy: AtomicBool,
+    /// Held by the worker parked in, or polling, the driver. On its own
+    /// cache line, as is `next_remote`: both are written often (every
+    /// driver poll; every spawn from outside), and the fields around them
+    /// (`config`, `shutdown`, `registry`) are read on every poll.
+    driver_busy: CachePadded<AtomicBool>,
     pub(crate) config: Config,
     shutdown: AtomicBool,
     /// Serialises draining inboxes once their workers stopped.
     drain_lock: Mutex<()>,
-    next_remote: AtomicUsize,
+    /// Round-robin start for work from outside and for wake-ups.
+    next_remote: CachePadded<AtomicUsize>,
 }
 
 impl Shared {
@@ -237,11 +241,11 @@ impl Shared {
             registry: Registry::new(workers),
             blocking,
             driver,
-            driver_busy: AtomicBool::new(false),
+            driver_busy: CachePadded(AtomicBool::new(false)),
             config,
             shutdown: AtomicBool::new(false),
             drain_lock: Mutex::new(()),
-            next_remote: AtomicUsize::new(0),
+            next_remote: CachePadded(AtomicUsize::new(0)),
         }
     }
 
