@@ -784,7 +784,10 @@ impl WorkerContext {
     /// keeps a full fence off every yield.
     fn enqueue(&self, task: Task, arrival: Arrival) {
         let header = task.metadata();
-        header.set_last_worker(self.index as u32);
+        if arrival != Arrival::Yielded {
+            // A task that yielded was just run here (`run_task` set it).
+            header.set_last_worker(self.index as u32);
+        }
         let priority = header.priority();
         let remote = self.remote();
         let mut core = self.core.borrow_mut();
