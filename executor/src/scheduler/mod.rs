@@ -12,7 +12,7 @@
 //! | woken by a task on another worker while its own worker is busy | inbox of the worker it last ran on |
 //! | woken by a task on another worker while its own worker is parked | this worker, as a local wake (waking the parked worker would cost a futex wake-up for a cold cache) |
 //! | woken from a thread that is not a worker | inbox of the worker it last ran on, which is unparked |
-//! | woken from outside into the inbox of a worker that runs lower-priority work | that inbox, and the first sibling also running lower-priority work is asked to end its slice and take it: whichever reaches a charging await point first runs it (the home worker's thread may be descheduled) |
+//! | `Max` or `High`, woken from outside into the inbox of a worker that runs lower-priority work | that inbox, and the first sibling also running lower-priority work is asked to end its slice and take it: whichever reaches a charging await point first runs it (the home worker's thread may be descheduled) |
 //! | waiting on a worker that polled nothing over two looks of a busy sibling (descheduled, or stuck in one long poll) | that sibling's deque: the whole inbox and LIFO slot, half of each ring |
 //! | anything, once the runtime shut down | dropped (the future with it) |
 //!
@@ -120,8 +120,8 @@ pub(crate) struct Remote {
     pub(crate) running: CachePadded<AtomicU8>,
     /// `true` while the worker busy-waits for work before parking.
     pub(crate) spinning: CachePadded<AtomicBool>,
-    /// Non-zero when work of a higher priority than the running task's
-    /// waits for this worker ([`URGENT_HERE`]) or in a sibling's inbox
+    /// Non-zero when `Max` or `High` work of a higher priority than the
+    /// running task's waits for this worker ([`URGENT_HERE`]) or in a sibling's inbox
     /// ([`URGENT_AT_SIBLING`]): the running task's slice ends at its next
     /// charging await point (see `reductions`). Cleared by the worker before
     /// it drains its inbox.
