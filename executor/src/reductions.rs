@@ -18,10 +18,11 @@
 //!
 //! A slice also ends early when `Max` or `High` work, of a higher priority
 //! than the running task, arrives on its worker: the worker's *urgent*
-//! flag, which the next charging leaf reads. So `Max` and `High` tasks wait for the running task's
-//! next await point, not for the rest of its slice. Work of that kind woken
-//! from outside the runtime also raises the flag of one sibling running
-//! lower-priority work, which takes it if it gets there first.
+//! flag, which the next charging leaf reads. So `Max` and `High` tasks wait
+//! for the running task's next await point, not for the rest of its slice.
+//! Work of that kind woken from outside the runtime also raises the flag of
+//! one sibling running lower-priority work, which takes it if it gets there
+//! first.
 
 use std::future::Future;
 use std::pin::Pin;
