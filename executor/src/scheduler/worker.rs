@@ -103,9 +103,9 @@ pub(crate) struct Core {
     rng: u32,
     /// Counted in `Idle::searching`.
     searching: bool,
-    /// Per sibling, what the last look found: its poll count, and whether
-    /// its inbox held work (see `WorkerContext::rescue_stranded`).
-    sibling_seen: Vec<(u64, bool)>,
+    /// Per sibling, its poll count at the last look (see
+    /// `WorkerContext::rescue_stranded`).
+    sibling_seen: Vec<u64>,
     /// Per worker, its poll count when this worker's busy wait began (see
     /// `WorkerContext::rescue_lifo_slots`).
     spin_seen: Vec<u64>,
@@ -402,9 +402,9 @@ impl WorkerContext {
         true
     }
 
-    /// Takes the work of a sibling that is not getting anywhere: over two
-    /// looks (`DRIVER_INTERVAL` ticks apart) it polled no task while work
-    /// waited there. Its thread is descheduled (more runnable threads than
+    /// Takes the work of a sibling that is not getting anywhere: between
+    /// two looks (`DRIVER_INTERVAL` ticks apart) it finished no poll, and
+    /// work waits there. Its thread is descheduled (more runnable threads than
     /// cores: a kernel time slice is milliseconds) or stuck in one long
     /// poll, and the work queued on it would wait as long; affinity is
     /// worth less than that. Its inbox and LIFO slot are taken whole, and
@@ -418,7 +418,7 @@ impl WorkerContext {
         if workers.len() == 1 {
             return;
         }
-        core.sibling_seen.resize(workers.len(), (u64::MAX, false));
+        core.sibling_seen.resize(workers.len(), u64::MAX);
         let me = self.remote();
         for (i, sibling) in workers.iter().enumerate() {
             if i == self.index {
@@ -426,13 +426,17 @@ impl WorkerContext {
             }
             // Relaxed: a progress hint; a stale count delays or hastens
             // the rescue by one look, and the drain itself synchronizes.
+            // The count is read first: a sibling making progress (the
+            // usual case) costs one cache line, not a look at its queues.
             let polls = sibling.metrics.polls.load(Relaxed);
+            let seen_polls = std::mem::replace(&mut core.sibling_seen[i], polls);
+            if polls != seen_polls {
+                continue;
+            }
             let waiting = !sibling.inbox.is_empty()
                 || sibling.lifo.is_occupied()
                 || sibling.rings.iter().any(|ring| !ring.is_empty());
-            let (seen_polls, was_waiting) = core.sibling_seen[i];
-            core.sibling_seen[i] = (polls, waiting);
-            if polls == seen_polls && was_waiting && waiting {
+            if waiting {
                 core.take_inbox(&sibling.inbox, me);
                 if let Some(task) = sibling.lifo.take() {
                     core.push_back(task, me);
