@@ -121,10 +121,10 @@ pub(crate) struct Remote {
     /// `true` while the worker busy-waits for work before parking.
     pub(crate) spinning: CachePadded<AtomicBool>,
     /// Non-zero when `Max` or `High` work of a higher priority than the
-    /// running task's waits for this worker ([`URGENT_HERE`]) or in a sibling's inbox
-    /// ([`URGENT_AT_SIBLING`]): the running task's slice ends at its next
-    /// charging await point (see `reductions`). Cleared by the worker before
-    /// it drains its inbox.
+    /// running task's waits for this worker ([`URGENT_HERE`]) or in a
+    /// sibling's inbox ([`URGENT_AT_SIBLING`]): the running task's slice
+    /// ends at its next charging await point (see `reductions`). Cleared by
+    /// the worker before it drains its inbox.
     pub(crate) urgent: CachePadded<AtomicU8>,
 }
 
@@ -166,26 +166,27 @@ impl Remote {
     /// set for the next poll. Returns whether it asked.
     #[inline]
     pub(crate) fn preempt_for(&self, priority: Priority) -> bool {
-        if !self.outranks_running(priority) {
-            return false;
-        }
-        if self.urgent.load(Relaxed) & URGENT_HERE == 0 {
-            // SeqCst: ordered against the worker's clear-then-drain (`tick`).
-            self.urgent.fetch_or(URGENT_HERE, SeqCst);
-        }
-        true
+        self.raise_urgent(priority, URGENT_HERE)
     }
 
     /// Asks this worker to look in its siblings' inboxes for work of
     /// `priority`, if that outranks the task it runs. Returns whether it
     /// was asked.
     fn ask_to_take_urgent(&self, priority: Priority) -> bool {
+        self.raise_urgent(priority, URGENT_AT_SIBLING)
+    }
+
+    /// Sets `bit` in `urgent` if work of `priority` outranks the running
+    /// task. SeqCst: ordered against the worker's clear-then-drain
+    /// (`tick`), which `URGENT_HERE` relies on; the sibling hint rides
+    /// along (it is raised only for `Max` and `High` work).
+    #[inline]
+    fn raise_urgent(&self, priority: Priority, bit: u8) -> bool {
         if !self.outranks_running(priority) {
             return false;
         }
-        if self.urgent.load(Relaxed) & URGENT_AT_SIBLING == 0 {
-            // Relaxed: a hint; the inbox drain synchronizes the task itself.
-            self.urgent.fetch_or(URGENT_AT_SIBLING, Relaxed);
+        if self.urgent.load(Relaxed) & bit == 0 {
+            self.urgent.fetch_or(bit, SeqCst);
         }
         true
     }

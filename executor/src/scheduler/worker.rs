@@ -62,7 +62,7 @@ const IDLE_WAITS_PER_CHECK: u32 = 8;
 const OVERFLOW_KEPT: usize = 1024;
 
 /// Why a task is queued on this worker (see `WorkerContext::enqueue`).
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 enum Arrival {
     /// Spawned by the running task.
     Spawned,
@@ -165,6 +165,15 @@ impl Core {
         }
         self.publish_private(level, remote);
         false
+    }
+
+    /// Steals about half of a sibling's `level` ring into this worker's
+    /// (`me`), returning one of the stolen tasks to run. The rest went into
+    /// this worker's ring, so the level's bit in `queued` is set.
+    fn steal_half(&mut self, ring: &Ring<Task>, level: usize, me: &Remote) -> Option<Task> {
+        let task = ring.steal_into(&me.rings[level])?;
+        self.queued |= 1 << level;
+        Some(task)
     }
 
     /// Publishes how many tasks of `level` only this worker can see (its
@@ -442,9 +451,7 @@ impl WorkerContext {
                     core.push_back(task, me);
                 }
                 for (level, ring) in sibling.rings.iter().enumerate() {
-                    if let Some(task) = ring.steal_into(&me.rings[level]) {
-                        // The rest of the batch went into this worker's ring.
-                        core.queued |= 1 << level;
+                    if let Some(task) = core.steal_half(ring, level, me) {
                         core.push_back(task, me);
                     }
                 }
@@ -531,9 +538,7 @@ impl WorkerContext {
                 continue;
             }
             for (level, ring) in workers[victim].rings.iter().enumerate() {
-                if let Some(task) = ring.steal_into(&me.rings[level]) {
-                    // The rest of the batch went into this worker's ring.
-                    core.queued |= 1 << level;
+                if let Some(task) = core.steal_half(ring, level, me) {
                     tracing::trace!(worker = self.index, victim, level, "steal");
                     return Some(self.found_by_stealing(core, task));
                 }
@@ -788,10 +793,7 @@ impl WorkerContext {
     /// keeps a full fence off every yield.
     fn enqueue(&self, task: Task, arrival: Arrival) {
         let header = task.metadata();
-        if arrival != Arrival::Yielded {
-            // A task that yielded was just run here (`run_task` set it).
-            header.set_last_worker(self.index as u32);
-        }
+        header.set_last_worker(self.index as u32);
         let priority = header.priority();
         let remote = self.remote();
         let mut core = self.core.borrow_mut();
