@@ -268,23 +268,18 @@ fn a_task_woken_while_its_worker_is_busy_runs_on_an_idle_worker() {
     let _watchdog = watchdog("a_task_woken_while_its_worker_is_busy_runs_on_an_idle_worker");
     for _attempt in 0..50 {
         let rt = runtime(2);
-        // The woken task: records where it waits, and reports when it runs again.
+        // The woken task records where it waits, spawns the busy task (which
+        // goes to the front of this worker's queue and runs there as soon as
+        // the woken task is suspended, unless the sibling steals it first:
+        // then the attempt is retried), and reports when it runs again.
         let (wake_tx, wake_rx) = oneshot::channel::<()>();
         let (woken_on_tx, woken_on_rx) = mpsc::channel();
         let (ran_tx, ran_rx) = mpsc::channel();
-        let woken = rt.spawn(async move {
-            let _ = woken_on_tx.send(thread::current().id());
-            let _ = wake_rx.await;
-            let _ = ran_tx.send(());
-        });
-        let home = woken_on_rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the task did not start");
+        let (busy_on_tx, busy_on_rx) = mpsc::channel();
         // A task that holds its worker inside one long poll.
         let release = Arc::new(AtomicBool::new(false));
         let _release_on_exit = ReleaseOnDrop(release.clone());
-        let (busy_on_tx, busy_on_rx) = mpsc::channel();
-        let busy = rt.spawn({
+        let busy_task = {
             let release = release.clone();
             async move {
                 let _ = busy_on_tx.send(thread::current().id());
@@ -292,7 +287,17 @@ fn a_task_woken_while_its_worker_is_busy_runs_on_an_idle_worker() {
                     thread::sleep(Duration::from_millis(1));
                 }
             }
+        };
+        let woken = rt.spawn(async move {
+            let _ = woken_on_tx.send(thread::current().id());
+            let busy = smp_rt::spawn(busy_task);
+            let _ = wake_rx.await;
+            let _ = ran_tx.send(());
+            busy.await.expect("busy task");
         });
+        let home = woken_on_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the task did not start");
         let busy_on = busy_on_rx
             .recv_timeout(Duration::from_secs(30))
             .expect("the busy task did not start");
@@ -309,10 +314,7 @@ fn a_task_woken_while_its_worker_is_busy_runs_on_an_idle_worker() {
             ran.is_ok(),
             "a woken task waited 30 s for its busy worker while the other worker was idle"
         );
-        rt.block_on(async {
-            woken.await.expect("woken task");
-            busy.await.expect("busy task");
-        });
+        rt.block_on(woken).expect("woken task");
         return;
     }
     panic!("in 50 attempts the busy task never landed on the woken task's worker");
