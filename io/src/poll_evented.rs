@@ -105,6 +105,48 @@ impl<T: AsFd> PollEvented<T> {
         }
     }
 
+    /// [`poll_io`](PollEvented::poll_io) for one write of `len` bytes on a
+    /// stream socket, charging one reduction first.
+    ///
+    /// A write shorter than asked for, and not empty, also clears the write
+    /// readiness: a stream write returns less than asked only when it filled
+    /// the send buffer, so the next try would return `WouldBlock`; skipping
+    /// it saves a system call each time the buffer fills. As with
+    /// `WouldBlock`, the tick guards the clearing: space that came free
+    /// meanwhile moved it, and the bit stays set.
+    ///
+    /// Reads cannot do the same, though a short read also empties the
+    /// receive buffer: the end of the stream may be queued behind the data
+    /// just read, signalled by the same edge, and no further edge would
+    /// come for it. Telling that apart takes `EPOLLRDHUP`, which `polling`
+    /// does not report, so each message costs one read that returns
+    /// `WouldBlock` (see docs/PERFORMANCE.md).
+    pub(crate) fn poll_write_stream(
+        &self,
+        cx: &mut Context<'_>,
+        len: usize,
+        mut op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        let dir = Direction::Write;
+        ready!(poll_charge(cx));
+        loop {
+            let tick = ready!(self.source.poll_ready(dir, cx))?;
+            match op(self.get_ref()) {
+                Ok(n) => {
+                    if n > 0 && n < len {
+                        self.source.clear_ready(dir, tick);
+                    }
+                    return Poll::Ready(Ok(n));
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    self.source.clear_ready(dir, tick);
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return Poll::Ready(Err(err)),
+            }
+        }
+    }
+
     /// [`poll_io`](PollEvented::poll_io), charging one reduction first.
     pub(crate) fn poll_io_charged<R>(
         &self,

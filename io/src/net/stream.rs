@@ -50,6 +50,18 @@ macro_rules! std_stream {
 
 std_stream!(std::net::TcpStream, std::os::unix::net::UnixStream);
 
+/// Buffers a vectored write takes at most (`IOV_MAX` on Linux and
+/// the BSDs); the standard library passes only this many.
+const IOV_MAX: usize = 1024;
+
+/// The length one vectored write asks for, for
+/// [`PollEvented::poll_write_stream`]; 0 ("do not judge by the length") for more
+/// buffers than one call takes, where a short transfer says nothing about
+/// the socket's buffer.
+fn vectored_len(lens: impl ExactSizeIterator<Item = usize>) -> usize {
+    if lens.len() > IOV_MAX { 0 } else { lens.sum() }
+}
+
 impl<T: StreamSocket> PollEvented<T> {
     /// `AsyncRead::poll_read`.
     pub(crate) fn poll_read(
@@ -71,7 +83,7 @@ impl<T: StreamSocket> PollEvented<T> {
 
     /// `AsyncWrite::poll_write`.
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.poll_io_charged(Direction::Write, cx, |io| io.write_once(buf))
+        self.poll_write_stream(cx, buf.len(), |io| io.write_once(buf))
     }
 
     /// `AsyncWrite::poll_write_vectored`.
@@ -80,7 +92,8 @@ impl<T: StreamSocket> PollEvented<T> {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_io_charged(Direction::Write, cx, |io| io.write_vectored_once(bufs))
+        let len = vectored_len(bufs.iter().map(|buf| buf.len()));
+        self.poll_write_stream(cx, len, |io| io.write_vectored_once(bufs))
     }
 
     /// `AsyncWrite::poll_close`: shuts the writing direction down. The peer
@@ -226,6 +239,117 @@ macro_rules! impl_async_write {
 }
 
 pub(crate) use {impl_async_read, impl_async_write};
+
+#[cfg(test)]
+mod short_transfer_tests {
+    use std::future::poll_fn;
+    use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+    use std::os::fd::{AsFd, BorrowedFd};
+    use std::os::unix::net::UnixStream;
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    use std::task::Poll;
+
+    use super::StreamSocket;
+    use crate::poll_evented::PollEvented;
+
+    /// A Unix stream socket that counts the reads and writes tried on it.
+    struct Counted {
+        socket: UnixStream,
+        reads: AtomicUsize,
+        writes: AtomicUsize,
+    }
+
+    impl AsFd for Counted {
+        fn as_fd(&self) -> BorrowedFd<'_> {
+            self.socket.as_fd()
+        }
+    }
+
+    impl StreamSocket for Counted {
+        fn read_once(&self, buf: &mut [u8]) -> io::Result<usize> {
+            self.reads.fetch_add(1, Relaxed);
+            self.socket.read_once(buf)
+        }
+        fn read_vectored_once(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+            self.reads.fetch_add(1, Relaxed);
+            self.socket.read_vectored_once(bufs)
+        }
+        fn write_once(&self, buf: &[u8]) -> io::Result<usize> {
+            self.writes.fetch_add(1, Relaxed);
+            self.socket.write_once(buf)
+        }
+        fn write_vectored_once(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            self.writes.fetch_add(1, Relaxed);
+            self.socket.write_vectored_once(bufs)
+        }
+        fn shutdown_write(&self) -> io::Result<()> {
+            self.socket.shutdown_write()
+        }
+    }
+
+    /// A registered, counted end and its plain (blocking) peer.
+    fn counted_pair() -> (PollEvented<Counted>, UnixStream) {
+        let (ours, peer) = UnixStream::pair().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        let ours = PollEvented::new(Counted {
+            socket: ours,
+            reads: AtomicUsize::new(0),
+            writes: AtomicUsize::new(0),
+        })
+        .unwrap();
+        (ours, peer)
+    }
+
+    #[test]
+    fn a_short_read_does_not_hide_the_end_of_the_stream_queued_behind_it() {
+        crate::test_rt::runtime().block_on(async {
+            let (ours, mut peer) = counted_pair();
+            let reads = || ours.get_ref().reads.load(Relaxed);
+            peer.write_all(b"last words").unwrap();
+            peer.shutdown(std::net::Shutdown::Write).unwrap();
+            drop(peer);
+            // Data and end of stream arrived before the first read: one
+            // edge signalled both, and no other will come.
+            let mut buf = [0; 64];
+            let n = poll_fn(|cx| ours.poll_read(cx, &mut buf)).await.unwrap();
+            assert_eq!(&buf[..n], b"last words");
+            let end = futures::poll!(poll_fn(|cx| ours.poll_read(cx, &mut buf)));
+            assert!(
+                matches!(end, Poll::Ready(Ok(0))),
+                "after a short read, the end of the stream was not seen: {end:?}"
+            );
+            assert_eq!(reads(), 2);
+        });
+    }
+
+    #[test]
+    fn a_short_write_makes_the_next_write_wait_without_trying() {
+        crate::test_rt::runtime().block_on(async {
+            let (ours, mut peer) = counted_pair();
+            let writes = || ours.get_ref().writes.load(Relaxed);
+            // More than a Unix socket's send buffer: the write is short.
+            let big = vec![1; 16 << 20];
+            let n = poll_fn(|cx| ours.poll_write(cx, &big)).await.unwrap();
+            assert!(0 < n && n < big.len(), "{n}");
+            assert_eq!(writes(), 1);
+            let next = futures::poll!(poll_fn(|cx| ours.poll_write(cx, &big)));
+            assert!(next.is_pending(), "{next:?}");
+            assert_eq!(writes(), 1, "a write was tried after a short write");
+            // The peer reads: space is an event, and the write goes on.
+            let reader = std::thread::spawn(move || {
+                let mut sink = vec![0; 1 << 20];
+                let mut total = 0;
+                while total < n + 1 {
+                    total += peer.read(&mut sink).unwrap();
+                }
+                total
+            });
+            let more = poll_fn(|cx| ours.poll_write(cx, &big[..1])).await.unwrap();
+            assert_eq!(more, 1);
+            assert_eq!(reader.join().unwrap(), n + 1);
+        });
+    }
+}
 
 #[cfg(all(test, feature = "tokio-io"))]
 mod tokio_io_tests {
