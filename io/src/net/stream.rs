@@ -24,6 +24,13 @@ pub(crate) trait StreamSocket: AsFd {
     fn write_vectored_once(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize>;
     /// Shuts down the writing direction.
     fn shutdown_write(&self) -> io::Result<()>;
+    /// Reads once into memory that may be uninitialized; the bytes read
+    /// are the first `n` of `buf`.
+    #[cfg(feature = "tokio-io")]
+    fn read_uninit(&self, buf: &mut [std::mem::MaybeUninit<u8>]) -> io::Result<usize> {
+        let (read, _) = rustix::io::read(self.as_fd(), buf)?;
+        Ok(read.len())
+    }
 }
 
 macro_rules! std_stream {
@@ -70,6 +77,17 @@ impl<T: StreamSocket> PollEvented<T> {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         self.poll_io_charged(Direction::Read, cx, |io| io.read_once(buf))
+    }
+
+    /// `tokio::io::AsyncRead::poll_read`: like [`poll_read`](Self::poll_read)
+    /// into memory that may be uninitialized.
+    #[cfg(feature = "tokio-io")]
+    pub(crate) fn poll_read_uninit(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [std::mem::MaybeUninit<u8>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_io_charged(Direction::Read, cx, |io| io.read_uninit(buf))
     }
 
     /// `AsyncRead::poll_read_vectored`.
@@ -145,7 +163,12 @@ macro_rules! impl_async_read {
                 buf: &mut tokio::io::ReadBuf<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
                 let $this = &*self;
-                let n = std::task::ready!($io.poll_read(cx, buf.initialize_unfilled()))?;
+                // SAFETY: the read only writes to the unfilled part (it
+                // never de-initializes a byte), and `read_uninit` returns
+                // how many bytes at its start it wrote.
+                let n = std::task::ready!($io.poll_read_uninit(cx, unsafe { buf.unfilled_mut() }))?;
+                // SAFETY: those `n` bytes were just written by the read.
+                unsafe { buf.assume_init(n) };
                 buf.advance(n);
                 std::task::Poll::Ready(Ok(()))
             }
@@ -385,6 +408,23 @@ mod tokio_io_tests {
             }
             out.extend_from_slice(buf.filled());
         }
+    }
+
+    #[test]
+    fn a_tokio_read_fills_uninitialized_memory_after_what_was_filled() {
+        crate::test_rt::runtime().block_on(async {
+            let (mut a, mut b) = UnixStream::pair().unwrap();
+            write_all(&mut a, b"world").await;
+            let mut memory = [std::mem::MaybeUninit::<u8>::uninit(); 64];
+            let mut buf = ReadBuf::uninit(&mut memory);
+            buf.put_slice(b"hello ");
+            poll_fn(|cx| Pin::new(&mut b).poll_read(cx, &mut buf))
+                .await
+                .unwrap();
+            assert_eq!(buf.filled(), b"hello world");
+            assert_eq!(buf.initialized().len(), b"hello world".len());
+            assert_eq!(buf.remaining(), 64 - b"hello world".len());
+        });
     }
 
     #[test]
