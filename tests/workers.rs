@@ -121,56 +121,6 @@ fn a_child_spawned_by_a_task_that_then_blocks_its_worker_runs_elsewhere() {
 }
 
 #[test]
-fn a_task_woken_by_a_task_that_then_blocks_its_worker_runs_elsewhere() {
-    // The woken task goes to the waking worker's LIFO slot (run next); the
-    // waker then blocks its thread until the woken task has run, which
-    // only a sibling taking the slot can make happen. The sibling is asleep
-    // by then: nothing else would wake it.
-    let rt = Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    for _attempt in 0..20 {
-        let (wake_tx, wake_rx) = smp_rt::sync::oneshot::channel::<()>();
-        let (waiting_tx, waiting_rx) = std::sync::mpsc::channel();
-        let (ran_tx, ran_rx) = std::sync::mpsc::channel();
-        let woken = rt.spawn(async move {
-            waiting_tx.send(std::thread::current().id()).unwrap();
-            // An error: the attempt was given up (the sender dropped).
-            if wake_rx.await.is_ok() {
-                ran_tx.send(std::thread::current().id()).unwrap();
-            }
-        });
-        let woken_home = waiting_rx.recv().unwrap();
-        let waker = rt.spawn(async move {
-            let here = std::thread::current().id();
-            if here != woken_home {
-                // Woken from another worker, the task goes home through
-                // its worker's inbox: not the case under test.
-                return None;
-            }
-            // Long enough for the idle sibling to end its busy wait and
-            // fall asleep (not a timing assertion: the outcome is the same
-            // whether it sleeps yet or not).
-            std::thread::sleep(Duration::from_millis(20));
-            wake_tx.send(()).unwrap();
-            let ran_on = ran_rx
-                .recv_timeout(Duration::from_secs(30))
-                .expect("the woken task stayed stranded behind the task that woke it");
-            Some((here, ran_on))
-        });
-        let Some((waker_thread, ran_on)) = rt.block_on(waker).unwrap() else {
-            rt.block_on(woken).unwrap();
-            continue;
-        };
-        assert_ne!(ran_on, waker_thread);
-        rt.block_on(woken).unwrap();
-        return;
-    }
-    panic!("in 20 attempts the waking task never ran on the woken task's worker");
-}
-
-#[test]
 fn a_task_woken_elsewhere_goes_back_to_its_worker() {
     let rt = Builder::new_multi_thread()
         .worker_threads(2)

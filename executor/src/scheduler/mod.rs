@@ -25,12 +25,10 @@
 //! it when the current poll ends, or the busy-waiting sibling takes it if
 //! that poll runs long). A task in the LIFO slot is taken by a sibling
 //! only when this worker makes no progress: over a sibling's whole busy
-//! wait, over the sibling in the driver's watch (it sleeps at most 1 ms
-//! while a sibling runs), or over two looks of a busy sibling. A task
-//! spawned into the slot wakes a sleeping sibling unless one busy-waits; a
-//! task woken into it, unless one busy-waits or watches from the driver:
-//! either way, a task queued by a task that then blocks its thread is not
-//! stranded. A task that yielded wakes a sibling only
+//! wait, or over two looks of a busy sibling; a task spawned into the slot
+//! wakes a sleeping sibling unless one busy-waits, so a task spawned by a
+//! task that then blocks its thread is not stranded (a task woken into the
+//! slot wakes nobody, as before). A task that yielded wakes a sibling only
 //! after a cheap look says one sleeps. Tasks queued by the driver: the first wakes
 //! a sibling only after this worker has polled its next task (a futex
 //! wake-up before it would sit on the path of every IO round trip from
@@ -122,9 +120,6 @@ pub(crate) struct Remote {
     pub(crate) running: CachePadded<AtomicU8>,
     /// `true` while the worker busy-waits for work before parking.
     pub(crate) spinning: CachePadded<AtomicBool>,
-    /// `true` while the worker sleeps in the driver with a timeout, to look
-    /// at its siblings' LIFO slots when it ends (`LifoWatch` in `worker`).
-    pub(crate) watching: CachePadded<AtomicBool>,
     /// Non-zero when `Max` or `High` work of a higher priority than the
     /// running task's waits for this worker ([`URGENT_HERE`]) or in a
     /// sibling's inbox ([`URGENT_AT_SIBLING`]): the running task's slice
@@ -247,7 +242,6 @@ impl Shared {
                     released: AtomicBool::new(false),
                     running: CachePadded(AtomicU8::new(IDLE_PRIORITY)),
                     spinning: CachePadded(AtomicBool::new(false)),
-                    watching: CachePadded(AtomicBool::new(false)),
                     urgent: CachePadded(AtomicU8::new(0)),
                 })
                 .collect(),

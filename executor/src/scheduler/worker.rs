@@ -9,10 +9,7 @@
 //!     run the next task for one slice (the priority rule below)
 //!     out of work: steal from a random sibling
 //!     still nothing: busy-wait up to IDLE_SPIN for new work (WFE on
-//!         AArch64, yielding the thread now and then), then park; the
-//!         worker parking in the driver (it does not busy-wait) parks for
-//!         at most STRANDED_CHECK while a sibling runs, then takes the
-//!         LIFO slot of a sibling that finished no poll meanwhile
+//!         AArch64, yielding the thread now and then), then park
 //! }
 //! ```
 //!
@@ -50,13 +47,6 @@ const DRIVER_INTERVAL: u32 = 61;
 /// spawning many tasks, a stream of wake-ups) then finds the worker awake
 /// instead of paying a futex wake-up per lull.
 const IDLE_SPIN: Duration = Duration::from_micros(25);
-/// While a sibling runs a task, the worker in the driver sleeps at most
-/// this long, then takes the LIFO slot of a sibling that finished no poll
-/// meanwhile: a task woken there by a task that went on to block its thread
-/// (a long computation, a blocking call) would otherwise wait for the end
-/// of that poll. Only while a sibling runs, and only one worker (the one in
-/// the driver): an idle runtime sleeps without timeouts.
-const STRANDED_CHECK: Duration = Duration::from_millis(1);
 /// The busy wait watches the inbox for waits of this many rounds: on
 /// AArch64 a round is a `wfe` that ends when the inbox's line is written
 /// (or on the kernel's ~100 µs event stream); elsewhere a `spin_loop` hint.
@@ -70,25 +60,6 @@ const IDLE_WAITS_PER_CHECK: u32 = 8;
 /// Capacity an empty overflow level keeps (tasks); beyond it, the buffer
 /// is freed when the level drains.
 const OVERFLOW_KEPT: usize = 1024;
-
-/// What the worker parking in the driver watches its siblings' LIFO slots
-/// for (see `WorkerContext::idle`).
-#[derive(Clone, Copy)]
-enum LifoWatch {
-    /// A slot is occupied: look again after a busy wait's time.
-    Occupied,
-    /// A sibling runs a task: look again after [`STRANDED_CHECK`].
-    SiblingRunning,
-}
-
-impl LifoWatch {
-    fn timeout(self) -> Duration {
-        match self {
-            LifoWatch::Occupied => IDLE_SPIN,
-            LifoWatch::SiblingRunning => STRANDED_CHECK,
-        }
-    }
-}
 
 /// Why a task is queued on this worker (see `WorkerContext::enqueue`).
 #[derive(Clone, Copy)]
@@ -664,44 +635,22 @@ impl WorkerContext {
                     .iter()
                     .any(|w| !w.inbox.is_empty() || w.rings.iter().any(|r| !r.is_empty())));
         // The worker in the driver does not busy-wait, so it watches its
-        // siblings' LIFO slots from there: with a slot occupied, it parks
-        // for no longer than a busy wait, then rescues the slot of a
-        // sibling stuck meanwhile; with a sibling running a task, for no
-        // longer than `STRANDED_CHECK`, and rescues only if it slept that
-        // long (a slot filled meanwhile by a task that then blocked).
-        let siblings = || {
-            (shared.workers.iter().enumerate())
-                .filter(|&(i, _)| i != self.index)
-                .map(|(_, w)| w)
-        };
-        let watch = if !in_driver {
-            None
-        } else if siblings().any(|w| w.lifo.is_occupied()) {
-            Some(LifoWatch::Occupied)
-        } else if siblings().any(|w| w.running.load(Relaxed) != IDLE_PRIORITY) {
-            Some(LifoWatch::SiblingRunning)
-        } else {
-            None
-        };
-        if watch.is_some() {
+        // siblings' LIFO slots from there: it parks for no longer than a
+        // busy wait, then rescues the slot of a sibling stuck meanwhile.
+        let watch_lifo = in_driver
+            && (shared.workers.iter().enumerate())
+                .any(|(i, w)| i != self.index && w.lifo.is_occupied());
+        if watch_lifo {
             self.note_polls(&mut core);
         }
-        let mut slept_out = false;
         let to_search = if work {
             remote.parker.cancel()
         } else {
             metrics::add(&remote.metrics.parks, 1);
             tracing::trace!(worker = self.index, in_driver, "park");
             drop(core);
-            let timeout = watch.map(LifoWatch::timeout);
-            let parked_at = timeout.map(|_| Instant::now());
-            // Relaxed: a hint for `enqueue` (see `a_sibling_looks`).
-            remote.watching.store(watch.is_some(), Relaxed);
+            let timeout = watch_lifo.then_some(IDLE_SPIN);
             let to_search = remote.parker.wait_at_most(wait, &*shared.driver, timeout);
-            remote.watching.store(false, Relaxed);
-            slept_out = parked_at
-                .zip(timeout)
-                .is_some_and(|(at, t)| at.elapsed() >= t);
             core = self.core.borrow_mut();
             tracing::trace!(worker = self.index, "unparked");
             to_search
@@ -713,14 +662,8 @@ impl WorkerContext {
         core.searching = to_search;
         drop(core);
         self.restart_outside_count();
-        match watch {
-            Some(LifoWatch::Occupied) => {
-                self.rescue_lifo_slots();
-            }
-            Some(LifoWatch::SiblingRunning) if slept_out => {
-                self.rescue_lifo_slots();
-            }
-            _ => {}
+        if watch_lifo {
+            self.rescue_lifo_slots();
         }
     }
 
@@ -889,13 +832,8 @@ impl WorkerContext {
         let notify = match arrival {
             // Not new work: this worker runs it anyway.
             Arrival::Yielded => to_ring && self.shared.idle.may_want_wakeup(),
-            // In the LIFO slot: a sibling takes it only if this poll goes
-            // on for longer than its busy wait or its watch in the driver
-            // (`LifoWatch`); with no sibling doing either, one is woken, so
-            // a task that wakes another and then blocks its thread does not
-            // strand it. (Once woken, that sibling busy-waits, then watches:
-            // the next wakes here cost nothing.)
-            Arrival::Woken if to_lifo => !self.a_sibling_looks(),
+            // In the LIFO slot: stealable only after a busy wait.
+            Arrival::Woken if to_lifo => false,
             Arrival::Spawned if to_lifo => !self.a_sibling_spins(),
             Arrival::Spawned | Arrival::Woken => {
                 to_ring && !(runs_next() && self.a_sibling_spins())
@@ -925,19 +863,6 @@ impl WorkerContext {
             .iter()
             .enumerate()
             .any(|(i, w)| i != self.index && w.spinning.load(Relaxed))
-    }
-
-    /// `true` if this worker has no sibling, or one that will look at this
-    /// worker's LIFO slot soon: it busy-waits, or sleeps in the driver with
-    /// a timeout (`LifoWatch`). A stale answer costs a wake-up for nothing,
-    /// or leaves a task for the end of the current poll (as before the
-    /// watch existed): a hint, not a guarantee.
-    fn a_sibling_looks(&self) -> bool {
-        let workers = &self.shared.workers;
-        workers.len() == 1
-            || workers.iter().enumerate().any(|(i, w)| {
-                i != self.index && (w.spinning.load(Relaxed) || w.watching.load(Relaxed))
-            })
     }
 
     /// Starts a new count of tasks queued from outside a task (see
