@@ -91,7 +91,21 @@ impl<T: AsFd> PollEvented<T> {
         &self,
         dir: Direction,
         cx: &mut Context<'_>,
+        op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io_draining(dir, cx, op, |_| false)
+    }
+
+    /// [`poll_io`](PollEvented::poll_io), where `drained(&value)` says that
+    /// a successful `op` left the next try nothing to do: `dir`'s readiness
+    /// is then cleared as for `WouldBlock`, under the same tick guard (an
+    /// event that arrived meanwhile moved the tick, and the bit stays set).
+    fn poll_io_draining<R>(
+        &self,
+        dir: Direction,
+        cx: &mut Context<'_>,
         mut op: impl FnMut(&T) -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
     ) -> Poll<io::Result<R>> {
         loop {
             let tick = ready!(self.source.poll_ready(dir, cx))?;
@@ -100,7 +114,12 @@ impl<T: AsFd> PollEvented<T> {
                     self.source.clear_ready(dir, tick);
                 }
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                result => return Poll::Ready(result),
+                result => {
+                    if result.as_ref().is_ok_and(&drained) {
+                        self.source.clear_ready(dir, tick);
+                    }
+                    return Poll::Ready(result);
+                }
             }
         }
     }
@@ -111,9 +130,7 @@ impl<T: AsFd> PollEvented<T> {
     /// A write shorter than asked for, and not empty, also clears the write
     /// readiness: a stream write returns less than asked only when it filled
     /// the send buffer, so the next try would return `WouldBlock`; skipping
-    /// it saves a system call each time the buffer fills. As with
-    /// `WouldBlock`, the tick guards the clearing: space that came free
-    /// meanwhile moved it, and the bit stays set.
+    /// it saves a system call each time the buffer fills.
     ///
     /// Reads cannot do the same, though a short read also empties the
     /// receive buffer: the end of the stream may be queued behind the data
@@ -125,26 +142,10 @@ impl<T: AsFd> PollEvented<T> {
         &self,
         cx: &mut Context<'_>,
         len: usize,
-        mut op: impl FnMut(&T) -> io::Result<usize>,
+        op: impl FnMut(&T) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
-        let dir = Direction::Write;
         ready!(poll_charge(cx));
-        loop {
-            let tick = ready!(self.source.poll_ready(dir, cx))?;
-            match op(self.get_ref()) {
-                Ok(n) => {
-                    if n > 0 && n < len {
-                        self.source.clear_ready(dir, tick);
-                    }
-                    return Poll::Ready(Ok(n));
-                }
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                    self.source.clear_ready(dir, tick);
-                }
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                Err(err) => return Poll::Ready(Err(err)),
-            }
-        }
+        self.poll_io_draining(Direction::Write, cx, op, |&n| n > 0 && n < len)
     }
 
     /// [`poll_io`](PollEvented::poll_io), charging one reduction first.
