@@ -29,6 +29,34 @@ where
 }
 
 #[test]
+fn sends_that_never_wait_charge_a_reduction_each() {
+    // Unbounded and oneshot sends are synchronous: they charge without
+    // yielding. Task stats count up to the last completed poll, so each
+    // measurement ends a poll first.
+    let rt = Builder::new_current_thread()
+        .reductions(10_000)
+        .build()
+        .unwrap();
+    let charged = rt.block_on(async {
+        smp_rt::spawn(async {
+            let (tx, _rx) = mpsc::unbounded_channel();
+            let (once_tx, _once_rx) = oneshot::channel();
+            task::yield_now().await;
+            let before = task::stats().reductions;
+            for i in 0..100 {
+                tx.send(i).unwrap();
+            }
+            once_tx.send(()).unwrap();
+            task::yield_now().await;
+            task::stats().reductions - before
+        })
+        .await
+        .unwrap()
+    });
+    assert!(charged >= 101, "101 sends charged {charged} reductions");
+}
+
+#[test]
 fn mpsc_recv_charges_reductions() {
     let n = preemptions_of(|| async {
         let (tx, mut rx) = mpsc::unbounded_channel();

@@ -6,7 +6,9 @@
 //! inside or outside a task, and every future here charges one reduction
 //! each time it is polled, before it does anything: when the task's slice
 //! is spent the poll returns `Pending` with nothing taken, and the task is
-//! rescheduled.
+//! rescheduled. The sends that never wait (`oneshot::Sender::send`,
+//! `mpsc::UnboundedSender::send`) charge one reduction too, without
+//! yielding: the task's next charging await point ends the slice.
 //!
 //! * [`oneshot`]: a single value from one sender to one receiver.
 //! * [`mpsc`]: many senders, one receiver; [bounded](mpsc::channel) or

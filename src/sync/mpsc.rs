@@ -800,10 +800,13 @@ pub struct UnboundedSender<T> {
 }
 
 impl<T> UnboundedSender<T> {
-    /// Sends `value` without waiting.
+    /// Sends `value` without waiting. Charges one reduction (without
+    /// yielding: the task's next charging await point does, if the slice
+    /// is spent).
     ///
     /// Fails, handing the value back, if the receiver was dropped or closed.
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        smp_rt_executor::task::reduce(1);
         let chan = &*self.tx.chan;
         match chan.flavor.send(value) {
             Ok(()) => {

@@ -184,12 +184,15 @@ pub struct Sender<T> {
 }
 
 impl<T> Sender<T> {
-    /// Sends `value`, consuming the sender. Never waits.
+    /// Sends `value`, consuming the sender. Never waits; charges one
+    /// reduction (without yielding: the task's next charging await point
+    /// does, if the slice is spent).
     ///
     /// Returns the value back as `Err` if the receiver was dropped or
     /// closed. `Ok` does not mean the value will be received: the receiver
     /// may still be dropped before taking it.
     pub fn send(mut self, value: T) -> Result<(), T> {
+        smp_rt_executor::task::reduce(1);
         let inner = self.inner.take().expect("sender used after send");
         if inner.state.load(Acquire) & RX_CLOSED != 0 {
             inner.state.fetch_or(TX_DONE, AcqRel);
