@@ -10,7 +10,7 @@ use std::task::{Context, Poll, ready};
 use smp_rt_executor::runtime::Handle;
 use smp_rt_executor::task::poll_charge;
 
-use crate::reactor::{Direction, Inner, Reactor, Source};
+use crate::reactor::{Direction, Inner, Reactor, SHORT_READS_DRAIN, Source};
 
 /// The current runtime's handle and reactor, or an error that says what to do.
 pub(crate) fn current() -> io::Result<(Handle, Arc<Reactor>)> {
@@ -99,7 +99,9 @@ impl<T: AsFd> PollEvented<T> {
     /// [`poll_io`](PollEvented::poll_io), where `drained(&value)` says that
     /// a successful `op` left the next try nothing to do: `dir`'s readiness
     /// is then cleared as for `WouldBlock`, under the same tick guard (an
-    /// event that arrived meanwhile moved the tick, and the bit stays set).
+    /// event that arrived meanwhile moved the tick, and the bit stays set),
+    /// unless the direction has reached its end (see
+    /// [`Source::clear_drained`]).
     fn poll_io_draining<R>(
         &self,
         dir: Direction,
@@ -116,7 +118,7 @@ impl<T: AsFd> PollEvented<T> {
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
                 result => {
                     if result.as_ref().is_ok_and(&drained) {
-                        self.source.clear_ready(dir, tick);
+                        self.source.clear_drained(dir, tick);
                     }
                     return Poll::Ready(result);
                 }
@@ -131,13 +133,6 @@ impl<T: AsFd> PollEvented<T> {
     /// readiness: a stream write returns less than asked only when it filled
     /// the send buffer, so the next try would return `WouldBlock`; skipping
     /// it saves a system call each time the buffer fills.
-    ///
-    /// Reads cannot do the same, though a short read also empties the
-    /// receive buffer: the end of the stream may be queued behind the data
-    /// just read, signalled by the same edge, and no further edge would
-    /// come for it. Telling that apart takes `EPOLLRDHUP`, which `polling`
-    /// does not report, so each message costs one read that returns
-    /// `WouldBlock` (see docs/PERFORMANCE.md).
     pub(crate) fn poll_write_stream(
         &self,
         cx: &mut Context<'_>,
@@ -146,6 +141,29 @@ impl<T: AsFd> PollEvented<T> {
     ) -> Poll<io::Result<usize>> {
         ready!(poll_charge(cx));
         self.poll_io_draining(Direction::Write, cx, op, |&n| n > 0 && n < len)
+    }
+
+    /// [`poll_io`](PollEvented::poll_io) for one read into `len` bytes on a
+    /// stream socket, charging one reduction first.
+    ///
+    /// A read shorter than asked for, and not empty, emptied the receive
+    /// buffer: it also clears the read readiness, so the next read waits
+    /// for an event instead of trying and getting `WouldBlock` (one system
+    /// call less per message). The end of the stream may be queued behind
+    /// the data just read, signalled by the same edge; the reactor keeps
+    /// the readiness once the poller reported that end (see
+    /// [`Source::clear_drained`]), so only pollers that report it
+    /// ([`SHORT_READS_DRAIN`]: epoll on Linux) take this shortcut.
+    pub(crate) fn poll_read_stream(
+        &self,
+        cx: &mut Context<'_>,
+        len: usize,
+        op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        ready!(poll_charge(cx));
+        self.poll_io_draining(Direction::Read, cx, op, |&n| {
+            SHORT_READS_DRAIN && n > 0 && n < len
+        })
     }
 
     /// [`poll_io`](PollEvented::poll_io), charging one reduction first.

@@ -10,7 +10,6 @@ use std::task::{Context, Poll, ready};
 use smp_rt_executor::task::poll_charge;
 
 use crate::poll_evented::PollEvented;
-use crate::reactor::Direction;
 
 /// A connected stream socket of `std`.
 pub(crate) trait StreamSocket: AsFd {
@@ -61,8 +60,9 @@ std_stream!(std::net::TcpStream, std::os::unix::net::UnixStream);
 /// the BSDs); the standard library passes only this many.
 const IOV_MAX: usize = 1024;
 
-/// The length one vectored write asks for, for
-/// [`PollEvented::poll_write_stream`]; 0 ("do not judge by the length") for more
+/// The length one vectored read or write asks for, for
+/// [`PollEvented::poll_read_stream`] and [`PollEvented::poll_write_stream`];
+/// 0 ("do not judge by the length") for more
 /// buffers than one call takes, where a short transfer says nothing about
 /// the socket's buffer.
 fn vectored_len(lens: impl ExactSizeIterator<Item = usize>) -> usize {
@@ -76,7 +76,7 @@ impl<T: StreamSocket> PollEvented<T> {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_io_charged(Direction::Read, cx, |io| io.read_once(buf))
+        self.poll_read_stream(cx, buf.len(), |io| io.read_once(buf))
     }
 
     /// `tokio::io::AsyncRead::poll_read`: like [`poll_read`](Self::poll_read)
@@ -87,7 +87,7 @@ impl<T: StreamSocket> PollEvented<T> {
         cx: &mut Context<'_>,
         buf: &mut [std::mem::MaybeUninit<u8>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_io_charged(Direction::Read, cx, |io| io.read_uninit(buf))
+        self.poll_read_stream(cx, buf.len(), |io| io.read_uninit(buf))
     }
 
     /// `AsyncRead::poll_read_vectored`.
@@ -96,7 +96,8 @@ impl<T: StreamSocket> PollEvented<T> {
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_io_charged(Direction::Read, cx, |io| io.read_vectored_once(bufs))
+        let len = vectored_len(bufs.iter().map(|buf| buf.len()));
+        self.poll_read_stream(cx, len, |io| io.read_vectored_once(bufs))
     }
 
     /// `AsyncWrite::poll_write`.
@@ -270,10 +271,13 @@ mod short_transfer_tests {
     use std::os::fd::{AsFd, BorrowedFd};
     use std::os::unix::net::UnixStream;
     use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-    use std::task::Poll;
+    use std::time::Duration;
+
+    use futures::future::Either;
 
     use super::StreamSocket;
     use crate::poll_evented::PollEvented;
+    use crate::reactor::SHORT_READS_DRAIN;
 
     /// A Unix stream socket that counts the reads and writes tried on it.
     struct Counted {
@@ -323,6 +327,20 @@ mod short_transfer_tests {
         (ours, peer)
     }
 
+    /// `fut`'s output; panics if it has not finished after 10 seconds (a
+    /// hang: the awaited event will never come).
+    async fn or_hang<F: Future>(fut: F, what: &str) -> F::Output {
+        let (alarm, rang) = futures::channel::oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(10));
+            let _ = alarm.send(());
+        });
+        match futures::future::select(std::pin::pin!(fut), rang).await {
+            Either::Left((output, _)) => output,
+            Either::Right(_) => panic!("{what}: still waiting after 10 seconds"),
+        }
+    }
+
     #[test]
     fn a_short_read_does_not_hide_the_end_of_the_stream_queued_behind_it() {
         crate::test_rt::runtime().block_on(async {
@@ -336,12 +354,55 @@ mod short_transfer_tests {
             let mut buf = [0; 64];
             let n = poll_fn(|cx| ours.poll_read(cx, &mut buf)).await.unwrap();
             assert_eq!(&buf[..n], b"last words");
-            let end = futures::poll!(poll_fn(|cx| ours.poll_read(cx, &mut buf)));
-            assert!(
-                matches!(end, Poll::Ready(Ok(0))),
-                "after a short read, the end of the stream was not seen: {end:?}"
-            );
+            let end = or_hang(
+                poll_fn(|cx| ours.poll_read(cx, &mut buf)),
+                "after a short read, the end of the stream was never seen",
+            )
+            .await;
+            assert_eq!(end.unwrap(), 0);
             assert_eq!(reads(), 2);
+        });
+    }
+
+    #[test]
+    fn a_short_read_makes_the_next_read_wait_without_trying_if_the_poller_reports_the_end() {
+        crate::test_rt::runtime().block_on(async {
+            let (ours, mut peer) = counted_pair();
+            let reads = || ours.get_ref().reads.load(Relaxed);
+            let mut buf = [0; 64];
+            // Wait for the data: the registration's own event (delivered
+            // meanwhile, it would move the tick and keep the readiness) is
+            // delivered with the data's at the latest.
+            let first = futures::poll!(poll_fn(|cx| ours.poll_read(cx, &mut buf)));
+            assert!(first.is_pending(), "{first:?}");
+            peer.write_all(b"request").unwrap();
+            let n = poll_fn(|cx| ours.poll_read(cx, &mut buf)).await.unwrap();
+            assert_eq!(&buf[..n], b"request");
+            let before = reads();
+            let next = futures::poll!(poll_fn(|cx| ours.poll_read(cx, &mut buf)));
+            assert!(next.is_pending(), "{next:?}");
+            // Epoll on Linux reports the end of a stream, so the emptied
+            // receive buffer is not read again; `polling` does not, so the
+            // read is tried (and returns `WouldBlock`).
+            let expected = if SHORT_READS_DRAIN { 0 } else { 1 };
+            assert_eq!(reads() - before, expected, "reads after a short read");
+            // More data is an edge, and the read goes on.
+            peer.write_all(b"next").unwrap();
+            let n = or_hang(
+                poll_fn(|cx| ours.poll_read(cx, &mut buf)),
+                "data after a short read was never read",
+            )
+            .await
+            .unwrap();
+            assert_eq!(&buf[..n], b"next");
+            // The end of the stream, after a short read, is an edge too.
+            drop(peer);
+            let end = or_hang(
+                poll_fn(|cx| ours.poll_read(cx, &mut buf)),
+                "the end of the stream was never seen",
+            )
+            .await;
+            assert_eq!(end.unwrap(), 0);
         });
     }
 

@@ -1,10 +1,14 @@
-//! The reactor: one `polling::Poller` per runtime and the sources it watches.
+//! The reactor: one OS poller per runtime and the sources it watches.
+//!
+//! The poller is epoll, driven directly, on Linux (`epoll.rs`: it reports a
+//! stream's end with the data before it, in one system call per wait), and
+//! `polling` elsewhere (`portable.rs`).
 //!
 //! # Sources and keys
 //!
 //! Every registered file descriptor is a [`Source`], kept in the reactor's
 //! [`Registry`] (a vector with a free list) under the index that is also its
-//! `polling` event key. An event's key leads back to its source in O(1).
+//! event key. An event's key leads back to its source in O(1).
 //! Keys are reused after deregistration: an event collected for the old
 //! source and dispatched after the key was reused can only make the new
 //! source look ready once, a spurious readiness the protocol below tolerates
@@ -30,6 +34,16 @@
 //!    the tick is still the one seen in step 1*: an event that arrived while
 //!    the operation ran bumped the tick, so it is not lost and the operation
 //!    is retried; then back to step 1.
+//!
+//! A read that returns less than asked for on a stream (`PollEvented::
+//! poll_read_stream`) also clears the read bit, the same way: the receive
+//! buffer is empty, so the next read would return `WouldBlock`. That is
+//! safe only because the bit is *not* cleared once `readiness` has the
+//! sticky *read-closed* bit, set by an event that reports the peer's end of
+//! the stream (`EPOLLRDHUP`): data and the end of the stream may arrive
+//! with one edge, and after a short read of the data no further edge would
+//! come for the end. Pollers that cannot report it
+//! ([`os::Poller::REPORTS_READ_CLOSED`]) do not get this shortcut.
 //!
 //! Readiness that arrives while nobody waits is therefore kept (the bit stays
 //! set until an operation proves it stale), and no wake-up is lost between an
@@ -73,7 +87,32 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use polling::{Event, Events, PollMode, Poller};
+#[cfg(all(
+    any(target_os = "linux", target_os = "android"),
+    not(smp_rt_portable_poller)
+))]
+#[path = "epoll.rs"]
+mod os;
+#[cfg(not(all(
+    any(target_os = "linux", target_os = "android"),
+    not(smp_rt_portable_poller)
+)))]
+#[path = "portable.rs"]
+mod os;
+
+/// Whether short stream reads may clear the read readiness (see the
+/// module docs): only with a poller that reports the end of a stream.
+pub(crate) const SHORT_READS_DRAIN: bool = os::Poller::REPORTS_READ_CLOSED;
+
+/// One event of the OS poller, for the source registered under `key`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PollEvent {
+    key: usize,
+    readable: bool,
+    writable: bool,
+    /// The peer shut down its side: reads reach the end of the stream.
+    read_closed: bool,
+}
 
 /// One of the two directions of a source.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,8 +137,12 @@ impl Direction {
 
 /// Both ready bits of `Source::readiness`.
 const READY_MASK: u64 = 0b11;
-/// One step of the tick counter that sits above the ready bits.
-const TICK_ONE: u64 = 0b100;
+/// Sticky bit of `Source::readiness`: the reading side reached its end.
+const READ_CLOSED: u64 = 0b100;
+/// The bits below the tick.
+const FLAGS_MASK: u64 = READY_MASK | READ_CLOSED;
+/// One step of the tick counter that sits above the flags.
+const TICK_ONE: u64 = 0b1000;
 
 /// The tick a readiness check observed; see [`Source::clear_ready`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,7 +150,7 @@ pub(crate) struct Tick(u64);
 
 impl Tick {
     fn of(readiness: u64) -> Tick {
-        Tick(readiness & !READY_MASK)
+        Tick(readiness & !FLAGS_MASK)
     }
 }
 
@@ -119,7 +162,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The IO reactor of one runtime: a `polling::Poller` and its sources.
+/// The IO reactor of one runtime: an OS poller and its sources.
 ///
 /// The runtime creates one, attaches it to itself as an executor extension
 /// and has its driver call [`wait`](Reactor::wait) when a worker is idle (or
@@ -144,7 +187,7 @@ pub struct Reactor {
 /// The part of the reactor its sources keep alive.
 pub(crate) struct Inner {
     /// The OS poller (epoll on Linux).
-    poller: Poller,
+    poller: os::Poller,
     /// Every registered source, by key.
     registry: Mutex<Registry>,
     /// `registry`'s number of sources, readable without its lock (a busy
@@ -157,9 +200,9 @@ pub(crate) struct Inner {
 /// Buffers of [`Reactor::wait`].
 struct Scratch {
     /// The events returned by the poller.
-    events: Events,
+    events: os::Events,
     /// The sources of those events, looked up under the registry lock.
-    ready: Vec<(Arc<Source>, Event)>,
+    ready: Vec<(Arc<Source>, PollEvent)>,
     /// The wakers to call once no lock is held.
     wakers: Vec<Waker>,
 }
@@ -200,20 +243,14 @@ impl Reactor {
     /// [`Unsupported`](io::ErrorKind::Unsupported) on a platform whose
     /// poller has no edge-triggered mode (epoll and kqueue have one).
     pub fn new() -> io::Result<Reactor> {
-        let poller = Poller::new()?;
-        if !poller.supports_edge() {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "smp_rt's reactor needs an edge-triggered poller (epoll or kqueue)",
-            ));
-        }
+        let poller = os::Poller::new()?;
         Ok(Reactor {
             inner: Arc::new(Inner {
                 poller,
                 registry: Mutex::new(Registry::default()),
                 registered: AtomicUsize::new(0),
                 scratch: Mutex::new(Scratch {
-                    events: Events::new(),
+                    events: os::Events::new(),
                     ready: Vec::new(),
                     wakers: Vec::new(),
                 }),
@@ -307,13 +344,16 @@ impl Inner {
             wakers,
         } = &mut *scratch;
         events.clear();
-        let n = self.poller.wait(events, timeout)?;
-        if events.is_empty() {
-            return Ok(n);
+        self.poller.wait(events, timeout)?;
+        let mut sources = events.iter().peekable();
+        if sources.peek().is_none() {
+            return Ok(0);
         }
+        let mut n = 0;
         {
             let registry = lock(&self.registry);
-            for event in events.iter() {
+            for event in sources {
+                n += 1;
                 if let Some(Some(source)) = registry.slots.get(event.key) {
                     ready.push((source.clone(), event));
                 }
@@ -340,10 +380,7 @@ impl Inner {
         let key = registry.vacant_key();
         // SAFETY: the caller keeps `fd` open until the source is
         // deregistered, and deregistration deletes it from the poller first.
-        let added = unsafe {
-            self.poller
-                .add_with_mode(fd, Event::all(key), PollMode::Edge)
-        };
+        let added = unsafe { self.poller.add(fd, key) };
         if let Err(err) = added {
             registry.free.push(key);
             return Err(err);
@@ -378,7 +415,7 @@ fn closed_error() -> io::Error {
 
 /// A descriptor registered with a reactor.
 pub(crate) struct Source {
-    /// The `polling` key, also the index in the registry.
+    /// The poller's key, also the index in the registry.
     key: usize,
     /// The descriptor, open until `deregister` returns (see `register`).
     fd: RawFd,
@@ -457,8 +494,21 @@ impl Source {
             });
     }
 
+    /// Clears `dir`'s ready bit after an operation that drained it (a short
+    /// stream read or write) if no event arrived since `tick` was seen and
+    /// the direction has not reached its end: a read-closed stream never
+    /// blocks a read again, and the end may have come with the data read.
+    pub(crate) fn clear_drained(&self, dir: Direction, tick: Tick) {
+        let _ = self
+            .readiness
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |readiness| {
+                let closed = dir == Direction::Read && readiness & READ_CLOSED != 0;
+                (Tick::of(readiness) == tick && !closed).then_some(readiness & !dir.bit())
+            });
+    }
+
     /// Delivers one event: sets the ready bits and collects the wakers.
-    fn dispatch(&self, event: Event, wakers: &mut Vec<Waker>) {
+    fn dispatch(&self, event: PollEvent, wakers: &mut Vec<Waker>) {
         let mut state = lock(&self.state);
         if state.closed {
             return;
@@ -472,12 +522,15 @@ impl Source {
             bits |= Direction::Write.bit();
             wakers.append(&mut state.waiters[Direction::Write.index()]);
         }
+        if event.read_closed {
+            bits |= READ_CLOSED;
+        }
         if bits != 0 {
             let _ = self
                 .readiness
                 .fetch_update(Ordering::AcqRel, Ordering::Acquire, |readiness| {
-                    let tick = (readiness & !READY_MASK).wrapping_add(TICK_ONE);
-                    Some(tick | (readiness & READY_MASK) | bits)
+                    let tick = (readiness & !FLAGS_MASK).wrapping_add(TICK_ONE);
+                    Some(tick | (readiness & FLAGS_MASK) | bits)
                 });
         }
     }
@@ -690,6 +743,52 @@ mod tests {
             1,
             "the writer was never woken"
         );
+        source.deregister();
+    }
+
+    #[test]
+    fn a_drained_direction_is_cleared_unless_an_event_came_or_the_stream_ended() {
+        let reactor = Reactor::new().unwrap();
+        let (_a, b) = UnixStream::pair().unwrap();
+        // SAFETY: `b` outlives the deregistration at the end of the test.
+        let source = unsafe { reactor.inner().register(b.as_raw_fd()) }.unwrap();
+        let mut cx = Context::from_waker(Waker::noop());
+        let event = |read_closed| PollEvent {
+            key: source.key,
+            readable: true,
+            writable: false,
+            read_closed,
+        };
+        let ready_tick =
+            |source: &Source, cx: &mut Context<'_>| match source.poll_ready(Direction::Read, cx) {
+                Poll::Ready(Ok(tick)) => tick,
+                other => panic!("expected ready, got {other:?}"),
+            };
+
+        // Drained with no event since: cleared.
+        let tick = ready_tick(&source, &mut cx);
+        source.clear_drained(Direction::Read, tick);
+        assert!(source.poll_ready(Direction::Read, &mut cx).is_pending());
+
+        // An event between the check and the clear: kept.
+        source.dispatch(event(false), &mut Vec::new());
+        let tick = ready_tick(&source, &mut cx);
+        source.dispatch(event(false), &mut Vec::new());
+        source.clear_drained(Direction::Read, tick);
+        let tick = ready_tick(&source, &mut cx);
+
+        // Once the end was reported, kept for good, and the flag does not
+        // disturb the tick: a `WouldBlock` still clears.
+        source.dispatch(event(true), &mut Vec::new());
+        let closed_tick = ready_tick(&source, &mut cx);
+        assert_ne!(closed_tick, tick);
+        source.clear_drained(Direction::Read, closed_tick);
+        source.dispatch(event(false), &mut Vec::new());
+        let tick = ready_tick(&source, &mut cx);
+        source.clear_drained(Direction::Read, tick);
+        let tick = ready_tick(&source, &mut cx);
+        source.clear_ready(Direction::Read, tick);
+        assert!(source.poll_ready(Direction::Read, &mut cx).is_pending());
         source.deregister();
     }
 
