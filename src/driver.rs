@@ -1,16 +1,15 @@
 //! The runtime's driver: the IO reactor and the timers, driven by whichever
 //! worker is idle (see `smp_rt_executor::driver`).
 //!
-//! * `park`: block in `Poller::wait` until an IO event, an unpark, or the
-//!   next timer deadline; then fire the expired timers.
+//! * `park`: block in the reactor's poller until an IO event, an unpark, or
+//!   the next timer deadline; then fire the expired timers.
 //! * `poll`: the same without blocking; busy workers call it every so often.
-//!   A non-blocking reactor poll is five system calls with `polling`'s
-//!   epoll backend (it sets and re-arms a timerfd even for a zero timeout,
-//!   and clears and re-arms its notifier after every wait), so the
-//!   reactor is polled only when it has sources, and at most every
-//!   [`IO_POLL_INTERVAL`]; expired timers are fired on every call (a few
-//!   atomic loads when none is due).
-//! * `unpark`: `Poller::notify`. Arming a timer earlier than the deadline
+//!   A non-blocking reactor poll is still a system call (one `epoll_pwait`
+//!   on Linux, where the reactor drives epoll itself), so the reactor is
+//!   polled only when it has sources,
+//!   and at most every [`IO_POLL_INTERVAL`]; expired timers are fired on
+//!   every call (a few atomic loads when none is due).
+//! * `unpark`: `Reactor::notify`. Arming a timer earlier than the deadline
 //!   the parked worker sleeps towards unparks it too, so it re-arms its
 //!   timeout.
 

@@ -1,9 +1,14 @@
-//! smp_rt's IO: a reactor on [`polling`], and TCP, UDP and Unix sockets.
+//! smp_rt's IO: a reactor (epoll on Linux, [`polling`] elsewhere), and TCP,
+//! UDP and Unix sockets.
 //!
 //! # The model
 //!
-//! Each runtime has one [`Reactor`]: a `polling::Poller` (epoll on Linux)
-//! and the sockets registered with it. The runtime's workers drive it in
+//! Each runtime has one [`Reactor`]: an OS poller and the sockets
+//! registered with it. On Linux the reactor drives epoll itself (through
+//! `rustix`): it registers `EPOLLRDHUP`, which lets a short read of a
+//! stream skip the read that would only return `WouldBlock`, and waits
+//! with one system call; `polling`, the poller on other systems, offers
+//! neither (see the `reactor` module). The runtime's workers drive it in
 //! their idle time, one at a time: a worker that runs out of work parks
 //! *in* the reactor ([`Reactor::wait`] with the next timer as timeout), and
 //! busy workers poll it without blocking every so often, so a runtime whose
