@@ -273,8 +273,12 @@ fn a_high_task_woken_for_a_blocked_worker_runs_on_a_busy_sibling() {
 /// by a Normal task that never reaches an await point; worker Y runs a
 /// Normal task that only charges reductions. A High task whose home is X is
 /// woken from outside: Y must cut its slice short and run it while X is
-/// still blocked (without that it would wait for X). `None` if the
-/// blocker did not run on X.
+/// still blocked (without that it would wait for X). `None` if the tasks
+/// did not land that way.
+///
+/// The charging task starts first, so that Y is busy in its endless slice
+/// when the blocker is spawned into X's LIFO slot: an idle Y could steal
+/// the blocker from there before X gets to it.
 fn high_task_woken_for_a_blocked_worker() -> Option<(bool, bool)> {
     use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
     use std::time::{Duration, Instant};
@@ -283,6 +287,26 @@ fn high_task_woken_for_a_blocked_worker() -> Option<(bool, bool)> {
         .reductions(u32::MAX)
         .build()
         .unwrap();
+
+    // Y: the charging task.
+    let stop = Arc::new(AtomicBool::new(false));
+    let (hog_tx, hog_rx) = std::sync::mpsc::channel();
+    let hog = {
+        let stop = stop.clone();
+        rt.spawn(async move {
+            hog_tx.send(std::thread::current().id()).unwrap();
+            while !stop.load(SeqCst) {
+                task::consume_budget().await;
+            }
+        })
+    };
+    let hog_thread = hog_rx.recv().unwrap();
+    let stop_hog = || {
+        stop.store(true, SeqCst);
+        rt.block_on(hog).unwrap();
+    };
+
+    // X: the High task, which spawns the blocker and waits to be woken.
     let release = Arc::new(AtomicBool::new(false));
     let (wake_tx, wake_rx) = smp_rt::sync::oneshot::channel::<()>();
     let (probe_tx, probe_rx) = std::sync::mpsc::channel();
@@ -315,36 +339,18 @@ fn high_task_woken_for_a_blocked_worker() -> Option<(bool, bool)> {
         )
     };
     let home = probe_rx.recv().unwrap();
-    if blocker_rx.recv().unwrap() != home {
+    if home == hog_thread || blocker_rx.recv().unwrap() != home {
         release.store(true, SeqCst);
         drop(wake_tx);
+        stop_hog();
         rt.block_on(probe).unwrap();
         return None;
     }
 
-    // The other worker gets the charging task: this one is blocked.
-    let stop = Arc::new(AtomicBool::new(false));
-    let (hog_tx, hog_rx) = std::sync::mpsc::channel();
-    let hog = {
-        let stop = stop.clone();
-        rt.spawn(async move {
-            hog_tx.send(std::thread::current().id()).unwrap();
-            while !stop.load(SeqCst) {
-                task::consume_budget().await;
-            }
-        })
-    };
-    let hog_thread = hog_rx.recv().unwrap();
-    assert_ne!(
-        hog_thread, home,
-        "the charging task runs on the free worker"
-    );
-
     wake_tx.send(()).unwrap();
     let ran_on_the_sibling = probe_rx.recv().unwrap() == hog_thread;
     let released_by_it = rt.block_on(probe).unwrap();
-    stop.store(true, SeqCst);
-    rt.block_on(hog).unwrap();
+    stop_hog();
     Some((ran_on_the_sibling, released_by_it))
 }
 

@@ -6,7 +6,7 @@
 //! * it neither registers nor reports `EPOLLRDHUP`, the only way to learn
 //!   that the peer's end of the stream (FIN) is queued behind the data a
 //!   read just took. Without it every message costs one more `read` that
-//!   returns `WouldBlock` (a third of the system calls of an HTTP
+//!   returns `WouldBlock` (a quarter of the system calls of an HTTP
 //!   keep-alive server), see `PollEvented::poll_read_stream`;
 //! * its `wait` makes five system calls (it arms a timerfd and re-arms it
 //!   and its notifier with `epoll_ctl` even for a zero timeout, and reads
