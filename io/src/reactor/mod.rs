@@ -12,7 +12,11 @@
 //! Keys are reused after deregistration: an event collected for the old
 //! source and dispatched after the key was reused can only make the new
 //! source look ready once, a spurious readiness the protocol below tolerates
-//! (the operation returns `WouldBlock` and the flag is cleared).
+//! (the operation returns `WouldBlock` and the flag is cleared). If that
+//! event reported the old stream's end, the new source also gets the sticky
+//! read-closed bit: its short reads then keep the readiness and cost one
+//! more read each (as with a poller that cannot report the end), nothing
+//! worse.
 //!
 //! # Readiness
 //!
