@@ -167,6 +167,74 @@ fn a_panic_after_an_await_is_caught_too() {
     });
 }
 
+/// A hand-written future whose destructor panics: `Ready(7)` at its first
+/// poll, or never ready.
+struct PanicsOnDrop {
+    ready: bool,
+}
+
+impl std::future::Future for PanicsOnDrop {
+    type Output = u32;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<u32> {
+        if self.ready {
+            std::task::Poll::Ready(7)
+        } else {
+            std::task::Poll::Pending
+        }
+    }
+}
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("a destructor that panics");
+    }
+}
+
+#[test]
+fn a_future_whose_destructor_panics_after_completing_keeps_its_output_and_the_worker() {
+    // One worker: if the destructor's panic took it down (or the process),
+    // nothing after would run.
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let output = smp_rt::spawn(PanicsOnDrop { ready: true }).await;
+        assert_eq!(
+            output.unwrap(),
+            7,
+            "the output survives its future's destructor"
+        );
+        assert_eq!(smp_rt::spawn(async { 8 }).await.unwrap(), 8);
+    });
+}
+
+#[test]
+fn aborting_a_task_whose_destructor_panics_cancels_it_and_the_worker_goes_on() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let handle = smp_rt::spawn(PanicsOnDrop { ready: false });
+        task::yield_now().await;
+        handle.abort();
+        assert!(handle.await.unwrap_err().is_cancelled());
+        assert_eq!(smp_rt::spawn(async { 9 }).await.unwrap(), 9);
+        assert_eq!(rt_alive_tasks(), 0, "the aborted task left the registry");
+    });
+}
+
+fn rt_alive_tasks() -> usize {
+    smp_rt::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks()
+}
+
 #[test]
 fn join_error_into_panic_on_a_cancelled_task_explains_itself() {
     let rt = rt();

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::context;
 use crate::runtime::Handle;
+use crate::task::harness;
 use crate::task::header::Task;
 
 thread_local! {
@@ -164,7 +165,7 @@ impl Inner {
                 // task's harness.
                 let span = task.metadata().span();
                 let _entered = span.enter();
-                task.run();
+                harness::run(task);
                 state = self.state.lock().unwrap_or_else(|p| p.into_inner());
                 continue;
             }

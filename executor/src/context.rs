@@ -6,7 +6,9 @@
 //! fixed offset from the thread pointer, with no lazy-registration check:
 //!
 //! * the reduction [`Slice`] being spent;
-//! * the header of the task being polled (for `task::id`, `task::stats`...);
+//! * the header of the task being run (for `task::id`, `task::stats`...);
+//! * whether that task's harness has already dropped its future (see
+//!   `task::harness`);
 //! * the worker running on this thread, if this is a worker thread.
 //!
 //! The second holds the runtime handle entered on this thread
@@ -24,6 +26,7 @@ use crate::task::header::Header;
 struct Context {
     slice: Cell<Slice>,
     task: Cell<Option<NonNull<Header>>>,
+    future_dropped: Cell<bool>,
     worker: Cell<Option<NonNull<WorkerContext>>>,
 }
 
@@ -34,6 +37,7 @@ thread_local! {
         Context {
             slice: Cell::new(Slice::UNLIMITED),
             task: Cell::new(None),
+            future_dropped: Cell::new(false),
             worker: Cell::new(None),
         }
     };
@@ -70,6 +74,23 @@ pub(crate) fn current_task() -> Option<NonNull<Header>> {
 #[inline]
 pub(crate) fn replace_task(task: Option<NonNull<Header>>) -> Option<NonNull<Header>> {
     CONTEXT.try_with(|c| c.task.replace(task)).ok().flatten()
+}
+
+/// Records that the harness of the task being run dropped its future: the
+/// harness's own drop, which async-task calls next in the same `run`,
+/// takes the flag back.
+///
+/// `with`, not `try_with`: `Context` has no destructor, so it is never torn
+/// down, and a flag silently lost here would drop a future twice.
+#[inline]
+pub(crate) fn set_future_dropped() {
+    CONTEXT.with(|c| c.future_dropped.set(true));
+}
+
+/// Takes the flag [`set_future_dropped`] set, leaving it clear.
+#[inline]
+pub(crate) fn take_future_dropped() -> bool {
+    CONTEXT.with(|c| c.future_dropped.replace(false))
 }
 
 /// The worker running on this thread.

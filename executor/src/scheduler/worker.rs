@@ -34,6 +34,7 @@ use crate::context;
 use crate::metrics;
 use crate::queue::{Inbox, Ring};
 use crate::reductions;
+use crate::task::harness;
 use crate::task::header::{NO_WORKER, Task};
 
 /// A ready `Low` task is passed over at most this many times by `Normal` work.
@@ -503,7 +504,7 @@ impl WorkerContext {
         remote.running.store(header.priority() as u8, Relaxed);
         let prev = reductions::enter_slice(self.shared.config.reductions, &*remote.urgent);
         self.in_task.set(true);
-        task.run();
+        harness::run(task);
         self.in_task.set(false);
         let slice = reductions::exit_slice(prev);
         remote.running.store(IDLE_PRIORITY, Relaxed);

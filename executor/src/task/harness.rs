@@ -1,70 +1,82 @@
 //! The future a task actually runs: the user's future plus the task's
-//! bookkeeping.
+//! bookkeeping, and [`run`], the one way a task is run.
 //!
 //! Around each poll of the user's future the harness
 //! * drops the future and completes with "cancelled" if the task was aborted;
-//! * makes the task current on this thread (`task::id`, `task::stats`...);
 //! * catches a panic and completes with it, so a panicking task never
 //!   unwinds into the worker;
-//! * records the poll and the reductions it charged in the header.
+//! * records the poll and the reductions it charged in the header;
+//! * on completion, drops the future itself (where a panicking destructor
+//!   is caught: async-task aborts the process on one) and leaves the
+//!   runtime's registry of live tasks.
 //!
-//! When the harness is dropped (the task completed or was cancelled) it
-//! leaves the runtime's registry of live tasks.
+//! The harness is exactly as big as the user's future: every parked task
+//! pays for it (it shares the task's allocation with the output, in a
+//! union). It keeps neither a pointer to its header nor a "future dropped"
+//! tag. The header comes from the thread's context, which [`run`] sets for
+//! the whole of async-task's `run`. The tag is not needed because a future
+//! the harness dropped is never dropped by anyone else: after a poll
+//! returns `Ready`, async-task drops the harness at once, in the same `run`
+//! (before it writes the output over it), and only then. So the poll that
+//! drops the future sets a flag in the context, and the harness's `Drop`,
+//! which comes next on the same thread, takes it back and skips the
+//! future. Every other drop of a harness (a task cancelled unrun, or while
+//! it waits, by a runtime shutting down) finds the flag clear and drops the
+//! future. Those drops happen once the registry is closed, or, for a task
+//! refused by a closed registry, with no entry: `Registry::close` takes
+//! every entry left.
 
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
 use super::JoinError;
-use super::header::Header;
+use super::header::{Header, Task};
 use crate::context;
 
-pin_project_lite::pin_project! {
-    /// A task's future. See the module docs.
-    pub(crate) struct Harness<F> {
-        header: NonNull<Header>,
-        #[pin]
-        stage: Stage<F>,
-    }
-
-    impl<F> PinnedDrop for Harness<F> {
-        fn drop(this: Pin<&mut Self>) {
-            // SAFETY: see `Harness::new`: the header outlives the harness.
-            let header = unsafe { this.header.as_ref() };
-            // First: `Registry::waker` relies on this order.
-            header.set_finished();
-            header.shared.registry.remove(header);
-        }
-    }
+/// Runs `task` (async-task's `run`) with its header as the thread's current
+/// task; returns whether it woke itself while running.
+#[inline]
+pub(crate) fn run(task: Task) -> bool {
+    let prev = context::replace_task(Some(NonNull::from(task.metadata())));
+    let woken = task.run();
+    // The task may be freed by now: the pointer is only dropped.
+    context::replace_task(prev);
+    woken
 }
 
-pin_project_lite::pin_project! {
-    #[project = StageProj]
-    enum Stage<F> {
-        Running { #[pin] future: F },
-        Done,
-    }
+/// A task's future. See the module docs.
+pub(crate) struct Harness<F> {
+    /// Dropped by `finish` or by `Drop`, exactly once (see the module docs).
+    future: ManuallyDrop<F>,
 }
-
-// SAFETY: the harness only reads the header through `&Header`, and `Header`
-// is `Sync`; the rest is the user's future, `Send` when `F` is.
-unsafe impl<F: Send> Send for Harness<F> {}
 
 impl<F: Future> Harness<F> {
-    /// Wraps `future` for the task whose metadata is `header`.
-    ///
-    /// # Safety
-    ///
-    /// `header` must outlive the harness. async-task guarantees this for the
-    /// `&M` it passes to the future-building closure: a task's metadata is
-    /// dropped when its allocation is freed, after its future.
-    pub(crate) unsafe fn new(header: &Header, future: F) -> Harness<F> {
+    /// Wraps `future`.
+    pub(crate) fn new(future: F) -> Harness<F> {
         Harness {
-            header: NonNull::from(header),
-            stage: Stage::Running { future },
+            future: ManuallyDrop::new(future),
         }
+    }
+
+    /// Drops the future, marks the task finished, leaves the registry, and
+    /// completes with `output`. Nothing but `return` may follow it.
+    fn finish<T>(&mut self, header: &Header, output: T) -> Poll<T> {
+        // A destructor that panics is caught here; its payload is dropped.
+        // SAFETY: the future is live: `finish` ends the only path that
+        // drops it before `Drop`, and is called once (the task completes).
+        let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
+            ManuallyDrop::drop(&mut self.future)
+        }));
+        // First: `Registry::waker` relies on this order.
+        header.set_finished();
+        header.shared.registry.remove(header);
+        // Last: the next thing to happen on this thread is `Drop` taking it.
+        context::set_future_dropped();
+        Poll::Ready(output)
     }
 }
 
@@ -72,22 +84,22 @@ impl<F: Future> Future for Harness<F> {
     type Output = Result<F::Output, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
-        // SAFETY: see `Harness::new`.
-        let header = unsafe { this.header.as_ref() };
-        if header.is_aborted() {
-            this.stage.set(Stage::Done);
-            return Poll::Ready(Err(JoinError::cancelled(header.id)));
-        }
-        let future = match this.stage.as_mut().project() {
-            StageProj::Running { future } => future,
-            // async-task never polls a completed future.
-            StageProj::Done => unreachable!("a completed task was polled"),
+        // SAFETY: `run` is the only caller of async-task's `run`, and it
+        // sets the task's header as the current task, alive for the poll.
+        let header = unsafe {
+            context::current_task()
+                .expect("a task is polled only through harness::run")
+                .as_ref()
         };
-
-        let prev = context::replace_task(Some(*this.header));
+        // SAFETY: the future is structurally pinned: it is never moved out
+        // of the harness, only dropped in place.
+        let this = unsafe { self.get_unchecked_mut() };
+        if header.is_aborted() {
+            return this.finish(header, Err(JoinError::cancelled(header.id)));
+        }
+        // SAFETY: as above; the future is live (no `finish` yet).
+        let future = unsafe { Pin::new_unchecked(&mut *this.future) };
         let result = catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
-        context::replace_task(prev);
 
         let slice = context::slice();
         header.record_poll(slice.charged(), slice.left, slice.preempted);
@@ -103,16 +115,31 @@ impl<F: Future> Future for Harness<F> {
                 }
                 Poll::Pending
             }
-            Ok(Poll::Ready(output)) => {
-                this.stage.set(Stage::Done);
-                Poll::Ready(Ok(output))
-            }
-            Err(payload) => {
-                // The future's destructor may panic too; that payload is
-                // dropped, the first one is reported.
-                let _ = catch_unwind(AssertUnwindSafe(|| this.stage.set(Stage::Done)));
-                Poll::Ready(Err(JoinError::panic(header.id, payload)))
-            }
+            Ok(Poll::Ready(output)) => this.finish(header, Ok(output)),
+            Err(payload) => this.finish(header, Err(JoinError::panic(header.id, payload))),
         }
+    }
+}
+
+impl<F> Drop for Harness<F> {
+    fn drop(&mut self) {
+        if !context::take_future_dropped() {
+            // SAFETY: the flag is clear, so `finish` did not drop the
+            // future (see the module docs): this is its only drop.
+            unsafe { ManuallyDrop::drop(&mut self.future) }
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    #[test]
+    fn the_harness_is_exactly_its_future() {
+        // Every parked task pays for it: no header pointer, no tag.
+        assert_eq!(
+            std::mem::size_of::<super::Harness<[u64; 2]>>(),
+            std::mem::size_of::<[u64; 2]>()
+        );
+        assert_eq!(std::mem::size_of::<super::Harness<()>>(), 0);
     }
 }

@@ -137,9 +137,7 @@ where
     let id = Id::next();
     let header = Header::new(id, name.is_some(), priority, shared.clone());
     let (task, handle) = async_task::Builder::new().metadata(header).spawn(
-        // SAFETY: the harness gets async-task's `&Header`, which outlives
-        // the future (see `Harness::new`).
-        move |header: &Header| unsafe { Harness::new(header, future) },
+        move |_: &Header| Harness::new(future),
         async_task::WithInfo(scheduler::schedule),
     );
     let worker = scheduler::current_worker(shared).map(|worker| worker.index);
@@ -165,8 +163,7 @@ where
     let header = Header::new(id, false, Priority::Normal, shared.clone());
     header.set_blocking();
     let (task, handle) = async_task::Builder::new().metadata(header).spawn(
-        // SAFETY: as in `spawn_on`.
-        move |header: &Header| unsafe { Harness::new(header, async move { f() }) },
+        move |_: &Header| Harness::new(async move { f() }),
         |task: header::Task| {
             let shared = task.metadata().shared.clone();
             shared.blocking.push(
