@@ -36,12 +36,46 @@ fn spawn_returns_the_output_and_ids_match() {
     rt().block_on(async {
         let handle = smp_rt::spawn(async { (task::id(), 7) });
         let id = handle.id();
+        let other = smp_rt::spawn(async {});
+        assert_ne!(other.id(), id);
         let (inner_id, v) = handle.await.unwrap();
         assert_eq!(v, 7);
         assert_eq!(inner_id, id);
         assert_eq!(task::try_id(), None, "block_on's future is not a task");
-        let other = smp_rt::spawn(async {}).id();
-        assert_ne!(other, id);
+        other.await.unwrap();
+    });
+}
+
+#[test]
+fn an_id_is_not_reused_while_a_handle_refers_to_the_finished_task() {
+    // One worker, so that every spawn below uses the same registry shard
+    // as the finished task.
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        smp_rt::spawn(async {
+            let (tx, rx) = oneshot::channel();
+            let finished = smp_rt::spawn(async move {
+                tx.send(task::id()).unwrap();
+            });
+            let id = rx.await.unwrap();
+            while !finished.is_finished() {
+                task::yield_now().await;
+            }
+            // The task has exited; its handle is still held.
+            let mut ids = Vec::new();
+            for _ in 0..100 {
+                let handle = smp_rt::spawn(async { task::id() });
+                ids.push(handle.await.unwrap());
+            }
+            assert!(!ids.contains(&id), "{id} was reused while a handle held it");
+            assert_eq!(finished.id(), id);
+            finished.await.unwrap();
+        })
+        .await
+        .unwrap();
     });
 }
 

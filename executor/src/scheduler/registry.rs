@@ -1,22 +1,48 @@
-//! The registry of live tasks: what lets a runtime drop every task.
+//! The registry of live tasks: what lets a runtime drop every task, and
+//! where a task's id comes from.
 //!
 //! A task that waits on something holds no place in any queue; only the
 //! wakers it handed out know it. To cancel such tasks when the runtime is
 //! dropped, and to wake a task for `abort`, the registry keeps one waker per
-//! live task, in shards: one per worker, which holds the tasks spawned on
-//! that worker (its lock and entries stay in that core's cache; a task
-//! usually ends where it was spawned), and a few for spawns from outside
-//! the workers, picked by task id.
+//! live task, in shards: one per worker (up to [`MAX_WORKER_SHARDS`]), which
+//! holds the tasks spawned on that worker (its lock and entries stay in
+//! that core's cache; a task usually ends where it was spawned), and a few
+//! for spawns from outside the workers, one per spawning thread.
 //!
-//! A task enters at spawn and leaves when its future is dropped (it
-//! completed or was cancelled), see `task::harness`. Once closed, the
-//! registry refuses new tasks: a spawn on a runtime being dropped is
-//! cancelled at once.
+//! # A task's slot
+//!
+//! A slot goes through three states:
+//!
+//! * **occupied** from the spawn until the task's future is dropped (it
+//!   completed, was aborted or panicked: `Registry::remove`), holding the
+//!   task's waker, which keeps the task's allocation alive;
+//! * **retired** from then until the task's allocation is freed (the last
+//!   `JoinHandle`, `AbortHandle` or waker is gone: `Registry::release`,
+//!   from the header's destructor);
+//! * **vacant** after that, on the shard's free list.
+//!
+//! A task's [`Id`] is its runtime's number, its shard and its slot, so a
+//! slot is reused only once the task has exited *and* no handle to it is
+//! left: the rule tokio gives for its ids. Nothing in the task's header
+//! stores the id.
+//!
+//! # An entry
+//!
+//! Every parked task pays for one, so an entry is 10 bytes, not a 16-byte
+//! `Waker`: the waker's data pointer, in a word that also encodes the
+//! slot's state, and, beside it, the index of the waker's vtable in the
+//! shard's table of vtables (one per type of spawned future, a few dozen
+//! in a program). The waker is rebuilt from the two when it is needed.
+//!
+//! Once closed, the registry refuses new tasks: a spawn on a runtime being
+//! dropped is cancelled at once.
 
 use std::collections::HashMap;
+use std::mem::ManuallyDrop;
+use std::num::NonZeroU64;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::Waker;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::task::{RawWakerVTable, Waker};
 
 use crate::loom::CachePadded;
 use crate::task::Id;
@@ -25,99 +51,204 @@ use crate::task::header::{Header, NO_SLOT};
 /// Live tasks, sharded. See the module docs.
 pub(crate) struct Registry {
     shards: Box<[CachePadded<Mutex<Shard>>]>,
+    /// Shards for tasks spawned on workers; the rest are outside shards.
+    worker_shards: usize,
+    /// This runtime's number: the top bits of its tasks' ids.
+    number: u64,
     closed: AtomicBool,
 }
 
-/// One shard: a slab of wakers and the names of its named tasks.
-///
-/// An entry is only a waker (16 bytes, the slot's tag hides in the waker's
-/// vtable pointer): every parked task pays for one. Which task owns a slot
-/// is not stored; the task's header holds its slot, and a task leaves
-/// exactly once (when its future is dropped) after setting its `FINISHED`
-/// flag, so a slot whose task is not finished is that task's.
-#[derive(Default)]
-struct Shard {
-    slots: Slots,
-    /// Head of the free list through `Slot::Vacant`, or `NO_SLOT`.
-    free: u32,
-    live: usize,
-    spawned: u64,
-    /// Names given with `task::Builder::name`, by task: rare, so kept out
-    /// of every task's header.
-    names: HashMap<Id, Box<str>>,
-}
-
-enum Slot {
-    Occupied(Waker),
-    Vacant { next: u32 },
-}
-
-/// Entries in pages of [`PAGE`] that never move: a growing shard neither
-/// copies its entries under the lock nor leaves the old copies behind in
-/// the allocator (a doubling `Vec` of a million entries did both).
-#[derive(Default)]
-struct Slots {
-    pages: Vec<Vec<Slot>>,
-    len: u32,
-}
+/// Shards for tasks spawned on workers, at most: a shard index fits the
+/// task header's `u8` (workers beyond share shards, by index).
+pub(crate) const MAX_WORKER_SHARDS: usize = 252;
 
 /// Shards for tasks spawned outside the workers.
 const OUTSIDE_SHARDS: usize = 4;
 
-/// Entries per page (8 KiB).
+/// Entries per page (5 KiB).
 const PAGE: usize = 512;
 
-impl Slots {
-    fn get(&self, index: u32) -> Option<&Slot> {
-        let index = index as usize;
-        self.pages.get(index / PAGE)?.get(index % PAGE)
-    }
+/// An id's bits: runtime number (24), shard (8), slot (32).
+const SLOT_BITS: u32 = 32;
+const SHARD_BITS: u32 = 8;
+const NUMBER_LIMIT: u64 = 1 << (64 - SLOT_BITS - SHARD_BITS);
 
-    fn get_mut(&mut self, index: u32) -> Option<&mut Slot> {
-        let index = index as usize;
-        self.pages.get_mut(index / PAGE)?.get_mut(index % PAGE)
-    }
+/// A slot whose task exited while something still refers to it.
+const RETIRED: usize = 0;
 
-    /// Appends `slot` and returns its index.
-    fn push(&mut self, slot: Slot) -> u32 {
-        let index = self.len;
-        assert!(
-            index != NO_SLOT,
-            "more than 4 billion live tasks in one registry shard"
-        );
-        if index as usize % PAGE == 0 {
-            self.pages.push(Vec::with_capacity(PAGE));
+/// A vacant slot: the next free slot (or `NO_SLOT`) shifted left, with the
+/// low bit set. An occupied slot holds the waker's data pointer, which
+/// async-task aligns to at least 8 bytes: never 0, low bit clear.
+const fn vacant(next: u32) -> usize {
+    ((next as usize) << 1) | 1
+}
+
+/// One shard: its slots, its vtables, the names of its named tasks.
+struct Shard {
+    pages: Vec<Box<Page>>,
+    len: u32,
+    /// Head of the free list through vacant slots, or `NO_SLOT`.
+    free: u32,
+    /// The vtables of the wakers in this shard's slots.
+    vtables: Vec<&'static RawWakerVTable>,
+    /// Index in `vtables` by address, for vtables not the last one used.
+    vtable_index: HashMap<usize, u16>,
+    /// The vtable of the last insert, and its index (spawn loops spawn one
+    /// type of future over and over).
+    last_vtable: Option<(&'static RawWakerVTable, u16)>,
+    live: usize,
+    spawned: u64,
+    /// Names given with `task::Builder::name`, by slot: rare, so kept out
+    /// of every task's header.
+    names: HashMap<u32, Box<str>>,
+}
+
+/// Slots in a page that never moves: a growing shard neither copies its
+/// entries under the lock nor leaves old copies behind in the allocator.
+struct Page {
+    /// Per slot: the waker's data pointer, `RETIRED`, or `vacant(next)`.
+    words: [usize; PAGE],
+    /// Per occupied slot: the index of its waker's vtable in `vtables`.
+    vtables: [u16; PAGE],
+}
+
+impl Shard {
+    fn new() -> Shard {
+        Shard {
+            pages: Vec::new(),
+            len: 0,
+            free: NO_SLOT,
+            vtables: Vec::new(),
+            vtable_index: HashMap::new(),
+            last_vtable: None,
+            live: 0,
+            spawned: 0,
+            names: HashMap::new(),
         }
-        let page = self.pages.last_mut().expect("a page was just added");
-        page.push(slot);
-        self.len += 1;
+    }
+
+    fn word(&mut self, slot: u32) -> Option<&mut usize> {
+        let slot = slot as usize;
+        Some(&mut self.pages.get_mut(slot / PAGE)?.words[slot % PAGE])
+    }
+
+    /// The index of `vtable` in this shard's table, added if new.
+    fn vtable_index(&mut self, vtable: &'static RawWakerVTable) -> u16 {
+        if let Some((last, index)) = self.last_vtable
+            && std::ptr::eq(last, vtable)
+        {
+            return index;
+        }
+        let vtables = &mut self.vtables;
+        let index = *self
+            .vtable_index
+            .entry(vtable as *const RawWakerVTable as usize)
+            .or_insert_with(|| {
+                let index = u16::try_from(vtables.len())
+                    .expect("more than 65,536 types of spawned futures in one registry shard");
+                vtables.push(vtable);
+                index
+            });
+        self.last_vtable = Some((vtable, index));
         index
     }
 
-    /// Takes every slot out.
-    fn drain(&mut self) -> impl Iterator<Item = Slot> {
-        self.len = 0;
-        std::mem::take(&mut self.pages).into_iter().flatten()
+    /// Stores `waker` in a free slot and returns the slot.
+    fn occupy(&mut self, waker: Waker) -> u32 {
+        let vtable = self.vtable_index(waker.vtable());
+        // The entry owns the waker's reference from now on.
+        let data = ManuallyDrop::new(waker).data() as usize;
+        debug_assert!(
+            data != RETIRED && data & 1 == 0,
+            "a task pointer is aligned"
+        );
+        let slot = if self.free != NO_SLOT {
+            let slot = self.free;
+            let word = self
+                .word(slot)
+                .expect("the free list links slots that exist");
+            debug_assert!(*word & 1 == 1, "the free list links vacant slots");
+            let next = (*word >> 1) as u32;
+            *word = data;
+            self.free = next;
+            slot
+        } else {
+            let slot = self.len;
+            assert!(
+                slot != NO_SLOT,
+                "more than 4 billion live tasks in one registry shard"
+            );
+            if slot as usize % PAGE == 0 {
+                self.pages.push(Box::new(Page {
+                    words: [RETIRED; PAGE],
+                    vtables: [0; PAGE],
+                }));
+            }
+            self.len += 1;
+            *self.word(slot).expect("the page was just added") = data;
+            slot
+        };
+        let slot_index = slot as usize;
+        self.pages[slot_index / PAGE].vtables[slot_index % PAGE] = vtable;
+        slot
     }
+
+    /// The waker in `slot`, still owned by the entry, if it is occupied.
+    fn borrow_waker(&mut self, slot: u32) -> Option<ManuallyDrop<Waker>> {
+        let index = slot as usize;
+        let page = self.pages.get(index / PAGE)?;
+        let word = page.words[index % PAGE];
+        if word == RETIRED || word & 1 == 1 {
+            return None;
+        }
+        let vtable = self.vtables[usize::from(page.vtables[index % PAGE])];
+        // SAFETY: an occupied word is the data pointer of a waker whose
+        // vtable is this one (`occupy`), and the entry owns its reference;
+        // the `ManuallyDrop` leaves that ownership with the entry.
+        Some(ManuallyDrop::new(unsafe {
+            Waker::new(word as *const (), vtable)
+        }))
+    }
+}
+
+/// Runtime numbers, for task ids.
+static NEXT_NUMBER: AtomicU32 = AtomicU32::new(0);
+
+thread_local! {
+    /// The outside shard of the calling thread (`u8::MAX`: not picked yet).
+    static OUTSIDE_SHARD: std::cell::Cell<u8> = const { std::cell::Cell::new(u8::MAX) };
+}
+
+/// The outside shard of the calling thread: threads are dealt out round
+/// robin, once each.
+fn outside_shard() -> usize {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    OUTSIDE_SHARD
+        .try_with(|shard| {
+            if shard.get() == u8::MAX {
+                // Relaxed: any spread will do.
+                let next = NEXT.fetch_add(1, Ordering::Relaxed) as usize % OUTSIDE_SHARDS;
+                shard.set(next as u8);
+            }
+            usize::from(shard.get())
+        })
+        .unwrap_or(0)
 }
 
 impl Registry {
     /// A registry for a runtime of `workers` workers.
     pub(crate) fn new(workers: usize) -> Registry {
-        let n = workers + OUTSIDE_SHARDS;
-        assert!(
-            n <= usize::from(u16::MAX),
-            "a registry shard index fits the task header's u16"
-        );
+        let worker_shards = workers.clamp(1, MAX_WORKER_SHARDS);
+        // Relaxed: only distinctness matters. Numbers start at 1, so no id
+        // is 0, and wrap after 16 million runtimes.
+        let number =
+            u64::from(NEXT_NUMBER.fetch_add(1, Ordering::Relaxed)) % (NUMBER_LIMIT - 1) + 1;
         Registry {
-            shards: (0..n)
-                .map(|_| {
-                    CachePadded(Mutex::new(Shard {
-                        free: NO_SLOT,
-                        ..Shard::default()
-                    }))
-                })
+            shards: (0..worker_shards + OUTSIDE_SHARDS)
+                .map(|_| CachePadded(Mutex::new(Shard::new())))
                 .collect(),
+            worker_shards,
+            number,
             closed: AtomicBool::new(false),
         }
     }
@@ -130,11 +261,18 @@ impl Registry {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
+    /// The id of the task in `slot` of `shard`. See the module docs.
+    pub(crate) fn id(&self, shard: usize, slot: u32) -> Id {
+        let id =
+            self.number << (SLOT_BITS + SHARD_BITS) | (shard as u64) << SLOT_BITS | u64::from(slot);
+        Id(NonZeroU64::new(id).expect("runtime numbers start at 1"))
+    }
+
     /// Adds the live task of `header` (before it is first scheduled), with
     /// its `name` if it has one, to the shard of the spawning `worker` (or
-    /// an outside shard), and records its entry in the header; `false` once
-    /// the registry is closed. Blocking tasks do not count in `live` and
-    /// `spawned`.
+    /// the calling thread's outside shard), and records its slot in the
+    /// header; `false` once the registry is closed. Blocking tasks do not
+    /// count in `live` and `spawned`.
     pub(crate) fn insert(
         &self,
         header: &Header,
@@ -142,10 +280,9 @@ impl Registry {
         name: Option<Box<str>>,
         worker: Option<usize>,
     ) -> bool {
-        let workers = self.shards.len() - OUTSIDE_SHARDS;
         let index = match worker {
-            Some(worker) if worker < workers => worker,
-            _ => workers + (header.id.as_u64() as usize) % OUTSIDE_SHARDS,
+            Some(worker) => worker % self.worker_shards,
+            None => self.worker_shards + outside_shard(),
         };
         let mut shard = self.shard(index);
         // Checked under the shard lock: `close` sets the flag before it
@@ -157,74 +294,71 @@ impl Registry {
             shard.live += 1;
             shard.spawned += 1;
         }
+        let slot = shard.occupy(waker);
         if let Some(name) = name {
-            shard.names.insert(header.id, name);
+            shard.names.insert(slot, name);
         }
-        let entry = Slot::Occupied(waker);
-        let slot = if shard.free != NO_SLOT {
-            let free = shard.free;
-            let vacant = shard
-                .slots
-                .get_mut(free)
-                .expect("the free list links slots that exist");
-            let Slot::Vacant { next } = std::mem::replace(vacant, entry) else {
-                unreachable!("the free list only links vacant slots")
-            };
-            shard.free = next;
-            free
-        } else {
-            shard.slots.push(entry)
-        };
-        // `index` fits: checked in `new`.
-        header.set_registry_entry(index as u16, slot);
+        // `index` fits: at most MAX_WORKER_SHARDS + OUTSIDE_SHARDS.
+        header.set_registry_entry(index as u8, slot);
         true
     }
 
-    /// Removes the task of `header`, whose future was dropped (its
-    /// `FINISHED` flag is set). Its waker is dropped after the lock is
-    /// released.
+    /// Retires the slot of `header`'s task, whose future was dropped (its
+    /// `FINISHED` flag is set): its waker is dropped, after the lock is
+    /// released; the slot stays reserved until [`release`](Self::release).
     pub(crate) fn remove(&self, header: &Header) {
         let slot = header.registry_slot();
         if slot == NO_SLOT {
             return;
         }
-        let (removed, name) = {
+        let (waker, name) = {
             let mut shard = self.shard(header.registry_shard());
             let name = if header.is_named() {
-                shard.names.remove(&header.id)
+                shard.names.remove(&slot)
             } else {
                 None
             };
-            let free = shard.free;
             // After `close` the slots are gone (and none is handed out
-            // again); before it, `slot` is this task's (see `Shard`).
-            let removed = match shard.slots.get_mut(slot) {
-                Some(entry @ Slot::Occupied(_)) => {
-                    let old = std::mem::replace(entry, Slot::Vacant { next: free });
-                    shard.free = slot;
-                    shard.live -= usize::from(!header.is_blocking());
-                    Some(old)
-                }
-                _ => None,
-            };
-            (removed, name)
+            // again).
+            let waker = shard.borrow_waker(slot).map(ManuallyDrop::into_inner);
+            if waker.is_some() {
+                *shard.word(slot).expect("an occupied slot exists") = RETIRED;
+                shard.live -= usize::from(!header.is_blocking());
+            }
+            (waker, name)
         };
-        drop((removed, name));
+        drop((waker, name));
+    }
+
+    /// Frees the slot of `header`'s task, whose allocation is being freed:
+    /// nothing refers to the task any more, so its id may be reused.
+    pub(crate) fn release(&self, header: &Header) {
+        let slot = header.registry_slot();
+        if slot == NO_SLOT {
+            return;
+        }
+        let mut shard = self.shard(header.registry_shard());
+        let free = shard.free;
+        // After `close` the slots are gone. Before it, the slot is retired:
+        // while occupied, the entry's waker keeps the allocation alive.
+        if let Some(word) = shard.word(slot) {
+            debug_assert_eq!(*word, RETIRED, "a freed task's slot is retired");
+            *word = vacant(free);
+            shard.free = slot;
+        }
     }
 
     /// A clone of the waker of `header`'s task, if the task is still live.
     pub(crate) fn waker(&self, header: &Header) -> Option<Waker> {
-        let shard = self.shard(header.registry_shard());
-        // Under the lock: a task sets `FINISHED` before it frees its slot,
-        // and the slot is reused only after that, so an unfinished task's
-        // slot is its own.
+        let mut shard = self.shard(header.registry_shard());
+        // Under the lock: a task sets `FINISHED` before it retires its
+        // slot, and the slot is reused only after the task is freed.
         if header.is_finished() {
             return None;
         }
-        match shard.slots.get(header.registry_slot()) {
-            Some(Slot::Occupied(waker)) => Some(waker.clone()),
-            _ => None,
-        }
+        shard
+            .borrow_waker(header.registry_slot())
+            .map(|waker| (*waker).clone())
     }
 
     /// A copy of the name of `header`'s task, if it has one and is live.
@@ -232,7 +366,7 @@ impl Registry {
         let shard = self.shard(header.registry_shard());
         shard
             .names
-            .get(&header.id)
+            .get(&header.registry_slot())
             .map(|name| String::from(&**name))
     }
 
@@ -242,13 +376,16 @@ impl Registry {
         let mut wakers = Vec::new();
         for shard in self.shards.iter() {
             let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            for slot in 0..shard.len {
+                if let Some(waker) = shard.borrow_waker(slot) {
+                    wakers.push(ManuallyDrop::into_inner(waker));
+                }
+            }
+            shard.pages = Vec::new();
+            shard.len = 0;
             shard.free = NO_SLOT;
             shard.live = 0;
             shard.names.clear();
-            wakers.extend(shard.slots.drain().filter_map(|slot| match slot {
-                Slot::Occupied(waker) => Some(waker),
-                Slot::Vacant { .. } => None,
-            }));
         }
         wakers
     }
@@ -278,9 +415,28 @@ impl Registry {
 
 #[cfg(all(test, not(loom), target_pointer_width = "64"))]
 mod tests {
+    use super::*;
+
     #[test]
-    fn an_entry_is_one_waker() {
-        // Every parked task pays for one entry.
-        assert_eq!(std::mem::size_of::<super::Slot>(), 16);
+    fn an_entry_is_ten_bytes() {
+        // Every parked task pays for one: a word and a vtable index.
+        assert_eq!(std::mem::size_of::<Page>(), PAGE * 10);
+    }
+
+    #[test]
+    fn ids_hold_the_runtime_number_the_shard_and_the_slot() {
+        let a = Registry::new(2);
+        let b = Registry::new(2);
+        assert_ne!(a.id(0, 0), b.id(0, 0), "two runtimes, two ids");
+        assert_ne!(a.id(0, 1), a.id(1, 0));
+        assert_ne!(a.id(0, 7), a.id(0, 8));
+        assert_eq!(a.id(3, 9), a.id(3, 9));
+    }
+
+    #[test]
+    fn a_shard_index_fits_the_header() {
+        let registry = Registry::new(10_000);
+        assert_eq!(registry.worker_shards, MAX_WORKER_SHARDS);
+        assert!(registry.shards.len() <= usize::from(u8::MAX) + 1);
     }
 }

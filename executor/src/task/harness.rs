@@ -95,14 +95,14 @@ impl<F: Future> Future for Harness<F> {
         // of the harness, only dropped in place.
         let this = unsafe { self.get_unchecked_mut() };
         if header.is_aborted() {
-            return this.finish(header, Err(JoinError::cancelled(header.id)));
+            return this.finish(header, Err(JoinError::cancelled(header.id())));
         }
         // SAFETY: as above; the future is live (no `finish` yet).
         let future = unsafe { Pin::new_unchecked(&mut *this.future) };
         let result = catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
 
         let slice = context::slice();
-        header.record_poll(slice.charged(), slice.left, slice.preempted);
+        header.record_poll(slice.charged(), slice.preempted);
 
         match result {
             Ok(Poll::Pending) => {
@@ -116,7 +116,7 @@ impl<F: Future> Future for Harness<F> {
                 Poll::Pending
             }
             Ok(Poll::Ready(output)) => this.finish(header, Ok(output)),
-            Err(payload) => this.finish(header, Err(JoinError::panic(header.id, payload))),
+            Err(payload) => this.finish(header, Err(JoinError::panic(header.id(), payload))),
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::{Relaxed, Release};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicU8, AtomicU16, AtomicU32, AtomicU64};
 
 use async_task::Runnable;
@@ -25,18 +25,24 @@ pub(crate) const MAX_WORKERS: usize = NO_WORKER as usize;
 /// closed registry).
 pub(crate) const NO_SLOT: u32 = u32::MAX;
 
-/// Set in `flags` by `abort`: the next poll drops the future.
-const ABORTED: u8 = 1;
-/// Set in `flags` when the future completed or was dropped.
-const FINISHED: u8 = 2;
-/// Set in `flags` for a `spawn_blocking` task.
-const BLOCKING: u8 = 4;
-/// Set in `flags` when the task has a name (kept by the registry).
-const NAMED: u8 = 8;
+/// `state`'s low two bits: the `Priority`.
+const PRIORITY: u8 = 3;
+/// Set in `state` by `abort`: the next poll drops the future.
+const ABORTED: u8 = 4;
+/// Set in `state` when the future completed or was dropped.
+const FINISHED: u8 = 8;
+/// Set in `state` for a `spawn_blocking` task.
+const BLOCKING: u8 = 16;
+/// Set in `state` when the task has a name (kept by the registry).
+const NAMED: u8 = 32;
 
-/// Per-task metadata, stored in the task's allocation (56 bytes: every
-/// parked task pays for it, so the fields are as narrow as they can be and
-/// the rare name lives in the registry, see [`Registry`]).
+/// Per-task metadata, stored in the task's allocation.
+///
+/// 40 bytes: every parked task pays for it. With async-task's 32-byte
+/// header and a future of 16 bytes, that is an 88-byte allocation, the
+/// most a 96-byte glibc chunk holds. So the fields are as narrow as they
+/// can be, the id is not stored (the registry derives it from the task's
+/// slot, see [`Registry`]) and the rare name lives in the registry.
 ///
 /// [`Registry`]: crate::scheduler::Registry
 ///
@@ -44,8 +50,6 @@ const NAMED: u8 = 8;
 /// polling it; they are atomics (all `Relaxed`) so that handles and metrics
 /// may read them from other threads.
 pub(crate) struct Header {
-    /// Unique id.
-    pub(crate) id: Id,
     /// The runtime the task belongs to.
     pub(crate) shared: Arc<Shared>,
     /// The task's link while it waits in a worker's inbox.
@@ -56,43 +60,46 @@ pub(crate) struct Header {
     polls: AtomicU32,
     /// Slices that ended because the budget ran out (wrapping).
     preemptions: AtomicU32,
-    /// Reductions left when the last slice ended.
-    reductions_left: AtomicU32,
     /// Index of the task's entry in its registry shard, `NO_SLOT`.
     registry_slot: AtomicU32,
-    /// The registry shard holding the task's entry.
-    registry_shard: AtomicU16,
     /// The worker that last ran the task (or was chosen for it), `NO_WORKER`.
     last_worker: AtomicU16,
-    /// `Priority` as `u8`; read each time the task is queued.
-    priority: AtomicU8,
-    /// `ABORTED`, `FINISHED`, `BLOCKING`, `NAMED`.
-    flags: AtomicU8,
+    /// The registry shard holding the task's entry.
+    registry_shard: AtomicU8,
+    /// `Priority` as `u8` in the low bits (read each time the task is
+    /// queued), and `ABORTED`, `FINISHED`, `BLOCKING`, `NAMED`.
+    state: AtomicU8,
 }
 
 impl Header {
     /// A header; `named` says the registry will hold a name for the task.
-    pub(crate) fn new(id: Id, named: bool, priority: Priority, shared: Arc<Shared>) -> Header {
+    pub(crate) fn new(named: bool, priority: Priority, shared: Arc<Shared>) -> Header {
         Header {
-            id,
             shared,
             inbox_link: AtomicPtr::new(std::ptr::null_mut()),
             total_reductions: AtomicU64::new(0),
             polls: AtomicU32::new(0),
             preemptions: AtomicU32::new(0),
-            reductions_left: AtomicU32::new(0),
             registry_slot: AtomicU32::new(NO_SLOT),
-            registry_shard: AtomicU16::new(0),
             last_worker: AtomicU16::new(NO_WORKER as u16),
-            priority: AtomicU8::new(priority as u8),
-            flags: AtomicU8::new(if named { NAMED } else { 0 }),
+            registry_shard: AtomicU8::new(0),
+            state: AtomicU8::new(priority as u8 | if named { NAMED } else { 0 }),
         }
+    }
+
+    /// The task's id: its runtime, registry shard and slot (see
+    /// [`Registry`](crate::scheduler::Registry)).
+    #[inline]
+    pub(crate) fn id(&self) -> Id {
+        self.shared
+            .registry
+            .id(self.registry_shard(), self.registry_slot())
     }
 
     /// `true` if the task was given a name (set before the task is shared).
     #[inline]
     pub(crate) fn is_named(&self) -> bool {
-        self.flags.load(Relaxed) & NAMED != 0
+        self.state.load(Relaxed) & NAMED != 0
     }
 
     /// A copy of the name, or `""`: a registry lookup, for the rare reader
@@ -107,12 +114,16 @@ impl Header {
 
     #[inline]
     pub(crate) fn priority(&self) -> Priority {
-        Priority::from_index(self.priority.load(Relaxed) as usize)
+        Priority::from_index(usize::from(self.state.load(Relaxed) & PRIORITY))
     }
 
+    /// Only the task itself sets its priority, but `abort` may set a flag
+    /// in the same byte at the same time: hence a read-modify-write.
     #[inline]
     pub(crate) fn set_priority(&self, priority: Priority) {
-        self.priority.store(priority as u8, Relaxed);
+        let _ = self.state.fetch_update(Relaxed, Relaxed, |state| {
+            Some(state & !PRIORITY | priority as u8)
+        });
     }
 
     #[inline]
@@ -140,7 +151,7 @@ impl Header {
     /// Records where the registry keeps the task: written once, under the
     /// shard's lock, before the task is shared.
     #[inline]
-    pub(crate) fn set_registry_entry(&self, shard: u16, slot: u32) {
+    pub(crate) fn set_registry_entry(&self, shard: u8, slot: u32) {
         self.registry_shard.store(shard, Relaxed);
         self.registry_slot.store(slot, Relaxed);
     }
@@ -149,17 +160,17 @@ impl Header {
     pub(crate) fn abort(&self) {
         // Release: pairs with the Acquire in `is_aborted` on the worker
         // that polls the task after the abort's wake.
-        self.flags.fetch_or(ABORTED, Release);
+        self.state.fetch_or(ABORTED, Release);
     }
 
     /// Marks a `spawn_blocking` task (before it is shared).
     pub(crate) fn set_blocking(&self) {
-        self.flags.fetch_or(BLOCKING, Relaxed);
+        self.state.fetch_or(BLOCKING, Relaxed);
     }
 
     /// `true` for a `spawn_blocking` task.
     pub(crate) fn is_blocking(&self) -> bool {
-        self.flags.load(Relaxed) & BLOCKING != 0
+        self.state.load(Relaxed) & BLOCKING != 0
     }
 
     /// The tracing span a poll of this task runs in.
@@ -167,7 +178,7 @@ impl Header {
     pub(crate) fn span(&self) -> tracing::Span {
         tracing::trace_span!(
             "task",
-            task.id = self.id.as_u64(),
+            task.id = self.id().as_u64(),
             // Evaluated only when the span is enabled.
             task.name = self.name().as_str(),
             task.priority = self.priority().as_str(),
@@ -176,30 +187,29 @@ impl Header {
 
     /// Marks the task's future as gone (completed or dropped).
     pub(crate) fn set_finished(&self) {
-        self.flags.fetch_or(FINISHED, Release);
+        self.state.fetch_or(FINISHED, Release);
     }
 
     pub(crate) fn is_finished(&self) -> bool {
-        self.flags.load(std::sync::atomic::Ordering::Acquire) & FINISHED != 0
+        self.state.load(Acquire) & FINISHED != 0
     }
 
     #[inline]
     pub(crate) fn is_aborted(&self) -> bool {
-        self.flags.load(std::sync::atomic::Ordering::Acquire) & ABORTED != 0
+        self.state.load(Acquire) & ABORTED != 0
     }
 
-    /// Records one poll that spent `charged` reductions and ended with
-    /// `left`, preempted or not. Called by the polling worker only, hence
-    /// plain load + store instead of read-modify-writes.
+    /// Records one poll that spent `charged` reductions. Called by the
+    /// polling worker only, hence plain load + store instead of
+    /// read-modify-writes.
     #[inline]
-    pub(crate) fn record_poll(&self, charged: u32, left: u32, preempted: bool) {
+    pub(crate) fn record_poll(&self, charged: u32, preempted: bool) {
         self.polls
             .store(self.polls.load(Relaxed).wrapping_add(1), Relaxed);
         self.total_reductions.store(
             self.total_reductions.load(Relaxed) + u64::from(charged),
             Relaxed,
         );
-        self.reductions_left.store(left, Relaxed);
         if preempted {
             self.preemptions
                 .store(self.preemptions.load(Relaxed).wrapping_add(1), Relaxed);
@@ -210,11 +220,18 @@ impl Header {
     pub(crate) fn stats(&self) -> TaskStats {
         TaskStats {
             reductions: self.total_reductions.load(Relaxed),
-            reductions_left: self.reductions_left.load(Relaxed),
             polls: u64::from(self.polls.load(Relaxed)),
             preemptions: u64::from(self.preemptions.load(Relaxed)),
             priority: self.priority(),
         }
+    }
+}
+
+impl Drop for Header {
+    /// The task's allocation is being freed: nothing refers to the task any
+    /// more, so its registry slot (and with it its id) may be reused.
+    fn drop(&mut self) {
+        self.shared.registry.release(self);
     }
 }
 
@@ -224,8 +241,6 @@ impl Header {
 pub struct TaskStats {
     /// Reductions charged over the task's life, up to its last completed poll.
     pub reductions: u64,
-    /// Reductions that were left when the task's last slice ended.
-    pub reductions_left: u32,
     /// Times the task has been polled (the current poll not counted).
     pub polls: u64,
     /// Slices ended because the reduction budget ran out.
@@ -266,7 +281,7 @@ mod tests {
     #[test]
     fn header_and_join_error_stay_small() {
         // Every parked task carries a header and an output slot.
-        assert_eq!(std::mem::size_of::<super::Header>(), 56);
+        assert_eq!(std::mem::size_of::<super::Header>(), 40);
         assert_eq!(
             std::mem::size_of::<Result<(), crate::task::JoinError>>(),
             16

@@ -1,11 +1,19 @@
 //! Task ids.
 
-use std::cell::Cell;
 use std::fmt;
 use std::num::NonZeroU64;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-/// An opaque id that is unique among the tasks of the process.
+/// An opaque id that is unique among the tasks of the process that are
+/// alive or still referred to.
+///
+/// As in tokio, a task's id may be reused for another task only once both
+/// the task has exited and nothing refers to it any more: no
+/// [`JoinHandle`](crate::task::JoinHandle), no
+/// [`AbortHandle`](crate::task::AbortHandle), no [`JoinSet`](crate::task::JoinSet)
+/// entry. (An id is the task's place in its runtime's registry of tasks,
+/// which is why it costs a parked task no memory.) A task spawned on a
+/// runtime that is shutting down never runs, and may share its id with
+/// other such tasks.
 ///
 /// # Examples
 ///
@@ -23,33 +31,6 @@ impl Id {
     /// The id as a number, for logs and metrics.
     pub fn as_u64(self) -> u64 {
         self.0.get()
-    }
-
-    /// A fresh id.
-    ///
-    /// Ids are handed out to each thread in blocks, so spawning from several
-    /// workers does not contend on one shared counter.
-    pub(crate) fn next() -> Id {
-        const BLOCK: u64 = 1024;
-        static NEXT_BLOCK: AtomicU64 = AtomicU64::new(1);
-        thread_local! {
-            // (next id, end of this thread's block)
-            static RANGE: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
-        }
-        let take = |range: &Cell<(u64, u64)>| {
-            let (mut next, mut end) = range.get();
-            if next == end {
-                // Relaxed: only uniqueness matters, which the RMW gives.
-                next = NEXT_BLOCK.fetch_add(BLOCK, Ordering::Relaxed);
-                end = next + BLOCK;
-            }
-            range.set((next + 1, end));
-            next
-        };
-        let raw = RANGE
-            .try_with(take)
-            .unwrap_or_else(|_| NEXT_BLOCK.fetch_add(BLOCK, Ordering::Relaxed));
-        Id(NonZeroU64::new(raw).expect("task ids start at 1"))
     }
 }
 

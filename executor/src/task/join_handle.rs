@@ -49,7 +49,7 @@ unsafe impl<T: Send> Sync for JoinHandle<T> {}
 impl<T> JoinHandle<T> {
     pub(crate) fn new(task: async_task::Task<Result<T, JoinError>, Header>) -> JoinHandle<T> {
         let header = NonNull::from(task.metadata());
-        let id = task.metadata().id;
+        let id = task.metadata().id();
         JoinHandle {
             task: Some(task.fallible()),
             header,

@@ -134,8 +134,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let id = Id::next();
-    let header = Header::new(id, name.is_some(), priority, shared.clone());
+    let header = Header::new(name.is_some(), priority, shared.clone());
     let (task, handle) = async_task::Builder::new().metadata(header).spawn(
         move |_: &Header| Harness::new(future),
         async_task::WithInfo(scheduler::schedule),
@@ -159,8 +158,7 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let id = Id::next();
-    let header = Header::new(id, false, Priority::Normal, shared.clone());
+    let header = Header::new(false, Priority::Normal, shared.clone());
     header.set_blocking();
     let (task, handle) = async_task::Builder::new().metadata(header).spawn(
         move |_: &Header| Harness::new(async move { f() }),
@@ -211,7 +209,7 @@ pub fn id() -> Id {
 
 /// The id of the calling task, or `None` outside a task.
 pub fn try_id() -> Option<Id> {
-    with_current(|header| header.id)
+    with_current(Header::id)
 }
 
 /// The priority of the calling task (`Normal` outside a task).
