@@ -1,7 +1,8 @@
 //! Tasks: spawning, priorities, reductions, joining.
 //!
 //! A task is an [`async-task`](async_task) task whose metadata is a small
-//! header: id, name, priority, and the counters behind [`stats`]. It is
+//! header: priority and the counters behind [`stats`] (its [`Id`] and its
+//! name come from the runtime's registry of tasks). It is
 //! scheduled like a BEAM process: by [`Priority`], in slices of reductions
 //! (see [`consume_budget`], [`reduce`], [`yield_now`]).
 
