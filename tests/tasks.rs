@@ -353,6 +353,33 @@ fn builder_names_and_prioritises_tasks() {
 }
 
 #[test]
+fn named_tasks_show_in_the_metrics_while_they_live() {
+    let rt = rt();
+    let (tx, rx) = oneshot::channel::<()>();
+    let (waiting, unnamed) = rt.block_on(async {
+        let waiting = task::Builder::new()
+            .name("waits")
+            .spawn(async move {
+                let _ = rx.await;
+            })
+            .unwrap();
+        let done = task::Builder::new().name("done").spawn(async {}).unwrap();
+        done.await.unwrap();
+        (waiting, smp_rt::spawn(std::future::pending::<()>()))
+    });
+    let metrics = rt.metrics();
+    assert_eq!(
+        metrics.named_tasks(),
+        vec![(waiting.id(), "waits".to_string())],
+        "a completed task and an unnamed one are not listed"
+    );
+    tx.send(()).unwrap();
+    rt.block_on(waiting).unwrap();
+    assert_eq!(metrics.named_tasks(), vec![]);
+    unnamed.abort();
+}
+
+#[test]
 fn builder_outside_a_runtime_is_an_error() {
     let err = task::Builder::new().spawn(async {}).unwrap_err();
     assert!(err.to_string().contains("no smp_rt runtime"), "{err}");

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
 use crate::scheduler::Shared;
-use crate::task::Priority;
+use crate::task::{Id, Priority};
 
 /// Counters of one worker. Each is written only by the thread running the
 /// worker, so it is bumped with a load and a store, never a read-modify-write.
@@ -91,6 +91,29 @@ impl RuntimeMetrics {
     /// Tasks spawned since the runtime started (blocking tasks excluded).
     pub fn spawned_tasks_count(&self) -> u64 {
         self.shared.registry.spawned()
+    }
+
+    /// The id and name of every live task spawned with a name
+    /// ([`task::Builder::name`](crate::task::Builder::name)), ordered by id.
+    /// A task leaves the list when it completes or is cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt_executor::runtime::Builder;
+    /// use smp_rt_executor::task;
+    ///
+    /// let rt = Builder::new_multi_thread().worker_threads(1).build().unwrap();
+    /// let handle = rt.block_on(async {
+    ///     task::Builder::new()
+    ///         .name("listener")
+    ///         .spawn(std::future::pending::<()>())
+    ///         .unwrap()
+    /// });
+    /// assert_eq!(rt.metrics().named_tasks(), vec![(handle.id(), "listener".to_string())]);
+    /// ```
+    pub fn named_tasks(&self) -> Vec<(Id, String)> {
+        self.shared.registry.names()
     }
 
     /// Task polls by worker `worker`.

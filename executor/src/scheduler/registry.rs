@@ -370,6 +370,22 @@ impl Registry {
             .map(|name| String::from(&**name))
     }
 
+    /// The id and name of every live named task, by id.
+    pub(crate) fn names(&self) -> Vec<(Id, String)> {
+        let mut names = Vec::new();
+        for (index, shard) in self.shards.iter().enumerate() {
+            let shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            names.extend(
+                shard
+                    .names
+                    .iter()
+                    .map(|(&slot, name)| (self.id(index, slot), String::from(&**name))),
+            );
+        }
+        names.sort_unstable_by_key(|&(id, _)| id);
+        names
+    }
+
     /// Closes the registry and takes every live task's waker.
     pub(crate) fn close(&self) -> Vec<Waker> {
         self.closed.store(true, Ordering::Release);
