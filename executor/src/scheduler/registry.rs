@@ -34,6 +34,13 @@
 //! shard's table of vtables (one per type of spawned future, a few dozen
 //! in a program). The waker is rebuilt from the two when it is needed.
 //!
+//! # Locking
+//!
+//! No task reference is dropped while a shard is locked: the header's
+//! destructor, which runs when a task's last reference goes, locks its
+//! shard to release the slot. A waker taken out of an entry is dropped
+//! after the lock is released, and nothing else under a lock drops one.
+//!
 //! Once closed, the registry refuses new tasks: a spawn on a runtime being
 //! dropped is cancelled at once.
 
