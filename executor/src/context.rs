@@ -114,6 +114,16 @@ pub(crate) fn handle() -> Option<Handle> {
     HANDLE.try_with(|c| c.borrow().clone()).ok().flatten()
 }
 
+/// `f` of the runtime handle entered on this thread, borrowed (no clone);
+/// `None` if there is none. `f` must not enter or leave a runtime: the
+/// handle is borrowed from the thread-local that those replace.
+pub(crate) fn with_handle<R>(f: impl FnOnce(&Handle) -> R) -> Option<R> {
+    HANDLE
+        .try_with(|c| c.borrow().as_ref().map(f))
+        .ok()
+        .flatten()
+}
+
 /// Enters `handle` on this thread until the guard is dropped.
 pub(crate) fn enter(handle: Handle) -> EnterGuard {
     let prev = HANDLE.try_with(|c| c.replace(Some(handle))).ok().flatten();

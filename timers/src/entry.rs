@@ -125,20 +125,18 @@ impl Node {
 ///
 /// Outside a runtime, or in a runtime without timers.
 pub(crate) fn current_timers() -> Arc<Timers> {
-    let handle = match smp_rt_executor::runtime::Handle::try_current() {
-        Ok(handle) => handle,
+    match smp_rt_executor::runtime::Handle::current_extension::<Timers>() {
+        Ok(Some(timers)) => timers,
+        Ok(None) => panic!(
+            "this smp_rt runtime has no timers: it is an executor-only runtime \
+             (smp_rt_executor::runtime::Builder without a timers extension); \
+             build it with smp_rt::runtime::Builder to use sleep, timeout and interval"
+        ),
         Err(_) => panic!(
             "there is no smp_rt runtime on this thread: timers need a runtime; \
              call this from a task or inside Runtime::block_on"
         ),
-    };
-    handle.extension::<Timers>().unwrap_or_else(|| {
-        panic!(
-            "this smp_rt runtime has no timers: it is an executor-only runtime \
-             (smp_rt_executor::runtime::Builder without a timers extension); \
-             build it with smp_rt::runtime::Builder to use sleep, timeout and interval"
-        )
-    })
+    }
 }
 
 pin_project! {

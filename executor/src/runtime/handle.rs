@@ -121,11 +121,47 @@ impl Handle {
     /// The service of type `T` attached with
     /// [`Builder::extension`](super::Builder::extension), if any.
     pub fn extension<T: std::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
-        self.shared
+        // The type is checked before the clone: only the one that matches
+        // pays a reference-count increment.
+        let ext = self
+            .shared
             .config
             .extensions
             .iter()
-            .find_map(|ext| Arc::clone(ext).downcast::<T>().ok())
+            .find(|ext| ext.is::<T>())?;
+        Some(
+            Arc::clone(ext)
+                .downcast::<T>()
+                .unwrap_or_else(|_| unreachable!("the type was just checked")),
+        )
+    }
+
+    /// The service of type `T` of the runtime this thread is in:
+    /// `Handle::try_current()?.extension::<T>()` without cloning the handle
+    /// (timers look theirs up once per timer).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use smp_rt_executor::runtime::{Builder, Handle};
+    ///
+    /// struct Service(u32);
+    ///
+    /// assert!(Handle::current_extension::<Service>().is_err(), "no runtime here");
+    /// let rt = Builder::new_current_thread()
+    ///     .extension(Arc::new(Service(7)))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {
+    ///     let service = Handle::current_extension::<Service>().unwrap().unwrap();
+    ///     assert_eq!(service.0, 7);
+    ///     assert!(Handle::current_extension::<String>().unwrap().is_none());
+    /// });
+    /// ```
+    pub fn current_extension<T: std::any::Any + Send + Sync>()
+    -> Result<Option<Arc<T>>, TryCurrentError> {
+        context::with_handle(Handle::extension::<T>).ok_or(TryCurrentError { _priv: () })
     }
 
     /// The runtime's event driver.
