@@ -152,26 +152,39 @@ fn sleeps_with_random_deadlines_complete_in_deadline_order() {
     }
 }
 
+/// Deadlines for a test that needs a sleep still pending at its first
+/// poll: the first is short, so that a wrong wake shows within the test; the
+/// longer ones are for a machine slow enough (emulated, loaded) that the
+/// short one had passed before the poll.
+const FIRST_POLL_DEADLINES: [Duration; 3] = [
+    Duration::from_millis(10),
+    Duration::from_millis(100),
+    Duration::from_secs(1),
+];
+
 /// A sleep polled once and then dropped never wakes the waker it was
 /// polled with, and leaves no timer behind.
 #[smp_rt::test(worker_threads = 2)]
 async fn a_dropped_sleep_does_not_wake_its_task() {
     within_30s(async {
-        let count = Arc::new(CountingWaker::default());
-        let waker = Waker::from(count.clone());
-        let mut s = Box::pin(sleep(Duration::from_millis(10)));
-        assert!(
-            s.as_mut()
-                .poll(&mut Context::from_waker(&waker))
-                .is_pending()
-        );
-        assert_eq!(timers().len(), 1);
-        drop(s);
-        assert_eq!(timers().len(), 0);
-        sleep(Duration::from_millis(40)).await;
-        assert_eq!(count.0.load(SeqCst), 0, "a dropped sleep woke its waker");
-        drop(waker);
-        assert_eq!(Arc::strong_count(&count), 1, "the waker was kept");
+        for deadline in FIRST_POLL_DEADLINES {
+            let count = Arc::new(CountingWaker::default());
+            let waker = Waker::from(count.clone());
+            let mut s = Box::pin(sleep(deadline));
+            if s.as_mut().poll(&mut Context::from_waker(&waker)).is_ready() {
+                // The deadline passed before the first poll: try a longer one.
+                continue;
+            }
+            assert_eq!(timers().len(), 1);
+            drop(s);
+            assert_eq!(timers().len(), 0);
+            sleep(deadline * 4).await;
+            assert_eq!(count.0.load(SeqCst), 0, "a dropped sleep woke its waker");
+            drop(waker);
+            assert_eq!(Arc::strong_count(&count), 1, "the waker was kept");
+            return;
+        }
+        panic!("no sleep of up to 1 s was still pending at its first poll");
     })
     .await;
 }
@@ -181,19 +194,23 @@ async fn a_dropped_sleep_does_not_wake_its_task() {
 #[smp_rt::test(worker_threads = 2)]
 async fn a_sleep_moved_to_another_task_wakes_that_task() {
     within_30s(async {
-        let mut s: Pin<Box<Sleep>> = Box::pin(sleep(Duration::from_millis(30)));
-        poll_fn(|cx| {
-            assert!(s.as_mut().poll(cx).is_pending());
-            Poll::Ready(())
-        })
-        .await;
-        let deadline = s.deadline();
-        smp_rt::spawn(async move {
-            s.await;
-            assert!(Instant::now() >= deadline);
-        })
-        .await
-        .unwrap();
+        for deadline in FIRST_POLL_DEADLINES {
+            let mut s: Pin<Box<Sleep>> = Box::pin(sleep(deadline));
+            let first = poll_fn(|cx| Poll::Ready(s.as_mut().poll(cx))).await;
+            if first.is_ready() {
+                // The deadline passed before the first poll: try a longer one.
+                continue;
+            }
+            let deadline = s.deadline();
+            smp_rt::spawn(async move {
+                s.await;
+                assert!(Instant::now() >= deadline);
+            })
+            .await
+            .unwrap();
+            return;
+        }
+        panic!("no sleep of up to 1 s was still pending at its first poll");
     })
     .await;
 }
