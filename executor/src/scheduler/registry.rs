@@ -100,9 +100,9 @@ struct Shard {
     vtables: Vec<&'static RawWakerVTable>,
     /// Index in `vtables` by address, for vtables not the last one used.
     vtable_index: HashMap<usize, u16>,
-    /// The vtable of the last insert, and its index (spawn loops spawn one
-    /// type of future over and over).
-    last_vtable: Option<(&'static RawWakerVTable, u16)>,
+    /// The index of the last insert's vtable (spawn loops spawn one type of
+    /// future over and over).
+    last_vtable: Option<u16>,
     live: usize,
     spawned: u64,
     /// Names given with `task::Builder::name`, by slot: rare, so kept out
@@ -141,10 +141,10 @@ impl Shard {
 
     /// The index of `vtable` in this shard's table, added if new.
     fn vtable_index(&mut self, vtable: &'static RawWakerVTable) -> u16 {
-        if let Some((last, index)) = self.last_vtable
-            && std::ptr::eq(last, vtable)
+        if let Some(last) = self.last_vtable
+            && std::ptr::eq(self.vtables[usize::from(last)], vtable)
         {
-            return index;
+            return last;
         }
         let vtables = &mut self.vtables;
         let index = *self
@@ -156,7 +156,7 @@ impl Shard {
                 vtables.push(vtable);
                 index
             });
-        self.last_vtable = Some((vtable, index));
+        self.last_vtable = Some(index);
         index
     }
 
@@ -171,13 +171,11 @@ impl Shard {
         );
         let slot = if self.free != NO_SLOT {
             let slot = self.free;
-            let word = self
+            let word = *self
                 .word(slot)
                 .expect("the free list links slots that exist");
-            debug_assert!(*word & 1 == 1, "the free list links vacant slots");
-            let next = (*word >> 1) as u32;
-            *word = data;
-            self.free = next;
+            debug_assert!(word & 1 == 1, "the free list links vacant slots");
+            self.free = (word >> 1) as u32;
             slot
         } else {
             let slot = self.len;
@@ -192,16 +190,17 @@ impl Shard {
                 }));
             }
             self.len += 1;
-            *self.word(slot).expect("the page was just added") = data;
             slot
         };
-        let slot_index = slot as usize;
-        self.pages[slot_index / PAGE].vtables[slot_index % PAGE] = vtable;
+        let (page, index) = (slot as usize / PAGE, slot as usize % PAGE);
+        let page = &mut self.pages[page];
+        page.words[index] = data;
+        page.vtables[index] = vtable;
         slot
     }
 
     /// The waker in `slot`, still owned by the entry, if it is occupied.
-    fn borrow_waker(&mut self, slot: u32) -> Option<ManuallyDrop<Waker>> {
+    fn borrow_waker(&self, slot: u32) -> Option<ManuallyDrop<Waker>> {
         let index = slot as usize;
         let page = self.pages.get(index / PAGE)?;
         let word = page.words[index % PAGE];
@@ -357,7 +356,7 @@ impl Registry {
 
     /// A clone of the waker of `header`'s task, if the task is still live.
     pub(crate) fn waker(&self, header: &Header) -> Option<Waker> {
-        let mut shard = self.shard(header.registry_shard());
+        let shard = self.shard(header.registry_shard());
         // Under the lock: a task sets `FINISHED` before it retires its
         // slot, and the slot is reused only after the task is freed.
         if header.is_finished() {
