@@ -3,8 +3,9 @@
 //! ```text
 //! loop {
 //!     drain the inbox into the deques
-//!     every DRIVER_INTERVAL ticks: poll the driver without blocking, and
-//!         take the work of a sibling that made no progress since the last look
+//!     every DRIVER_INTERVAL ticks (unless urgent work waits): poll the
+//!         driver without blocking, and take the work of a sibling that
+//!         made no progress since the last look
 //!     work of a higher priority queued on a busy sibling: take it (urgent)
 //!     run the next task for one slice (the priority rule below)
 //!     out of work: steal from a random sibling
@@ -101,6 +102,9 @@ pub(crate) struct Core {
     /// per level.
     queued: u8,
     tick: u32,
+    /// The driver poll due on the last tick was put off for urgent work
+    /// (see `next_tick`).
+    driver_deferred: bool,
     rng: u32,
     /// Counted in `Idle::searching`.
     searching: bool,
@@ -122,12 +126,34 @@ impl Core {
             overflow: Default::default(),
             queued: 0,
             tick: 0,
+            driver_deferred: false,
             // Any odd seed works for xorshift; spread the workers apart.
             rng: 0x9E37_79B9u32.wrapping_mul(index as u32 + 1) | 1,
             searching: false,
             sibling_seen: Vec::new(),
             spin_seen: Vec::new(),
         }
+    }
+
+    /// Counts a tick and says whether it polls the driver: one tick in
+    /// [`DRIVER_INTERVAL`], except that urgent work (`urgent()`) puts the
+    /// poll off to the next tick. The poll is a system call of a few µs,
+    /// and a High task woken from outside waited behind it when it fell
+    /// on the preempting tick (the wake-to-run's tail in one sample in
+    /// about 60). Put off once only, so a stream of urgent work cannot
+    /// starve IO and timers.
+    fn next_tick(&mut self, urgent: impl FnOnce() -> bool) -> bool {
+        self.tick = self.tick.wrapping_add(1);
+        if self.tick % DRIVER_INTERVAL != 0 {
+            return false;
+        }
+        if !self.driver_deferred && urgent() {
+            self.driver_deferred = true;
+            self.tick = self.tick.wrapping_sub(1);
+            return false;
+        }
+        self.driver_deferred = false;
+        true
     }
 
     /// Every task the core holds, for shutdown.
@@ -371,8 +397,7 @@ impl WorkerContext {
         let remote = self.remote();
         let task = {
             let mut core = self.core.borrow_mut();
-            core.tick = core.tick.wrapping_add(1);
-            if core.tick % DRIVER_INTERVAL == 0 {
+            if core.next_tick(|| remote.urgent.load(Relaxed) != 0) {
                 drop(core);
                 self.poll_driver();
                 core = self.core.borrow_mut();
@@ -879,5 +904,40 @@ impl WorkerContext {
     /// (the first takes the slot, the rest queue behind it).
     pub(crate) fn push_spawned(&self, task: Task) {
         self.enqueue(task, Arrival::Spawned);
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn driver_ticks(core: &mut Core, ticks: u32, urgent: impl Fn(u32) -> bool) -> Vec<u32> {
+        (1..=ticks)
+            .filter(|&t| core.next_tick(|| urgent(t)))
+            .collect()
+    }
+
+    #[test]
+    fn the_driver_is_polled_every_driver_interval_ticks() {
+        let polls = driver_ticks(&mut Core::new(0), 3 * DRIVER_INTERVAL, |_| false);
+        assert_eq!(polls, [1, 2, 3].map(|k| k * DRIVER_INTERVAL));
+    }
+
+    #[test]
+    fn urgent_work_puts_the_driver_poll_off_by_one_tick() {
+        let polls = driver_ticks(&mut Core::new(0), 2 * DRIVER_INTERVAL + 1, |t| {
+            t == DRIVER_INTERVAL
+        });
+        assert_eq!(polls, [DRIVER_INTERVAL + 1, 2 * DRIVER_INTERVAL + 1]);
+    }
+
+    #[test]
+    fn urgent_work_on_every_tick_does_not_starve_the_driver() {
+        let polls = driver_ticks(&mut Core::new(0), 4 * DRIVER_INTERVAL, |_| true);
+        assert_eq!(polls.len(), 3, "polls at {polls:?}");
+        assert!(
+            polls.windows(2).all(|w| w[1] - w[0] <= DRIVER_INTERVAL + 1),
+            "polls at {polls:?}"
+        );
     }
 }
