@@ -53,6 +53,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::task::{Context, Poll};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use http_body_util::Full;
@@ -315,6 +316,31 @@ pub fn spin_work(seed: u64) -> u64 {
 pub fn latency_pause(i: usize) -> Duration {
     let spread = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54; // 0..1024
     Duration::from_micros(100 + spread * 900 / 1024)
+}
+
+/// Sleeps for [`latency_pause`]`(i)` before the `i`-th latency sample, with
+/// the thread's timer slack at 1 ns for the sleep (Linux; elsewhere a plain
+/// sleep). With the default 50 µs slack the kernel ends the sleep at the
+/// next timer interrupt within 50 µs of its deadline, which is often the
+/// scheduler tick: the sample then starts while the other CPU takes its
+/// tick too (6-20 µs per tick on this machine's VM, ftrace), one sample in
+/// about 80, and the tail measured the kernel's tick, not the runtime.
+/// Both runtimes' probes are woken this way.
+pub fn pause_before_sample(i: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: PR_GET_TIMERSLACK and PR_SET_TIMERSLACK take no pointers
+        // and change only the calling thread's timer slack.
+        let previous = unsafe { libc::prctl(libc::PR_GET_TIMERSLACK) };
+        let precise = unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong) } == 0;
+        thread::sleep(latency_pause(i));
+        if precise && previous > 0 {
+            // SAFETY: as above.
+            unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, previous as libc::c_ulong) };
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    thread::sleep(latency_pause(i));
 }
 
 /// How long a workload may wait for its tasks before the runner gives up

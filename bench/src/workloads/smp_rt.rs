@@ -22,7 +22,7 @@ use hyper_util::rt::TokioIo;
 use super::{
     BACKGROUND_PER_WORKER, CHAIN_DEPTH, PING_PONGS, Parked, SPAWN_MANY, TCP_ECHO_CONNECTIONS,
     TCP_ECHO_MESSAGE, TCP_ECHO_ROUND_TRIPS, TIMERS, WakeProbe, YIELD_COUNT, YIELD_TASKS, hello,
-    latency_pause, spin_work, wait,
+    pause_before_sample, spin_work, wait,
 };
 use crate::sysinfo::resident_bytes;
 
@@ -370,7 +370,7 @@ pub fn priority_latency(rt: &Runtime, samples: usize) -> Vec<Duration> {
                 let _ = result_tx.send(latency);
             });
             wait(&parked_rx, "priority_latency");
-            thread::sleep(latency_pause(i));
+            pause_before_sample(i);
             wake_tx
                 .send(Instant::now())
                 .expect("priority_latency: the probe is gone");
