@@ -404,3 +404,86 @@ fn normal_work_arriving_from_outside_does_not_cut_a_low_slice() {
         "the Normal task ran after the slice"
     );
 }
+
+#[test]
+fn high_work_from_outside_does_not_cut_a_high_slice_but_max_work_does() {
+    use std::sync::atomic::{AtomicBool, AtomicU8, Ordering::SeqCst};
+    // One worker and a slice that only an urgent request can end. The
+    // running task is High: a High task queued from outside waits for the
+    // slice (same level, FIFO), a Max task ends it at the next charge.
+    let rt = Builder::new_current_thread()
+        .reductions(u32::MAX)
+        .build()
+        .unwrap();
+    let handle = rt.handle().clone();
+    let high_ran = Arc::new(AtomicBool::new(false));
+    let max_ran = Arc::new(AtomicBool::new(false));
+    // 0: nothing queued yet; 1: the High task is queued; 2: the Max task too.
+    let stage = Arc::new(AtomicU8::new(0));
+    let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let (h, m, st) = (high_ran.clone(), max_ran.clone(), stage.clone());
+    let spawner = std::thread::spawn(move || {
+        started_rx.recv().unwrap();
+        drop(
+            task::Builder::new()
+                .priority(Priority::High)
+                .spawn_on(async move { h.store(true, SeqCst) }, &handle),
+        );
+        st.store(1, SeqCst);
+        if go_rx.recv().is_err() {
+            return; // the task failed already: its error is the report
+        }
+        drop(
+            task::Builder::new()
+                .priority(Priority::Max)
+                .spawn_on(async move { m.store(true, SeqCst) }, &handle),
+        );
+        st.store(2, SeqCst);
+    });
+    let (h, m, st) = (high_ran.clone(), max_ran.clone(), stage.clone());
+    let outcome = rt.block_on(async move {
+        task::Builder::new()
+            .priority(Priority::High)
+            .spawn(async move {
+                started_tx.send(()).unwrap();
+                while st.load(SeqCst) == 0 {
+                    task::consume_budget().await;
+                }
+                for _ in 0..100_000 {
+                    task::consume_budget().await;
+                }
+                if h.load(SeqCst) || task::stats().preemptions != 0 {
+                    return Err("a High task from outside cut a running High slice short");
+                }
+                go_tx.send(()).unwrap();
+                let mut charges_after_max = 0u64;
+                while !m.load(SeqCst) {
+                    if st.load(SeqCst) == 2 {
+                        charges_after_max += 1;
+                        if charges_after_max > 100_000 {
+                            return Err("the Max task was queued but did not cut the High slice");
+                        }
+                    }
+                    task::consume_budget().await;
+                }
+                Ok(task::stats().preemptions)
+            })
+            .unwrap()
+            .await
+            .unwrap()
+    });
+    spawner.join().unwrap();
+    let preemptions = outcome.unwrap();
+    assert!(preemptions >= 1, "the High slice was cut: {preemptions}");
+    // The queued High task still runs, once the High slice is over.
+    rt.block_on(async {
+        for _ in 0..1_000 {
+            if high_ran.load(SeqCst) {
+                return;
+            }
+            task::yield_now().await;
+        }
+        panic!("the queued High task never ran");
+    });
+}

@@ -46,9 +46,12 @@ pub(crate) struct Slice {
     /// Set when a charging leaf yielded because `left` reached 0 (or
     /// higher-priority work arrived).
     pub(crate) preempted: bool,
-    /// The polling worker's urgent flag (null outside a worker): set when
-    /// higher-priority work arrives, it ends the slice at the next charge.
+    /// The polling worker's urgent requests (null outside a worker): when
+    /// one of `urgent_mask` is set, work of a higher priority than the
+    /// task's waits, and the slice ends at the next charge.
     pub(crate) urgent: *const AtomicU8,
+    /// The requests that outrank the task being polled.
+    pub(crate) urgent_mask: u8,
 }
 
 impl Slice {
@@ -58,7 +61,9 @@ impl Slice {
         // SAFETY: `urgent` is null or points at the polling worker's flag,
         // which lives in the runtime's shared state for as long as the
         // worker runs the slice.
-        self.left == 0 || unsafe { self.urgent.as_ref() }.is_some_and(|u| u.load(Relaxed) != 0)
+        self.left == 0
+            || unsafe { self.urgent.as_ref() }
+                .is_some_and(|u| u.load(Relaxed) & self.urgent_mask != 0)
     }
 
     /// No budget: code outside a worker's poll, or inside `unconstrained`.
@@ -68,6 +73,7 @@ impl Slice {
         limited: false,
         preempted: false,
         urgent: ptr::null(),
+        urgent_mask: 0,
     };
 
     /// Reductions charged so far in this slice.
@@ -80,21 +86,23 @@ impl Slice {
     }
 
     /// A fresh slice of `reductions`, of which the poll itself charges one.
-    pub(crate) fn begin(reductions: u32, urgent: *const AtomicU8) -> Slice {
+    pub(crate) fn begin(reductions: u32, urgent: *const AtomicU8, urgent_mask: u8) -> Slice {
         Slice {
             size: reductions,
             left: reductions.saturating_sub(1),
             limited: true,
             preempted: false,
             urgent,
+            urgent_mask,
         }
     }
 }
 
 /// Starts a slice on this thread and returns the one it replaces. `urgent`
-/// is the polling worker's flag, or null.
-pub(crate) fn enter_slice(reductions: u32, urgent: *const AtomicU8) -> Slice {
-    context::replace_slice(Slice::begin(reductions, urgent))
+/// is the polling worker's requests, or null; `urgent_mask` the ones that
+/// end this slice.
+pub(crate) fn enter_slice(reductions: u32, urgent: *const AtomicU8, urgent_mask: u8) -> Slice {
+    context::replace_slice(Slice::begin(reductions, urgent, urgent_mask))
 }
 
 /// Ends the current slice, restoring `prev`, and returns how it ended.

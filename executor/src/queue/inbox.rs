@@ -87,7 +87,12 @@ impl<N: Node> Inbox<N> {
         let ptr = node.into_raw();
         // SAFETY: we own the node until the CAS below publishes it.
         let link = unsafe { N::link(ptr) };
-        let mut head = self.ends.head.load(Relaxed);
+        // The first CAS guesses an empty inbox instead of loading `head`:
+        // a push to an idle or lightly loaded worker (most remote pushes)
+        // then takes the line once, for writing, where a load first would
+        // fetch it shared and then again to write. A wrong guess costs
+        // nothing more than that load would have: the CAS returns `head`.
+        let mut head = ptr::null_mut();
         loop {
             // Relaxed: the successful CAS below releases this store.
             link.store(head, Relaxed);

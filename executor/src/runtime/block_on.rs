@@ -56,7 +56,7 @@ fn poll_once<F: Future>(
     cx: &mut Context<'_>,
     reductions: u32,
 ) -> Poll<F::Output> {
-    let prev = reductions::enter_slice(reductions, std::ptr::null());
+    let prev = reductions::enter_slice(reductions, std::ptr::null(), 0);
     let poll = future.poll(cx);
     reductions::exit_slice(prev);
     poll

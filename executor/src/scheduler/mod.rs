@@ -116,77 +116,120 @@ pub(crate) struct Remote {
     /// Set after shutdown once the worker's queues were dropped: from then
     /// on nobody owns the inbox, and late pushes drain it themselves.
     released: AtomicBool,
-    /// Priority index of the task being polled, `IDLE_PRIORITY` between polls.
-    pub(crate) running: CachePadded<AtomicU8>,
     /// `true` while the worker busy-waits for work before parking.
     pub(crate) spinning: CachePadded<AtomicBool>,
-    /// Non-zero when `Max` or `High` work of a higher priority than the
-    /// running task's waits for this worker ([`URGENT_HERE`]) or in a
-    /// sibling's inbox ([`URGENT_AT_SIBLING`]): the running task's slice
-    /// ends at its next charging await point (see `reductions`). Cleared by
-    /// the worker before it drains its inbox.
-    pub(crate) urgent: CachePadded<AtomicU8>,
+    /// What the worker runs, and the requests to cut that short.
+    pub(crate) run: CachePadded<RunState>,
 }
 
-/// `Remote::running` while the worker polls no task.
+/// A worker's running priority and its urgent requests, on one cache line:
+/// a push of `Max` or `High` work sets a request and then reads `running`,
+/// and the worker reads the requests at every charge and writes `running`
+/// at every poll. On two lines, such a push fetched both (three transfers
+/// with the request's load-then-set); on one, its set fetches the line
+/// once and the read finds it.
+pub(crate) struct RunState {
+    /// Priority index of the task being polled, `IDLE_PRIORITY` between polls.
+    pub(crate) running: AtomicU8,
+    /// Bits of [`URGENT_HERE`] when `Max` or `High` work was queued on this
+    /// worker, of [`URGENT_AT_SIBLING`] when it waits in a busy sibling's
+    /// inbox. The running task's slice ends at its next charging await
+    /// point if a bit of work that outranks it is set (its slice's mask,
+    /// [`urgent_mask`]; see `reductions`). Cleared by the worker before it
+    /// drains its inbox.
+    pub(crate) urgent: AtomicU8,
+}
+
+/// `RunState::running` while the worker polls no task.
 pub(crate) const IDLE_PRIORITY: u8 = u8::MAX;
 
-/// `Remote::urgent` bit: work that outranks the running task was queued on
-/// this worker. The protocol bit: the worker clears it before it drains
-/// its inbox, and a push sets it after queueing, so work queued after a
-/// drain always ends the next slice.
-pub(crate) const URGENT_HERE: u8 = 1;
+/// `RunState::urgent` bits: `Max` (`High`) work was queued on this worker.
+/// The protocol bits: the worker clears them before it drains its inbox,
+/// and a push sets its bit after queueing, so work queued after a drain
+/// always reaches the next slice.
+const URGENT_MAX: u8 = 1 << 0;
+const URGENT_HIGH: u8 = 1 << 1;
+pub(crate) const URGENT_HERE: u8 = URGENT_MAX | URGENT_HIGH;
 
-/// `Remote::urgent` bit: a sibling's inbox holds work that outranks the
-/// task this worker runs, and that sibling is busy with lower-priority
-/// work too. A hint: whichever of the two reaches a charging await point
-/// first runs the work (the sibling's thread may be descheduled, or deep
-/// in a long poll); the sibling's own `URGENT_HERE` still guarantees it.
-pub(crate) const URGENT_AT_SIBLING: u8 = 2;
+/// `RunState::urgent` bits: a sibling's inbox holds `Max` (`High`) work,
+/// and that sibling is busy with lower-priority work too. A hint:
+/// whichever of the two reaches a charging await point first runs the
+/// work (the sibling's thread may be descheduled, or deep in a long poll);
+/// the sibling's own `URGENT_HERE` bit still guarantees it.
+const SIBLING_MAX: u8 = 1 << 2;
+const SIBLING_HIGH: u8 = 1 << 3;
+pub(crate) const URGENT_AT_SIBLING: u8 = SIBLING_MAX | SIBLING_HIGH;
+
+/// The `urgent` bit for work of `priority` queued here (`URGENT_HERE`) or
+/// at a sibling: none for `Normal` and `Low`, which never preempt (`Low`
+/// is interleaved with `Normal`, not below it, and a spawn or an IO wake
+/// of ordinary work must not cost the next slice).
+fn urgent_bit(priority: Priority, at_sibling: bool) -> u8 {
+    let here = match priority {
+        Priority::Max => URGENT_MAX,
+        Priority::High => URGENT_HIGH,
+        Priority::Normal | Priority::Low => return 0,
+    };
+    if at_sibling { here << 2 } else { here }
+}
+
+/// The `urgent` bits that end a slice of a task of `priority`: those of
+/// work of a strictly higher priority.
+pub(crate) fn urgent_mask(priority: Priority) -> u8 {
+    match priority {
+        Priority::Max => 0,
+        Priority::High => URGENT_MAX | SIBLING_MAX,
+        Priority::Normal | Priority::Low => URGENT_HERE | URGENT_AT_SIBLING,
+    }
+}
 
 impl Remote {
-    /// `true` if work of `priority` should cut short the slice of the task
-    /// this worker runs: it is of a strict level (`Max`, `High`) above the
-    /// running task's, or this worker is between polls (it may be about to
-    /// start a lower-priority slice). `Normal` work never preempts: `Low`
-    /// is interleaved with `Normal`, not below it, and a spawn or an IO
-    /// wake of ordinary work must not cost the next slice.
+    /// `true` if work of `priority` outranks the task this worker runs: it
+    /// is of a strict level (`Max`, `High`) above the running task's, or
+    /// this worker is between polls (it may be about to start a
+    /// lower-priority slice).
     ///
     /// Relaxed load: a hint; a stale `running` costs at most one slice of
-    /// latency or one spurious preemption.
+    /// latency or one spurious request.
     #[inline]
     fn outranks_running(&self, priority: Priority) -> bool {
-        priority.index() <= Priority::High.index() && (priority as u8) < self.running.load(Relaxed)
+        priority.index() <= Priority::High.index()
+            && (priority as u8) < self.run.running.load(Relaxed)
     }
 
-    /// Asks the running task to end its slice if work of `priority` (just
-    /// queued here) outranks it (`outranks_running`). Called *after* the
-    /// work is queued: the worker clears the flag before it drains its
-    /// inbox (`tick`), so either that drain sees the work or the flag stays
-    /// set for the next poll. Returns whether it asked.
+    /// Asks the running task to end its slice for work of `priority` just
+    /// queued here, if it is `Max` or `High`, and returns whether that
+    /// work outranks the running task (`outranks_running`).
+    ///
+    /// Called *after* the work is queued: the worker clears the bits
+    /// before it drains its inbox (`tick`), so either that drain sees the
+    /// work or the bit stays set for the next slice. The bit is set without
+    /// looking at `running` first: the worker's slice knows what outranks
+    /// it (its mask), and the set is the one write a High wake-to-run
+    /// waits for. `running` is read afterwards, from the line the set
+    /// brought in.
     #[inline]
     pub(crate) fn preempt_for(&self, priority: Priority) -> bool {
-        self.raise_urgent(priority, URGENT_HERE)
+        let bit = urgent_bit(priority, false);
+        if bit == 0 {
+            return false;
+        }
+        // SeqCst: ordered against the worker's clear-then-drain (`tick`).
+        self.run.urgent.fetch_or(bit, SeqCst);
+        self.outranks_running(priority)
     }
 
     /// Asks this worker to look in its siblings' inboxes for work of
     /// `priority`, if that outranks the task it runs. Returns whether it
     /// was asked.
     fn ask_to_take_urgent(&self, priority: Priority) -> bool {
-        self.raise_urgent(priority, URGENT_AT_SIBLING)
-    }
-
-    /// Sets `bit` in `urgent` if work of `priority` outranks the running
-    /// task. SeqCst: ordered against the worker's clear-then-drain
-    /// (`tick`), which `URGENT_HERE` relies on; the sibling hint rides
-    /// along (it is raised only for `Max` and `High` work).
-    #[inline]
-    fn raise_urgent(&self, priority: Priority, bit: u8) -> bool {
         if !self.outranks_running(priority) {
             return false;
         }
-        if self.urgent.load(Relaxed) & bit == 0 {
-            self.urgent.fetch_or(bit, SeqCst);
+        let bit = urgent_bit(priority, true);
+        if self.run.urgent.load(Relaxed) & bit == 0 {
+            // SeqCst, as in `preempt_for`, though this bit is only a hint.
+            self.run.urgent.fetch_or(bit, SeqCst);
         }
         true
     }
@@ -240,9 +283,11 @@ impl Shared {
                     parker: Parker::new(),
                     metrics: WorkerMetrics::default(),
                     released: AtomicBool::new(false),
-                    running: CachePadded(AtomicU8::new(IDLE_PRIORITY)),
                     spinning: CachePadded(AtomicBool::new(false)),
-                    urgent: CachePadded(AtomicU8::new(0)),
+                    run: CachePadded(RunState {
+                        running: AtomicU8::new(IDLE_PRIORITY),
+                        urgent: AtomicU8::new(0),
+                    }),
                 })
                 .collect(),
             cores: (0..workers)
@@ -331,7 +376,7 @@ impl Shared {
                     .map(|i| &self.workers[(target + i) % n])
                     .any(|sibling| sibling.ask_to_take_urgent(priority));
             }
-            if remote.running.load(Relaxed) != IDLE_PRIORITY {
+            if remote.run.running.load(Relaxed) != IDLE_PRIORITY {
                 // The target is busy polling a task, perhaps for long: let an
                 // idle sibling take the work from its inbox.
                 self.notify_for_steal();

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use async_task::ScheduleInfo;
 
-use super::{IDLE_PRIORITY, LIFO_CAP, Remote, Shared, URGENT_AT_SIBLING, URGENT_HERE};
+use super::{IDLE_PRIORITY, LIFO_CAP, Remote, Shared, URGENT_AT_SIBLING, URGENT_HERE, urgent_mask};
 use crate::context;
 use crate::metrics;
 use crate::queue::{Inbox, Ring};
@@ -397,16 +397,16 @@ impl WorkerContext {
         let remote = self.remote();
         let task = {
             let mut core = self.core.borrow_mut();
-            if core.next_tick(|| remote.urgent.load(Relaxed) != 0) {
+            if core.next_tick(|| remote.run.urgent.load(Relaxed) != 0) {
                 drop(core);
                 self.poll_driver();
                 core = self.core.borrow_mut();
                 self.rescue_stranded(&mut core);
             }
-            if remote.urgent.load(Relaxed) != 0 {
-                // Clear, then drain: a push after the drain sets the flag
+            if remote.run.urgent.load(Relaxed) != 0 {
+                // Clear, then drain: a push after the drain sets its bit
                 // again (`Remote::preempt_for`), so it is never lost.
-                let urgent = remote.urgent.swap(0, SeqCst);
+                let urgent = remote.run.urgent.swap(0, SeqCst);
                 crate::loom::fence(SeqCst);
                 if urgent & URGENT_AT_SIBLING != 0 {
                     self.take_urgent_from_siblings(&mut core);
@@ -497,7 +497,7 @@ impl WorkerContext {
         let me = self.remote();
         for (i, sibling) in self.shared.workers.iter().enumerate() {
             if i != self.index
-                && sibling.urgent.load(Relaxed) & URGENT_HERE != 0
+                && sibling.run.urgent.load(Relaxed) & URGENT_HERE != 0
                 && !sibling.inbox.is_empty()
             {
                 core.take_inbox(&sibling.inbox, me);
@@ -526,13 +526,18 @@ impl WorkerContext {
         let span = header.span();
         let _entered = span.enter();
         let remote = self.remote();
-        remote.running.store(header.priority() as u8, Relaxed);
-        let prev = reductions::enter_slice(self.shared.config.reductions, &*remote.urgent);
+        let priority = header.priority();
+        remote.run.running.store(priority as u8, Relaxed);
+        let prev = reductions::enter_slice(
+            self.shared.config.reductions,
+            &remote.run.urgent,
+            urgent_mask(priority),
+        );
         self.in_task.set(true);
         harness::run(task);
         self.in_task.set(false);
         let slice = reductions::exit_slice(prev);
-        remote.running.store(IDLE_PRIORITY, Relaxed);
+        remote.run.running.store(IDLE_PRIORITY, Relaxed);
         let metrics = &remote.metrics;
         metrics::add(&metrics.polls, 1);
         if slice.preempted {
