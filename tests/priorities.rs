@@ -301,6 +301,14 @@ fn high_task_woken_for_a_blocked_worker() -> Option<(bool, bool)> {
         })
     };
     let hog_thread = hog_rx.recv().unwrap();
+    // X's thread may not be looking for work yet (a new runtime on a loaded
+    // machine); work from outside then goes to Y, and so did the High task
+    // in every try. A Normal task cannot run on Y, whose slice never ends:
+    // this one runs on X, once X is up.
+    let x_thread = rt
+        .block_on(rt.spawn(async { std::thread::current().id() }))
+        .unwrap();
+    assert_ne!(x_thread, hog_thread, "a Normal task ran on the busy worker");
     let stop_hog = || {
         stop.store(true, SeqCst);
         rt.block_on(hog).unwrap();
