@@ -30,8 +30,10 @@
 //!   cost per task and the resident memory per task ([`Parked`]);
 //! * `priority_latency`: every worker busy with `Normal` CPU-bound tasks
 //!   that only charge the budget, a `High` task (plain task on tokio, which
-//!   has no priorities) is woken from outside, [`LATENCY_SAMPLES`] times;
-//!   each sample is the time from the wake to the task's next poll;
+//!   has no priorities) is woken from outside, [`LATENCY_SAMPLES`] times,
+//!   after pauses that end at times unrelated to the kernel's tick
+//!   ([`pause_before_sample`]); each sample is the time from the wake to
+//!   the task's next poll;
 //! * `http_wrk`: a hyper 1.x HTTP/1.1 server answering `Hello, World!`
 //!   (the one of `examples/http_hello.rs`) on 127.0.0.1, loaded by an
 //!   external [`wrk`](crate::wrk) process; requests per second and wrk's
