@@ -11,6 +11,15 @@ fn single_worker() -> Runtime {
     Builder::new_current_thread().build().unwrap()
 }
 
+/// One worker whose slices never end on their budget: only an urgent
+/// request (work of a higher priority) cuts one short.
+fn single_worker_with_endless_slices() -> Runtime {
+    Builder::new_current_thread()
+        .reductions(u32::MAX)
+        .build()
+        .unwrap()
+}
+
 type Log = Arc<Mutex<Vec<String>>>;
 
 fn spawn_logged(log: &Log, priority: Priority, label: String) -> smp_rt::JoinHandle<()> {
@@ -202,10 +211,7 @@ fn a_high_task_arriving_from_outside_cuts_a_running_normal_slice_short() {
     // One worker, and a slice so long that only the urgent request can end
     // the Normal task's slice: without it the High task would wait for the
     // whole loop.
-    let rt = Builder::new_current_thread()
-        .reductions(u32::MAX)
-        .build()
-        .unwrap();
+    let rt = single_worker_with_endless_slices();
     let handle = rt.handle().clone();
     let high_ran = Arc::new(AtomicBool::new(false));
     let pushed = Arc::new(AtomicBool::new(false));
@@ -368,10 +374,7 @@ fn normal_work_arriving_from_outside_does_not_cut_a_low_slice() {
     // `Low` is interleaved with `Normal`, not strictly below it: a Normal
     // task spawned from another thread waits for the running Low task's
     // slice to end instead of cutting it short (only Max and High do).
-    let rt = Builder::new_current_thread()
-        .reductions(u32::MAX)
-        .build()
-        .unwrap();
+    let rt = single_worker_with_endless_slices();
     let handle = rt.handle().clone();
     let normal_ran = Arc::new(AtomicBool::new(false));
     let pushed = Arc::new(AtomicBool::new(false));
@@ -419,10 +422,7 @@ fn high_work_from_outside_does_not_cut_a_high_slice_but_max_work_does() {
     // One worker and a slice that only an urgent request can end. The
     // running task is High: a High task queued from outside waits for the
     // slice (same level, FIFO), a Max task ends it at the next charge.
-    let rt = Builder::new_current_thread()
-        .reductions(u32::MAX)
-        .build()
-        .unwrap();
+    let rt = single_worker_with_endless_slices();
     let handle = rt.handle().clone();
     let high_ran = Arc::new(AtomicBool::new(false));
     let max_ran = Arc::new(AtomicBool::new(false));
