@@ -461,4 +461,101 @@ mod tests {
         assert_eq!(registry.worker_shards, MAX_WORKER_SHARDS);
         assert!(registry.shards.len() <= usize::from(u8::MAX) + 1);
     }
+    use std::sync::Arc;
+    use std::thread;
+    use std::time::{Duration, Instant};
+
+    use crate::runtime::{Builder, Runtime};
+
+    fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !condition() {
+            assert!(
+                Instant::now() < deadline,
+                "timed out after 30 s waiting for {what}"
+            );
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    fn two_workers() -> Runtime {
+        Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .expect("a two-worker runtime")
+    }
+
+    #[test]
+    fn tasks_spawned_from_outside_leave_the_live_count_when_awaited() {
+        // Their slots are in outside shards, retired on the workers: the
+        // count must not see them once their handles complete.
+        let rt = two_workers();
+        for round in 1..=60 {
+            let handles: Vec<_> = (0..round).map(|_| rt.spawn(async {})).collect();
+            rt.block_on(async {
+                for handle in handles {
+                    handle.await.expect("an empty task completes");
+                }
+            });
+            assert_eq!(rt.metrics().num_alive_tasks(), 0, "round {round}");
+        }
+        assert_eq!(rt.metrics().spawned_tasks_count(), (1..=60).sum::<u64>());
+    }
+
+    /// Spawns `n` empty tasks on `rt` from a thread of their own (outside
+    /// the runtime), and returns their handles.
+    fn spawn_from_outside(rt: &Runtime, n: u32) -> Vec<crate::task::JoinHandle<()>> {
+        let handle = rt.handle().clone();
+        thread::spawn(move || (0..n).map(|_| handle.spawn(async {})).collect())
+            .join()
+            .expect("the spawning thread")
+    }
+
+    #[test]
+    fn tasks_spawned_from_outside_are_freed_once_they_exit() {
+        // No spawn after them and no reader of the live count: nothing but
+        // their exits may free them. Every task allocation holds the
+        // runtime's shared state; a current-thread runtime has no threads
+        // of its own holding it.
+        let rt = Builder::new_current_thread()
+            .build()
+            .expect("a current-thread runtime");
+        let shared = Arc::clone(&rt.handle().shared);
+        let before = Arc::strong_count(&shared);
+        let handles = spawn_from_outside(&rt, 16);
+        let (wake, idle) = futures::channel::oneshot::channel::<()>();
+        rt.block_on(async move {
+            for handle in handles {
+                handle.await.expect("an empty task completes");
+            }
+            // The worker idles until a plain thread sends: only then is the
+            // count read.
+            thread::spawn(move || {
+                thread::sleep(Duration::from_millis(10));
+                wake.send(()).expect("the runtime waits");
+            });
+            idle.await.expect("the thread sends");
+        });
+        assert_eq!(Arc::strong_count(&shared), before, "exited tasks were kept");
+    }
+
+    #[test]
+    fn dropping_the_runtime_frees_tasks_that_exited() {
+        // Tasks spawned from outside that exited keep nothing of the runtime
+        // once it is dropped.
+        let rt = Builder::new_current_thread()
+            .build()
+            .expect("a current-thread runtime");
+        let shared = Arc::downgrade(&rt.handle().shared);
+        let handles = spawn_from_outside(&rt, 16);
+        rt.block_on(async {
+            for handle in handles {
+                handle.await.expect("an empty task completes");
+            }
+        });
+        drop(rt);
+        wait_until("the runtime's state to be freed", || {
+            shared.strong_count() == 0
+        });
+    }
 }
