@@ -513,28 +513,20 @@ mod tests {
 
     #[test]
     fn tasks_spawned_from_outside_are_freed_once_they_exit() {
-        // No spawn after them and no reader of the live count: nothing but
-        // their exits may free them. Every task allocation holds the
-        // runtime's shared state; a current-thread runtime has no threads
-        // of its own holding it.
+        // No spawn after them and no reader of the live count: their exits
+        // must free them. Every task allocation holds the runtime's shared
+        // state; a current-thread runtime has no threads of its own holding
+        // it, and its only worker runs here, in `block_on`.
         let rt = Builder::new_current_thread()
             .build()
             .expect("a current-thread runtime");
         let shared = Arc::clone(&rt.handle().shared);
         let before = Arc::strong_count(&shared);
         let handles = spawn_from_outside(&rt, 16);
-        let (wake, idle) = futures::channel::oneshot::channel::<()>();
         rt.block_on(async move {
             for handle in handles {
                 handle.await.expect("an empty task completes");
             }
-            // The worker idles until a plain thread sends: only then is the
-            // count read.
-            thread::spawn(move || {
-                thread::sleep(Duration::from_millis(10));
-                wake.send(()).expect("the runtime waits");
-            });
-            idle.await.expect("the thread sends");
         });
         assert_eq!(Arc::strong_count(&shared), before, "exited tasks were kept");
     }
