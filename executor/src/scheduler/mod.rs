@@ -376,9 +376,14 @@ impl Shared {
                     .map(|i| &self.workers[(target + i) % n])
                     .any(|sibling| sibling.ask_to_take_urgent(priority));
             }
-            if remote.run.running.load(Relaxed) != IDLE_PRIORITY {
-                // The target is busy polling a task, perhaps for long: let an
-                // idle sibling take the work from its inbox.
+            // The target is busy polling a task, perhaps for long: let an
+            // idle sibling take the work from its inbox. Asked in the order
+            // of what costs least to read: the idle counts change when a
+            // worker parks or wakes, `running` at every poll (a cache miss
+            // for this thread); a stale answer to either costs at most a
+            // missed or a spurious wake-up, never the work (the target runs
+            // it once its poll ends).
+            if self.idle.may_want_wakeup() && remote.run.running.load(Relaxed) != IDLE_PRIORITY {
                 self.notify_for_steal();
             }
         }
