@@ -439,6 +439,12 @@ impl Registry {
 mod tests {
     use super::*;
 
+    use std::sync::Arc;
+    use std::thread;
+    use std::time::{Duration, Instant};
+
+    use crate::runtime::{Builder, Runtime};
+
     #[test]
     fn an_entry_is_ten_bytes() {
         // Every parked task pays for one: a word and a vtable index.
@@ -461,11 +467,6 @@ mod tests {
         assert_eq!(registry.worker_shards, MAX_WORKER_SHARDS);
         assert!(registry.shards.len() <= usize::from(u8::MAX) + 1);
     }
-    use std::sync::Arc;
-    use std::thread;
-    use std::time::{Duration, Instant};
-
-    use crate::runtime::{Builder, Runtime};
 
     fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -513,10 +514,10 @@ mod tests {
 
     #[test]
     fn tasks_spawned_from_outside_are_freed_once_they_exit() {
-        // No spawn after them and no reader of the live count: their exits
-        // must free them. Every task allocation holds the runtime's shared
-        // state; a current-thread runtime has no threads of its own holding
-        // it, and its only worker runs here, in `block_on`.
+        // Every task allocation holds the runtime's shared state: once the
+        // tasks exited and their handles are gone, its count is back where
+        // it was. A current-thread runtime has no threads of its own
+        // holding it, and its only worker runs here, in `block_on`.
         let rt = Builder::new_current_thread()
             .build()
             .expect("a current-thread runtime");
