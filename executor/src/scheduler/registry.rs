@@ -441,9 +441,9 @@ mod tests {
 
     use std::sync::Arc;
     use std::thread;
-    use std::time::{Duration, Instant};
 
     use crate::runtime::{Builder, Runtime};
+    use crate::task::JoinHandle;
 
     #[test]
     fn an_entry_is_ten_bytes() {
@@ -468,17 +468,6 @@ mod tests {
         assert!(registry.shards.len() <= usize::from(u8::MAX) + 1);
     }
 
-    fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !condition() {
-            assert!(
-                Instant::now() < deadline,
-                "timed out after 30 s waiting for {what}"
-            );
-            thread::sleep(Duration::from_millis(1));
-        }
-    }
-
     fn two_workers() -> Runtime {
         Builder::new_multi_thread()
             .worker_threads(2)
@@ -493,19 +482,30 @@ mod tests {
         let rt = two_workers();
         for round in 1..=60 {
             let handles: Vec<_> = (0..round).map(|_| rt.spawn(async {})).collect();
-            rt.block_on(async {
-                for handle in handles {
-                    handle.await.expect("an empty task completes");
-                }
-            });
+            await_all(&rt, handles);
             assert_eq!(rt.metrics().num_alive_tasks(), 0, "round {round}");
         }
         assert_eq!(rt.metrics().spawned_tasks_count(), (1..=60).sum::<u64>());
     }
 
+    /// Awaits every handle, from `block_on`.
+    fn await_all(rt: &Runtime, handles: Vec<JoinHandle<()>>) {
+        rt.block_on(async {
+            for handle in handles {
+                handle.await.expect("an empty task completes");
+            }
+        });
+    }
+
+    fn current_thread() -> Runtime {
+        Builder::new_current_thread()
+            .build()
+            .expect("a current-thread runtime")
+    }
+
     /// Spawns `n` empty tasks on `rt` from a thread of their own (outside
     /// the runtime), and returns their handles.
-    fn spawn_from_outside(rt: &Runtime, n: u32) -> Vec<crate::task::JoinHandle<()>> {
+    fn spawn_from_outside(rt: &Runtime, n: u32) -> Vec<JoinHandle<()>> {
         let handle = rt.handle().clone();
         thread::spawn(move || (0..n).map(|_| handle.spawn(async {})).collect())
             .join()
@@ -518,37 +518,24 @@ mod tests {
         // tasks exited and their handles are gone, its count is back where
         // it was. A current-thread runtime has no threads of its own
         // holding it, and its only worker runs here, in `block_on`.
-        let rt = Builder::new_current_thread()
-            .build()
-            .expect("a current-thread runtime");
+        let rt = current_thread();
         let shared = Arc::clone(&rt.handle().shared);
         let before = Arc::strong_count(&shared);
         let handles = spawn_from_outside(&rt, 16);
-        rt.block_on(async move {
-            for handle in handles {
-                handle.await.expect("an empty task completes");
-            }
-        });
+        await_all(&rt, handles);
         assert_eq!(Arc::strong_count(&shared), before, "exited tasks were kept");
     }
 
     #[test]
     fn dropping_the_runtime_frees_tasks_that_exited() {
         // Tasks spawned from outside that exited keep nothing of the runtime
-        // once it is dropped.
-        let rt = Builder::new_current_thread()
-            .build()
-            .expect("a current-thread runtime");
+        // once it is dropped (a current-thread runtime: no thread of its own
+        // outlives the drop).
+        let rt = current_thread();
         let shared = Arc::downgrade(&rt.handle().shared);
         let handles = spawn_from_outside(&rt, 16);
-        rt.block_on(async {
-            for handle in handles {
-                handle.await.expect("an empty task completes");
-            }
-        });
+        await_all(&rt, handles);
         drop(rt);
-        wait_until("the runtime's state to be freed", || {
-            shared.strong_count() == 0
-        });
+        assert_eq!(shared.strong_count(), 0, "the runtime's state was kept");
     }
 }
