@@ -150,6 +150,31 @@ fn abort_before_the_first_poll_and_after_completion() {
 }
 
 #[test]
+fn abort_during_the_first_poll_cancels_the_task_once_it_waits() {
+    // The abort lands while the task runs its first poll, before it has
+    // waited on anything (so before the runtime's registry knows it): the
+    // task must still be woken and cancelled once it waits.
+    let rt = rt();
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let (signal, dropped) = drop_signal();
+    let handle = rt.spawn(async move {
+        let _signal = signal;
+        started_tx.send(()).unwrap();
+        // Blocks this worker until the abort was made.
+        go_rx.recv().unwrap();
+        std::future::pending::<()>().await;
+    });
+    started_rx.recv().unwrap();
+    handle.abort_handle().abort();
+    go_tx.send(()).unwrap();
+    rt.block_on(async {
+        assert!(handle.await.unwrap_err().is_cancelled());
+        dropped.await.expect("the future was dropped");
+    });
+}
+
+#[test]
 fn abort_handle_cancels_without_owning_the_output() {
     rt().block_on(async {
         let handle = smp_rt::spawn(std::future::pending::<u8>());

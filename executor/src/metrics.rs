@@ -85,12 +85,16 @@ impl RuntimeMetrics {
 
     /// Tasks spawned and not yet completed or dropped (blocking tasks excluded).
     pub fn num_alive_tasks(&self) -> usize {
-        self.shared.registry.live()
+        if self.shared.registry.is_closed() {
+            // Shut down: every task was dropped, or is being dropped.
+            return 0;
+        }
+        usize::try_from(self.shared.task_counts.alive()).unwrap_or(usize::MAX)
     }
 
     /// Tasks spawned since the runtime started (blocking tasks excluded).
     pub fn spawned_tasks_count(&self) -> u64 {
-        self.shared.registry.spawned()
+        self.shared.task_counts.total_spawned()
     }
 
     /// The id and name of every live task spawned with a name

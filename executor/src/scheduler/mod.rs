@@ -40,6 +40,7 @@
 mod idle;
 mod park;
 mod registry;
+mod task_counts;
 mod worker;
 
 use std::any::Any;
@@ -63,6 +64,7 @@ use crate::task::header::{NO_WORKER, Task};
 pub(crate) use idle::Idle;
 pub(crate) use park::Parker;
 pub(crate) use registry::Registry;
+pub(crate) use task_counts::TaskCounts;
 pub(crate) use worker::{Core, WorkerContext};
 
 /// Consecutive runs from the LIFO slot before wakes go to the back again.
@@ -252,6 +254,7 @@ pub(crate) struct Shared {
     pub(crate) cores: Box<[Mutex<Option<Box<Core>>>]>,
     pub(crate) idle: Idle,
     pub(crate) registry: Registry,
+    pub(crate) task_counts: TaskCounts,
     pub(crate) blocking: BlockingPool,
     pub(crate) driver: Box<dyn Driver>,
     /// Held by the worker parked in, or polling, the driver. On its own
@@ -295,6 +298,7 @@ impl Shared {
                 .collect(),
             idle: Idle::new(workers),
             registry: Registry::new(workers),
+            task_counts: TaskCounts::new(workers),
             blocking,
             driver,
             driver_busy: CachePadded(AtomicBool::new(false)),

@@ -1,52 +1,51 @@
-//! The registry of live tasks: what lets a runtime drop every task, and
-//! where a task's id comes from.
+//! The registry of waiting tasks: what lets a runtime drop every task
+//! when it is dropped.
 //!
 //! A task that waits on something holds no place in any queue; only the
 //! wakers it handed out know it. To cancel such tasks when the runtime is
-//! dropped, and to wake a task for `abort`, the registry keeps one waker per
-//! live task, in shards: one per worker (up to [`MAX_WORKER_SHARDS`]), which
-//! holds the tasks spawned on that worker (its lock and entries stay in
-//! that core's cache; a task usually ends where it was spawned), and a few
-//! for spawns from outside the workers, one per spawning thread.
+//! dropped, the registry keeps one waker per waiting task, in shards: one
+//! per worker (up to [`MAX_WORKER_SHARDS`]), which holds the tasks that
+//! first waited on that worker (its lock and entries stay in that core's
+//! cache; a task usually ends where it ran), and a few for tasks that
+//! enter from outside the workers, one per thread.
 //!
-//! # A task's slot
+//! # Who is in it
 //!
-//! A slot goes through three states:
+//! A task enters the first time a poll of it returns `Pending`
+//! (`Harness::poll`), or at its spawn if it has a name (the registry keeps
+//! the rare name, out of every task's header), and leaves when its future
+//! is dropped (`Registry::remove`). Until its first `Pending` a task is
+//! always queued or being polled, so a runtime shutting down finds it
+//! without the registry: it drops every queue, and a poll that returns
+//! `Pending` during the shutdown finds the registry closed and wakes its
+//! task, which the scheduler then drops. So a task that completes in its
+//! first poll, most spawned tasks, never locks a shard: spawning and
+//! ending it cost no lock at all.
 //!
-//! * **occupied** from the spawn until the task's future is dropped (it
-//!   completed, was aborted or panicked: `Registry::remove`), holding the
-//!   task's waker, which keeps the task's allocation alive;
-//! * **retired** from then until the task's allocation is freed (the last
-//!   `JoinHandle`, `AbortHandle` or waker is gone: `Registry::release`,
-//!   from the header's destructor);
-//! * **vacant** after that, on the shard's free list.
-//!
-//! A task's [`Id`] is its runtime's number, its shard and its slot, so a
-//! slot is reused only once the task has exited *and* no handle to it is
-//! left: the rule tokio gives for its ids. Nothing in the task's header
-//! stores the id.
+//! Nothing else needs the registry: a task's [`Id`] is its header's
+//! address, and `JoinHandle` and `AbortHandle` hold a waker of their own
+//! to wake a task they abort.
 //!
 //! # An entry
 //!
 //! Every parked task pays for one, so an entry is 10 bytes, not a 16-byte
-//! `Waker`: the waker's data pointer, in a word that also encodes the
-//! slot's state, and, beside it, the index of the waker's vtable in the
-//! shard's table of vtables (one per type of spawned future, a few dozen
-//! in a program). The waker is rebuilt from the two when it is needed.
+//! `Waker`: the waker's data pointer, in a word that also tells a vacant
+//! slot from an occupied one, and, beside it, the index of the waker's
+//! vtable in the shard's table of vtables (one per type of spawned future,
+//! a few dozen in a program). The waker is rebuilt from the two when it is
+//! needed. A slot is vacant again as soon as its task leaves.
 //!
 //! # Locking
 //!
-//! No task reference is dropped while a shard is locked: the header's
-//! destructor, which runs when a task's last reference goes, locks its
-//! shard to release the slot. A waker taken out of an entry is dropped
-//! after the lock is released, and nothing else under a lock drops one.
+//! No task reference is dropped while a shard is locked: dropping one may
+//! free the task and, with it, the last reference to the runtime's state,
+//! this registry included. A waker taken out of an entry, or refused by a
+//! closed registry, is dropped after the lock is released.
 //!
-//! Once closed, the registry refuses new tasks: a spawn on a runtime being
-//! dropped is cancelled at once.
+//! Once closed, the registry refuses new entries.
 
 use std::collections::HashMap;
 use std::mem::ManuallyDrop;
-use std::num::NonZeroU64;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::task::{RawWakerVTable, Waker};
@@ -55,33 +54,23 @@ use crate::loom::CachePadded;
 use crate::task::Id;
 use crate::task::header::{Header, NO_SLOT};
 
-/// Live tasks, sharded. See the module docs.
+/// Waiting tasks, sharded. See the module docs.
 pub(crate) struct Registry {
     shards: Box<[CachePadded<Mutex<Shard>>]>,
-    /// Shards for tasks spawned on workers; the rest are outside shards.
+    /// Shards for tasks registered on workers; the rest are outside shards.
     worker_shards: usize,
-    /// This runtime's number: the top bits of its tasks' ids.
-    number: u64,
     closed: AtomicBool,
 }
 
-/// Shards for tasks spawned on workers, at most: a shard index fits the
+/// Shards for tasks registered on workers, at most: a shard index fits the
 /// task header's `u8` (workers beyond share shards, by index).
 pub(crate) const MAX_WORKER_SHARDS: usize = 252;
 
-/// Shards for tasks spawned outside the workers.
+/// Shards for tasks registered outside the workers.
 const OUTSIDE_SHARDS: usize = 4;
 
 /// Entries per page (5 KiB).
 const PAGE: usize = 512;
-
-/// An id's bits: runtime number (24), shard (8), slot (32).
-const SLOT_BITS: u32 = 32;
-const SHARD_BITS: u32 = 8;
-const NUMBER_LIMIT: u64 = 1 << (64 - SLOT_BITS - SHARD_BITS);
-
-/// A slot whose task exited while something still refers to it.
-const RETIRED: usize = 0;
 
 /// A vacant slot: the next free slot (or `NO_SLOT`) shifted left, with the
 /// low bit set. An occupied slot holds the waker's data pointer, which
@@ -103,17 +92,15 @@ struct Shard {
     /// The index of the last insert's vtable (spawn loops spawn one type of
     /// future over and over).
     last_vtable: Option<u16>,
-    live: usize,
-    spawned: u64,
-    /// Names given with `task::Builder::name`, by slot: rare, so kept out
-    /// of every task's header.
-    names: HashMap<u32, Box<str>>,
+    /// Ids and names given with `task::Builder::name`, by slot: rare, so
+    /// kept out of every task's header.
+    names: HashMap<u32, (Id, Box<str>)>,
 }
 
 /// Slots in a page that never moves: a growing shard neither copies its
 /// entries under the lock nor leaves old copies behind in the allocator.
 struct Page {
-    /// Per slot: the waker's data pointer, `RETIRED`, or `vacant(next)`.
+    /// Per slot: the waker's data pointer, or `vacant(next)`.
     words: [usize; PAGE],
     /// Per occupied slot: the index of its waker's vtable in `vtables`.
     vtables: [u16; PAGE],
@@ -128,8 +115,6 @@ impl Shard {
             vtables: Vec::new(),
             vtable_index: HashMap::new(),
             last_vtable: None,
-            live: 0,
-            spawned: 0,
             names: HashMap::new(),
         }
     }
@@ -165,10 +150,7 @@ impl Shard {
         let vtable = self.vtable_index(waker.vtable());
         // The entry owns the waker's reference from now on.
         let data = ManuallyDrop::new(waker).data() as usize;
-        debug_assert!(
-            data != RETIRED && data & 1 == 0,
-            "a task pointer is aligned"
-        );
+        debug_assert!(data != 0 && data & 1 == 0, "a task pointer is aligned");
         let slot = if self.free != NO_SLOT {
             let slot = self.free;
             let word = *self
@@ -181,11 +163,11 @@ impl Shard {
             let slot = self.len;
             assert!(
                 slot != NO_SLOT,
-                "more than 4 billion live tasks in one registry shard"
+                "more than 4 billion waiting tasks in one registry shard"
             );
             if slot as usize % PAGE == 0 {
                 self.pages.push(Box::new(Page {
-                    words: [RETIRED; PAGE],
+                    words: [vacant(NO_SLOT); PAGE],
                     vtables: [0; PAGE],
                 }));
             }
@@ -199,12 +181,22 @@ impl Shard {
         slot
     }
 
+    /// Takes the waker out of `slot`, which becomes vacant; `None` if the
+    /// slot is not occupied (the shard was emptied by `close`).
+    fn vacate(&mut self, slot: u32) -> Option<Waker> {
+        let waker = self.borrow_waker(slot).map(ManuallyDrop::into_inner)?;
+        let free = self.free;
+        *self.word(slot).expect("an occupied slot exists") = vacant(free);
+        self.free = slot;
+        Some(waker)
+    }
+
     /// The waker in `slot`, still owned by the entry, if it is occupied.
     fn borrow_waker(&self, slot: u32) -> Option<ManuallyDrop<Waker>> {
         let index = slot as usize;
         let page = self.pages.get(index / PAGE)?;
         let word = page.words[index % PAGE];
-        if word == RETIRED || word & 1 == 1 {
+        if word & 1 == 1 {
             return None;
         }
         let vtable = self.vtables[usize::from(page.vtables[index % PAGE])];
@@ -216,9 +208,6 @@ impl Shard {
         }))
     }
 }
-
-/// Runtime numbers, for task ids.
-static NEXT_NUMBER: AtomicU32 = AtomicU32::new(0);
 
 thread_local! {
     /// The outside shard of the calling thread (`u8::MAX`: not picked yet).
@@ -245,16 +234,11 @@ impl Registry {
     /// A registry for a runtime of `workers` workers.
     pub(crate) fn new(workers: usize) -> Registry {
         let worker_shards = workers.clamp(1, MAX_WORKER_SHARDS);
-        // Relaxed: only distinctness matters. Numbers start at 1, so no id
-        // is 0, and wrap after 16 million runtimes.
-        let number =
-            u64::from(NEXT_NUMBER.fetch_add(1, Ordering::Relaxed)) % (NUMBER_LIMIT - 1) + 1;
         Registry {
             shards: (0..worker_shards + OUTSIDE_SHARDS)
                 .map(|_| CachePadded(Mutex::new(Shard::new())))
                 .collect(),
             worker_shards,
-            number,
             closed: AtomicBool::new(false),
         }
     }
@@ -267,18 +251,13 @@ impl Registry {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// The id of the task in `slot` of `shard`. See the module docs.
-    pub(crate) fn id(&self, shard: usize, slot: u32) -> Id {
-        let id =
-            self.number << (SLOT_BITS + SHARD_BITS) | (shard as u64) << SLOT_BITS | u64::from(slot);
-        Id(NonZeroU64::new(id).expect("runtime numbers start at 1"))
-    }
-
-    /// Adds the live task of `header` (before it is first scheduled), with
-    /// its `name` if it has one, to the shard of the spawning `worker` (or
-    /// the calling thread's outside shard), and records its slot in the
-    /// header; `false` once the registry is closed. Blocking tasks do not
-    /// count in `live` and `spawned`.
+    /// Adds the task of `header`, not in the registry yet, with `waker`
+    /// (one of its own) and its `name` if it has one, to the shard of
+    /// `worker` (or the calling thread's outside shard), and records its
+    /// slot in the header. Called by the task's spawn (for a named task, before
+    /// the task is shared) or by its own poll (`Harness::poll`), so no other
+    /// thread writes the header's entry meanwhile. `false`, with `waker` dropped, once
+    /// the registry is closed.
     pub(crate) fn insert(
         &self,
         header: &Header,
@@ -286,6 +265,7 @@ impl Registry {
         name: Option<Box<str>>,
         worker: Option<usize>,
     ) -> bool {
+        debug_assert_eq!(header.registry_slot(), NO_SLOT, "a task registers once");
         let index = match worker {
             Some(worker) => worker % self.worker_shards,
             None => self.worker_shards + outside_shard(),
@@ -294,24 +274,23 @@ impl Registry {
         // Checked under the shard lock: `close` sets the flag before it
         // locks each shard, so a task either sees the flag or is drained.
         if self.closed.load(Ordering::Acquire) {
+            drop(shard);
+            drop((waker, name));
             return false;
-        }
-        if !header.is_blocking() {
-            shard.live += 1;
-            shard.spawned += 1;
         }
         let slot = shard.occupy(waker);
         if let Some(name) = name {
-            shard.names.insert(slot, name);
+            shard.names.insert(slot, (header.id(), name));
         }
         // `index` fits: at most MAX_WORKER_SHARDS + OUTSIDE_SHARDS.
         header.set_registry_entry(index as u8, slot);
         true
     }
 
-    /// Retires the slot of `header`'s task, whose future was dropped (its
-    /// `FINISHED` flag is set): its waker is dropped, after the lock is
-    /// released; the slot stays reserved until [`release`](Self::release).
+    /// Takes `header`'s task out of the registry, if it is in it: its
+    /// future was dropped (its `FINISHED` flag is set). Its waker is
+    /// dropped after the lock is released. Called by the task's last poll
+    /// only, so no other thread writes the header's entry meanwhile.
     pub(crate) fn remove(&self, header: &Header) {
         let slot = header.registry_slot();
         if slot == NO_SLOT {
@@ -324,75 +303,42 @@ impl Registry {
             } else {
                 None
             };
+            header.clear_registry_entry();
             // After `close` the slots are gone (and none is handed out
             // again).
-            let waker = shard.borrow_waker(slot).map(ManuallyDrop::into_inner);
-            if waker.is_some() {
-                *shard.word(slot).expect("an occupied slot exists") = RETIRED;
-                shard.live -= usize::from(!header.is_blocking());
-            }
-            (waker, name)
+            (shard.vacate(slot), name)
         };
         drop((waker, name));
-    }
-
-    /// Frees the slot of `header`'s task, whose allocation is being freed:
-    /// nothing refers to the task any more, so its id may be reused.
-    pub(crate) fn release(&self, header: &Header) {
-        let slot = header.registry_slot();
-        if slot == NO_SLOT {
-            return;
-        }
-        let mut shard = self.shard(header.registry_shard());
-        let free = shard.free;
-        // After `close` the slots are gone. Before it, the slot is retired:
-        // while occupied, the entry's waker keeps the allocation alive.
-        if let Some(word) = shard.word(slot) {
-            debug_assert_eq!(*word, RETIRED, "a freed task's slot is retired");
-            *word = vacant(free);
-            shard.free = slot;
-        }
-    }
-
-    /// A clone of the waker of `header`'s task, if the task is still live.
-    pub(crate) fn waker(&self, header: &Header) -> Option<Waker> {
-        let shard = self.shard(header.registry_shard());
-        // Under the lock: a task sets `FINISHED` before it retires its
-        // slot, and the slot is reused only after the task is freed.
-        if header.is_finished() {
-            return None;
-        }
-        shard
-            .borrow_waker(header.registry_slot())
-            .map(|waker| (*waker).clone())
     }
 
     /// A copy of the name of `header`'s task, if it has one and is live.
     pub(crate) fn name(&self, header: &Header) -> Option<String> {
         let shard = self.shard(header.registry_shard());
+        // Under the lock: `remove` clears the slot under it, so a slot
+        // read here is this task's.
         shard
             .names
             .get(&header.registry_slot())
-            .map(|name| String::from(&**name))
+            .map(|(_, name)| String::from(&**name))
     }
 
     /// The id and name of every live named task, by id.
     pub(crate) fn names(&self) -> Vec<(Id, String)> {
         let mut names = Vec::new();
-        for (index, shard) in self.shards.iter().enumerate() {
+        for shard in self.shards.iter() {
             let shard = shard.lock().unwrap_or_else(|p| p.into_inner());
             names.extend(
                 shard
                     .names
-                    .iter()
-                    .map(|(&slot, name)| (self.id(index, slot), String::from(&**name))),
+                    .values()
+                    .map(|(id, name)| (*id, String::from(&**name))),
             );
         }
         names.sort_unstable_by_key(|&(id, _)| id);
         names
     }
 
-    /// Closes the registry and takes every live task's waker.
+    /// Closes the registry and takes every registered task's waker.
     pub(crate) fn close(&self) -> Vec<Waker> {
         self.closed.store(true, Ordering::Release);
         let mut wakers = Vec::new();
@@ -406,7 +352,6 @@ impl Registry {
             shard.pages = Vec::new();
             shard.len = 0;
             shard.free = NO_SLOT;
-            shard.live = 0;
             shard.names.clear();
         }
         wakers
@@ -418,19 +363,17 @@ impl Registry {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Tasks alive now.
-    pub(crate) fn live(&self) -> usize {
+    /// Tasks in the registry now (for tests).
+    #[cfg(test)]
+    fn registered(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).live)
-            .sum()
-    }
-
-    /// Tasks spawned since the runtime started.
-    pub(crate) fn spawned(&self) -> u64 {
-        self.shards
-            .iter()
-            .map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).spawned)
+            .map(|s| {
+                let shard = s.lock().unwrap_or_else(|p| p.into_inner());
+                (0..shard.len)
+                    .filter(|&slot| shard.borrow_waker(slot).is_some())
+                    .count()
+            })
             .sum()
     }
 }
@@ -452,16 +395,6 @@ mod tests {
     }
 
     #[test]
-    fn ids_hold_the_runtime_number_the_shard_and_the_slot() {
-        let a = Registry::new(2);
-        let b = Registry::new(2);
-        assert_ne!(a.id(0, 0), b.id(0, 0), "two runtimes, two ids");
-        assert_ne!(a.id(0, 1), a.id(1, 0));
-        assert_ne!(a.id(0, 7), a.id(0, 8));
-        assert_eq!(a.id(3, 9), a.id(3, 9));
-    }
-
-    #[test]
     fn a_shard_index_fits_the_header() {
         let registry = Registry::new(10_000);
         assert_eq!(registry.worker_shards, MAX_WORKER_SHARDS);
@@ -477,8 +410,9 @@ mod tests {
 
     #[test]
     fn tasks_spawned_from_outside_leave_the_live_count_when_awaited() {
-        // Their slots are in outside shards, retired on the workers: the
-        // count must not see them once their handles complete.
+        // They are counted on the outside line and their exits on the
+        // workers': the count must not see them once their handles
+        // complete.
         let rt = two_workers();
         for round in 1..=60 {
             let handles: Vec<_> = (0..round).map(|_| rt.spawn(async {})).collect();
@@ -537,5 +471,101 @@ mod tests {
         await_all(&rt, handles);
         drop(rt);
         assert_eq!(shared.strong_count(), 0, "the runtime's state was kept");
+    }
+
+    #[test]
+    fn a_task_enters_the_registry_when_it_first_waits_and_leaves_when_it_ends() {
+        let rt = current_thread();
+        let shared = Arc::clone(&rt.handle().shared);
+        let (tx, rx) = futures::channel::oneshot::channel::<()>();
+        let seen = Arc::clone(&shared);
+        let waiter = rt.spawn(async move {
+            // Running its first poll: queued tasks and running ones are
+            // found by the shutdown without the registry.
+            let before = seen.registry.registered();
+            rx.await.expect("the sender is kept until the end");
+            before
+        });
+        let (before_wait, while_waiting) = rt.block_on(async {
+            crate::task::yield_now().await;
+            // The waiter ran and waits on `rx`, known only to its waker.
+            let while_waiting = shared.registry.registered();
+            tx.send(()).expect("the waiter waits");
+            (waiter.await.expect("the waiter completes"), while_waiting)
+        });
+        assert_eq!((before_wait, while_waiting), (0, 1));
+        assert_eq!(shared.registry.registered(), 0, "an ended task leaves");
+    }
+
+    #[test]
+    fn a_task_that_completes_in_its_first_poll_never_enters_the_registry() {
+        let rt = two_workers();
+        let shared = Arc::clone(&rt.handle().shared);
+        let handles: Vec<_> = (0..64)
+            .map(|_| {
+                let shared = Arc::clone(&shared);
+                rt.spawn(async move {
+                    assert_eq!(shared.registry.registered(), 0);
+                })
+            })
+            .collect();
+        await_all(&rt, handles);
+    }
+
+    #[test]
+    fn a_named_task_is_registered_from_its_spawn() {
+        let rt = current_thread();
+        let shared = Arc::clone(&rt.handle().shared);
+        let handle = rt.block_on(async {
+            crate::task::Builder::new()
+                .name("queued")
+                .spawn(async {})
+                .expect("a named spawn")
+        });
+        // Not polled yet (`block_on` returned at once): listed already.
+        assert_eq!(shared.registry.registered(), 1);
+        assert_eq!(
+            rt.metrics().named_tasks(),
+            [(handle.id(), "queued".to_string())]
+        );
+        rt.block_on(handle).expect("the named task completes");
+        assert_eq!(shared.registry.registered(), 0);
+        assert_eq!(rt.metrics().named_tasks(), []);
+    }
+
+    #[test]
+    fn a_slot_is_reused_as_soon_as_its_task_ends() {
+        // No slot is held for a handle that outlives its task: a thousand
+        // waiting tasks in turn, their handles all kept, fit in one page.
+        let rt = current_thread();
+        let shared = Arc::clone(&rt.handle().shared);
+        let mut handles = Vec::new();
+        rt.block_on(async {
+            for _ in 0..1000 {
+                let (tx, rx) = futures::channel::oneshot::channel::<()>();
+                let handle = crate::spawn(async move { rx.await.ok() });
+                crate::task::yield_now().await;
+                tx.send(()).expect("the task waits");
+                handles.push(handle);
+                crate::task::yield_now().await;
+            }
+        });
+        assert_eq!(shared.registry.registered(), 0);
+        let slots: u32 = shared
+            .registry
+            .shards
+            .iter()
+            .map(|s| s.lock().unwrap().len)
+            .sum();
+        assert_eq!(slots, 1, "one slot, reused by each task in turn");
+        await_all_options(&rt, handles);
+    }
+
+    fn await_all_options(rt: &Runtime, handles: Vec<JoinHandle<Option<()>>>) {
+        rt.block_on(async {
+            for handle in handles {
+                assert_eq!(handle.await.expect("the task completes"), Some(()));
+            }
+        });
     }
 }

@@ -6,9 +6,11 @@
 //! * catches a panic and completes with it, so a panicking task never
 //!   unwinds into the worker;
 //! * records the poll and the reductions it charged in the header;
+//! * on the first `Pending`, enters the runtime's registry of waiting
+//!   tasks (see [`Registry`](crate::scheduler::Registry));
 //! * on completion, drops the future itself (where a panicking destructor
-//!   is caught: async-task aborts the process on one) and leaves the
-//!   runtime's registry of live tasks.
+//!   is caught: async-task aborts the process on one), leaves the registry
+//!   and counts the exit.
 //!
 //! The harness is exactly as big as the user's future: every parked task
 //! pays for it (it shares the task's allocation with the output, in a
@@ -22,9 +24,9 @@
 //! which comes next on the same thread, takes it back and skips the
 //! future. Every other drop of a harness (a task cancelled unrun, or while
 //! it waits, by a runtime shutting down) finds the flag clear and drops the
-//! future. Those drops happen once the registry is closed, or, for a task
-//! refused by a closed registry, with no entry: `Registry::close` takes
-//! every entry left.
+//! future. Those drops happen once the runtime shuts down, when
+//! `Registry::close` has taken every entry left, or, for a task refused
+//! then, with no entry.
 
 use std::future::Future;
 use std::mem::ManuallyDrop;
@@ -34,8 +36,9 @@ use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
 use super::JoinError;
-use super::header::{Header, Task};
+use super::header::{Header, NO_SLOT, Task};
 use crate::context;
+use crate::scheduler;
 
 /// Runs `task` (async-task's `run`) with its header as the thread's current
 /// task; returns whether it woke itself while running.
@@ -62,8 +65,9 @@ impl<F: Future> Harness<F> {
         }
     }
 
-    /// Drops the future, marks the task finished, leaves the registry, and
-    /// completes with `output`. Nothing but `return` may follow it.
+    /// Drops the future, marks the task finished, leaves the registry,
+    /// counts the exit and completes with `output`. Nothing but `return`
+    /// may follow it.
     fn finish<T>(&mut self, header: &Header, output: T) -> Poll<T> {
         // A destructor that panics is caught here; its payload is dropped.
         // SAFETY: the future is live: `finish` ends the only path that
@@ -73,7 +77,14 @@ impl<F: Future> Harness<F> {
         }));
         // First: `Registry::waker` relies on this order.
         header.set_finished();
-        header.shared.registry.remove(header);
+        let shared = &*header.shared;
+        shared.registry.remove(header);
+        if !header.is_blocking() {
+            // Before the output is published (the `Ready` below): a handle
+            // that returned sees the exit counted.
+            let worker = scheduler::current_worker(shared).map(|worker| worker.index);
+            shared.task_counts.exited(worker);
+        }
         // Last: the next thing to happen on this thread is `Drop` taking it.
         context::set_future_dropped();
         Poll::Ready(output)
@@ -106,11 +117,21 @@ impl<F: Future> Future for Harness<F> {
 
         match result {
             Ok(Poll::Pending) => {
-                if header.shared.registry.is_closed() {
+                let registry = &header.shared.registry;
+                let in_registry = if header.registry_slot() == NO_SLOT {
+                    // The first wait: from now on only wakers may know the
+                    // task, so the registry must, for the shutdown.
+                    let worker = scheduler::current_worker(&header.shared).map(|w| w.index);
+                    registry.insert(header, cx.waker().clone(), None, worker)
+                } else {
+                    !registry.is_closed()
+                };
+                if !in_registry {
                     // The runtime is shutting down and its registry may
                     // already have woken every task it knew (this one was
-                    // queued or running then): wake this task itself, so
-                    // the scheduler drops it instead of leaving it waiting.
+                    // queued or running then, or unknown to it): wake this
+                    // task itself, so the scheduler drops it instead of
+                    // leaving it waiting.
                     cx.waker().wake_by_ref();
                 }
                 Poll::Pending

@@ -1,5 +1,6 @@
 //! The task header: the metadata every `async-task` task of smp_rt carries.
 
+use std::num::NonZeroU64;
 use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
@@ -21,8 +22,8 @@ pub(crate) const NO_WORKER: u32 = u16::MAX as u32;
 /// Workers a runtime may have: worker indices fit in the header's `u16`.
 pub(crate) const MAX_WORKERS: usize = NO_WORKER as usize;
 
-/// `registry_slot` of a task that is not in the registry (refused by a
-/// closed registry).
+/// `registry_slot` of a task that is not in the registry (it never waited,
+/// or it left: see [`Registry`](crate::scheduler::Registry)).
 pub(crate) const NO_SLOT: u32 = u32::MAX;
 
 /// `state`'s low two bits: the `Priority`.
@@ -41,8 +42,8 @@ const NAMED: u8 = 32;
 /// 40 bytes: every parked task pays for it. With async-task's 32-byte
 /// header and a future of 16 bytes, that is an 88-byte allocation, the
 /// most a 96-byte glibc chunk holds. So the fields are as narrow as they
-/// can be, the id is not stored (the registry derives it from the task's
-/// slot, see [`Registry`]) and the rare name lives in the registry.
+/// can be, the id is not stored (it is the header's address) and the rare
+/// name lives in the registry (see [`Registry`]).
 ///
 /// [`Registry`]: crate::scheduler::Registry
 ///
@@ -60,7 +61,8 @@ pub(crate) struct Header {
     polls: AtomicU32,
     /// Slices that ended because the budget ran out (wrapping).
     preemptions: AtomicU32,
-    /// Index of the task's entry in its registry shard, `NO_SLOT`.
+    /// Index of the task's entry in its registry shard, `NO_SLOT`. Written
+    /// by the task's spawn or its own polls only (see `Registry::insert`).
     registry_slot: AtomicU32,
     /// The worker that last ran the task (or was chosen for it), `NO_WORKER`.
     last_worker: AtomicU16,
@@ -87,13 +89,21 @@ impl Header {
         }
     }
 
-    /// The task's id: its runtime, registry shard and slot (see
-    /// [`Registry`](crate::scheduler::Registry)).
+    /// The task's id: the header's address, which no other task's header
+    /// has while this task's allocation lives (that is, while the task runs
+    /// or anything refers to it: tokio's rule for reusing an id). A header
+    /// is 8-aligned, so the address over 8 is as unique and shorter.
     #[inline]
     pub(crate) fn id(&self) -> Id {
-        self.shared
-            .registry
-            .id(self.registry_shard(), self.registry_slot())
+        Header::id_at(NonNull::from(self))
+    }
+
+    /// The id of the task whose header is (or was) at `header`: the
+    /// address alone, so a handle keeps its id after the task is freed.
+    #[inline]
+    pub(crate) fn id_at(header: NonNull<Header>) -> Id {
+        let address = header.as_ptr().addr() as u64 >> 3;
+        Id(NonZeroU64::new(address).expect("a header's address is not below 8"))
     }
 
     /// `true` if the task was given a name (set before the task is shared).
@@ -148,12 +158,17 @@ impl Header {
         usize::from(self.registry_shard.load(Relaxed))
     }
 
-    /// Records where the registry keeps the task: written once, under the
-    /// shard's lock, before the task is shared.
+    /// Records where the registry keeps the task (under the shard's lock).
     #[inline]
     pub(crate) fn set_registry_entry(&self, shard: u8, slot: u32) {
         self.registry_shard.store(shard, Relaxed);
         self.registry_slot.store(slot, Relaxed);
+    }
+
+    /// Records that the task left the registry (under the shard's lock).
+    #[inline]
+    pub(crate) fn clear_registry_entry(&self) {
+        self.registry_slot.store(NO_SLOT, Relaxed);
     }
 
     /// Marks the task aborted; the waker that follows makes it observable.
@@ -224,14 +239,6 @@ impl Header {
             preemptions: u64::from(self.preemptions.load(Relaxed)),
             priority: self.priority(),
         }
-    }
-}
-
-impl Drop for Header {
-    /// The task's allocation is being freed: nothing refers to the task any
-    /// more, so its registry slot (and with it its id) may be reused.
-    fn drop(&mut self) {
-        self.shared.registry.release(self);
     }
 }
 

@@ -10,10 +10,9 @@ use std::num::NonZeroU64;
 /// the task has exited and nothing refers to it any more: no
 /// [`JoinHandle`](crate::task::JoinHandle), no
 /// [`AbortHandle`](crate::task::AbortHandle), no [`JoinSet`](crate::task::JoinSet)
-/// entry. (An id is the task's place in its runtime's registry of tasks,
-/// which is why it costs a parked task no memory.) A task spawned on a
-/// runtime that is shutting down never runs, and may share its id with
-/// other such tasks.
+/// entry. (An id is derived from the address of the task's allocation,
+/// which is why it costs a parked task no memory; ids are not ordered by
+/// spawn.)
 ///
 /// # Examples
 ///

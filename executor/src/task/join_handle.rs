@@ -12,6 +12,9 @@ use super::header::Header;
 use super::{Id, JoinError};
 use crate::reductions::poll_charge;
 
+/// async-task's handle of a task whose output is `T`.
+type TaskHandle<T> = FallibleTask<Result<T, JoinError>, Header>;
+
 /// An owned permission to await a task's output.
 ///
 /// A future of `Result<T, JoinError>`: `Ok` with the output, or why there is
@@ -32,72 +35,82 @@ use crate::reductions::poll_charge;
 /// # });
 /// ```
 pub struct JoinHandle<T> {
-    /// `None` once the output has been returned.
-    task: Option<FallibleTask<Result<T, JoinError>, Header>>,
+    /// async-task's handle and a waker of the task, to wake it when it is
+    /// aborted; `None` once the output has been returned.
+    task: Option<(TaskHandle<T>, Waker)>,
     /// The task's header; valid while `task` is `Some` (the task handle
-    /// keeps the allocation alive).
+    /// keeps the allocation alive), and the task's id after that.
     header: NonNull<Header>,
-    id: Id,
 }
 
 // SAFETY: `header` is only read as `&Header` (`Sync`) while `task` keeps it
-// alive; the rest is async-task's handle, `Send + Sync` for `T: Send`.
+// alive; the rest is async-task's handle, `Send + Sync` for `T: Send`, and
+// a waker.
 unsafe impl<T: Send> Send for JoinHandle<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send> Sync for JoinHandle<T> {}
 
 impl<T> JoinHandle<T> {
-    pub(crate) fn new(task: async_task::Task<Result<T, JoinError>, Header>) -> JoinHandle<T> {
+    /// The handle of `task`, with `waker`, one of the task's own.
+    pub(crate) fn new(
+        task: async_task::Task<Result<T, JoinError>, Header>,
+        waker: Waker,
+    ) -> JoinHandle<T> {
         let header = NonNull::from(task.metadata());
-        let id = task.metadata().id();
         JoinHandle {
-            task: Some(task.fallible()),
+            task: Some((task.fallible(), waker)),
             header,
-            id,
         }
     }
 
-    /// The task's header, while the handle still holds the task.
-    fn header(&self) -> Option<&Header> {
+    /// The task's header and waker, while the handle still holds the task.
+    fn task(&self) -> Option<(&Header, &Waker)> {
         // SAFETY: see the `header` field.
-        self.task.as_ref().map(|_| unsafe { self.header.as_ref() })
+        let header = unsafe { self.header.as_ref() };
+        self.task.as_ref().map(|(_, waker)| (header, waker))
     }
 
     /// Cancels the task: its future is dropped the next time a worker
     /// picks it up (at once if it is waiting), and awaiting this handle
     /// gives a cancelled [`JoinError`]. No effect on a finished task.
     pub fn abort(&self) {
-        if let Some(header) = self.header() {
-            abort(header);
+        if let Some((header, waker)) = self.task() {
+            abort(header, waker);
         }
     }
 
     /// `true` once the task has completed (output ready, panicked, or cancelled).
     pub fn is_finished(&self) -> bool {
-        self.task.as_ref().is_none_or(|task| task.is_finished())
+        self.task
+            .as_ref()
+            .is_none_or(|(task, _)| task.is_finished())
     }
 
     /// The task's id.
     pub fn id(&self) -> Id {
-        self.id
+        Header::id_at(self.header)
     }
 
     /// A handle that can abort the task without owning its output.
     pub fn abort_handle(&self) -> AbortHandle {
-        let task = self.header().and_then(|header| {
-            let waker = header.shared.registry.waker(header)?;
-            Some((NonNull::from(header), waker))
-        });
-        AbortHandle { id: self.id, task }
+        let task = self
+            .task()
+            .filter(|(header, _)| !header.is_finished())
+            .map(|(header, waker)| (NonNull::from(header), waker.clone()));
+        AbortHandle {
+            id: self.id(),
+            task,
+        }
     }
 }
 
-/// Flags the task aborted and wakes it so a worker drops its future.
-fn abort(header: &Header) {
+/// Flags the task aborted and wakes it so a worker drops its future: at
+/// once if it waits; if it is queued or running, the wake-up changes
+/// nothing and the next poll sees the flag; if it finished, the wake-up is
+/// ignored.
+fn abort(header: &Header, waker: &Waker) {
     header.abort();
-    if let Some(waker) = header.shared.registry.waker(header) {
-        waker.wake();
-    }
+    waker.wake_by_ref();
 }
 
 impl<T> Future for JoinHandle<T> {
@@ -105,12 +118,12 @@ impl<T> Future for JoinHandle<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         ready!(poll_charge(cx));
-        let id = self.id;
+        let id = self.id();
         let task = self
             .task
             .as_mut()
             .expect("JoinHandle polled after it returned the task's output");
-        let output = ready!(Pin::new(task).poll(cx));
+        let output = ready!(Pin::new(&mut task.0).poll(cx));
         self.task = None;
         Poll::Ready(match output {
             Some(result) => result,
@@ -122,7 +135,7 @@ impl<T> Future for JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
+        if let Some((task, _)) = self.task.take() {
             task.detach();
         }
     }
@@ -130,7 +143,9 @@ impl<T> Drop for JoinHandle<T> {
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinHandle").field("id", &self.id).finish()
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id())
+            .finish()
     }
 }
 
@@ -153,8 +168,7 @@ impl AbortHandle {
     pub fn abort(&self) {
         if let Some((header, waker)) = &self.task {
             // SAFETY: the waker keeps the task allocation alive.
-            unsafe { header.as_ref() }.abort();
-            waker.wake_by_ref();
+            abort(unsafe { header.as_ref() }, waker);
         }
     }
 

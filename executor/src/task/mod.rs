@@ -1,8 +1,9 @@
 //! Tasks: spawning, priorities, reductions, joining.
 //!
 //! A task is an [`async-task`](async_task) task whose metadata is a small
-//! header: priority and the counters behind [`stats`] (its [`Id`] and its
-//! name come from the runtime's registry of tasks). It is
+//! header: priority and the counters behind [`stats`] (its [`Id`] is the
+//! header's address; its name, if any, is kept by the runtime's registry of
+//! tasks). It is
 //! scheduled like a BEAM process: by [`Priority`], in slices of reductions
 //! (see [`consume_budget`], [`reduce`], [`yield_now`]).
 
@@ -140,17 +141,24 @@ where
         move |_: &Header| Harness::new(future),
         async_task::WithInfo(scheduler::schedule),
     );
+    let handle = JoinHandle::new(handle, task.waker());
     let worker = scheduler::current_worker(shared).map(|worker| worker.index);
-    if shared
-        .registry
-        .insert(task.metadata(), task.waker(), name, worker)
-    {
-        shared.schedule_new(task);
-    } else {
+    shared.task_counts.spawned(worker);
+    // A task enters the registry when it first waits; a named one now, so
+    // that its name is listed from the start.
+    let refused = shared.is_shutdown()
+        || name.is_some_and(|name| {
+            !shared
+                .registry
+                .insert(task.metadata(), task.waker(), Some(name), worker)
+        });
+    if refused {
         // The runtime is shutting down: the task is cancelled unrun.
         drop(task);
+    } else {
+        shared.schedule_new(task);
     }
-    JoinHandle::new(handle)
+    handle
 }
 
 /// Spawns `f` as a task of `shared`'s blocking pool.
@@ -173,22 +181,16 @@ where
             );
         },
     );
-    // In the registry (uncounted) so that `abort` can reach it and the
-    // runtime's shutdown accounts for it.
-    if shared
-        .registry
-        .insert(task.metadata(), task.waker(), None, None)
-    {
-        shared.blocking.push(
-            task,
-            &Handle {
-                shared: shared.clone(),
-            },
-        );
-    } else {
-        drop(task);
-    }
-    JoinHandle::new(handle)
+    // Not in the registry: a blocking task never waits, and the pool
+    // cancels the tasks it has not run when it stops.
+    let handle = JoinHandle::new(handle, task.waker());
+    shared.blocking.push(
+        task,
+        &Handle {
+            shared: shared.clone(),
+        },
+    );
+    handle
 }
 
 fn with_current<R>(f: impl FnOnce(&Header) -> R) -> Option<R> {

@@ -1,0 +1,104 @@
+//! How many tasks a runtime spawned and how many of them exited: the
+//! counts behind `num_alive_tasks` and `spawned_tasks_count`.
+//!
+//! They are kept apart from the registry of tasks (which holds only the
+//! tasks that wait on something, see [`Registry`](super::Registry)), in one
+//! cache line per worker and one for every thread outside the workers: a
+//! spawn counts on the spawning worker's line, an exit on the line of the
+//! worker the task ended on. So a task that runs where it was spawned
+//! touches one line, which no other thread writes, and a spawn from outside
+//! never touches a worker's line.
+//!
+//! Every count is a `Relaxed` read-modify-write (a thread that is not a
+//! worker may count on a worker's line: a task run by `block_on` on a
+//! current-thread runtime ends on worker 0's). A reader sums the lines: the
+//! sum is exact once the counted spawns and exits happened before the read
+//! (a `JoinHandle` that returned has its task's exit counted: the exit is
+//! counted before the output is published), and may be off by the spawns and
+//! exits in flight otherwise.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
+
+use crate::loom::CachePadded;
+
+/// Spawned and exited tasks, per worker. See the module docs.
+pub(crate) struct TaskCounts {
+    /// One per worker, then one for the threads outside the workers.
+    lines: Box<[CachePadded<Line>]>,
+}
+
+#[derive(Default)]
+struct Line {
+    spawned: AtomicU64,
+    exited: AtomicU64,
+}
+
+impl TaskCounts {
+    pub(crate) fn new(workers: usize) -> TaskCounts {
+        TaskCounts {
+            lines: (0..=workers)
+                .map(|_| CachePadded(Line::default()))
+                .collect(),
+        }
+    }
+
+    /// The line of `worker`, or the outside line for `None`.
+    #[inline]
+    fn line(&self, worker: Option<usize>) -> &Line {
+        let outside = self.lines.len() - 1;
+        &self.lines[worker.map_or(outside, |w| w.min(outside))]
+    }
+
+    /// Counts a task spawned on `worker` (`None`: from outside the workers).
+    #[inline]
+    pub(crate) fn spawned(&self, worker: Option<usize>) {
+        self.line(worker).spawned.fetch_add(1, Relaxed);
+    }
+
+    /// Counts a task that exited on `worker` (`None`: outside the workers).
+    #[inline]
+    pub(crate) fn exited(&self, worker: Option<usize>) {
+        self.line(worker).exited.fetch_add(1, Relaxed);
+    }
+
+    /// Tasks spawned so far.
+    pub(crate) fn total_spawned(&self) -> u64 {
+        self.lines.iter().map(|l| l.spawned.load(Relaxed)).sum()
+    }
+
+    /// Tasks spawned that have not exited. Saturating: the lines are read
+    /// one by one, so a reader may count an exit whose spawn it missed.
+    pub(crate) fn alive(&self) -> u64 {
+        let exited: u64 = self.lines.iter().map(|l| l.exited.load(Relaxed)).sum();
+        self.total_spawned().saturating_sub(exited)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::TaskCounts;
+
+    #[test]
+    fn alive_is_spawned_less_exited_across_lines() {
+        let counts = TaskCounts::new(2);
+        counts.spawned(Some(0));
+        counts.spawned(Some(1));
+        counts.spawned(None);
+        assert_eq!((counts.total_spawned(), counts.alive()), (3, 3));
+        // Tasks end on other workers than the one they were spawned on.
+        counts.exited(Some(1));
+        counts.exited(Some(1));
+        assert_eq!((counts.total_spawned(), counts.alive()), (3, 1));
+        counts.exited(None);
+        assert_eq!(counts.alive(), 0);
+    }
+
+    #[test]
+    fn an_exit_seen_before_its_spawn_does_not_wrap() {
+        // A reader may see a count of exits its sum of spawns lags behind.
+        let counts = TaskCounts::new(1);
+        counts.exited(Some(0));
+        assert_eq!(counts.alive(), 0);
+    }
+}
