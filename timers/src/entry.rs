@@ -147,6 +147,9 @@ pin_project! {
         timers: Option<Arc<Timers>>,
         // The shard the node is armed in (meaningful while `ARMED`).
         shard: u32,
+        // The deadline was after the clock when it was set (`sleep`): the
+        // first poll arms the timer without reading the clock again.
+        ahead: bool,
         #[pin]
         node: Node,
     }
@@ -165,17 +168,33 @@ impl TimerEntry {
         TimerEntry {
             timers: None,
             shard: 0,
+            ahead: false,
+            node: Node::new(),
+        }
+    }
+
+    /// Like [`new`](Self::new), for a deadline the caller saw after the
+    /// clock: the first poll arms the timer without reading the clock to
+    /// check the deadline (if it has passed since, the timers fire it at
+    /// their next turn; if they have passed it already, at once).
+    pub(crate) fn ahead() -> TimerEntry {
+        TimerEntry {
+            timers: None,
+            shard: 0,
+            ahead: true,
             node: Node::new(),
         }
     }
 
     /// A timer on the given timers (used by the crate's own tests and
     /// benchmarks, which run without a runtime).
+    /// `ahead` as for [`ahead`](Self::ahead).
     #[cfg(test)]
-    pub(crate) fn with_timers(timers: Arc<Timers>) -> TimerEntry {
+    pub(crate) fn with_timers(timers: Arc<Timers>, ahead: bool) -> TimerEntry {
         TimerEntry {
             timers: Some(timers),
             shard: 0,
+            ahead,
             node: Node::new(),
         }
     }
@@ -204,7 +223,7 @@ impl TimerEntry {
             }
             _ => {
                 let timers = this.timers.get_or_insert_with(current_timers);
-                if deadline <= std::time::Instant::now() {
+                if !*this.ahead && deadline <= std::time::Instant::now() {
                     node.state.store(FIRED, Relaxed);
                     return Poll::Ready(());
                 }
@@ -237,6 +256,8 @@ impl TimerEntry {
             unsafe { timers.rearm(*this.shard, node, deadline) };
         } else {
             node.state.store(UNREGISTERED, Relaxed);
+            // The next poll checks the new deadline against the clock.
+            *this.ahead = false;
         }
     }
 

@@ -18,8 +18,14 @@ use crate::entry::TimerEntry;
 /// earlier than the deadline; on an idle runtime, within about a
 /// millisecond after it (timers have millisecond resolution).
 ///
-/// Equivalent to `sleep_until(Instant::now() + duration)`. A duration too
-/// large to add to the current time means "about 30 years from now".
+/// Like `sleep_until(Instant::now() + duration)`, with one difference:
+/// `sleep` reads the clock once, when it is called. So a zero `duration`
+/// completes on the first poll, but a `sleep` first polled after its
+/// deadline has passed completes when the timers next turn (within a
+/// millisecond on a running runtime, as in tokio), not necessarily on that
+/// poll; `sleep_until` reads the clock at its first poll and completes
+/// then. A duration too large to add to the current time means "about 30
+/// years from now".
 ///
 /// The returned [`Sleep`] is `!Unpin`: to poll it by reference (in
 /// `select!`, or to [`reset`](Sleep::reset) it), pin it first, with
@@ -64,10 +70,20 @@ use crate::entry::TimerEntry;
 /// # }
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    let deadline = Instant::now()
+    let now = Instant::now();
+    let deadline = now
         .checked_add(duration)
         .unwrap_or_else(Instant::far_future);
-    sleep_until(deadline)
+    Sleep {
+        deadline: deadline.into_std(),
+        // A second clock read per timer was 6.5% of a million armed
+        // timers' profile.
+        entry: if deadline > now {
+            TimerEntry::ahead()
+        } else {
+            TimerEntry::new()
+        },
+    }
 }
 
 /// Waits until `deadline`.
@@ -124,7 +140,17 @@ impl Sleep {
     pub(crate) fn new_in(timers: std::sync::Arc<crate::Timers>, deadline: Instant) -> Sleep {
         Sleep {
             deadline: deadline.into_std(),
-            entry: TimerEntry::with_timers(timers),
+            entry: TimerEntry::with_timers(timers, false),
+        }
+    }
+
+    /// A sleep on the given timers whose deadline is taken as after the
+    /// clock, as `sleep` makes it (tests).
+    #[cfg(test)]
+    pub(crate) fn ahead_in(timers: std::sync::Arc<crate::Timers>, deadline: Instant) -> Sleep {
+        Sleep {
+            deadline: deadline.into_std(),
+            entry: TimerEntry::with_timers(timers, true),
         }
     }
 

@@ -552,3 +552,39 @@ fn bench_contended_arm_cancel() {
         );
     }
 }
+
+#[test]
+fn a_sleep_set_ahead_of_the_clock_is_armed_without_a_second_clock_read() {
+    // `sleep` saw its deadline after the clock: its first poll arms the
+    // timer even if the deadline has passed since, and the timers fire it at
+    // their next turn. A `sleep_until` (or a reset) checks the clock at its
+    // first poll and completes at once.
+    let timers = Arc::new(Timers::with_shards(1));
+    // After the timers' origin, so the deadline falls past their first tick.
+    std::thread::sleep(ms(2));
+    let deadline = Instant::now();
+    while Instant::now() <= deadline + ms(2) {
+        std::thread::sleep(ms(1));
+    }
+    let (count, waker) = counting_waker();
+    let mut ahead = Box::pin(Sleep::ahead_in(timers.clone(), deadline));
+    assert!(
+        poll(ahead.as_mut(), &waker).is_pending(),
+        "armed, not checked"
+    );
+    assert_eq!(timers.len(), 1);
+    assert_eq!(timers.fire_expired(std::time::Instant::now()), 1);
+    assert_eq!(count.0.load(SeqCst), 1, "fired at the timers' next turn");
+    assert!(poll(ahead.as_mut(), &waker).is_ready());
+
+    let mut checked = Box::pin(Sleep::new_in(timers.clone(), deadline));
+    assert!(poll(checked.as_mut(), &waker).is_ready(), "checked at once");
+
+    let mut reset = Box::pin(Sleep::ahead_in(timers.clone(), base()));
+    reset.as_mut().reset(deadline);
+    assert!(
+        poll(reset.as_mut(), &waker).is_ready(),
+        "a reset deadline is checked against the clock"
+    );
+    assert_eq!(timers.len(), 0);
+}
