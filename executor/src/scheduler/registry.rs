@@ -516,13 +516,10 @@ mod tests {
     fn a_named_task_is_registered_from_its_spawn() {
         let rt = current_thread();
         let shared = Arc::clone(&rt.handle().shared);
-        let handle = rt.block_on(async {
-            crate::task::Builder::new()
-                .name("queued")
-                .spawn(async {})
-                .expect("a named spawn")
-        });
-        // Not polled yet (`block_on` returned at once): listed already.
+        let handle = crate::task::Builder::new()
+            .name("queued")
+            .spawn_on(async {}, rt.handle());
+        // Not polled yet (nothing runs the runtime's worker): listed already.
         assert_eq!(shared.registry.registered(), 1);
         assert_eq!(
             rt.metrics().named_tasks(),
