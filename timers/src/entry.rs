@@ -187,8 +187,8 @@ impl TimerEntry {
     }
 
     /// A timer on the given timers (used by the crate's own tests and
-    /// benchmarks, which run without a runtime).
-    /// `ahead` as for [`ahead`](Self::ahead).
+    /// benchmarks, which run without a runtime); `ahead` as for
+    /// [`ahead`](Self::ahead).
     #[cfg(test)]
     pub(crate) fn with_timers(timers: Arc<Timers>, ahead: bool) -> TimerEntry {
         TimerEntry {

@@ -75,7 +75,7 @@ impl<F: Future> Harness<F> {
         let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
             ManuallyDrop::drop(&mut self.future)
         }));
-        // First: `Registry::waker` relies on this order.
+        // Before the output is published: `AbortHandle::is_finished` reads it.
         header.set_finished();
         let shared = &*header.shared;
         shared.registry.remove(header);

@@ -65,9 +65,10 @@ impl<T> JoinHandle<T> {
 
     /// The task's header and waker, while the handle still holds the task.
     fn task(&self) -> Option<(&Header, &Waker)> {
-        // SAFETY: see the `header` field.
-        let header = unsafe { self.header.as_ref() };
-        self.task.as_ref().map(|(_, waker)| (header, waker))
+        self.task.as_ref().map(|(_, waker)| {
+            // SAFETY: see the `header` field: `task` is `Some`.
+            (unsafe { self.header.as_ref() }, waker)
+        })
     }
 
     /// Cancels the task: its future is dropped the next time a worker
