@@ -6,8 +6,9 @@
 //! dropped, the registry keeps one waker per waiting task, in shards: one
 //! per worker (up to [`MAX_WORKER_SHARDS`]), which holds the tasks that
 //! first waited on that worker (its lock and entries stay in that core's
-//! cache; a task usually ends where it ran), and a few for tasks that
-//! enter from outside the workers, one per thread.
+//! cache; a task usually ends where it ran), and one for tasks that enter
+//! from outside the workers (named tasks spawned there: a task's first
+//! wait is on a worker).
 //!
 //! # Who is in it
 //!
@@ -47,7 +48,7 @@
 use std::collections::HashMap;
 use std::mem::ManuallyDrop;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{RawWakerVTable, Waker};
 
 use crate::loom::CachePadded;
@@ -57,7 +58,8 @@ use crate::task::header::{Header, NO_SLOT};
 /// Waiting tasks, sharded. See the module docs.
 pub(crate) struct Registry {
     shards: Box<[CachePadded<Mutex<Shard>>]>,
-    /// Shards for tasks registered on workers; the rest are outside shards.
+    /// Shards for tasks registered on workers; the last one is the outside
+    /// shard.
     worker_shards: usize,
     closed: AtomicBool,
 }
@@ -65,9 +67,6 @@ pub(crate) struct Registry {
 /// Shards for tasks registered on workers, at most: a shard index fits the
 /// task header's `u8` (workers beyond share shards, by index).
 pub(crate) const MAX_WORKER_SHARDS: usize = 252;
-
-/// Shards for tasks registered outside the workers.
-const OUTSIDE_SHARDS: usize = 4;
 
 /// Entries per page (5 KiB).
 const PAGE: usize = 512;
@@ -209,33 +208,12 @@ impl Shard {
     }
 }
 
-thread_local! {
-    /// The outside shard of the calling thread (`u8::MAX`: not picked yet).
-    static OUTSIDE_SHARD: std::cell::Cell<u8> = const { std::cell::Cell::new(u8::MAX) };
-}
-
-/// The outside shard of the calling thread: threads are dealt out round
-/// robin, once each.
-fn outside_shard() -> usize {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    OUTSIDE_SHARD
-        .try_with(|shard| {
-            if shard.get() == u8::MAX {
-                // Relaxed: any spread will do.
-                let next = NEXT.fetch_add(1, Ordering::Relaxed) as usize % OUTSIDE_SHARDS;
-                shard.set(next as u8);
-            }
-            usize::from(shard.get())
-        })
-        .unwrap_or(0)
-}
-
 impl Registry {
     /// A registry for a runtime of `workers` workers.
     pub(crate) fn new(workers: usize) -> Registry {
         let worker_shards = workers.clamp(1, MAX_WORKER_SHARDS);
         Registry {
-            shards: (0..worker_shards + OUTSIDE_SHARDS)
+            shards: (0..=worker_shards)
                 .map(|_| CachePadded(Mutex::new(Shard::new())))
                 .collect(),
             worker_shards,
@@ -253,11 +231,11 @@ impl Registry {
 
     /// Adds the task of `header`, not in the registry yet, with `waker`
     /// (one of its own) and its `name` if it has one, to the shard of
-    /// `worker` (or the calling thread's outside shard), and records its
-    /// slot in the header. Called by the task's spawn (for a named task, before
-    /// the task is shared) or by its own poll (`Harness::poll`), so no other
-    /// thread writes the header's entry meanwhile. `false`, with `waker` dropped, once
-    /// the registry is closed.
+    /// `worker` (or the outside shard), and records its slot in the header.
+    /// Called by the task's spawn (for a named task, before the task is
+    /// shared) or by its own poll (`Harness::poll`), so no other thread
+    /// writes the header's entry meanwhile. `false`, with `waker` dropped,
+    /// once the registry is closed.
     pub(crate) fn insert(
         &self,
         header: &Header,
@@ -268,7 +246,7 @@ impl Registry {
         debug_assert_eq!(header.registry_slot(), NO_SLOT, "a task registers once");
         let index = match worker {
             Some(worker) => worker % self.worker_shards,
-            None => self.worker_shards + outside_shard(),
+            None => self.worker_shards,
         };
         let mut shard = self.shard(index);
         // Checked under the shard lock: `close` sets the flag before it
@@ -282,7 +260,7 @@ impl Registry {
         if let Some(name) = name {
             shard.names.insert(slot, (header.id(), name));
         }
-        // `index` fits: at most MAX_WORKER_SHARDS + OUTSIDE_SHARDS.
+        // `index` fits: at most MAX_WORKER_SHARDS.
         header.set_registry_entry(index as u8, slot);
         true
     }
