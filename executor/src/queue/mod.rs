@@ -12,7 +12,7 @@ mod inbox;
 mod ring;
 mod slot;
 #[cfg(test)]
-mod test_node;
+pub(crate) mod test_node;
 
 pub(crate) use inbox::{Inbox, Node};
 pub(crate) use ring::Ring;

@@ -10,10 +10,34 @@
 //! sleeps, it wakes one sleeper, which starts out searching (the waker
 //! counts it in `searching` first, so a burst of spawns wakes one worker,
 //! not all of them).
+//!
+//! And one flag per worker, [`BusyWait`]: set while the worker busy-waits
+//! before parking. A worker that queues a task only it can run soon (its
+//! LIFO slot, or the only task in its ring) skips the wake-up when a sibling
+//! busy-waits, since that sibling takes the task if this worker's poll runs
+//! long. That skip is safe only with the handshake below.
+//!
+//! # The busy-wait handshake
+//!
+//! ```text
+//!   queueing worker                      busy-waiting sibling
+//!   publish the task (slot, ring)        BusyWait::end: flag = false
+//!   fence(SeqCst)                        fence(SeqCst) (Parker::prepare)
+//!   if no flag is set: wake a sibling    look at the siblings' LIFO slots
+//!                                        and rings; watch what it finds
+//! ```
+//!
+//! The fences are ordered one way or the other: either the sibling's look
+//! comes after the publish (it sees the task and parks for no longer than a
+//! busy wait, then rescues it), or the queueing worker's load comes after
+//! `end` (it sees no flag and wakes someone). Without the queueing side's
+//! fence, its load of the flag may be served before its store of the task
+//! is visible (store buffering), and both sides miss each other: the task
+//! then waits behind a poll that may block its thread for good.
 
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 
-use crate::loom::{AtomicUsize, CachePadded};
+use crate::loom::{AtomicBool, AtomicUsize, CachePadded};
 
 pub(crate) struct Idle {
     searching: CachePadded<AtomicUsize>,
@@ -89,5 +113,90 @@ impl Idle {
     /// Workers searching now (a snapshot).
     pub(crate) fn searching(&self) -> usize {
         self.searching.load(SeqCst)
+    }
+}
+
+/// A worker's "busy-waiting for work" flag. See the module docs for the
+/// handshake that lets a queueing sibling rely on it.
+pub(crate) struct BusyWait(CachePadded<AtomicBool>);
+
+impl BusyWait {
+    pub(crate) fn new() -> BusyWait {
+        BusyWait(CachePadded(AtomicBool::new(false)))
+    }
+
+    /// The worker starts busy-waiting.
+    #[inline]
+    pub(crate) fn begin(&self) {
+        // Relaxed: being seen late costs a sibling a wake-up it could have
+        // skipped; never lost work.
+        self.0.store(true, Relaxed);
+    }
+
+    /// The worker stops busy-waiting. Before it sleeps, it must issue a
+    /// `SeqCst` fence (`Parker::prepare` does) and then look at its
+    /// siblings' LIFO slots and rings (the handshake in the module docs).
+    #[inline]
+    pub(crate) fn end(&self) {
+        // Relaxed: ordered before the worker's look by its fence.
+        self.0.store(false, Relaxed);
+    }
+
+    /// A hint: `true` if the worker busy-waits now, as far as this thread
+    /// can tell. For routing work only; to skip a wake-up, use
+    /// [`a_sibling_busy_waits`].
+    #[inline]
+    pub(crate) fn is_set(&self) -> bool {
+        self.0.load(Relaxed)
+    }
+}
+
+/// For a worker that has just published a task: `true` if one of
+/// `siblings` busy-waits and so will see the task (the handshake in the
+/// module docs). `false` means the caller must wake a sibling itself.
+#[inline]
+pub(crate) fn a_sibling_busy_waits<'a>(mut siblings: impl Iterator<Item = &'a BusyWait>) -> bool {
+    // Orders the caller's publish of the task before the loads of the
+    // flags; pairs with the fence after `BusyWait::end`.
+    crate::loom::fence(SeqCst);
+    siblings.any(|flag| flag.0.load(Relaxed))
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::queue::Slot;
+    use crate::queue::test_node::{TestNode, node};
+
+    use crate::scheduler::park::Parker;
+    use loom::sync::Arc;
+
+    /// A worker fills its LIFO slot while its sibling ends a busy wait and
+    /// announces its park: either the worker sees no busy-waiting sibling
+    /// (and wakes one), or the sibling sees the slot filled (and watches
+    /// it). Never neither, which would strand the task behind a poll that
+    /// blocks its thread.
+    #[test]
+    fn a_task_queued_as_a_busy_wait_ends_is_seen_by_one_side() {
+        loom::model(|| {
+            let slot: Arc<Slot<Box<TestNode>>> = Arc::new(Slot::new());
+            let flag = Arc::new(BusyWait::new());
+            flag.begin();
+            let sibling = {
+                let (slot, flag) = (slot.clone(), flag.clone());
+                loom::thread::spawn(move || {
+                    flag.end();
+                    let parker = Parker::new();
+                    let _wait = parker.prepare(true);
+                    let saw_task = slot.is_occupied();
+                    parker.cancel();
+                    saw_task
+                })
+            };
+            assert!(slot.put(node(1)).is_none());
+            let will_wake = !a_sibling_busy_waits(std::iter::once(&*flag));
+            let saw_task = sibling.join().unwrap();
+            assert!(will_wake || saw_task, "neither side saw the other");
+        });
     }
 }

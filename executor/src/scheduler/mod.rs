@@ -61,7 +61,7 @@ use crate::runtime::ThreadHook;
 use crate::task::Priority;
 use crate::task::header::{NO_WORKER, Task};
 
-pub(crate) use idle::Idle;
+pub(crate) use idle::{BusyWait, Idle};
 pub(crate) use park::Parker;
 pub(crate) use registry::Registry;
 pub(crate) use task_counts::TaskCounts;
@@ -118,8 +118,8 @@ pub(crate) struct Remote {
     /// Set after shutdown once the worker's queues were dropped: from then
     /// on nobody owns the inbox, and late pushes drain it themselves.
     released: AtomicBool,
-    /// `true` while the worker busy-waits for work before parking.
-    pub(crate) spinning: CachePadded<AtomicBool>,
+    /// Set while the worker busy-waits for work before parking.
+    pub(crate) busy_wait: BusyWait,
     /// What the worker runs, and the requests to cut that short.
     pub(crate) run: CachePadded<RunState>,
 }
@@ -286,7 +286,7 @@ impl Shared {
                     parker: Parker::new(),
                     metrics: WorkerMetrics::default(),
                     released: AtomicBool::new(false),
-                    spinning: CachePadded(AtomicBool::new(false)),
+                    busy_wait: BusyWait::new(),
                     run: CachePadded(RunState {
                         running: AtomicU8::new(IDLE_PRIORITY),
                         urgent: AtomicU8::new(0),
@@ -356,7 +356,7 @@ impl Shared {
         let start = (self.next_remote.fetch_add(1, Relaxed) / REMOTE_RUN) % n;
         let order = || (0..n).map(|i| (start + i) % n);
         order()
-            .find(|&w| self.workers[w].spinning.load(Relaxed))
+            .find(|&w| self.workers[w].busy_wait.is_set())
             .or_else(|| order().find(|&w| self.workers[w].parker.is_parked()))
             .unwrap_or(start)
     }
@@ -370,7 +370,7 @@ impl Shared {
         if remote.parker.unpark(&*self.driver, false) {
             tracing::trace!(worker = target, "unpark");
         } else {
-            if outranks && !remote.spinning.load(Relaxed) {
+            if outranks && !remote.busy_wait.is_set() {
                 // The target runs (or is between) lower-priority polls and
                 // may not reach a charging await point soon: its thread may
                 // be descheduled. The first sibling that also runs

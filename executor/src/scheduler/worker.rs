@@ -30,7 +30,9 @@ use std::time::{Duration, Instant};
 
 use async_task::ScheduleInfo;
 
-use super::{IDLE_PRIORITY, LIFO_CAP, Remote, Shared, URGENT_AT_SIBLING, URGENT_HERE, urgent_mask};
+use super::{
+    IDLE_PRIORITY, LIFO_CAP, Remote, Shared, URGENT_AT_SIBLING, URGENT_HERE, idle, urgent_mask,
+};
 use crate::context;
 use crate::metrics;
 use crate::queue::{Inbox, Ring};
@@ -665,12 +667,15 @@ impl WorkerContext {
                     .workers
                     .iter()
                     .any(|w| !w.inbox.is_empty() || w.rings.iter().any(|r| !r.is_empty())));
-        // The worker in the driver does not busy-wait, so it watches its
-        // siblings' LIFO slots from there: it parks for no longer than a
+        // A sibling's LIFO slot holds a task: it may be stuck behind a poll
+        // that blocks its thread, and a sibling that queued it while this
+        // worker busy-waited woke nobody (the handshake in
+        // `scheduler::idle`). So this worker parks for no longer than a
         // busy wait, then rescues the slot of a sibling stuck meanwhile.
-        let watch_lifo = in_driver
-            && (shared.workers.iter().enumerate())
-                .any(|(i, w)| i != self.index && w.lifo.is_occupied());
+        // (The worker in the driver does not busy-wait at all, so this is
+        // its only watch.)
+        let watch_lifo = (shared.workers.iter().enumerate())
+            .any(|(i, w)| i != self.index && w.lifo.is_occupied());
         if watch_lifo {
             self.note_polls(&mut core);
         }
@@ -708,7 +713,7 @@ impl WorkerContext {
         // Seen by `Shared::pick_remote_worker`: work from outside comes here
         // first, costing no wake-up. Relaxed: a hint (the inbox push and
         // the unpark handshake carry the synchronization).
-        remote.spinning.store(true, Relaxed);
+        remote.busy_wait.begin();
         self.note_polls(&mut self.core.borrow_mut());
         let found = loop {
             let pushed = (0..IDLE_WAITS_PER_CHECK).any(|_| {
@@ -728,7 +733,7 @@ impl WorkerContext {
             }
             std::thread::yield_now();
         };
-        remote.spinning.store(false, Relaxed);
+        remote.busy_wait.end();
         found
     }
 
@@ -887,13 +892,15 @@ impl WorkerContext {
         }
     }
 
-    /// `true` if a sibling busy-waits for work (a hint: Relaxed).
+    /// `true` if a sibling busy-waits for work and so will see a task this
+    /// worker has just queued (the handshake in `scheduler::idle`).
     fn a_sibling_spins(&self) -> bool {
-        self.shared
-            .workers
-            .iter()
-            .enumerate()
-            .any(|(i, w)| i != self.index && w.spinning.load(Relaxed))
+        let workers = self.shared.workers.iter().enumerate();
+        idle::a_sibling_busy_waits(
+            workers
+                .filter(|&(i, _)| i != self.index)
+                .map(|(_, w)| &w.busy_wait),
+        )
     }
 
     /// Starts a new count of tasks queued from outside a task (see
