@@ -98,11 +98,23 @@ fn high_priority_work_is_stolen_first() {
 
 #[test]
 fn a_child_spawned_by_a_task_that_then_blocks_its_worker_runs_elsewhere() {
+    child_of_a_blocked_parent_runs_elsewhere(2);
+}
+
+/// With three workers, one idle sibling parks in the driver and the other
+/// on its own event: the one that is not in the driver must watch the
+/// blocked worker's LIFO slot too.
+#[test]
+fn a_child_spawned_by_a_task_that_then_blocks_runs_elsewhere_with_three_workers() {
+    child_of_a_blocked_parent_runs_elsewhere(3);
+}
+
+fn child_of_a_blocked_parent_runs_elsewhere(workers: usize) {
     // The child goes to the spawning worker's LIFO slot (run next); the
     // parent then blocks its thread until the child has run, which only a
     // sibling taking the slot can make happen.
     let rt = Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .build()
         .unwrap();
     let (ran_tx, ran_rx) = std::sync::mpsc::channel();
