@@ -710,9 +710,11 @@ impl WorkerContext {
         let shared = &*self.shared;
         let remote = self.remote();
         let until = Instant::now() + IDLE_SPIN;
-        // Seen by `Shared::pick_remote_worker`: work from outside comes here
-        // first, costing no wake-up. Relaxed: a hint (the inbox push and
-        // the unpark handshake carry the synchronization).
+        // Seen by `Shared::pick_remote_worker` (work from outside comes
+        // here first, costing no wake-up) and by siblings that queue a task
+        // they will run next (they skip waking anyone: the busy-wait
+        // handshake in `scheduler::idle`, completed by the look for work
+        // after `Parker::prepare` in `idle`).
         remote.busy_wait.begin();
         self.note_polls(&mut self.core.borrow_mut());
         let found = loop {
