@@ -679,6 +679,7 @@ impl WorkerContext {
         if watch_lifo {
             self.note_polls(&mut core);
         }
+        let parked = !work;
         let to_search = if work {
             remote.parker.cancel()
         } else {
@@ -698,7 +699,10 @@ impl WorkerContext {
         core.searching = to_search;
         drop(core);
         self.restart_outside_count();
-        if watch_lifo {
+        // Only after a wait: right after the look, every sibling's poll
+        // count is still the one just noted, and a busy sibling would lose
+        // its next task for nothing.
+        if watch_lifo && parked {
             self.rescue_lifo_slots();
         }
     }
