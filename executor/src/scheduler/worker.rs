@@ -679,7 +679,6 @@ impl WorkerContext {
         if watch_lifo {
             self.note_polls(&mut core);
         }
-        let parked = !work;
         let to_search = if work {
             remote.parker.cancel()
         } else {
@@ -702,7 +701,7 @@ impl WorkerContext {
         // Only after a wait: right after the look, every sibling's poll
         // count is still the one just noted, and a busy sibling would lose
         // its next task for nothing.
-        if watch_lifo && parked {
+        if watch_lifo && !work {
             self.rescue_lifo_slots();
         }
     }
@@ -876,9 +875,9 @@ impl WorkerContext {
             Arrival::Yielded => to_ring && self.shared.idle.may_want_wakeup(),
             // In the LIFO slot: stealable only after a busy wait.
             Arrival::Woken if to_lifo => false,
-            Arrival::Spawned if to_lifo => !self.a_sibling_spins(),
+            Arrival::Spawned if to_lifo => !self.a_sibling_busy_waits(),
             Arrival::Spawned | Arrival::Woken => {
-                to_ring && !(runs_next() && self.a_sibling_spins())
+                to_ring && !(runs_next() && self.a_sibling_busy_waits())
             }
             Arrival::Driver => {
                 // This worker is about to look for work and runs the first
@@ -900,7 +899,7 @@ impl WorkerContext {
 
     /// `true` if a sibling busy-waits for work and so will see a task this
     /// worker has just queued (the handshake in `scheduler::idle`).
-    fn a_sibling_spins(&self) -> bool {
+    fn a_sibling_busy_waits(&self) -> bool {
         let workers = self.shared.workers.iter().enumerate();
         idle::a_sibling_busy_waits(
             workers
