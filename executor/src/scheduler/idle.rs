@@ -167,7 +167,6 @@ mod loom_tests {
     use super::*;
     use crate::queue::Slot;
     use crate::queue::test_node::{TestNode, node};
-
     use crate::scheduler::park::Parker;
     use loom::sync::Arc;
 

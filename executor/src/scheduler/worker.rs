@@ -674,8 +674,9 @@ impl WorkerContext {
         // busy wait, then rescues the slot of a sibling stuck meanwhile.
         // (The worker in the driver does not busy-wait at all, so this is
         // its only watch.)
-        let watch_lifo = (shared.workers.iter().enumerate())
-            .any(|(i, w)| i != self.index && w.lifo.is_occupied());
+        let watch_lifo = !work
+            && (shared.workers.iter().enumerate())
+                .any(|(i, w)| i != self.index && w.lifo.is_occupied());
         if watch_lifo {
             self.note_polls(&mut core);
         }
@@ -698,10 +699,11 @@ impl WorkerContext {
         core.searching = to_search;
         drop(core);
         self.restart_outside_count();
-        // Only after a wait: right after the look, every sibling's poll
-        // count is still the one just noted, and a busy sibling would lose
-        // its next task for nothing.
-        if watch_lifo && !work {
+        // Only after a wait (`watch_lifo` is never set when the look found
+        // work): right after the look, every sibling's poll count is still
+        // the one just noted, and a busy sibling would lose its next task
+        // for nothing.
+        if watch_lifo {
             self.rescue_lifo_slots();
         }
     }
