@@ -83,3 +83,30 @@ impl Driver for SleepDriver {
         self.event.notify(1);
     }
 }
+
+/// A driver that only counts its unparks, for the loom models of the park
+/// protocol: a worker "parked" in it returns at once, and a model asserts
+/// on the count instead.
+#[cfg(all(test, loom))]
+pub(crate) struct CountingDriver(crate::loom::AtomicUsize);
+
+#[cfg(all(test, loom))]
+impl CountingDriver {
+    pub(crate) fn new() -> CountingDriver {
+        CountingDriver(crate::loom::AtomicUsize::new(0))
+    }
+
+    /// Unparks so far.
+    pub(crate) fn unparks(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(all(test, loom))]
+impl Driver for CountingDriver {
+    fn park(&self, _: Option<Duration>) {}
+    fn poll(&self) {}
+    fn unpark(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}

@@ -71,9 +71,9 @@ impl Idle {
 
     /// Claims the right to wake a sleeper for new stealable work: only when
     /// nobody searches and someone sleeps. The claim counts the future
-    /// searcher; give it back with [`unclaim`](Idle::unclaim) if nobody could
-    /// be woken.
-    pub(crate) fn claim_wakeup(&self) -> bool {
+    /// searcher; [`notify`](Idle::notify) gives it back if nobody could be
+    /// woken.
+    fn claim_wakeup(&self) -> bool {
         // Orders the caller's publish of work (a plain Release store into a
         // ring) before these loads; pairs with the fence in
         // `Parker::prepare`. See `scheduler::park`.
@@ -86,10 +86,12 @@ impl Idle {
             .is_ok()
     }
 
-    /// A fence-free look at what [`claim_wakeup`](Idle::claim_wakeup)
-    /// checks: `false` when nobody sleeps or someone searches, as far as
-    /// this thread can tell now. A hint only: it may miss a sleeper that has
-    /// just announced itself.
+    /// A fence-free look at what [`notify`](Idle::notify) checks: `false`
+    /// when nobody sleeps or someone searches, as far as this thread can
+    /// tell now. A hint that may miss a sleeper that has just announced
+    /// itself, unless the caller issued a `SeqCst` fence after publishing
+    /// its work: then a worker that announces its sleep after these loads
+    /// looks at the work itself (its announcement is followed by a fence).
     #[inline]
     pub(crate) fn may_want_wakeup(&self) -> bool {
         // Relaxed: a stale answer costs a missed or a spurious wake-up of a
@@ -98,8 +100,59 @@ impl Idle {
     }
 
     /// Gives back a claim from [`claim_wakeup`](Idle::claim_wakeup).
-    pub(crate) fn unclaim(&self) {
+    fn unclaim(&self) {
         self.searching.fetch_sub(1, SeqCst);
+    }
+
+    /// Wakes one sleeper to look for new stealable work, if nobody searches
+    /// and someone sleeps (the caller has just published the work).
+    /// `wake_one` tries the parked workers and says if it woke one;
+    /// `anyone_parked` says if any worker is parked now.
+    ///
+    /// # A claim that wakes nobody
+    ///
+    /// A worker is counted in `sleeping` a little before it parks and a
+    /// little after it wakes, so a claim can find nobody to wake. It is
+    /// then given back, but while it was held it did two things: it turned
+    /// away other notifiers (they see a searcher), and a worker going to
+    /// sleep may have skipped its siblings' queues in its last look (it
+    /// counts on searchers, see `WorkerContext::idle`). That worker's work
+    /// must not be left to nobody:
+    ///
+    /// ```text
+    ///   notifier                             worker going to sleep
+    ///   claim: searching 0 -> 1              sleeping += 1
+    ///   no worker is parked                  state = PARKED
+    ///   unclaim: searching 1 -> 0            fence(SeqCst)
+    ///   fence(SeqCst)
+    ///   if a worker is parked: try again     if searching == 0: look at
+    ///                                          the siblings' queues
+    /// ```
+    ///
+    /// The two fences are ordered one way or the other: either the
+    /// notifier's check comes after the worker's `PARKED` store (it sees the
+    /// worker parked and tries again), or the worker's look comes after the
+    /// unclaim (it sees the claim gone and looks at the queues itself). A retry needs a parked worker, which
+    /// the next claim wakes unless that worker left `PARKED` meanwhile, on
+    /// its own (it found work) or woken by someone else: each retry follows
+    /// progress elsewhere, and the loop never spins on a window.
+    pub(crate) fn notify(
+        &self,
+        mut wake_one: impl FnMut() -> bool,
+        anyone_parked: impl Fn() -> bool,
+    ) {
+        while self.claim_wakeup() {
+            if wake_one() {
+                return;
+            }
+            self.unclaim();
+            // Orders the unclaim before the look at the parkers; pairs with
+            // the fence in `Parker::prepare` (see above).
+            crate::loom::fence(SeqCst);
+            if !anyone_parked() {
+                return;
+            }
+        }
     }
 
     pub(crate) fn inc_sleeping(&self) {
@@ -165,6 +218,7 @@ pub(crate) fn a_sibling_busy_waits<'a>(mut siblings: impl Iterator<Item = &'a Bu
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
+    use crate::driver::CountingDriver;
     use crate::queue::Slot;
     use crate::queue::test_node::{TestNode, node};
     use crate::scheduler::park::Parker;
@@ -196,6 +250,54 @@ mod loom_tests {
             let will_wake = !a_sibling_busy_waits(std::iter::once(&*flag));
             let saw_task = sibling.join().unwrap();
             assert!(will_wake || saw_task, "neither side saw the other");
+        });
+    }
+
+    /// A worker goes to sleep (in the driver) while two notifiers try to
+    /// wake a sleeper: one whose claim may find the worker counted in
+    /// `sleeping` but not yet parked, and one that published work. The
+    /// second may be turned away by the first's claim, and the worker's
+    /// look skips its siblings' queues while that claim is held: a claim
+    /// that woke nobody must be tried again once the worker is parked, or
+    /// the worker sleeps beside the work (`Idle::notify`).
+    #[test]
+    fn a_claim_that_wakes_nobody_leaves_no_sleeper_beside_work() {
+        let mut model = loom::model::Builder::new();
+        // Three threads: bounded preemptions keep the model to seconds; the
+        // lost wake-up it guards against needs two.
+        model.preemption_bound = Some(3);
+        model.check(|| {
+            let idle = Arc::new(Idle::new(2));
+            let parker = Arc::new(Parker::new());
+            let driver = Arc::new(CountingDriver::new());
+            let work = Arc::new(AtomicBool::new(false));
+            let notifier = |publish: bool| {
+                let (idle, parker, driver) = (idle.clone(), parker.clone(), driver.clone());
+                let work = work.clone();
+                loom::thread::spawn(move || {
+                    if publish {
+                        work.store(true, SeqCst);
+                    }
+                    idle.notify(|| parker.unpark(&*driver, true), || parker.is_parked());
+                })
+            };
+            let (stale, publisher) = (notifier(false), notifier(true));
+            // The worker, as `WorkerContext::idle` goes to sleep.
+            idle.inc_sleeping();
+            let _wait = parker.prepare(true);
+            let sees_work = idle.searching() == 0 && work.load(SeqCst);
+            if sees_work {
+                if parker.cancel() {
+                    idle.stop_searching();
+                }
+                idle.dec_sleeping();
+            }
+            stale.join().unwrap();
+            publisher.join().unwrap();
+            if !sees_work {
+                // Asleep in the driver now: only an unpark ends that.
+                assert_eq!(driver.unparks(), 1, "a sleeper beside work");
+            }
         });
     }
 }

@@ -131,7 +131,10 @@ pub(crate) struct Remote {
 /// with the request's load-then-set); on one, its set fetches the line
 /// once and the read finds it.
 pub(crate) struct RunState {
-    /// Priority index of the task being polled, `IDLE_PRIORITY` between polls.
+    /// Priority index of the task being polled; [`BETWEEN_POLLS`] while
+    /// the worker looks for its next task; [`IDLE_PRIORITY`] while it is
+    /// idle (busy-waiting or parking). See [`Shared::push_remote`] for the
+    /// handshake that relies on it.
     pub(crate) running: AtomicU8,
     /// Bits of [`URGENT_HERE`] when `Max` or `High` work was queued on this
     /// worker, of [`URGENT_AT_SIBLING`] when it waits in a busy sibling's
@@ -142,8 +145,14 @@ pub(crate) struct RunState {
     pub(crate) urgent: AtomicU8,
 }
 
-/// `RunState::running` while the worker polls no task.
+/// `RunState::running` while the worker is idle: from the start of
+/// `WorkerContext::idle` until it found work.
 pub(crate) const IDLE_PRIORITY: u8 = u8::MAX;
+
+/// `RunState::running` while the worker is awake but polls no task: it
+/// drains its inbox and picks the next task, or polls its `block_on`
+/// future. Outranked by every strict level, as [`IDLE_PRIORITY`] is.
+pub(crate) const BETWEEN_POLLS: u8 = u8::MAX - 1;
 
 /// `RunState::urgent` bits: `Max` (`High`) work was queued on this worker.
 /// The protocol bits: the worker clears them before it drains its inbox,
@@ -182,6 +191,36 @@ pub(crate) fn urgent_mask(priority: Priority) -> u8 {
         Priority::Max => 0,
         Priority::High => URGENT_MAX | SIBLING_MAX,
         Priority::Normal | Priority::Low => URGENT_HERE | URGENT_AT_SIBLING,
+    }
+}
+
+impl RunState {
+    /// The worker starts to idle (`WorkerContext::idle`).
+    #[inline]
+    pub(crate) fn enter_idle(&self) {
+        // Relaxed: a push that reads this from now on leaves the wake-up
+        // to the idle worker's own handshakes, which see it; one that reads
+        // an older value wakes a sleeper that finds nothing, at worst.
+        self.running.store(IDLE_PRIORITY, Relaxed);
+    }
+
+    /// The worker is done idling and drains its inbox next: its half of
+    /// the awake-worker handshake (see [`Shared::push_remote`]).
+    #[inline]
+    pub(crate) fn leave_idle(&self) {
+        self.running.store(BETWEEN_POLLS, Relaxed);
+        // Orders the store before the next drain; pairs with the fence in
+        // `Parker::unpark` that follows a push.
+        crate::loom::fence(SeqCst);
+    }
+
+    /// `true` if the worker is idle. For a pusher that has issued a
+    /// `SeqCst` fence since its push: then `false` means the worker is
+    /// awake and its next drain may have missed the push.
+    #[inline]
+    pub(crate) fn is_idle(&self) -> bool {
+        // Relaxed: the caller's fence orders it (see above).
+        self.running.load(Relaxed) == IDLE_PRIORITY
     }
 }
 
@@ -288,7 +327,9 @@ impl Shared {
                     released: AtomicBool::new(false),
                     busy_wait: BusyWait::new(),
                     run: CachePadded(RunState {
-                        running: AtomicU8::new(IDLE_PRIORITY),
+                        // Not idle until its thread says so: a push before
+                        // the worker's first look may wake a sibling.
+                        running: AtomicU8::new(BETWEEN_POLLS),
                         urgent: AtomicU8::new(0),
                     }),
                 })
@@ -362,6 +403,28 @@ impl Shared {
     }
 
     /// Puts `task` in worker `target`'s inbox and wakes the worker.
+    ///
+    /// # The awake-worker handshake
+    ///
+    /// If the target is awake, it drains its inbox at its next tick; but
+    /// its current poll, or the one it starts after a drain that just
+    /// missed this push, may run long, and then an idle sibling should
+    /// take the task. So the push wakes a sleeper unless the target is idle
+    /// (its own handshakes in `WorkerContext::idle` see the push):
+    ///
+    /// ```text
+    ///   push_remote                          target leaving `idle`
+    ///   inbox CAS                            running = BETWEEN_POLLS
+    ///   fence(SeqCst) (in `Parker::unpark`)  fence(SeqCst)
+    ///   if running != IDLE:                  drain the inbox, poll, ...
+    ///     wake a sleeper to steal
+    /// ```
+    ///
+    /// The fences are ordered one way or the other: either the drain sees
+    /// the task, or the push's load sees the worker awake. From then on `running` stays off
+    /// `IDLE_PRIORITY` (task priorities and `BETWEEN_POLLS`) until the
+    /// worker is idle again, so a push that reads `IDLE_PRIORITY` reached a
+    /// worker that is idle, or one whose next drain comes after the push.
     pub(crate) fn push_remote(&self, target: usize, task: Task) {
         let remote = &self.workers[target];
         let priority = task.metadata().priority();
@@ -380,14 +443,13 @@ impl Shared {
                     .map(|i| &self.workers[(target + i) % n])
                     .any(|sibling| sibling.ask_to_take_urgent(priority));
             }
-            // The target is busy polling a task, perhaps for long: let an
-            // idle sibling take the work from its inbox. Asked in the order
-            // of what costs least to read: the idle counts change when a
-            // worker parks or wakes, `running` at every poll (a cache miss
-            // for this thread); a stale answer to either costs at most a
-            // missed or a spurious wake-up, never the work (the target runs
-            // it once its poll ends).
-            if self.idle.may_want_wakeup() && remote.run.running.load(Relaxed) != IDLE_PRIORITY {
+            // The target is awake and may poll for long: let an idle
+            // sibling take the work from its inbox (the handshake above).
+            // Asked in the order of what costs least to read: the idle
+            // counts change when a worker parks or wakes, `running` at
+            // every poll (a cache miss for this thread). Both exact, not
+            // hints: the fence in `unpark` ordered them after the push.
+            if self.idle.may_want_wakeup() && !remote.run.is_idle() {
                 self.notify_for_steal();
             }
         }
@@ -400,19 +462,19 @@ impl Shared {
     /// Wakes one sleeping worker to steal new work, unless someone is
     /// already searching (they will find it) or nobody sleeps.
     pub(crate) fn notify_for_steal(&self) {
-        if !self.idle.claim_wakeup() {
-            return;
-        }
         let n = self.workers.len();
-        let start = self.next_remote.fetch_add(1, Relaxed) % n;
-        for i in 0..n {
-            let w = (start + i) % n;
-            if self.workers[w].parker.unpark(&*self.driver, true) {
-                tracing::trace!(worker = w, "unpark to steal");
-                return;
-            }
-        }
-        self.idle.unclaim();
+        let wake_one = || {
+            let start = self.next_remote.fetch_add(1, Relaxed) % n;
+            (0..n).map(|i| (start + i) % n).any(|w| {
+                let woken = self.workers[w].parker.unpark(&*self.driver, true);
+                if woken {
+                    tracing::trace!(worker = w, "unpark to steal");
+                }
+                woken
+            })
+        };
+        let anyone_parked = || self.workers.iter().any(|w| w.parker.is_parked());
+        self.idle.notify(wake_one, anyone_parked);
     }
 
     /// Begins shutdown: wakes every worker so it sees the flag and exits.
@@ -525,4 +587,43 @@ pub(crate) fn schedule(task: Task, info: ScheduleInfo) {
     // A clone keeps the runtime's state alive until the push and unpark
     // are done, even if the task runs to completion meanwhile.
     Arc::clone(&header.shared).push_home(task);
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::driver::CountingDriver;
+    use crate::queue::test_node::{TestNode, node};
+    use loom::sync::Arc;
+
+    /// A push reaches a worker as it leaves `idle` (`Shared::push_remote`):
+    /// either the worker's next drain takes the task, or the pusher sees
+    /// the worker awake (and wakes a sibling to steal it, in case the
+    /// worker's next poll runs long). Never neither, which would leave the
+    /// task behind a poll that may block the worker's thread.
+    #[test]
+    fn a_push_as_the_worker_leaves_idle_is_seen_by_one_side() {
+        loom::model(|| {
+            let run = Arc::new(RunState {
+                running: AtomicU8::new(IDLE_PRIORITY),
+                urgent: AtomicU8::new(0),
+            });
+            let inbox: Arc<Inbox<Box<TestNode>>> = Arc::new(Inbox::new());
+            let parker = Arc::new(Parker::new());
+            let pusher = {
+                let (run, inbox, parker) = (run.clone(), inbox.clone(), parker.clone());
+                loom::thread::spawn(move || {
+                    inbox.push(node(1));
+                    // The worker is not parked: this is only the fence.
+                    assert!(!parker.unpark(&CountingDriver::new(), false));
+                    !run.is_idle()
+                })
+            };
+            run.leave_idle();
+            let drained = inbox.drain().count();
+            let saw_it_awake = pusher.join().unwrap();
+            assert!(drained == 1 || saw_it_awake, "neither side saw the other");
+            drop(inbox.drain());
+        });
+    }
 }

@@ -36,7 +36,7 @@ use crate::loom::{AtomicU8, CachePadded};
 const RUNNING: u8 = 0;
 const PARKED: u8 = 1;
 const PARKED_IN_DRIVER: u8 = 2;
-/// Running, woken by `Idle::claim_wakeup`'s claimant: already counted as a
+/// Running, woken by `Idle::notify`'s claimant: already counted as a
 /// searcher.
 const WOKEN_TO_SEARCH: u8 = 3;
 
@@ -134,7 +134,7 @@ impl Parker {
     /// Wakes the worker if it sleeps. Returns `true` if this call woke it.
     ///
     /// With `to_search`, the worker wakes counted as a searcher (the caller
-    /// counted it, see `Idle::claim_wakeup`).
+    /// counted it, see `Idle::notify`).
     #[inline]
     pub(crate) fn unpark(&self, driver: &dyn Driver, to_search: bool) -> bool {
         let woken = if to_search { WOKEN_TO_SEARCH } else { RUNNING };
@@ -169,19 +169,9 @@ impl Parker {
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
+    use crate::driver::CountingDriver;
     use crate::loom::AtomicUsize;
     use loom::sync::Arc;
-
-    /// A driver that records unparks, for the handshake model.
-    struct FlagDriver(AtomicUsize);
-
-    impl Driver for FlagDriver {
-        fn park(&self, _: Option<std::time::Duration>) {}
-        fn poll(&self) {}
-        fn unpark(&self) {
-            self.0.fetch_add(1, SeqCst);
-        }
-    }
 
     /// The worker parks in the driver while another thread publishes work
     /// and unparks: either the worker sees the work before sleeping, or the
@@ -191,7 +181,7 @@ mod loom_tests {
         loom::model(|| {
             let parker = Arc::new(Parker::new());
             let work = Arc::new(AtomicUsize::new(0));
-            let driver = Arc::new(FlagDriver(AtomicUsize::new(0)));
+            let driver = Arc::new(CountingDriver::new());
             let publisher = {
                 let (parker, work, driver) = (parker.clone(), work.clone(), driver.clone());
                 loom::thread::spawn(move || {
@@ -207,7 +197,7 @@ mod loom_tests {
             publisher.join().unwrap();
             if !saw_work {
                 // Sleeping now would have to be ended by the publisher.
-                assert_eq!(driver.0.load(SeqCst), 1, "lost wake-up");
+                assert_eq!(driver.unparks(), 1, "lost wake-up");
                 parker.wait(wait, &*driver);
             }
             assert!(!parker.is_parked());
@@ -223,7 +213,7 @@ mod loom_tests {
         loom::model(|| {
             let parker = Arc::new(Parker::new());
             let work = Arc::new(AtomicUsize::new(0));
-            let driver = Arc::new(FlagDriver(AtomicUsize::new(0)));
+            let driver = Arc::new(CountingDriver::new());
             let publisher = {
                 let (parker, work, driver) = (parker.clone(), work.clone(), driver.clone());
                 loom::thread::spawn(move || {
@@ -241,7 +231,7 @@ mod loom_tests {
             assert_eq!(work.load(SeqCst), 1);
             // Woken to search exactly when the publisher's unpark took it.
             assert_eq!(to_search, woke_it);
-            assert_eq!(driver.0.load(SeqCst), 0);
+            assert_eq!(driver.unparks(), 0);
         });
     }
 }

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use async_task::ScheduleInfo;
 
 use super::{
-    IDLE_PRIORITY, LIFO_CAP, Remote, Shared, URGENT_AT_SIBLING, URGENT_HERE, idle, urgent_mask,
+    BETWEEN_POLLS, LIFO_CAP, Remote, Shared, URGENT_AT_SIBLING, URGENT_HERE, idle, urgent_mask,
 };
 use crate::context;
 use crate::metrics;
@@ -539,7 +539,7 @@ impl WorkerContext {
         harness::run(task);
         self.in_task.set(false);
         let slice = reductions::exit_slice(prev);
-        remote.run.running.store(IDLE_PRIORITY, Relaxed);
+        remote.run.running.store(BETWEEN_POLLS, Relaxed);
         let metrics = &remote.metrics;
         metrics::add(&metrics.polls, 1);
         if slice.preempted {
@@ -603,7 +603,7 @@ impl WorkerContext {
     /// Ends this worker's search, if it was searching, now that it found
     /// work (stolen, or its own: a worker woken to search may find work in
     /// its own queues first). A worker that stayed counted as searching
-    /// while running would block every steal wake-up (`Idle::claim_wakeup`
+    /// while running would block every steal wake-up (`Idle::notify`
     /// wakes nobody while someone searches), and siblings would sleep while
     /// work waited. If this was the last searcher, another is woken: there
     /// may be more to take.
@@ -631,6 +631,14 @@ impl WorkerContext {
     /// `woken` reports work that arrived some other way (`block_on`'s
     /// future being woken).
     pub(crate) fn idle(&self, woken: &dyn Fn() -> bool) {
+        let run = &self.remote().run;
+        run.enter_idle();
+        self.wait_for_work(woken);
+        run.leave_idle();
+    }
+
+    /// The body of [`idle`](WorkerContext::idle).
+    fn wait_for_work(&self, woken: &dyn Fn() -> bool) {
         self.account_busy();
         // A task queued by the driver was taken by a thief, who is awake.
         self.notify_after_run.set(false);
