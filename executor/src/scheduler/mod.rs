@@ -421,10 +421,11 @@ impl Shared {
     /// ```
     ///
     /// The fences are ordered one way or the other: either the drain sees
-    /// the task, or the push's load sees the worker awake. From then on `running` stays off
-    /// `IDLE_PRIORITY` (task priorities and `BETWEEN_POLLS`) until the
-    /// worker is idle again, so a push that reads `IDLE_PRIORITY` reached a
-    /// worker that is idle, or one whose next drain comes after the push.
+    /// the task, or the push's load sees the worker awake. From then on
+    /// `running` stays off `IDLE_PRIORITY` (task priorities and
+    /// `BETWEEN_POLLS`) until the worker is idle again, so a push that
+    /// reads `IDLE_PRIORITY` reached a worker that is idle, or one whose
+    /// next drain comes after the push.
     pub(crate) fn push_remote(&self, target: usize, task: Task) {
         let remote = &self.workers[target];
         let priority = task.metadata().priority();

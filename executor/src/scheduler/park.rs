@@ -142,7 +142,8 @@ impl Parker {
         // waker's half of the handshake (pairs with the fence in `prepare`).
         // Callers that published with a SeqCst RMW would not need it in the
         // C++ model, but a fence states the protocol in one place, and loom
-        // checks fences exactly.
+        // checks fences exactly. `Shared::push_remote` relies on it for a
+        // second handshake too (its loads after a failed unpark).
         crate::loom::fence(SeqCst);
         // The load keeps the common case (worker running) to a read of a
         // line that stays shared; only a sleeping worker costs a CAS.
