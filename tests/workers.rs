@@ -132,6 +132,55 @@ fn child_of_a_blocked_parent_runs_elsewhere(workers: usize) {
     rt.block_on(parent).unwrap();
 }
 
+/// A task woken from outside goes to its worker's inbox; when that worker
+/// is in a poll that blocks its thread, a sibling takes the task from
+/// there (the push wakes one if none is awake to see it).
+#[test]
+fn a_task_woken_from_outside_while_its_worker_blocks_runs_on_a_sibling() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let (wake_tx, wake_rx) = futures::channel::oneshot::channel::<()>();
+    let (blocking_tx, blocking_rx) = std::sync::mpsc::channel();
+    let (ran_tx, ran_rx) = std::sync::mpsc::channel();
+    let waiter = rt.spawn(async move {
+        // Spawned into this worker's LIFO slot: it runs here next, once
+        // the waiter waits, and blocks this thread until the waiter ran.
+        let blocker = smp_rt::spawn(async move {
+            blocking_tx.send(std::thread::current().id()).unwrap();
+            ran_rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("the woken task stayed stranded behind a blocked worker")
+        });
+        wake_rx.await.unwrap();
+        ran_tx.send(std::thread::current().id()).unwrap();
+        blocker
+    });
+    let blocked_thread = blocking_rx.recv().unwrap();
+    // The idle sibling goes to sleep: it parks (its first park may come
+    // before the blocker starts), then has time to end any busy wait, so
+    // that only the push can bring it back. (If it is still awake, it sees
+    // the task itself and the test passes without the push's wake-up.)
+    let m = rt.metrics();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while (0..2).map(|w| m.worker_park_count(w)).sum::<u64>() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the idle worker never parked"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    // From a thread outside the runtime: the wake-up is a remote push.
+    std::thread::spawn(move || wake_tx.send(()).unwrap())
+        .join()
+        .unwrap();
+    let blocker = rt.block_on(waiter).unwrap();
+    let waiter_thread = rt.block_on(blocker).unwrap();
+    assert_ne!(waiter_thread, blocked_thread);
+}
+
 #[test]
 fn a_task_woken_elsewhere_goes_back_to_its_worker() {
     let rt = Builder::new_multi_thread()
