@@ -155,7 +155,8 @@ fn a_task_woken_from_outside_while_its_worker_blocks_runs_on_a_sibling() {
         });
         wake_rx.await.unwrap();
         ran_tx.send(std::thread::current().id()).unwrap();
-        blocker
+        // The waiter's thread, as the blocker received it.
+        blocker.await.unwrap()
     });
     let blocked_thread = blocking_rx.recv().unwrap();
     // The idle sibling goes to sleep: it parks (its first park may come
@@ -176,8 +177,7 @@ fn a_task_woken_from_outside_while_its_worker_blocks_runs_on_a_sibling() {
     std::thread::spawn(move || wake_tx.send(()).unwrap())
         .join()
         .unwrap();
-    let blocker = rt.block_on(waiter).unwrap();
-    let waiter_thread = rt.block_on(blocker).unwrap();
+    let waiter_thread = rt.block_on(waiter).unwrap();
     assert_ne!(waiter_thread, blocked_thread);
 }
 
