@@ -5,7 +5,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::Runtime;
+use super::{Extensions, Runtime};
 use crate::blocking::BlockingPool;
 use crate::driver::{Driver, SleepDriver};
 use crate::scheduler::{Config, Flavor, Shared};
@@ -38,7 +38,7 @@ pub struct Builder {
     max_blocking_threads: usize,
     keep_alive: Duration,
     driver: Option<Box<dyn Driver>>,
-    extensions: Vec<Arc<dyn Any + Send + Sync>>,
+    extensions: Extensions,
     on_thread_start: Option<ThreadHook>,
     on_thread_stop: Option<ThreadHook>,
 }
@@ -71,7 +71,7 @@ impl Builder {
             max_blocking_threads: 512,
             keep_alive: Duration::from_secs(10),
             driver: None,
-            extensions: Vec::new(),
+            extensions: Extensions::default(),
             on_thread_start: None,
             on_thread_stop: None,
         }
@@ -150,7 +150,7 @@ impl Builder {
     /// reactor and the timers reach their futures without the executor
     /// knowing them.
     pub fn extension<T: Any + Send + Sync>(&mut self, value: Arc<T>) -> &mut Builder {
-        self.extensions.push(value);
+        self.extensions.insert(value);
         self
     }
 

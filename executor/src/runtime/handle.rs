@@ -121,19 +121,7 @@ impl Handle {
     /// The service of type `T` attached with
     /// [`Builder::extension`](super::Builder::extension), if any.
     pub fn extension<T: std::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
-        // The type is checked before the clone: only the one that matches
-        // pays a reference-count increment.
-        let ext = self
-            .shared
-            .config
-            .extensions
-            .iter()
-            .find(|ext| ext.is::<T>())?;
-        Some(
-            Arc::clone(ext)
-                .downcast::<T>()
-                .unwrap_or_else(|_| unreachable!("the type was just checked")),
-        )
+        self.shared.config.extensions.get::<T>()
     }
 
     /// The service of type `T` of the runtime this thread is in:

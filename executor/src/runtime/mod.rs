@@ -2,6 +2,7 @@
 
 mod block_on;
 mod builder;
+mod extensions;
 mod handle;
 
 use std::future::Future;
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 
 pub(crate) use builder::ThreadHook;
 pub use builder::{Builder, DEFAULT_REDUCTIONS};
+pub(crate) use extensions::Extensions;
 pub use handle::{EnterGuard, Handle, TryCurrentError};
 
 pub use crate::metrics::RuntimeMetrics;

@@ -43,7 +43,6 @@ mod registry;
 mod task_counts;
 mod worker;
 
-use std::any::Any;
 use std::ptr;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::sync::atomic::{AtomicBool, AtomicUsize};
@@ -86,7 +85,7 @@ pub(crate) struct Config {
     pub(crate) reductions: u32,
     pub(crate) thread_name: String,
     /// Services attached with `Builder::extension`.
-    pub(crate) extensions: Vec<Arc<dyn Any + Send + Sync>>,
+    pub(crate) extensions: crate::runtime::Extensions,
     pub(crate) on_thread_start: Option<ThreadHook>,
     pub(crate) on_thread_stop: Option<ThreadHook>,
 }
