@@ -62,8 +62,8 @@ mod tests {
             "seven"
         );
         assert!(extensions.get::<u64>().is_none());
-        // Found twice, dropped once each: the count is back to the two
-        // the test and the list hold.
+        // The lookup's clone is the one dropped: the count is back to the
+        // two that the test and the list hold.
         drop(found);
         assert_eq!(Arc::strong_count(&number), 2);
     }

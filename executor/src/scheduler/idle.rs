@@ -132,10 +132,12 @@ impl Idle {
     /// The two fences are ordered one way or the other: either the
     /// notifier's check comes after the worker's `PARKED` store (it sees the
     /// worker parked and tries again), or the worker's look comes after the
-    /// unclaim (it sees the claim gone and looks at the queues itself). A retry needs a parked worker, which
-    /// the next claim wakes unless that worker left `PARKED` meanwhile, on
-    /// its own (it found work) or woken by someone else: each retry follows
-    /// progress elsewhere, and the loop never spins on a window.
+    /// unclaim (it sees the claim gone and looks at the queues itself).
+    ///
+    /// A retry needs a parked worker, which the next claim wakes unless
+    /// that worker left `PARKED` meanwhile, on its own (it found work) or
+    /// woken by someone else: each retry follows progress elsewhere, and
+    /// the loop never spins on a window.
     pub(crate) fn notify(
         &self,
         mut wake_one: impl FnMut() -> bool,
