@@ -5,15 +5,20 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use smp_rt::runtime::Builder;
+use smp_rt::runtime::{Builder, Runtime};
 use smp_rt::task::{self, Priority};
+
+/// A multi-thread runtime with `workers` workers.
+fn multi_thread(workers: usize) -> Runtime {
+    Builder::new_multi_thread()
+        .worker_threads(workers)
+        .build()
+        .unwrap()
+}
 
 #[test]
 fn idle_workers_steal_from_a_busy_one() {
-    let rt = Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    let rt = multi_thread(2);
     let threads = Arc::new(Mutex::new(HashSet::new()));
     let t = threads.clone();
     rt.block_on(async move {
@@ -47,10 +52,7 @@ fn high_priority_work_is_stolen_first() {
     // Worker A runs `spawner`, which keeps A busy throughout. It first makes
     // worker B busy with `gate`, queues Normal and High work on A, then
     // opens the gate: B, idle again, must steal the High task first.
-    let rt = Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    let rt = multi_thread(2);
     let order = Arc::new(Mutex::new(Vec::new()));
     let o = order.clone();
     rt.block_on(async move {
@@ -113,10 +115,7 @@ fn child_of_a_blocked_parent_runs_elsewhere(workers: usize) {
     // The child goes to the spawning worker's LIFO slot (run next); the
     // parent then blocks its thread until the child has run, which only a
     // sibling taking the slot can make happen.
-    let rt = Builder::new_multi_thread()
-        .worker_threads(workers)
-        .build()
-        .unwrap();
+    let rt = multi_thread(workers);
     let (ran_tx, ran_rx) = std::sync::mpsc::channel();
     let parent = rt.spawn(async move {
         let parent_thread = std::thread::current().id();
@@ -137,10 +136,7 @@ fn child_of_a_blocked_parent_runs_elsewhere(workers: usize) {
 /// there (the push wakes one if none is awake to see it).
 #[test]
 fn a_task_woken_from_outside_while_its_worker_blocks_runs_on_a_sibling() {
-    let rt = Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    let rt = multi_thread(2);
     let (wake_tx, wake_rx) = futures::channel::oneshot::channel::<()>();
     let (blocking_tx, blocking_rx) = std::sync::mpsc::channel();
     let (ran_tx, ran_rx) = std::sync::mpsc::channel();
@@ -183,10 +179,7 @@ fn a_task_woken_from_outside_while_its_worker_blocks_runs_on_a_sibling() {
 
 #[test]
 fn a_task_woken_elsewhere_goes_back_to_its_worker() {
-    let rt = Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    let rt = multi_thread(2);
     let (tx, rx) = futures::channel::oneshot::channel::<()>();
     let waiter = rt.spawn(async move {
         let before = std::thread::current().id();
@@ -203,10 +196,7 @@ fn a_task_woken_elsewhere_goes_back_to_its_worker() {
 
 #[test]
 fn idle_workers_park_and_remote_spawns_wake_them() {
-    let rt = Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    let rt = multi_thread(2);
     // Let both workers run out of work and park.
     let m = rt.metrics();
     let parked =
@@ -286,10 +276,7 @@ fn a_busy_worker_takes_work_stranded_behind_a_stuck_sibling() {
     // goes idle, so it never steals). Tasks whose home is X are woken from
     // a plain thread: they go to X's inbox, and only Y's check for stalled
     // siblings can run them before X is released.
-    let rt = Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    let rt = multi_thread(2);
     let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
     let (homed_tx, homed_rx) = std::sync::mpsc::channel();
     let blocker = rt.spawn(async move {
@@ -368,10 +355,7 @@ fn a_busy_worker_takes_the_queue_of_a_stuck_sibling() {
     // work, so it never steals). Then a task on worker X spawns children,
     // which queue on X, and blocks X. Only Y's check for stalled siblings
     // can run the children before X is released.
-    let rt = Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
+    let rt = multi_thread(2);
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (spinning_tx, spinning_rx) = std::sync::mpsc::channel();
     let spinner = rt.spawn({
