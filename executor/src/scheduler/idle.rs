@@ -94,8 +94,10 @@ impl Idle {
     /// looks at the work itself (its announcement is followed by a fence).
     #[inline]
     pub(crate) fn may_want_wakeup(&self) -> bool {
-        // Relaxed: a stale answer costs a missed or a spurious wake-up of a
-        // sibling, never lost work (the caller runs the work itself).
+        // Relaxed: without the caller's fence, a stale answer costs a
+        // missed or a spurious wake-up of a sibling, so only callers that
+        // run the work themselves use it that way (a yield); with it, the
+        // fence orders these loads (`Shared::push_remote`).
         self.searching.load(Relaxed) == 0 && self.sleeping.load(Relaxed) != 0
     }
 
