@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{self, ExitCode};
 use std::time::{Duration, Instant};
 
-use smp_rt_bench::cli::{self, Command, Options, PARKED_CHILD};
+use smp_rt_bench::cli::{self, CHILD_RUNNER_ENV, Command, Options, PARKED_CHILD};
 use smp_rt_bench::report::{Report, Row, Sample, Unit};
 use smp_rt_bench::runtimes::{self, RuntimeKind};
 use smp_rt_bench::stats::{self, Summary};
@@ -241,12 +241,14 @@ fn timed(pair: &Timed, opts: &Options, results: &mut Results) -> Result<(), Stri
 fn parked(opts: &Options, results: &mut Results) -> Result<(), String> {
     let name = Workload::ParkedTasks.name();
     let exe = env::current_exe().map_err(|err| format!("cannot find this program: {err}"))?;
+    let runner = env::var(CHILD_RUNNER_ENV).ok();
+    let command = cli::child_command(&exe.to_string_lossy(), runner.as_deref())?;
     let mut spawn_ns: [Vec<f64>; 2] = Default::default();
     let mut bytes: [Vec<f64>; 2] = Default::default();
     for iteration in 0..opts.iterations {
         let mut line = format!("{}  ", step(name, iteration + opts.warmup, opts));
         for (slot, kind) in RuntimeKind::ALL.into_iter().enumerate() {
-            match parked_in_child(&exe, kind, opts) {
+            match parked_in_child(&command, kind, opts) {
                 Ok(parked) => {
                     let ns = parked.spawn_ns_per_task();
                     spawn_ns[slot].push(ns);
@@ -303,8 +305,16 @@ fn parked(opts: &Options, results: &mut Results) -> Result<(), String> {
     Ok(())
 }
 
-fn parked_in_child(exe: &Path, kind: RuntimeKind, opts: &Options) -> Result<Parked, String> {
-    let output = process::Command::new(exe)
+/// Runs `parked_tasks` once in a child process started by `command` (the
+/// program, then its leading arguments: see `cli::child_command`).
+fn parked_in_child(
+    command: &[String],
+    kind: RuntimeKind,
+    opts: &Options,
+) -> Result<Parked, String> {
+    let shown = command.join(" ");
+    let output = process::Command::new(&command[0])
+        .args(&command[1..])
         .args([
             PARKED_CHILD,
             kind.name(),
@@ -312,17 +322,24 @@ fn parked_in_child(exe: &Path, kind: RuntimeKind, opts: &Options) -> Result<Park
             &opts.parked_tasks.to_string(),
         ])
         .output()
-        .map_err(|err| format!("cannot start {}: {err}", exe.display()))?;
+        .map_err(|err| format!("cannot start `{shown}`: {err}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let message = stderr
             .lines()
             .rfind(|line| !line.trim().is_empty())
-            .unwrap_or("no message; can this program run itself as a child process?");
+            .map_or_else(
+                || {
+                    format!(
+                        "no message; can this program run itself as a child process? \
+                         (under an emulator, set {CHILD_RUNNER_ENV}: see --help)"
+                    )
+                },
+                str::to_owned,
+            );
         return Err(format!(
-            "the child process `{} {PARKED_CHILD} ...` failed ({}): {message}",
-            exe.display(),
+            "the child process `{shown} {PARKED_CHILD} ...` failed ({}): {message}",
             output.status,
         ));
     }
