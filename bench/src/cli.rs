@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::child::PARKED_CHILD;
 use crate::runtimes::{self, RuntimeKind};
 use crate::workloads::{
     HTTP_CONNECTIONS, HTTP_DURATION, HTTP_ROUNDS, LATENCY_SAMPLES, PARKED_TASKS, Workload,
@@ -58,51 +59,6 @@ pub enum Command {
         /// How many tasks to park.
         count: usize,
     },
-}
-
-/// The hidden subcommand the runner re-executes itself with.
-pub const PARKED_CHILD: &str = "__parked-tasks-child";
-
-/// The environment variable naming a command to start the child processes
-/// under (see [`USAGE`]).
-pub const CHILD_RUNNER_ENV: &str = "SMP_RT_BENCH_CHILD_RUNNER";
-
-/// The program and leading arguments that start `exe` as a child process:
-/// `exe` alone, or after the words of `runner` (the value of
-/// [`CHILD_RUNNER_ENV`], split on whitespace), when one is set.
-///
-/// # Errors
-///
-/// When `runner` is set but holds no command.
-///
-/// # Examples
-///
-/// ```
-/// use smp_rt_bench::cli::child_command;
-///
-/// assert_eq!(child_command("/bin/bench", None).unwrap(), ["/bin/bench"]);
-/// assert_eq!(
-///     child_command("/bin/bench", Some("qemu-aarch64 -L /usr/aarch64-linux-gnu")).unwrap(),
-///     ["qemu-aarch64", "-L", "/usr/aarch64-linux-gnu", "/bin/bench"],
-/// );
-/// assert!(child_command("/bin/bench", Some("  ")).is_err());
-/// ```
-pub fn child_command(exe: &str, runner: Option<&str>) -> Result<Vec<String>, String> {
-    let mut words: Vec<String> = match runner {
-        None => Vec::new(),
-        Some(runner) => {
-            let words: Vec<String> = runner.split_whitespace().map(str::to_owned).collect();
-            if words.is_empty() {
-                return Err(format!(
-                    "{CHILD_RUNNER_ENV} is set but empty: unset it, or give the command \
-                     to start child processes under (for example `qemu-aarch64`)"
-                ));
-            }
-            words
-        }
-    };
-    words.push(exe.to_owned());
-    Ok(words)
 }
 
 /// Settings of a run.

@@ -44,6 +44,7 @@
 
 #![warn(missing_docs, rust_2018_idioms)]
 
+pub mod child;
 pub mod cli;
 pub mod report;
 pub mod runtimes;

@@ -7,17 +7,17 @@
 //! ```
 
 use std::env;
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{self, ExitCode};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use smp_rt_bench::cli::{self, CHILD_RUNNER_ENV, Command, Options, PARKED_CHILD};
+use smp_rt_bench::child;
+use smp_rt_bench::cli::{self, Command, Options};
 use smp_rt_bench::report::{Report, Row, Sample, Unit};
 use smp_rt_bench::runtimes::{self, RuntimeKind};
 use smp_rt_bench::stats::{self, Summary};
 use smp_rt_bench::sysinfo::SystemInfo;
-use smp_rt_bench::workloads::{self, Kind, PLANNED, Parked, Timed, Workload};
+use smp_rt_bench::workloads::{self, Kind, PLANNED, Timed, Workload};
 use smp_rt_bench::wrk;
 
 fn main() -> ExitCode {
@@ -39,7 +39,7 @@ fn main() -> ExitCode {
             runtime,
             workers,
             count,
-        }) => parked_child(runtime, workers, count),
+        }) => child::serve_parked(runtime, workers, count),
         Ok(Command::Run(opts)) => match run(&opts) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
@@ -240,15 +240,13 @@ fn timed(pair: &Timed, opts: &Options, results: &mut Results) -> Result<(), Stri
 /// one runtime's memory does not show in the other's figure.
 fn parked(opts: &Options, results: &mut Results) -> Result<(), String> {
     let name = Workload::ParkedTasks.name();
-    let exe = env::current_exe().map_err(|err| format!("cannot find this program: {err}"))?;
-    let runner = env::var(CHILD_RUNNER_ENV).ok();
-    let command = cli::child_command(&exe.to_string_lossy(), runner.as_deref())?;
+    let command = child::this_program()?;
     let mut spawn_ns: [Vec<f64>; 2] = Default::default();
     let mut bytes: [Vec<f64>; 2] = Default::default();
     for iteration in 0..opts.iterations {
         let mut line = format!("{}  ", step(name, iteration + opts.warmup, opts));
         for (slot, kind) in RuntimeKind::ALL.into_iter().enumerate() {
-            match parked_in_child(&command, kind, opts) {
+            match child::run_parked(&command, kind, opts.workers, opts.parked_tasks) {
                 Ok(parked) => {
                     let ns = parked.spawn_ns_per_task();
                     spawn_ns[slot].push(ns);
@@ -303,103 +301,6 @@ fn parked(opts: &Options, results: &mut Results) -> Result<(), String> {
         tokio: stats::median(&bytes[1]),
     });
     Ok(())
-}
-
-/// Runs `parked_tasks` once in a child process started by `command` (the
-/// program, then its leading arguments: see `cli::child_command`).
-fn parked_in_child(
-    command: &[String],
-    kind: RuntimeKind,
-    opts: &Options,
-) -> Result<Parked, String> {
-    let shown = command.join(" ");
-    let output = process::Command::new(&command[0])
-        .args(&command[1..])
-        .args([
-            PARKED_CHILD,
-            kind.name(),
-            &opts.workers.to_string(),
-            &opts.parked_tasks.to_string(),
-        ])
-        .output()
-        .map_err(|err| format!("cannot start `{shown}`: {err}"))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let message = stderr
-            .lines()
-            .rfind(|line| !line.trim().is_empty())
-            .map_or_else(
-                || {
-                    format!(
-                        "no message; can this program run itself as a child process? \
-                         (under an emulator, set {CHILD_RUNNER_ENV}: see --help)"
-                    )
-                },
-                str::to_owned,
-            );
-        return Err(format!(
-            "the child process `{shown} {PARKED_CHILD} ...` failed ({}): {message}",
-            output.status,
-        ));
-    }
-    parse_parked(&stdout, opts.parked_tasks)
-        .ok_or_else(|| format!("unexpected output from the child process: {stdout:?}"))
-}
-
-/// Parses the child's line, `spawn_ns=N resident_bytes=N|none`.
-fn parse_parked(line: &str, count: usize) -> Option<Parked> {
-    let mut spawn = None;
-    let mut resident_bytes = None;
-    for field in line.split_whitespace() {
-        match field.split_once('=')? {
-            ("spawn_ns", v) => spawn = Some(Duration::from_nanos(v.parse().ok()?)),
-            ("resident_bytes", "none") => {}
-            ("resident_bytes", v) => resident_bytes = Some(v.parse().ok()?),
-            _ => {}
-        }
-    }
-    Some(Parked {
-        count,
-        spawn: spawn?,
-        resident_bytes,
-    })
-}
-
-/// The hidden subcommand: one `parked_tasks` run, printed as one line. The
-/// process exits without dropping the runtime and its parked tasks.
-fn parked_child(kind: RuntimeKind, workers: usize, count: usize) -> ExitCode {
-    let parked = match kind {
-        RuntimeKind::SmpRt => runtimes::smp_rt(workers).map(|rt| {
-            let parked = workloads::smp_rt::parked_tasks(&rt, count);
-            std::mem::forget(rt);
-            parked
-        }),
-        RuntimeKind::Tokio => runtimes::tokio(workers).map(|rt| {
-            let parked = workloads::tokio::parked_tasks(&rt, count);
-            std::mem::forget(rt);
-            parked
-        }),
-    };
-    match parked {
-        Ok(parked) => {
-            let bytes = parked
-                .resident_bytes
-                .map_or_else(|| "none".to_owned(), |b| b.to_string());
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(
-                out,
-                "spawn_ns={} resident_bytes={bytes}",
-                parked.spawn.as_nanos()
-            );
-            let _ = out.flush();
-            process::exit(0)
-        }
-        Err(err) => {
-            eprintln!("cannot start {}: {err}", kind.name());
-            ExitCode::FAILURE
-        }
-    }
 }
 
 /// `priority_latency`: many samples per run, pooled.
@@ -595,21 +496,5 @@ fn http_round(
             let rt = runtimes::tokio(opts.workers).map_err(started)?;
             workloads::tokio::http_server(&rt, run).map_err(served)?
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn child_line() {
-        let p = parse_parked("spawn_ns=250000000 resident_bytes=128000000\n", 1_000_000).unwrap();
-        assert_eq!(p.spawn_ns_per_task(), 250.0);
-        assert_eq!(p.bytes_per_task(), Some(128.0));
-        let p = parse_parked("spawn_ns=10 resident_bytes=none", 10).unwrap();
-        assert_eq!(p.bytes_per_task(), None);
-        assert!(parse_parked("garbage", 1).is_none());
-        assert!(parse_parked("", 1).is_none());
     }
 }
