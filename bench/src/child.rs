@@ -192,3 +192,45 @@ pub fn serve_parked(kind: RuntimeKind, workers: usize, count: usize) -> ExitCode
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn command(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_child_that_fails_is_an_error_naming_the_command() {
+        let err = run_parked(&command(&["false"]), RuntimeKind::SmpRt, 2, 10).unwrap_err();
+        assert!(
+            err.contains("`false __parked-tasks-child ...` failed"),
+            "{err}"
+        );
+        assert!(err.contains(CHILD_RUNNER_ENV), "{err}");
+    }
+
+    #[test]
+    fn a_child_that_prints_something_else_is_an_error() {
+        // `echo` prints its arguments: exit 0, but not the child's line.
+        let err = run_parked(&command(&["echo"]), RuntimeKind::Tokio, 2, 10).unwrap_err();
+        assert!(err.contains("unexpected output"), "{err}");
+    }
+
+    #[test]
+    fn a_program_that_cannot_start_is_an_error() {
+        let err = run_parked(
+            &command(&["/nonexistent/program"]),
+            RuntimeKind::SmpRt,
+            1,
+            1,
+        )
+        .unwrap_err();
+        assert!(
+            err.starts_with("cannot start `/nonexistent/program`"),
+            "{err}"
+        );
+        assert!(run_parked(&[], RuntimeKind::SmpRt, 1, 1).is_err());
+    }
+}
