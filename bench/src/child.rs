@@ -108,7 +108,7 @@ pub fn run_parked(
                 || {
                     format!(
                         "no message; can this program run itself as a child process? \
-                         (under an emulator, set {CHILD_RUNNER_ENV}: see --help)"
+                         (under an emulator, set {CHILD_RUNNER_ENV}: see `smp_rt_bench --help`)"
                     )
                 },
                 str::to_owned,
