@@ -213,6 +213,22 @@ impl RunState {
         crate::loom::fence(SeqCst);
     }
 
+    /// The worker starts polling a task of `priority`.
+    #[inline]
+    pub(crate) fn start_poll(&self, priority: Priority) {
+        // Relaxed: read by pushes as a hint of what a request would
+        // preempt (`Remote::outranks_running`); off `IDLE_PRIORITY`, as
+        // the handshake needs while the worker is awake.
+        self.running.store(priority as u8, Relaxed);
+    }
+
+    /// The worker's poll ended; it looks for its next task.
+    #[inline]
+    pub(crate) fn end_poll(&self) {
+        // Relaxed: as in `start_poll`.
+        self.running.store(BETWEEN_POLLS, Relaxed);
+    }
+
     /// `true` if the worker is idle. For a pusher that has issued a
     /// `SeqCst` fence since its push: then `false` means the worker is
     /// awake and its next drain may have missed the push.

@@ -30,9 +30,7 @@ use std::time::{Duration, Instant};
 
 use async_task::ScheduleInfo;
 
-use super::{
-    BETWEEN_POLLS, LIFO_CAP, Remote, Shared, URGENT_AT_SIBLING, URGENT_HERE, idle, urgent_mask,
-};
+use super::{LIFO_CAP, Remote, Shared, URGENT_AT_SIBLING, URGENT_HERE, idle, urgent_mask};
 use crate::context;
 use crate::metrics;
 use crate::queue::{Inbox, Ring};
@@ -529,7 +527,7 @@ impl WorkerContext {
         let _entered = span.enter();
         let remote = self.remote();
         let priority = header.priority();
-        remote.run.running.store(priority as u8, Relaxed);
+        remote.run.start_poll(priority);
         let prev = reductions::enter_slice(
             self.shared.config.reductions,
             &remote.run.urgent,
@@ -539,7 +537,7 @@ impl WorkerContext {
         harness::run(task);
         self.in_task.set(false);
         let slice = reductions::exit_slice(prev);
-        remote.run.running.store(BETWEEN_POLLS, Relaxed);
+        remote.run.end_poll();
         let metrics = &remote.metrics;
         metrics::add(&metrics.polls, 1);
         if slice.preempted {
