@@ -495,3 +495,37 @@ fn high_work_from_outside_does_not_cut_a_high_slice_but_max_work_does() {
         panic!("the queued High task never ran");
     });
 }
+
+#[test]
+fn urgent_work_queued_from_outside_runs_by_priority_and_in_arrival_order() {
+    // Queued before any thread drives the worker: the first High task waits
+    // in the worker's urgent slot, the rest in its inbox. All of it runs,
+    // Max first, the two High tasks in the order they arrived, then Normal.
+    let rt = single_worker();
+    let handle = rt.handle().clone();
+    let log: Log = Arc::default();
+    let queued = [
+        (Priority::High, "H1"),
+        (Priority::Normal, "N"),
+        (Priority::High, "H2"),
+        (Priority::Max, "M"),
+    ];
+    let handles: Vec<_> = queued
+        .iter()
+        .map(|&(priority, label)| {
+            let log = log.clone();
+            task::Builder::new().priority(priority).spawn_on(
+                async move { log.lock().unwrap().push(label.to_string()) },
+                &handle,
+            )
+        })
+        .collect();
+    assert_eq!(rt.metrics().worker_inbox_depth(0), 4);
+    rt.block_on(async {
+        for handle in handles {
+            handle.await.unwrap();
+        }
+    });
+    assert_eq!(*log.lock().unwrap(), ["M", "H1", "H2", "N"]);
+    assert_eq!(rt.metrics().worker_inbox_depth(0), 0);
+}

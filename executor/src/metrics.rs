@@ -151,10 +151,12 @@ impl RuntimeMetrics {
         self.shared.workers[worker].rings[level].len() + private
     }
 
-    /// Tasks waiting in worker `worker`'s inbox.
+    /// Tasks pushed to worker `worker` from other threads that it has not
+    /// taken yet: its inbox, and its urgent slot (a `Max` or `High` task).
     pub fn worker_inbox_depth(&self, worker: usize) -> usize {
         self.worker(worker);
-        self.shared.workers[worker].inbox.len()
+        let remote = &self.shared.workers[worker];
+        remote.inbox.len() + usize::from(remote.run.urgent_task.is_occupied())
     }
 
     /// Time worker `worker` spent running tasks (and looking for them),

@@ -17,6 +17,12 @@
 //!   (or null, if a thief took it meanwhile).
 //! * Nobody reads through the pointer before its swap returned it: a thief
 //!   may have taken, run and freed the task in between.
+//!
+//! A worker's urgent slot (`RunState::urgent_task`) is filled from any
+//! thread instead, with [`Slot::try_put`]: a CAS from null, which fails on
+//! an occupied slot, so nothing is ever displaced. A slot is filled one way
+//! or the other, never both: `put`'s plain store relies on nobody else
+//! filling its slot.
 
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
@@ -62,6 +68,21 @@ impl<N: Node> Slot<N> {
         // SAFETY: a non-null value came from `into_raw` in `put`, and the
         // swap handed it to this thread alone.
         NonNull::new(old).map(|old| unsafe { N::from_raw(old) })
+    }
+
+    /// Fills the slot with `node` if it is empty, else gives `node` back.
+    /// Any thread, on a slot nobody fills with [`put`](Slot::put).
+    #[inline]
+    pub(crate) fn try_put(&self, node: N) -> Result<(), N> {
+        let new = node.into_raw();
+        // Release: publishes the node to whoever takes it. Relaxed on
+        // failure: the slot's node is not read.
+        match (self.node).compare_exchange(ptr::null_mut(), new.as_ptr(), Release, Relaxed) {
+            Ok(_) => Ok(()),
+            // SAFETY: `new` came from `into_raw` above, and the failed CAS
+            // published it to nobody.
+            Err(_) => Err(unsafe { N::from_raw(new) }),
+        }
     }
 
     /// Empties the slot. Any thread.
@@ -110,6 +131,18 @@ mod tests {
 
     #[cfg(not(loom))]
     #[test]
+    fn try_put_fills_only_an_empty_slot() {
+        let slot = Slot::new();
+        assert!(slot.try_put(node(1)).is_ok());
+        let refused = slot.try_put(node(2)).expect_err("the slot is full");
+        assert_eq!(refused.value, 2);
+        assert_eq!(slot.take().map(|n| n.value), Some(1));
+        assert!(slot.try_put(node(3)).is_ok());
+        assert_eq!(slot.take().map(|n| n.value), Some(3));
+    }
+
+    #[cfg(not(loom))]
+    #[test]
     fn dropping_frees_the_node() {
         // Under miri, a leak here is an error.
         let slot = Slot::new();
@@ -137,6 +170,32 @@ mod tests {
             got.extend(thief.join().unwrap());
             got.sort_unstable();
             assert_eq!(got, vec![0, 1]);
+        });
+    }
+
+    /// Two threads fill the slot with `try_put` while the owner takes:
+    /// every node is either refused (given back) or taken, exactly once.
+    #[cfg(loom)]
+    #[test]
+    fn concurrent_try_puts_and_a_take() {
+        use loom::sync::Arc;
+        use loom::thread;
+
+        loom::model(|| {
+            let slot = Arc::new(Slot::new());
+            let pushers: Vec<_> = (1..=2)
+                .map(|value| {
+                    let slot = slot.clone();
+                    thread::spawn(move || slot.try_put(node(value)).err().map(|n| n.value))
+                })
+                .collect();
+            let mut got: Vec<usize> = slot.take().map(|n| n.value).into_iter().collect();
+            for pusher in pushers {
+                got.extend(pusher.join().unwrap());
+            }
+            got.extend(slot.take().map(|n| n.value));
+            got.sort_unstable();
+            assert_eq!(got, vec![1, 2]);
         });
     }
 }

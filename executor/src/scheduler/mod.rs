@@ -55,7 +55,7 @@ use crate::context;
 use crate::driver::Driver;
 use crate::loom::{AtomicU8, CachePadded};
 use crate::metrics::WorkerMetrics;
-use crate::queue::{Inbox, Ring, Slot};
+use crate::queue::{Inbox, Node, Ring, Slot};
 use crate::runtime::ThreadHook;
 use crate::task::Priority;
 use crate::task::header::{NO_WORKER, Task};
@@ -129,7 +129,7 @@ pub(crate) struct Remote {
 /// at every poll. On two lines, such a push fetched both (three transfers
 /// with the request's load-then-set); on one, its set fetches the line
 /// once and the read finds it.
-pub(crate) struct RunState {
+pub(crate) struct RunState<N: Node = Task> {
     /// Priority index of the task being polled; [`BETWEEN_POLLS`] while
     /// the worker looks for its next task; [`IDLE_PRIORITY`] while it is
     /// idle (busy-waiting or parking). See [`Shared::push_remote`] for the
@@ -142,6 +142,16 @@ pub(crate) struct RunState {
     /// [`urgent_mask`]; see `reductions`). Cleared by the worker before it
     /// drains its inbox.
     pub(crate) urgent: AtomicU8,
+    /// A `Max` or `High` task pushed from another thread while this
+    /// worker runs: it waits here rather than in the inbox, on the line
+    /// that carries its request, so the push writes one line (the slot,
+    /// then the request) and the worker, which reads that line at every
+    /// charge, finds the task where it found the request (the wake-to-run
+    /// of a High task is a chain of such transfers). Filled with
+    /// `try_put` (one task; another goes to the inbox), and drained with
+    /// the inbox wherever the inbox is: everything said of the inbox's
+    /// handshakes holds for it.
+    pub(crate) urgent_task: Slot<N>,
 }
 
 /// `RunState::running` while the worker is idle: from the start of
@@ -193,7 +203,32 @@ pub(crate) fn urgent_mask(priority: Priority) -> u8 {
     }
 }
 
-impl RunState {
+impl<N: Node> RunState<N> {
+    /// Sets request `bit` ([`urgent_bit`]) for work queued here or at a
+    /// sibling. Called *after* the work is queued (the protocol below).
+    #[inline]
+    fn request(&self, bit: u8) {
+        // SeqCst: ordered against the worker's clear-then-drain
+        // (`take_requests`).
+        self.urgent.fetch_or(bit, SeqCst);
+    }
+
+    /// Clears the requests and returns them; the worker then drains its
+    /// urgent slot and inbox. The protocol: a push queues its task, then
+    /// sets its bit (`request`); the worker clears the bits, then drains.
+    /// So either the drain sees the task, or the bit stays set and ends
+    /// the next slice, whose tick drains again: urgent work is never left
+    /// waiting behind a lower-priority slice. (The slice's own look at the
+    /// bits, at every charge, is a `Relaxed` load: a hint.)
+    #[inline]
+    pub(crate) fn take_requests(&self) -> u8 {
+        let urgent = self.urgent.swap(0, SeqCst);
+        // Orders the clear before the drain's loads (the slot's first
+        // look is `Relaxed`).
+        crate::loom::fence(SeqCst);
+        urgent
+    }
+
     /// The worker starts to idle (`WorkerContext::idle`).
     #[inline]
     pub(crate) fn enter_idle(&self) {
@@ -229,6 +264,12 @@ impl RunState {
         self.running.store(BETWEEN_POLLS, Relaxed);
     }
 
+    /// `true` if the worker looked idle, by a plain load: a hint.
+    #[inline]
+    pub(crate) fn looks_idle(&self) -> bool {
+        self.running.load(Relaxed) == IDLE_PRIORITY
+    }
+
     /// `true` if the worker is idle. For a pusher that has issued a
     /// `SeqCst` fence since its push: then `false` means the worker is
     /// awake and its next drain may have missed the push.
@@ -240,6 +281,31 @@ impl RunState {
 }
 
 impl Remote {
+    /// Queues `task`, pushed from another thread, for this worker: a `Max`
+    /// or `High` task in the urgent slot if it is free, anything else in
+    /// the inbox. Returns `true` if the task went into the slot.
+    #[inline]
+    fn push_incoming(&self, task: Task) -> bool {
+        let task = if task.metadata().priority().index() <= Priority::High.index() {
+            match self.run.urgent_task.try_put(task) {
+                Ok(()) => return true,
+                Err(task) => task,
+            }
+        } else {
+            task
+        };
+        self.inbox.push(task);
+        false
+    }
+
+    /// `true` if tasks pushed from other threads wait here: in the inbox or
+    /// the urgent slot. `SeqCst` on the inbox, for the park protocol; the
+    /// slot's look is ordered by the fences of the handshakes.
+    #[inline]
+    pub(crate) fn has_incoming(&self) -> bool {
+        self.run.urgent_task.is_occupied() || !self.inbox.is_empty()
+    }
+
     /// `true` if work of `priority` outranks the task this worker runs: it
     /// is of a strict level (`Max`, `High`) above the running task's, or
     /// this worker is between polls (it may be about to start a
@@ -270,8 +336,7 @@ impl Remote {
         if bit == 0 {
             return false;
         }
-        // SeqCst: ordered against the worker's clear-then-drain (`tick`).
-        self.run.urgent.fetch_or(bit, SeqCst);
+        self.run.request(bit);
         self.outranks_running(priority)
     }
 
@@ -284,8 +349,8 @@ impl Remote {
         }
         let bit = urgent_bit(priority, true);
         if self.run.urgent.load(Relaxed) & bit == 0 {
-            // SeqCst, as in `preempt_for`, though this bit is only a hint.
-            self.run.urgent.fetch_or(bit, SeqCst);
+            // As in `preempt_for`, though this bit is only a hint.
+            self.run.request(bit);
         }
         true
     }
@@ -346,6 +411,7 @@ impl Shared {
                         // the worker's first look may wake a sibling.
                         running: AtomicU8::new(BETWEEN_POLLS),
                         urgent: AtomicU8::new(0),
+                        urgent_task: Slot::new(),
                     }),
                 })
                 .collect(),
@@ -417,9 +483,13 @@ impl Shared {
             .unwrap_or(start)
     }
 
-    /// Puts `task` in worker `target`'s inbox and wakes the worker.
+    /// Puts `task` in worker `target`'s inbox (a `Max` or `High` task in
+    /// its urgent slot, if free) and wakes the worker.
     ///
     /// # The awake-worker handshake
+    ///
+    /// (Said of the inbox; the urgent slot is drained with it, and a task
+    /// put there is published before the fence just the same.)
     ///
     /// If the target is awake, it drains its inbox at its next tick; but
     /// its current poll, or the one it starts after a drain that just
@@ -429,7 +499,7 @@ impl Shared {
     ///
     /// ```text
     ///   push_remote                          target leaving `idle`
-    ///   inbox CAS                            running = BETWEEN_POLLS
+    ///   inbox CAS (or slot CAS)              running = BETWEEN_POLLS
     ///   fence(SeqCst) (in `Parker::unpark`)  fence(SeqCst)
     ///   if running != IDLE:                  drain the inbox, poll, ...
     ///     wake a sleeper to steal
@@ -444,8 +514,19 @@ impl Shared {
     pub(crate) fn push_remote(&self, target: usize, task: Task) {
         let remote = &self.workers[target];
         let priority = task.metadata().priority();
-        remote.inbox.push(task);
+        let slotted = remote.push_incoming(task);
         let outranks = remote.preempt_for(priority);
+        if slotted && remote.run.looks_idle() {
+            // An idle worker's busy wait watches its inbox's line (on
+            // AArch64, its `wfe` wakes only on a write there): move the
+            // task there, before the handshake below (which then covers
+            // it wherever it is). A stale look that misses a worker just
+            // gone idle leaves the task in the slot, which the busy wait
+            // also checks between waits, and the park's look after it.
+            if let Some(task) = remote.run.urgent_task.take() {
+                remote.inbox.push(task);
+            }
+        }
         if remote.parker.unpark(&*self.driver, false) {
             tracing::trace!(worker = target, "unpark");
         } else {
@@ -535,6 +616,7 @@ impl Shared {
             let _drain = self.drain_lock.lock().unwrap_or_else(|p| p.into_inner());
             // From now on whoever pushes here drains (see `push_remote`).
             remote.released.store(true, SeqCst);
+            tasks.extend(remote.run.urgent_task.take());
             tasks.extend(remote.inbox.drain());
         }
         // Dropping a task drops its future, which may wake other tasks:
@@ -570,7 +652,8 @@ impl Shared {
             if !remote.released.load(SeqCst) {
                 return;
             }
-            remote.inbox.drain().collect()
+            let slotted = remote.run.urgent_task.take();
+            slotted.into_iter().chain(remote.inbox.drain()).collect()
         };
         drop(tasks);
     }
@@ -616,30 +699,96 @@ mod loom_tests {
     /// either the worker's next drain takes the task, or the pusher sees
     /// the worker awake (and wakes a sibling to steal it, in case the
     /// worker's next poll runs long). Never neither, which would leave the
-    /// task behind a poll that may block the worker's thread.
+    /// task behind a poll that may block the worker's thread. The same for
+    /// a task pushed into the urgent slot, which the pusher moves to the
+    /// inbox when it finds the worker idle.
     #[test]
     fn a_push_as_the_worker_leaves_idle_is_seen_by_one_side() {
+        for slotted in [false, true] {
+            loom::model(move || {
+                let run: Arc<RunState<Box<TestNode>>> = Arc::new(RunState {
+                    running: AtomicU8::new(IDLE_PRIORITY),
+                    urgent: AtomicU8::new(0),
+                    urgent_task: Slot::new(),
+                });
+                let inbox: Arc<Inbox<Box<TestNode>>> = Arc::new(Inbox::new());
+                let parker = Arc::new(Parker::new());
+                let pusher = {
+                    let (run, inbox, parker) = (run.clone(), inbox.clone(), parker.clone());
+                    loom::thread::spawn(move || {
+                        if slotted {
+                            assert!(run.urgent_task.try_put(node(1)).is_ok());
+                            if run.looks_idle()
+                                && let Some(task) = run.urgent_task.take()
+                            {
+                                inbox.push(task);
+                            }
+                        } else {
+                            inbox.push(node(1));
+                        }
+                        // The worker is not parked: this is only the fence.
+                        assert!(!parker.unpark(&CountingDriver::new(), false));
+                        !run.is_idle()
+                    })
+                };
+                run.leave_idle();
+                let drain = || {
+                    let slotted = run.urgent_task.take().into_iter();
+                    slotted.chain(inbox.drain()).count()
+                };
+                let drained = drain();
+                let saw_it_awake = pusher.join().unwrap();
+                assert!(drained == 1 || saw_it_awake, "neither side saw the other");
+                drain();
+            });
+        }
+    }
+
+    /// A `High` task pushed into the urgent slot while the worker clears
+    /// its requests and drains (`RunState::take_requests`): either the
+    /// drain takes the task, or the request stays set, so the running
+    /// slice ends at its next charge and the next tick drains again. A
+    /// second push, finding the slot full, goes to the inbox, under the
+    /// same rule.
+    #[test]
+    fn an_urgent_push_is_drained_or_leaves_its_request_set() {
         loom::model(|| {
-            let run = Arc::new(RunState {
-                running: AtomicU8::new(IDLE_PRIORITY),
+            let run: Arc<RunState<Box<TestNode>>> = Arc::new(RunState {
+                running: AtomicU8::new(Priority::Normal as u8),
                 urgent: AtomicU8::new(0),
+                urgent_task: Slot::new(),
             });
             let inbox: Arc<Inbox<Box<TestNode>>> = Arc::new(Inbox::new());
-            let parker = Arc::new(Parker::new());
-            let pusher = {
-                let (run, inbox, parker) = (run.clone(), inbox.clone(), parker.clone());
-                loom::thread::spawn(move || {
-                    inbox.push(node(1));
-                    // The worker is not parked: this is only the fence.
-                    assert!(!parker.unpark(&CountingDriver::new(), false));
-                    !run.is_idle()
+            let pushers: Vec<_> = (1..=2)
+                .map(|value| {
+                    let (run, inbox) = (run.clone(), inbox.clone());
+                    loom::thread::spawn(move || {
+                        if let Err(task) = run.urgent_task.try_put(node(value)) {
+                            inbox.push(task);
+                        }
+                        run.request(URGENT_HIGH);
+                    })
                 })
+                .collect();
+            let drain = || {
+                let slotted = run.urgent_task.take().into_iter();
+                slotted.chain(inbox.drain()).count()
             };
-            run.leave_idle();
-            let drained = inbox.drain().count();
-            let saw_it_awake = pusher.join().unwrap();
-            assert!(drained == 1 || saw_it_awake, "neither side saw the other");
-            drop(inbox.drain());
+            let cleared = run.take_requests();
+            let drained = drain();
+            for pusher in pushers {
+                pusher.join().unwrap();
+            }
+            let left_set = run.urgent.load(Relaxed) & URGENT_HIGH != 0;
+            assert!(
+                drained == 2 || left_set,
+                "{drained} of 2 drained, the request cleared (saw {cleared:#b})"
+            );
+            // The next slice's tick: everything left is found.
+            if left_set {
+                run.take_requests();
+                assert_eq!(drained + drain(), 2);
+            }
         });
     }
 }

@@ -25,7 +25,7 @@ use std::cell::{Cell, RefCell, RefMut};
 use std::collections::VecDeque;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use async_task::ScheduleInfo;
@@ -33,7 +33,7 @@ use async_task::ScheduleInfo;
 use super::{LIFO_CAP, Remote, Shared, URGENT_AT_SIBLING, URGENT_HERE, idle, urgent_mask};
 use crate::context;
 use crate::metrics;
-use crate::queue::{Inbox, Ring};
+use crate::queue::Ring;
 use crate::reductions;
 use crate::task::harness;
 use crate::task::header::{NO_WORKER, Task};
@@ -211,13 +211,21 @@ impl Core {
         remote.metrics.private[level].store(private, Relaxed);
     }
 
-    /// Moves every task waiting in `inbox` (this worker's, or a sibling's)
-    /// to the back of its level here. Returns `true` if any went into a
-    /// stealable ring.
-    fn take_inbox(&mut self, inbox: &Inbox<Task>, remote: &Remote) -> bool {
+    /// Moves every task pushed to `from` (this worker, or a sibling) from
+    /// other threads, in its urgent slot and its inbox, to the back of its
+    /// level here (`me`). Returns `true` if any went into a stealable ring.
+    fn take_incoming(&mut self, from: &Remote, me: &Remote) -> bool {
         let mut to_ring = false;
-        for task in inbox.drain() {
-            to_ring |= self.push_back(task, remote);
+        // The slot first: its task is at least as old as any `Max` or
+        // `High` task that went to the inbox because the slot was full.
+        for task in from
+            .run
+            .urgent_task
+            .take()
+            .into_iter()
+            .chain(from.inbox.drain())
+        {
+            to_ring |= self.push_back(task, me);
         }
         to_ring
     }
@@ -309,7 +317,7 @@ impl Core {
         remote.lifo.is_occupied()
             || self.overflow.iter().any(|o| !o.is_empty())
             || remote.rings.iter().any(|r| !r.is_empty())
-            || !remote.inbox.is_empty()
+            || remote.has_incoming()
     }
 }
 
@@ -406,13 +414,12 @@ impl WorkerContext {
             if remote.run.urgent.load(Relaxed) != 0 {
                 // Clear, then drain: a push after the drain sets its bit
                 // again (`Remote::preempt_for`), so it is never lost.
-                let urgent = remote.run.urgent.swap(0, SeqCst);
-                crate::loom::fence(SeqCst);
+                let urgent = remote.run.take_requests();
                 if urgent & URGENT_AT_SIBLING != 0 {
                     self.take_urgent_from_siblings(&mut core);
                 }
             }
-            let drained = core.take_inbox(&remote.inbox, remote);
+            let drained = core.take_incoming(remote, remote);
             let task = core.pick(remote);
             drop(core);
             // Remote work that is still queued after this pick can be
@@ -468,11 +475,11 @@ impl WorkerContext {
             if polls != seen_polls {
                 continue;
             }
-            let waiting = !sibling.inbox.is_empty()
+            let waiting = sibling.has_incoming()
                 || sibling.lifo.is_occupied()
                 || sibling.rings.iter().any(|ring| !ring.is_empty());
             if waiting {
-                core.take_inbox(&sibling.inbox, me);
+                core.take_incoming(sibling, me);
                 if let Some(task) = sibling.lifo.take() {
                     core.push_back(task, me);
                 }
@@ -498,9 +505,9 @@ impl WorkerContext {
         for (i, sibling) in self.shared.workers.iter().enumerate() {
             if i != self.index
                 && sibling.run.urgent.load(Relaxed) & URGENT_HERE != 0
-                && !sibling.inbox.is_empty()
+                && sibling.has_incoming()
             {
-                core.take_inbox(&sibling.inbox, me);
+                core.take_incoming(sibling, me);
                 tracing::trace!(
                     worker = self.index,
                     sibling = i,
@@ -579,10 +586,10 @@ impl WorkerContext {
         // waits in that sibling's inbox, which any thread may drain.
         for i in 0..n {
             let victim = (start + i) % n;
-            if victim == self.index || workers[victim].inbox.is_empty() {
+            if victim == self.index || !workers[victim].has_incoming() {
                 continue;
             }
-            core.take_inbox(&workers[victim].inbox, me);
+            core.take_incoming(&workers[victim], me);
             if let Some(task) = core.pick(me) {
                 tracing::trace!(worker = self.index, victim, "steal from inbox");
                 return Some(self.found_by_stealing(core, task));
@@ -672,7 +679,7 @@ impl WorkerContext {
                 && shared
                     .workers
                     .iter()
-                    .any(|w| !w.inbox.is_empty() || w.rings.iter().any(|r| !r.is_empty())));
+                    .any(|w| w.has_incoming() || w.rings.iter().any(|r| !r.is_empty())));
         // A sibling's LIFO slot holds a task: it may be stuck behind a poll
         // that blocks its thread, and a sibling that queued it while this
         // worker busy-waited woke nobody (the handshake in
@@ -730,13 +737,16 @@ impl WorkerContext {
         self.note_polls(&mut self.core.borrow_mut());
         let found = loop {
             let pushed = (0..IDLE_WAITS_PER_CHECK).any(|_| {
-                remote.inbox.wait_for_push(IDLE_ROUNDS) || woken() || shared.is_shutdown()
+                remote.inbox.wait_for_push(IDLE_ROUNDS)
+                    || remote.run.urgent_task.is_occupied()
+                    || woken()
+                    || shared.is_shutdown()
             });
             let stealable = || {
                 shared
                     .workers
                     .iter()
-                    .any(|w| w.rings.iter().any(|r| !r.is_empty()) || !w.inbox.is_empty())
+                    .any(|w| w.rings.iter().any(|r| !r.is_empty()) || w.has_incoming())
             };
             if pushed || stealable() {
                 break true;
