@@ -16,8 +16,7 @@ pub(crate) struct WorkerMetrics {
     pub(crate) parks: AtomicU64,
     pub(crate) preemptions: AtomicU64,
     pub(crate) busy_ns: AtomicU64,
-    /// Tasks only the owner sees (its overflow list), per
-    /// priority.
+    /// Tasks only the owner sees (its overflow list), per priority.
     pub(crate) private: [AtomicUsize; 4],
 }
 
