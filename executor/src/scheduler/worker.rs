@@ -419,7 +419,10 @@ impl WorkerContext {
                     self.take_urgent_from_siblings(&mut core);
                 }
             }
-            let drained = core.take_incoming(remote, remote);
+            // The look first, inline: nearly every tick finds nothing
+            // incoming, and the drain's call is a tenth of a yield's
+            // instructions (callgrind). The same loads the drain begins with.
+            let drained = remote.has_incoming() && core.take_incoming(remote, remote);
             let task = core.pick(remote);
             drop(core);
             // Remote work that is still queued after this pick can be
