@@ -338,9 +338,10 @@ pub(crate) struct WorkerContext {
     /// Set when a single task was queued from outside a task: a sibling is
     /// woken after the next poll.
     notify_after_run: Cell<bool>,
-    /// Set when this worker parks, cleared when it runs a task: while set
-    /// at the start of `idle`, its last wake-up found nothing to run.
-    woke_idle: Cell<bool>,
+    /// This worker's poll count when it last parked (`u64::MAX` before
+    /// the first park): unchanged at the start of `idle`, its last
+    /// wake-up found nothing to run.
+    polls_at_park: Cell<u64>,
     /// When the current busy period started.
     busy_since: Cell<Option<Instant>>,
 }
@@ -369,7 +370,7 @@ impl WorkerContext {
             in_task: Cell::new(false),
             queued_outside: Cell::new(0),
             notify_after_run: Cell::new(false),
-            woke_idle: Cell::new(false),
+            polls_at_park: Cell::new(u64::MAX),
             busy_since: Cell::new(None),
         }
     }
@@ -444,7 +445,6 @@ impl WorkerContext {
         if self.busy_since.get().is_none() {
             self.busy_since.set(Some(Instant::now()));
         }
-        self.woke_idle.set(false);
         self.run_task(task);
         if self.notify_after_run.replace(false) {
             self.shared.notify_for_steal();
@@ -674,7 +674,11 @@ impl WorkerContext {
         // `eventfd_write`); busy-waiting, it takes the next task without
         // one. A source or timer added meanwhile waits at most the busy
         // wait, after which the worker blocks in the driver.
-        let futile = self.woke_idle.get() && shared.driver.is_empty();
+        // Only this thread writes its poll count, and it polls nothing
+        // between this load and the store below (a busy wait that finds
+        // work returns first).
+        let polls = remote.metrics.polls.load(Relaxed);
+        let futile = self.polls_at_park.get() == polls && shared.driver.is_empty();
         let mut in_driver = !futile && shared.try_lock_driver();
         if !in_driver {
             if self.busy_wait(woken) {
@@ -682,7 +686,7 @@ impl WorkerContext {
             }
             in_driver = shared.try_lock_driver();
         }
-        self.woke_idle.set(true);
+        self.polls_at_park.set(polls);
         let mut core = self.core.borrow_mut();
 
         shared.idle.inc_sleeping();
