@@ -17,9 +17,9 @@
 use std::cell::{Cell, RefCell};
 use std::ptr::NonNull;
 
-use crate::reductions::Slice;
 use crate::runtime::Handle;
 use crate::scheduler::WorkerContext;
+use crate::task::Slice;
 use crate::task::header::Header;
 
 /// The per-poll state: nothing here needs dropping (see the module docs).

@@ -53,7 +53,6 @@ pub mod driver;
 mod loom;
 mod metrics;
 mod queue;
-mod reductions;
 pub mod runtime;
 mod scheduler;
 pub mod task;

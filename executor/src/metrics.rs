@@ -4,14 +4,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
-use crate::scheduler::Shared;
+use crate::scheduler::{Remote, Shared};
 use crate::task::{Id, Priority};
 
 /// Counters of one worker. Each is written only by the thread running the
 /// worker, so it is bumped with a load and a store, never a read-modify-write.
 #[derive(Default)]
 pub(crate) struct WorkerMetrics {
-    pub(crate) polls: AtomicU64,
     pub(crate) steals: AtomicU64,
     pub(crate) parks: AtomicU64,
     pub(crate) preemptions: AtomicU64,
@@ -66,6 +65,10 @@ impl RuntimeMetrics {
     }
 
     fn worker(&self, worker: usize) -> &WorkerMetrics {
+        &self.remote(worker).metrics
+    }
+
+    fn remote(&self, worker: usize) -> &Remote {
         let workers = &self.shared.workers;
         let Some(remote) = workers.get(worker) else {
             panic!(
@@ -74,7 +77,7 @@ impl RuntimeMetrics {
                 workers.len()
             );
         };
-        &remote.metrics
+        remote
     }
 
     /// Number of worker threads.
@@ -125,7 +128,7 @@ impl RuntimeMetrics {
     ///
     /// Panics if `worker >= num_workers()`; so do the other `worker_*` methods.
     pub fn worker_poll_count(&self, worker: usize) -> u64 {
-        self.worker(worker).polls.load(Relaxed)
+        self.remote(worker).progress.get()
     }
 
     /// Successful steals by worker `worker` (each takes a batch).

@@ -5,7 +5,7 @@
 #![allow(missing_docs)]
 
 use crate::loom::AtomicPtr;
-use crate::queue::{Inbox, Node, Ring};
+use crate::queue::{Inbox, Local, Node, Steal};
 use std::ptr::NonNull;
 
 /// A boxed inbox node.
@@ -28,27 +28,27 @@ unsafe impl Node for Box<DisasmNode> {
     }
 }
 
-/// Opaque ring of words.
-pub struct DisasmRing(Ring<usize>);
+/// Opaque ring of words: its owner's handle and a thief's.
+pub struct DisasmRing(Local<usize>, Steal<usize>);
 /// Opaque inbox.
 pub struct DisasmInbox(Inbox<Box<DisasmNode>>);
 
 #[unsafe(no_mangle)]
 #[inline(never)]
-pub fn smp_rt_disasm_ring_push(ring: &DisasmRing, value: usize) -> bool {
+pub fn smp_rt_disasm_ring_push(ring: &mut DisasmRing, value: usize) -> bool {
     ring.0.push_back(value).is_ok()
 }
 
 #[unsafe(no_mangle)]
 #[inline(never)]
-pub fn smp_rt_disasm_ring_pop(ring: &DisasmRing) -> Option<usize> {
+pub fn smp_rt_disasm_ring_pop(ring: &mut DisasmRing) -> Option<usize> {
     ring.0.pop()
 }
 
 #[unsafe(no_mangle)]
 #[inline(never)]
-pub fn smp_rt_disasm_ring_steal(victim: &DisasmRing, thief: &DisasmRing) -> Option<usize> {
-    victim.0.steal_into(&thief.0)
+pub fn smp_rt_disasm_ring_steal(victim: &DisasmRing, thief: &mut DisasmRing) -> Option<usize> {
+    victim.1.steal_into(&mut thief.0)
 }
 
 #[unsafe(no_mangle)]

@@ -22,8 +22,16 @@
 //!
 //! Indices are `u32` and wrap; every comparison is on wrapping differences,
 //! which stay below `CAPACITY`.
+//!
+//! # Ownership
+//!
+//! [`ring`] makes the two kinds of handle, and the protocol's "only the
+//! owner" rules are the types' rules: the one [`Local`] (not `Clone`) pushes
+//! and pops through `&mut self`; every sibling holds a [`Steal`] and can
+//! only steal (into its own `Local`) and look at the length.
 
 use std::mem::MaybeUninit;
+use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
 use crate::arch;
@@ -33,8 +41,88 @@ use crate::loom::{AtomicU32, AtomicU64, CachePadded, UnsafeCell};
 pub(crate) const CAPACITY: usize = if cfg!(loom) { 4 } else { 256 };
 const MASK: u32 = CAPACITY as u32 - 1;
 
-/// A bounded single-owner, multi-thief FIFO. See the module docs.
-pub(crate) struct Ring<T> {
+/// A new empty ring: its owner's handle and the handle thieves share.
+pub(crate) fn ring<T>() -> (Local<T>, Steal<T>) {
+    let ring = Arc::new(Ring::new());
+    (Local(ring.clone()), Steal(ring))
+}
+
+/// The owner's handle: the only one that pushes and pops.
+pub(crate) struct Local<T>(Arc<Ring<T>>);
+
+/// A thief's handle: steals half of the ring into the thief's own, or looks
+/// at its length.
+pub(crate) struct Steal<T>(Arc<Ring<T>>);
+
+impl<T> Clone for Steal<T> {
+    fn clone(&self) -> Steal<T> {
+        Steal(self.0.clone())
+    }
+}
+
+impl<T> Local<T> {
+    /// Appends `value` at the back; hands it back when the ring is full (the
+    /// owner keeps it elsewhere).
+    #[inline]
+    pub(crate) fn push_back(&mut self, value: T) -> Result<(), T> {
+        self.0.push_back(value)
+    }
+
+    /// Takes the value at the front.
+    ///
+    /// One value per CAS on purpose: values the owner took but has not run
+    /// yet would be out of thieves' reach while the kernel keeps the owner
+    /// off its core.
+    #[inline]
+    pub(crate) fn pop(&mut self) -> Option<T> {
+        self.0.pop()
+    }
+
+    /// Number of ready values: a snapshot that thieves can only make
+    /// smaller (only the owner adds).
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// `true` when no value is ready.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.len() == 0
+    }
+}
+
+impl<T> Steal<T> {
+    /// Steals about half of this ring into `dst` and returns one of the
+    /// stolen values to run at once.
+    ///
+    /// Takes `ceil(len / 2)` values; returns `None` when this ring is empty,
+    /// another thief is mid-steal, or `dst` is more than half full.
+    #[inline]
+    pub(crate) fn steal_into(&self, dst: &mut Local<T>) -> Option<T> {
+        debug_assert!(
+            !Arc::ptr_eq(&self.0, &dst.0),
+            "a worker steals from siblings, not from itself"
+        );
+        self.0.steal_into(&dst.0)
+    }
+
+    /// Number of ready values (a snapshot).
+    #[inline]
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// `true` when no value is ready (a snapshot).
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.len() == 0
+    }
+}
+
+/// A bounded single-owner, multi-thief FIFO. See the module docs; reached
+/// only through [`Local`] and [`Steal`].
+struct Ring<T> {
     /// `steal << 32 | real`, see the module docs.
     head: CachePadded<AtomicU64>,
     /// One past the last ready slot. Written only by the owner.
@@ -61,8 +149,7 @@ fn unpack(head: u64) -> (u32, u32) {
 }
 
 impl<T> Ring<T> {
-    /// An empty ring.
-    pub(crate) fn new() -> Ring<T> {
+    fn new() -> Ring<T> {
         let buffer: Box<[_]> = (0..CAPACITY)
             .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
             .collect();
@@ -76,11 +163,9 @@ impl<T> Ring<T> {
         }
     }
 
-    /// Appends `value` at the back. **Owner only.**
-    ///
-    /// Returns it back when the ring is full; the owner keeps it elsewhere.
+    /// [`Local::push_back`]: called by the owner only.
     #[inline]
-    pub(crate) fn push_back(&self, value: T) -> Result<(), T> {
+    fn push_back(&self, value: T) -> Result<(), T> {
         // Relaxed: only this thread writes `tail`.
         let tail = self.tail.load(Relaxed);
         // Acquire: pairs with the Release half of a thief's final CAS, so its
@@ -99,13 +184,9 @@ impl<T> Ring<T> {
         Ok(())
     }
 
-    /// Takes the value at the front. **Owner only.**
-    ///
-    /// One value per CAS on purpose: values the owner took but has not run
-    /// yet would be out of thieves' reach while the kernel keeps the owner
-    /// off its core (a batch of 8 tripled http_hello's p99 under wrk).
+    /// [`Local::pop`]: called by the owner only.
     #[inline]
-    pub(crate) fn pop(&self) -> Option<T> {
+    fn pop(&self) -> Option<T> {
         let mut head = arch::load_acquire_u64(&self.head);
         let real = loop {
             let (steal, real) = unpack(head);
@@ -140,26 +221,16 @@ impl<T> Ring<T> {
 
     /// Number of ready values (a snapshot; exact only for the owner).
     #[inline]
-    pub(crate) fn len(&self) -> usize {
+    fn len(&self) -> usize {
         let (_, real) = unpack(arch::load_acquire_u64(&self.head));
         let tail = arch::load_acquire_u32(&self.tail);
         tail.wrapping_sub(real) as usize
     }
 
-    /// `true` when no value is ready (a snapshot).
+    /// [`Steal::steal_into`]: called by `dst`'s owner, who is not this
+    /// ring's owner.
     #[inline]
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Steals about half of this ring into `dst` and returns one of the
-    /// stolen values to run at once. **Called by `dst`'s owner**, who must
-    /// not be this ring's owner.
-    ///
-    /// Takes `ceil(len / 2)` values; returns `None` when this ring is empty,
-    /// another thief is mid-steal, or `dst` is more than half full.
-    #[inline]
-    pub(crate) fn steal_into(&self, dst: &Ring<T>) -> Option<T> {
+    fn steal_into(&self, dst: &Ring<T>) -> Option<T> {
         // Relaxed: the caller owns `dst`.
         let dst_tail = dst.tail.load(Relaxed);
         let (dst_steal, _) = unpack(arch::load_acquire_u64(&dst.head));
@@ -254,7 +325,7 @@ mod tests {
 
     #[test]
     fn fifo_order_for_the_owner() {
-        let ring = Ring::new();
+        let (mut ring, _) = ring();
         for i in 0..10 {
             ring.push_back(i).unwrap();
         }
@@ -266,7 +337,7 @@ mod tests {
 
     #[test]
     fn full_ring_hands_the_value_back() {
-        let ring = Ring::new();
+        let (mut ring, _) = ring();
         for i in 0..CAPACITY {
             ring.push_back(i).unwrap();
         }
@@ -278,7 +349,7 @@ mod tests {
 
     #[test]
     fn wraps_around_many_times() {
-        let ring = Ring::new();
+        let (mut ring, _) = ring();
         let mut next_out = 0;
         for i in 0..(CAPACITY * 5) {
             ring.push_back(i).unwrap();
@@ -300,14 +371,14 @@ mod tests {
 
     #[test]
     fn steal_takes_the_older_half() {
-        let victim = Ring::new();
-        let thief = Ring::new();
+        let (mut victim, stealer) = ring();
+        let (mut thief, _) = ring();
         for i in 0..7 {
             victim.push_back(i).unwrap();
         }
         // ceil(7 / 2) = 4 stolen: 0, 1, 2 land in the thief's ring, 3 is
         // handed back to run.
-        assert_eq!(victim.steal_into(&thief), Some(3));
+        assert_eq!(stealer.steal_into(&mut thief), Some(3));
         assert_eq!(thief.len(), 3);
         assert_eq!(victim.len(), 3);
         let stolen: Vec<i32> = std::iter::from_fn(|| thief.pop()).collect();
@@ -318,14 +389,18 @@ mod tests {
 
     #[test]
     fn steal_from_empty_and_into_full() {
-        let victim = Ring::<u8>::new();
-        let thief = Ring::new();
-        assert_eq!(victim.steal_into(&thief), None);
+        let (mut victim, stealer) = ring::<u8>();
+        let (mut thief, _) = ring();
+        assert_eq!(stealer.steal_into(&mut thief), None);
         victim.push_back(1).unwrap();
         for _ in 0..(CAPACITY / 2 + 1) {
             thief.push_back(0).unwrap();
         }
-        assert_eq!(victim.steal_into(&thief), None, "thief more than half full");
+        assert_eq!(
+            stealer.steal_into(&mut thief),
+            None,
+            "thief more than half full"
+        );
         assert_eq!(victim.len(), 1);
     }
 
@@ -333,12 +408,12 @@ mod tests {
     fn drop_releases_every_value() {
         use std::sync::Arc;
         let marker = Arc::new(());
-        let ring = Ring::new();
+        let (mut ring, stealer) = ring();
         for _ in 0..100 {
             ring.push_back(marker.clone()).unwrap();
         }
         drop(ring.pop());
-        drop(ring);
+        drop((ring, stealer));
         assert_eq!(Arc::strong_count(&marker), 1);
     }
 
@@ -347,18 +422,18 @@ mod tests {
         use std::sync::Arc;
         use std::sync::atomic::{AtomicBool, Ordering};
         const N: usize = if cfg!(miri) { 300 } else { 100_000 };
-        let victim = Arc::new(Ring::new());
+        let (mut victim, stealer) = ring();
         let done = Arc::new(AtomicBool::new(false));
         let thieves: Vec<_> = (0..2)
             .map(|_| {
-                let victim = victim.clone();
+                let victim = stealer.clone();
                 let done = done.clone();
                 std::thread::spawn(move || {
-                    let mine = Ring::new();
+                    let (mut mine, _) = ring();
                     let mut got = Vec::new();
                     loop {
                         let finished = done.load(Ordering::Acquire);
-                        if let Some(v) = victim.steal_into(&mine) {
+                        if let Some(v) = victim.steal_into(&mut mine) {
                             got.push(v);
                         }
                         while let Some(v) = mine.pop() {
@@ -399,14 +474,13 @@ mod tests {
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
-    use loom::sync::Arc;
     use loom::thread;
 
     /// A thief's side: steals once from `victim`, then drains its own ring.
-    fn steal_all<T>(victim: &Ring<T>) -> Vec<T> {
-        let mine = Ring::new();
+    fn steal_all<T>(victim: &Steal<T>) -> Vec<T> {
+        let (mut mine, _) = ring();
         let mut got = Vec::new();
-        if let Some(v) = victim.steal_into(&mine) {
+        if let Some(v) = victim.steal_into(&mut mine) {
             got.push(v);
         }
         while let Some(v) = mine.pop() {
@@ -420,11 +494,8 @@ mod loom_tests {
     #[test]
     fn owner_and_thief() {
         loom::model(|| {
-            let victim = Arc::new(Ring::new());
-            let thief = {
-                let victim = victim.clone();
-                thread::spawn(move || steal_all(&victim))
-            };
+            let (mut victim, stealer) = ring();
+            let thief = thread::spawn(move || steal_all(&stealer));
             let mut got = Vec::new();
             for i in 0..3 {
                 victim.push_back(i).unwrap();
@@ -446,14 +517,14 @@ mod loom_tests {
     #[test]
     fn two_thieves() {
         loom::model(|| {
-            let victim = Arc::new(Ring::new());
+            let (mut victim, stealer) = ring();
             for i in 0..4 {
                 victim.push_back(i).unwrap();
             }
             let thieves: Vec<_> = (0..2)
                 .map(|_| {
-                    let victim = victim.clone();
-                    thread::spawn(move || steal_all(&victim))
+                    let stealer = stealer.clone();
+                    thread::spawn(move || steal_all(&stealer))
                 })
                 .collect();
             let mut got = Vec::new();
@@ -475,13 +546,10 @@ mod loom_tests {
     #[test]
     fn owner_reuses_slots_after_steal() {
         loom::model(|| {
-            let victim = Arc::new(Ring::new());
+            let (mut victim, stealer) = ring();
             victim.push_back(0).unwrap();
             victim.push_back(1).unwrap();
-            let thief = {
-                let victim = victim.clone();
-                thread::spawn(move || steal_all(&victim))
-            };
+            let thief = thread::spawn(move || steal_all(&stealer));
             let mut got = Vec::new();
             // Fill up to capacity so pushes touch slots the thief may be
             // reading; pushes that find them still claimed are refused.

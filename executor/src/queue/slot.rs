@@ -1,5 +1,6 @@
-//! A worker's LIFO slot: one task that runs next, which a sibling may take
-//! if the worker gets stuck.
+//! One-task slots: a worker's LIFO slot ([`lifo_slot`]: the task that runs
+//! next, which a sibling may take if the worker gets stuck) and its urgent
+//! slot ([`UrgentSlot`]: a `Max` or `High` task pushed from another thread).
 //!
 //! The owner fills the slot with a task the running task just woke or
 //! spawned, and empties it to run that task next. A sibling empties it only
@@ -18,21 +19,101 @@
 //! * Nobody reads through the pointer before its swap returned it: a thief
 //!   may have taken, run and freed the task in between.
 //!
-//! A worker's urgent slot (`RunState::urgent_task`) is filled from any
-//! thread instead, with [`Slot::try_put`]: a CAS from null, which fails on
-//! an occupied slot, so nothing is ever displaced. A slot is filled one way
-//! or the other, never both: `put`'s plain store relies on nobody else
-//! filling its slot.
+//! A worker's urgent slot is filled from any thread instead, with
+//! [`UrgentSlot::try_put`]: a CAS from null, which fails on an occupied
+//! slot, so nothing is ever displaced.
+//!
+//! # Ownership
+//!
+//! A slot is filled one way or the other, never both: `put`'s plain store
+//! relies on nobody else filling its slot. The types say so: the LIFO slot's
+//! one filler is its [`LifoSlot`] (not `Clone`, `&mut self`), siblings hold
+//! a [`LifoSteal`] that can only take; an [`UrgentSlot`] has no `put`.
 
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
+use std::sync::Arc;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
 use super::Node;
-use crate::loom::AtomicPtr;
+use crate::loom::{AtomicPtr, CachePadded};
 
-/// A one-node slot. See the module docs.
-pub(crate) struct Slot<N: Node> {
+/// A new LIFO slot: its owner's handle and the handle siblings share. On a
+/// cache line of its own: the owner writes it at nearly every wake.
+pub(crate) fn lifo_slot<N: Node>() -> (LifoSlot<N>, LifoSteal<N>) {
+    let slot = Arc::new(CachePadded(Slot::new()));
+    (LifoSlot(slot.clone()), LifoSteal(slot))
+}
+
+/// The owner's handle on its LIFO slot: the only one that fills it.
+pub(crate) struct LifoSlot<N: Node>(Arc<CachePadded<Slot<N>>>);
+
+/// A sibling's handle on a worker's LIFO slot: takes a stranded task.
+pub(crate) struct LifoSteal<N: Node>(Arc<CachePadded<Slot<N>>>);
+
+impl<N: Node> Clone for LifoSteal<N> {
+    fn clone(&self) -> LifoSteal<N> {
+        LifoSteal(self.0.clone())
+    }
+}
+
+impl<N: Node> LifoSlot<N> {
+    /// Fills the slot with `node` and returns the node it displaced, if any.
+    #[inline]
+    pub(crate) fn put(&mut self, node: N) -> Option<N> {
+        self.0.put(node)
+    }
+
+    /// Empties the slot.
+    #[inline]
+    pub(crate) fn take(&mut self) -> Option<N> {
+        self.0.take()
+    }
+}
+
+impl<N: Node> LifoSteal<N> {
+    /// Empties the slot (a sibling rescuing a stranded task).
+    #[inline]
+    pub(crate) fn take(&self) -> Option<N> {
+        self.0.take()
+    }
+
+    /// `true` if the slot holds a node (a snapshot).
+    #[inline]
+    pub(crate) fn is_occupied(&self) -> bool {
+        self.0.is_occupied()
+    }
+}
+
+/// A slot any thread fills if it is empty, and any thread empties.
+pub(crate) struct UrgentSlot<N: Node>(Slot<N>);
+
+impl<N: Node> UrgentSlot<N> {
+    pub(crate) fn new() -> UrgentSlot<N> {
+        UrgentSlot(Slot::new())
+    }
+
+    /// Fills the slot with `node` if it is empty, else gives `node` back.
+    #[inline]
+    pub(crate) fn try_put(&self, node: N) -> Result<(), N> {
+        self.0.try_put(node)
+    }
+
+    /// Empties the slot.
+    #[inline]
+    pub(crate) fn take(&self) -> Option<N> {
+        self.0.take()
+    }
+
+    /// `true` if the slot holds a node (a snapshot).
+    #[inline]
+    pub(crate) fn is_occupied(&self) -> bool {
+        self.0.is_occupied()
+    }
+}
+
+/// A one-node slot, reached through the handles above. See the module docs.
+struct Slot<N: Node> {
     node: AtomicPtr<()>,
     _node: PhantomData<N>,
 }
@@ -44,7 +125,7 @@ unsafe impl<N: Node + Send> Send for Slot<N> {}
 unsafe impl<N: Node + Send> Sync for Slot<N> {}
 
 impl<N: Node> Slot<N> {
-    pub(crate) fn new() -> Slot<N> {
+    fn new() -> Slot<N> {
         Slot {
             node: AtomicPtr::new(ptr::null_mut()),
             _node: PhantomData,
@@ -52,9 +133,9 @@ impl<N: Node> Slot<N> {
     }
 
     /// Fills the slot with `node` and returns the node it displaced, if
-    /// any. **Owner only.**
+    /// any. Only one thread fills a slot this way (a [`LifoSlot`]).
     #[inline]
-    pub(crate) fn put(&self, node: N) -> Option<N> {
+    fn put(&self, node: N) -> Option<N> {
         let new = node.into_raw().as_ptr();
         // Relaxed: only this thread stores a node, so null stays null until
         // the store below; a non-null value is not dereferenced.
@@ -73,7 +154,7 @@ impl<N: Node> Slot<N> {
     /// Fills the slot with `node` if it is empty, else gives `node` back.
     /// Any thread, on a slot nobody fills with [`put`](Slot::put).
     #[inline]
-    pub(crate) fn try_put(&self, node: N) -> Result<(), N> {
+    fn try_put(&self, node: N) -> Result<(), N> {
         let new = node.into_raw();
         // Release: publishes the node to whoever takes it. Relaxed on
         // failure: the slot's node is not read.
@@ -87,7 +168,7 @@ impl<N: Node> Slot<N> {
 
     /// Empties the slot. Any thread.
     #[inline]
-    pub(crate) fn take(&self) -> Option<N> {
+    fn take(&self) -> Option<N> {
         // A Relaxed look first: an empty slot costs no read-modify-write.
         if self.node.load(Relaxed).is_null() {
             return None;
@@ -100,7 +181,7 @@ impl<N: Node> Slot<N> {
 
     /// `true` if the slot holds a node (a snapshot).
     #[inline]
-    pub(crate) fn is_occupied(&self) -> bool {
+    fn is_occupied(&self) -> bool {
         !self.node.load(Relaxed).is_null()
     }
 }
@@ -119,20 +200,21 @@ mod tests {
     #[cfg(not(loom))]
     #[test]
     fn put_displaces_and_take_empties() {
-        let slot = Slot::new();
-        assert!(!slot.is_occupied());
+        let (mut slot, sibling) = lifo_slot();
+        assert!(!sibling.is_occupied());
         assert!(slot.put(node(1)).is_none());
-        assert!(slot.is_occupied());
+        assert!(sibling.is_occupied());
         assert_eq!(slot.put(node(2)).map(|n| n.value), Some(1));
         assert_eq!(slot.take().map(|n| n.value), Some(2));
         assert!(slot.take().is_none());
-        assert!(!slot.is_occupied());
+        assert!(sibling.take().is_none());
+        assert!(!sibling.is_occupied());
     }
 
     #[cfg(not(loom))]
     #[test]
     fn try_put_fills_only_an_empty_slot() {
-        let slot = Slot::new();
+        let slot = UrgentSlot::new();
         assert!(slot.try_put(node(1)).is_ok());
         let refused = slot.try_put(node(2)).expect_err("the slot is full");
         assert_eq!(refused.value, 2);
@@ -145,9 +227,9 @@ mod tests {
     #[test]
     fn dropping_frees_the_node() {
         // Under miri, a leak here is an error.
-        let slot = Slot::new();
+        let (mut slot, sibling) = lifo_slot();
         assert!(slot.put(node(7)).is_none());
-        drop(slot);
+        drop((slot, sibling));
     }
 
     /// The owner fills, displaces and empties the slot while a thief takes
@@ -155,16 +237,12 @@ mod tests {
     #[cfg(loom)]
     #[test]
     fn owner_and_thief() {
-        use loom::sync::Arc;
         use loom::thread;
 
         loom::model(|| {
-            let slot = Arc::new(Slot::new());
+            let (mut slot, sibling) = lifo_slot();
             assert!(slot.put(node(0)).is_none());
-            let thief = {
-                let slot = slot.clone();
-                thread::spawn(move || slot.take().map(|n| n.value))
-            };
+            let thief = thread::spawn(move || sibling.take().map(|n| n.value));
             let mut got: Vec<usize> = slot.put(node(1)).into_iter().map(|n| n.value).collect();
             got.extend(slot.take().map(|n| n.value));
             got.extend(thief.join().unwrap());
@@ -182,7 +260,7 @@ mod tests {
         use loom::thread;
 
         loom::model(|| {
-            let slot = Arc::new(Slot::new());
+            let slot = Arc::new(UrgentSlot::new());
             let pushers: Vec<_> = (1..=2)
                 .map(|value| {
                     let slot = slot.clone();

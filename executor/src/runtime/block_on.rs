@@ -14,8 +14,8 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 
 use crate::context;
-use crate::reductions;
 use crate::scheduler::{Shared, WorkerContext};
+use crate::task;
 
 /// Tasks run by a current-thread `block_on` between two checks of its future.
 const TASKS_PER_CHECK: u32 = 128;
@@ -56,10 +56,7 @@ fn poll_once<F: Future>(
     cx: &mut Context<'_>,
     reductions: u32,
 ) -> Poll<F::Output> {
-    let prev = reductions::enter_slice(reductions, std::ptr::null(), 0);
-    let poll = future.poll(cx);
-    reductions::exit_slice(prev);
-    poll
+    task::run_slice(reductions, None, || future.poll(cx)).0
 }
 
 /// Polls `future` on the calling thread, sleeping between wake-ups.

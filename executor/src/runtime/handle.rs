@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::{RuntimeMetrics, block_on};
 use crate::context;
 use crate::scheduler::{Flavor, Shared};
-use crate::task::{self, JoinHandle, Priority};
+use crate::task::{JoinHandle, Priority};
 
 /// A handle to a runtime: spawn onto it, block on it, read its metrics.
 ///
@@ -82,7 +82,21 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        task::spawn_on(&self.shared, future, None, Priority::Normal)
+        self.spawn_task(future, None, Priority::Normal)
+    }
+
+    /// Spawns a task on this runtime, with a name and a priority.
+    pub(crate) fn spawn_task<F>(
+        &self,
+        future: F,
+        name: Option<Box<str>>,
+        priority: Priority,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.shared.spawn(future, name, priority)
     }
 
     /// Runs `f` on this runtime's blocking pool.
@@ -91,7 +105,7 @@ impl Handle {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        task::spawn_blocking_on(&self.shared, f)
+        self.shared.spawn_blocking(f)
     }
 
     /// Runs `future` to completion on the current thread, inside this

@@ -1,4 +1,14 @@
-//! Which workers are searching for work and which sleep.
+//! A worker out of work: it searches (steals), busy-waits, then parks; and
+//! the runtime-wide state that says which workers search and which sleep.
+//!
+//! ```text
+//! idle():  enter_idle (running = IDLE)
+//!          busy-wait up to IDLE_SPIN, watching the inbox (WFE on AArch64),
+//!            unless this worker will block in the driver
+//!          announce the park (sleeping += 1, Parker::prepare), look once
+//!            more for work, then wait (in the driver, or on the parker)
+//!          leave_idle (running = BETWEEN_POLLS, fence): drain next
+//! ```
 //!
 //! Two counters, after tokio's `idle` state:
 //! * `searching`: workers out of local work, looking to steal. At most about
@@ -36,8 +46,26 @@
 //! then waits behind a poll that may block its thread for good.
 
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::time::{Duration, Instant};
 
+use super::WorkerContext;
 use crate::loom::{AtomicBool, AtomicUsize, CachePadded};
+use crate::metrics;
+
+/// Before parking, an idle worker busy-waits for new work for about this
+/// long (BEAM's scheduler busy wait): work arriving in a burst (a thread
+/// spawning many tasks, a stream of wake-ups) then finds the worker awake
+/// instead of paying a futex wake-up per lull.
+const IDLE_SPIN: Duration = Duration::from_micros(25);
+/// The busy wait watches the inbox for waits of this many rounds: on
+/// AArch64 a round is a `wfe` that ends when the inbox's line is written
+/// (or on the kernel's ~100 µs event stream); elsewhere a `spin_loop` hint.
+const IDLE_ROUNDS: u32 = if cfg!(target_arch = "aarch64") { 1 } else { 16 };
+/// Between waits, the worker checks shutdown and `block_on`'s future; every
+/// this many waits it also looks at its siblings' queues and the clock, and
+/// yields its thread, so a busy wait never keeps a runnable thread (the
+/// one spawning the work, say) off a core the machine is short of.
+const IDLE_WAITS_PER_CHECK: u32 = 8;
 
 pub(crate) struct Idle {
     searching: CachePadded<AtomicUsize>,
@@ -219,11 +247,150 @@ pub(crate) fn a_sibling_busy_waits<'a>(mut siblings: impl Iterator<Item = &'a Bu
     siblings.any(|flag| flag.0.load(Relaxed))
 }
 
+impl WorkerContext {
+    /// Out of work: spin briefly on the inbox, then park until woken.
+    /// `woken` reports work that arrived some other way (`block_on`'s
+    /// future being woken).
+    pub(crate) fn idle(&self, woken: &dyn Fn() -> bool) {
+        let run = &self.remote().run;
+        run.enter_idle();
+        self.wait_for_work(woken);
+        run.leave_idle();
+    }
+
+    /// The body of [`idle`](WorkerContext::idle).
+    fn wait_for_work(&self, woken: &dyn Fn() -> bool) {
+        self.account_busy();
+        // A task queued by the driver was taken by a thief, who is awake.
+        self.notify_after_run.set(false);
+        let shared = &*self.shared;
+        let remote = self.remote();
+        let mut core = self.core.borrow_mut();
+        if core.searching {
+            core.searching = false;
+            shared.idle.stop_searching();
+        }
+        drop(core);
+        // The worker that will block in the driver does so at once: there
+        // it wakes on IO as well as on work, while a busy wait would leave
+        // IO events unread. The others busy-wait first, and so does a
+        // worker whose last wake-up found nothing to run while the driver
+        // has nothing to wait for (no IO source, no timer): it was woken
+        // for work a sibling ran first, and more is likely to come soon.
+        // Blocked in the driver, each such wake-up would cost an eventfd
+        // write; busy-waiting, it takes the next task without one. A
+        // source or timer added meanwhile waits at most the busy wait,
+        // after which the worker blocks in the driver.
+        // Only this thread advances its progress, and it polls nothing
+        // between this reading and the store below (a busy wait that finds
+        // work returns first).
+        let progress = remote.progress.get();
+        let futile = self.progress_at_park.get() == progress && shared.driver.is_empty();
+        let mut in_driver = !futile && shared.try_lock_driver();
+        if !in_driver {
+            if self.busy_wait(woken) {
+                return;
+            }
+            in_driver = shared.try_lock_driver();
+        }
+        self.progress_at_park.set(progress);
+        let mut core = self.core.borrow_mut();
+
+        shared.idle.inc_sleeping();
+        let wait = remote.parker.prepare(in_driver);
+        // Look once more, after announcing the park (see `scheduler::park`).
+        // Siblings' rings matter only if nobody is searching: a searcher
+        // would find that work, and does this same check before it parks.
+        let work = shared.is_shutdown()
+            || woken()
+            || core.has_local_work(remote)
+            || (shared.idle.searching() == 0 && shared.any_stealable_work());
+        // A sibling's LIFO slot holds a task: it may be stuck behind a poll
+        // that blocks its thread, and a sibling that queued it while this
+        // worker busy-waited woke nobody (the handshake in
+        // `scheduler::idle`). So this worker parks for no longer than a
+        // busy wait, then rescues the slot of a sibling stuck meanwhile.
+        // (The worker in the driver does not busy-wait at all, so this is
+        // its only watch.)
+        let watch_lifo = !work && self.a_sibling_lifo_is_occupied();
+        if watch_lifo {
+            self.note_progress(&mut core);
+        }
+        let to_search = if work {
+            remote.parker.cancel()
+        } else {
+            metrics::add(&remote.metrics.parks, 1);
+            tracing::trace!(worker = self.index, in_driver, "park");
+            drop(core);
+            let timeout = watch_lifo.then_some(IDLE_SPIN);
+            let to_search = remote.parker.wait_at_most(wait, &*shared.driver, timeout);
+            core = self.core.borrow_mut();
+            tracing::trace!(worker = self.index, "unparked");
+            to_search
+        };
+        shared.idle.dec_sleeping();
+        if in_driver {
+            shared.unlock_driver();
+        }
+        core.searching = to_search;
+        drop(core);
+        self.restart_outside_count();
+        // Only after a wait (`watch_lifo` is never set when the look found
+        // work): right after the look, every sibling's progress is still
+        // the one just noted, and a busy sibling would lose its next task
+        // for nothing.
+        if watch_lifo {
+            self.rescue_lifo_slots();
+        }
+    }
+
+    /// The busy wait before parking (see [`IDLE_SPIN`]). Returns `true` if
+    /// work may have arrived: in the inbox, in a sibling's rings, through
+    /// `woken`, or the runtime shut down.
+    fn busy_wait(&self, woken: &dyn Fn() -> bool) -> bool {
+        let shared = &*self.shared;
+        let remote = self.remote();
+        let until = Instant::now() + IDLE_SPIN;
+        // Seen by `Shared::pick_remote_worker` (work from outside comes
+        // here first, costing no wake-up) and by siblings that queue a task
+        // they will run next (they skip waking anyone: the busy-wait
+        // handshake in `scheduler::idle`, completed by the look for work
+        // after `Parker::prepare` in `idle`).
+        remote.busy_wait.begin();
+        self.note_progress(&mut self.core.borrow_mut());
+        let found = loop {
+            let pushed = (0..IDLE_WAITS_PER_CHECK).any(|_| {
+                remote.inbox.wait_for_push(IDLE_ROUNDS)
+                    || remote.run.urgent_task.is_occupied()
+                    || woken()
+                    || shared.is_shutdown()
+            });
+            if pushed || shared.any_stealable_work() {
+                break true;
+            }
+            if Instant::now() >= until {
+                break self.rescue_lifo_slots();
+            }
+            std::thread::yield_now();
+        };
+        remote.busy_wait.end();
+        found
+    }
+
+    /// `true` if a sibling's LIFO slot holds a task (a snapshot).
+    fn a_sibling_lifo_is_occupied(&self) -> bool {
+        let workers = self.shared.workers.iter().enumerate();
+        workers
+            .filter(|&(i, _)| i != self.index)
+            .any(|(_, w)| w.lifo.is_occupied())
+    }
+}
+
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
     use crate::driver::CountingDriver;
-    use crate::queue::Slot;
+    use crate::queue::lifo_slot;
     use crate::queue::test_node::{TestNode, node};
     use crate::scheduler::park::Parker;
     use loom::sync::Arc;
@@ -236,11 +403,11 @@ mod loom_tests {
     #[test]
     fn a_task_queued_as_a_busy_wait_ends_is_seen_by_one_side() {
         loom::model(|| {
-            let slot: Arc<Slot<Box<TestNode>>> = Arc::new(Slot::new());
+            let (mut slot, sibling_end) = lifo_slot::<Box<TestNode>>();
             let flag = Arc::new(BusyWait::new());
             flag.begin();
             let sibling = {
-                let (slot, flag) = (slot.clone(), flag.clone());
+                let (slot, flag) = (sibling_end, flag.clone());
                 loom::thread::spawn(move || {
                     flag.end();
                     let parker = Parker::new();

@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::io;
 
-use super::{JoinHandle, Priority, spawn_on};
+use super::{JoinHandle, Priority};
 use crate::runtime::Handle;
 
 /// Configures a task before spawning it (tokio's `task::Builder`, plus a
@@ -68,11 +68,6 @@ impl<'a> Builder<'a> {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        spawn_on(
-            &handle.shared,
-            future,
-            self.name.map(Box::from),
-            self.priority,
-        )
+        handle.spawn_task(future, self.name.map(Box::from), self.priority)
     }
 }

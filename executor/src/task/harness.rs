@@ -6,11 +6,11 @@
 //! * catches a panic and completes with it, so a panicking task never
 //!   unwinds into the worker;
 //! * records the poll and the reductions it charged in the header;
-//! * on the first `Pending`, enters the runtime's registry of waiting
-//!   tasks (see [`Registry`](crate::scheduler::Registry));
+//! * on `Pending`, tells the scheduler the task waits
+//!   ([`Scheduler::task_pending`](super::owner::Scheduler::task_pending));
 //! * on completion, drops the future itself (where a panicking destructor
-//!   is caught: async-task aborts the process on one), leaves the registry
-//!   and counts the exit.
+//!   is caught: async-task aborts the process on one) and tells the
+//!   scheduler the task finished.
 //!
 //! The harness is exactly as big as the user's future: every parked task
 //! pays for it (it shares the task's allocation with the output, in a
@@ -24,9 +24,18 @@
 //! which comes next on the same thread, takes it back and skips the
 //! future. Every other drop of a harness (a task cancelled unrun, or while
 //! it waits, by a runtime shutting down) finds the flag clear and drops the
-//! future. Those drops happen once the runtime shuts down, when
-//! `Registry::close` has taken every entry left, or, for a task refused
-//! then, with no entry.
+//! future. Those drops happen once the runtime shuts down, when the
+//! scheduler has let go of every waiting task, or, for a task refused
+//! then, before it ran.
+//!
+//! # What this relies on in async-task
+//!
+//! That order (the future dropped in the `run` whose poll returned
+//! `Ready`, right after that poll, before the output is written) is
+//! async-task's behaviour, not its documented contract. The workspace pins
+//! the versions it was checked against, and
+//! `tests::async_task_drops_the_future_inside_the_completing_run` fails if
+//! it changes.
 
 use std::future::Future;
 use std::mem::ManuallyDrop;
@@ -36,9 +45,8 @@ use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
 use super::JoinError;
-use super::header::{Header, NO_SLOT, Task};
+use super::header::{Header, Task};
 use crate::context;
-use crate::scheduler;
 
 /// Runs `task` (async-task's `run`) with its header as the thread's current
 /// task; returns whether it woke itself while running.
@@ -65,9 +73,8 @@ impl<F: Future> Harness<F> {
         }
     }
 
-    /// Drops the future, marks the task finished, leaves the registry,
-    /// counts the exit and completes with `output`. Nothing but `return`
-    /// may follow it.
+    /// Drops the future, marks the task finished, tells its scheduler, and
+    /// completes with `output`. Nothing but `return` may follow it.
     fn finish<T>(&mut self, header: &Header, output: T) -> Poll<T> {
         // A destructor that panics is caught here; its payload is dropped.
         // SAFETY: the future is live: `finish` ends the only path that
@@ -77,14 +84,9 @@ impl<F: Future> Harness<F> {
         }));
         // Before the output is published: `AbortHandle::is_finished` reads it.
         header.set_finished();
-        let shared = &*header.shared;
-        shared.registry.remove(header);
-        if !header.is_blocking() {
-            // Before the output is published (the `Ready` below): a handle
-            // that returned sees the exit counted.
-            let worker = scheduler::current_worker(shared).map(|worker| worker.index);
-            shared.task_counts.exited(worker);
-        }
+        // Before the output is published (the `Ready` below): a handle that
+        // returned sees the scheduler's bookkeeping done.
+        header.owner().task_finished(header);
         // Last: the next thing to happen on this thread is `Drop` taking it.
         context::set_future_dropped();
         Poll::Ready(output)
@@ -117,21 +119,12 @@ impl<F: Future> Future for Harness<F> {
 
         match result {
             Ok(Poll::Pending) => {
-                let registry = &header.shared.registry;
-                let in_registry = if header.registry_slot() == NO_SLOT {
-                    // The first wait: from now on only wakers may know the
-                    // task, so the registry must, for the shutdown.
-                    let worker = scheduler::current_worker(&header.shared).map(|w| w.index);
-                    registry.insert(header, cx.waker().clone(), None, worker)
-                } else {
-                    !registry.is_closed()
-                };
-                if !in_registry {
-                    // The runtime is shutting down and its registry may
-                    // already have woken every task it knew (this one was
-                    // queued or running then, or unknown to it): wake this
-                    // task itself, so the scheduler drops it instead of
-                    // leaving it waiting.
+                if !header.owner().task_pending(header, cx.waker()) {
+                    // The runtime is shutting down and may already have
+                    // woken every waiting task it knew (this one was queued
+                    // or running then, or unknown to it): wake this task
+                    // itself, so the scheduler drops it instead of leaving
+                    // it waiting.
                     cx.waker().wake_by_ref();
                 }
                 Poll::Pending
@@ -154,6 +147,116 @@ impl<F> Drop for Harness<F> {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
+    //! The task cell on its own: a scheduler that records what a task tells
+    //! it, and a queue in place of the workers.
+
+    use std::future::{Future, poll_fn};
+    use std::pin::pin;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Poll, Waker};
+
+    use super::*;
+    use crate::task::owner::{Owner, OwnerHeader, Scheduler};
+    use crate::task::{JoinHandle, Priority, new_task};
+
+    #[repr(C)]
+    struct Recorder {
+        owner_header: OwnerHeader,
+        pending: AtomicUsize,
+        finished: AtomicUsize,
+        queue: Mutex<Vec<Task>>,
+        /// What `task_pending` answers: `false` once "shut down".
+        open: std::sync::atomic::AtomicBool,
+    }
+
+    // SAFETY: `repr(C)`, and `owner_header` is the first field, made for
+    // `Recorder`.
+    unsafe impl Scheduler for Recorder {
+        fn owner_header(&self) -> &OwnerHeader {
+            &self.owner_header
+        }
+        fn task_pending(&self, _: &Header, _: &Waker) -> bool {
+            self.pending.fetch_add(1, SeqCst);
+            self.open.load(SeqCst)
+        }
+        fn task_finished(&self, _: &Header) {
+            self.finished.fetch_add(1, SeqCst);
+        }
+        fn task_name(&self, _: &Header) -> Option<String> {
+            None
+        }
+    }
+
+    fn recorder() -> Arc<Recorder> {
+        Arc::new(Recorder {
+            owner_header: OwnerHeader::new::<Recorder>(),
+            pending: AtomicUsize::new(0),
+            finished: AtomicUsize::new(0),
+            queue: Mutex::new(Vec::new()),
+            open: std::sync::atomic::AtomicBool::new(true),
+        })
+    }
+
+    fn schedule(task: Task) {
+        // SAFETY: every task here is made by `spawn` with a `Recorder` owner.
+        let recorder: Arc<Recorder> = unsafe { task.metadata().owner().to_arc() };
+        recorder.queue.lock().unwrap().push(task);
+    }
+
+    fn spawn<F>(recorder: &Arc<Recorder>, future: F) -> (Task, JoinHandle<F::Output>)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let header = Header::new(false, Priority::Normal, Owner::new(recorder.clone()));
+        new_task(future, header, schedule)
+    }
+
+    fn queued(recorder: &Recorder) -> Vec<Task> {
+        std::mem::take(&mut *recorder.queue.lock().unwrap())
+    }
+
+    fn poll_now<T>(handle: &mut JoinHandle<T>) -> Poll<Result<T, JoinError>> {
+        pin!(handle).poll(&mut Context::from_waker(Waker::noop()))
+    }
+
+    /// Counts its drops; pending once (waking itself), then ready.
+    struct Yields {
+        drops: Arc<AtomicUsize>,
+        yielded: bool,
+    }
+
+    impl Yields {
+        /// A future that has (not) yielded yet, and its drop count.
+        fn new(yielded: bool) -> (Yields, Arc<AtomicUsize>) {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let future = Yields {
+                drops: drops.clone(),
+                yielded,
+            };
+            (future, drops)
+        }
+    }
+
+    impl Future for Yields {
+        type Output = u32;
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+            if self.yielded {
+                return Poll::Ready(7);
+            }
+            self.yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+
+    impl Drop for Yields {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, SeqCst);
+        }
+    }
+
     #[test]
     fn the_harness_is_exactly_its_future() {
         // Every parked task pays for it: no header pointer, no tag.
@@ -162,5 +265,100 @@ mod tests {
             std::mem::size_of::<[u64; 2]>()
         );
         assert_eq!(std::mem::size_of::<super::Harness<()>>(), 0);
+    }
+
+    #[test]
+    fn a_task_tells_its_scheduler_it_waits_then_that_it_finished() {
+        let recorder = recorder();
+        let (future, drops) = Yields::new(false);
+        let (task, mut handle) = spawn(&recorder, future);
+        assert!(poll_now(&mut handle).is_pending());
+
+        assert!(run(task), "the task woke itself while running");
+        assert_eq!(recorder.pending.load(SeqCst), 1);
+        assert_eq!(recorder.finished.load(SeqCst), 0);
+        let mut again = queued(&recorder);
+        assert_eq!(
+            again.len(),
+            1,
+            "the self-wake went to the schedule function"
+        );
+
+        assert!(!run(again.pop().unwrap()));
+        assert_eq!(recorder.finished.load(SeqCst), 1);
+        assert_eq!(drops.load(SeqCst), 1);
+        assert_eq!(poll_now(&mut handle).map(Result::unwrap), Poll::Ready(7));
+        assert!(queued(&recorder).is_empty());
+    }
+
+    /// What the harness relies on (module docs): async-task drops the
+    /// future inside the `run` whose poll returned `Ready`, so the flag
+    /// `finish` sets is taken back before `run` returns, and the future is
+    /// dropped once. If async-task ever dropped the harness later (or not
+    /// at all before writing the output), the flag would be left set here.
+    #[test]
+    fn async_task_drops_the_future_inside_the_completing_run() {
+        let recorder = recorder();
+        let (future, drops) = Yields::new(true);
+        let (task, mut handle) = spawn(&recorder, future);
+        assert!(!run(task));
+        assert!(
+            !context::take_future_dropped(),
+            "async-task did not drop the harness in the run that completed it"
+        );
+        assert_eq!(drops.load(SeqCst), 1, "the future was dropped once");
+        assert_eq!(poll_now(&mut handle).map(Result::unwrap), Poll::Ready(7));
+        drop(handle);
+        assert_eq!(drops.load(SeqCst), 1);
+    }
+
+    #[test]
+    fn a_task_dropped_unrun_drops_its_future_and_is_cancelled() {
+        let recorder = recorder();
+        let (future, drops) = Yields::new(false);
+        let (task, mut handle) = spawn(&recorder, future);
+        drop(task);
+        assert_eq!(drops.load(SeqCst), 1);
+        assert_eq!(recorder.finished.load(SeqCst), 0, "it never ran");
+        match poll_now(&mut handle) {
+            Poll::Ready(Err(err)) => assert!(err.is_cancelled()),
+            other => panic!("expected a cancelled JoinError, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_panicking_poll_completes_the_task_with_the_panic() {
+        let recorder = recorder();
+        let (task, mut handle) = spawn(&recorder, async { panic!("boom") });
+        assert!(!run(task));
+        assert_eq!(recorder.finished.load(SeqCst), 1);
+        match poll_now(&mut handle) {
+            Poll::Ready(Err(err)) => assert!(err.is_panic()),
+            other => panic!("expected a panicked JoinError, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_task_pending_after_its_scheduler_closed_wakes_itself() {
+        let recorder = recorder();
+        recorder.open.store(false, SeqCst);
+        let (task, _handle) = spawn(&recorder, std::future::pending::<()>());
+        assert!(run(task), "refused by its scheduler, it woke itself");
+        let queued = queued(&recorder);
+        assert_eq!(queued.len(), 1, "to be dropped by its scheduler");
+        drop(queued);
+    }
+
+    #[test]
+    fn a_task_knows_its_own_header_while_it_runs() {
+        let recorder = recorder();
+        let (task, mut handle) = spawn(
+            &recorder,
+            poll_fn(|_| Poll::Ready(crate::task::try_id().is_some())),
+        );
+        let id = task.metadata().id();
+        assert!(!run(task));
+        assert_eq!(poll_now(&mut handle).map(Result::unwrap), Poll::Ready(true));
+        assert_eq!(handle.id(), id);
     }
 }

@@ -2,16 +2,15 @@
 
 use std::num::NonZeroU64;
 use std::ptr::NonNull;
-use std::sync::Arc;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicU8, AtomicU16, AtomicU32, AtomicU64};
 
 use async_task::Runnable;
 
+use super::owner::Owner;
 use super::{Id, Priority};
 use crate::loom::AtomicPtr;
 use crate::queue::Node;
-use crate::scheduler::Shared;
 
 /// A task as the scheduler handles it.
 pub(crate) type Task = Runnable<Header>;
@@ -22,8 +21,8 @@ pub(crate) const NO_WORKER: u32 = u16::MAX as u32;
 /// Workers a runtime may have: worker indices fit in the header's `u16`.
 pub(crate) const MAX_WORKERS: usize = NO_WORKER as usize;
 
-/// `registry_slot` of a task that is not in the registry (it never waited,
-/// or it left: see [`Registry`](crate::scheduler::Registry)).
+/// `registry_slot` of a task that is not in the scheduler's registry of
+/// waiting tasks (it never waited, or it left).
 pub(crate) const NO_SLOT: u32 = u32::MAX;
 
 /// `state`'s low two bits: the `Priority`.
@@ -43,16 +42,18 @@ const NAMED: u8 = 32;
 /// header and a future of 16 bytes, that is an 88-byte allocation, the
 /// most a 96-byte glibc chunk holds. So the fields are as narrow as they
 /// can be, the id is not stored (it is the header's address) and the rare
-/// name lives in the registry (see [`Registry`]).
+/// name lives in the scheduler (its registry).
 ///
-/// [`Registry`]: crate::scheduler::Registry
+/// The task module reads and writes the task's own fields; `inbox_link`,
+/// `last_worker` and the registry entry are the scheduler's, kept here so
+/// that placing a task allocates nothing.
 ///
 /// Fields written while the task runs are written only by the worker
 /// polling it; they are atomics (all `Relaxed`) so that handles and metrics
 /// may read them from other threads.
 pub(crate) struct Header {
-    /// The runtime the task belongs to.
-    pub(crate) shared: Arc<Shared>,
+    /// The scheduler the task belongs to (see `owner`).
+    owner: Owner,
     /// The task's link while it waits in a worker's inbox.
     inbox_link: AtomicPtr<()>,
     /// Reductions charged over the task's life.
@@ -75,9 +76,9 @@ pub(crate) struct Header {
 
 impl Header {
     /// A header; `named` says the registry will hold a name for the task.
-    pub(crate) fn new(named: bool, priority: Priority, shared: Arc<Shared>) -> Header {
+    pub(crate) fn new(named: bool, priority: Priority, owner: Owner) -> Header {
         Header {
-            shared,
+            owner,
             inbox_link: AtomicPtr::new(std::ptr::null_mut()),
             total_reductions: AtomicU64::new(0),
             polls: AtomicU32::new(0),
@@ -112,11 +113,17 @@ impl Header {
         self.state.load(Relaxed) & NAMED != 0
     }
 
-    /// A copy of the name, or `""`: a registry lookup, for the rare reader
-    /// (the tracing span when it is enabled).
+    /// The scheduler the task belongs to.
+    #[inline]
+    pub(crate) fn owner(&self) -> &Owner {
+        &self.owner
+    }
+
+    /// A copy of the name, or `""`: a lookup in the scheduler, for the
+    /// rare reader (the tracing span when it is enabled).
     fn name(&self) -> String {
         if self.is_named() {
-            self.shared.registry.name(self).unwrap_or_default()
+            self.owner.task_name(self).unwrap_or_default()
         } else {
             String::new()
         }

@@ -8,9 +8,9 @@ use std::task::{Context, Poll, Waker, ready};
 
 use async_task::FallibleTask;
 
+use super::budget::poll_charge;
 use super::header::Header;
 use super::{Id, JoinError};
-use crate::reductions::poll_charge;
 
 /// async-task's handle of a task whose output is `T`.
 type TaskHandle<T> = FallibleTask<Result<T, JoinError>, Header>;

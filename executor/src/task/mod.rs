@@ -7,6 +7,7 @@
 //! scheduled like a BEAM process: by [`Priority`], in slices of reductions
 //! (see [`consume_budget`], [`reduce`], [`yield_now`]).
 
+mod budget;
 mod builder;
 pub(crate) mod harness;
 pub(crate) mod header;
@@ -14,10 +15,10 @@ mod id;
 mod join_error;
 mod join_handle;
 mod join_set;
+pub(crate) mod owner;
 mod priority;
 
 use std::future::Future;
-use std::sync::Arc;
 
 pub use builder::Builder;
 pub use header::TaskStats;
@@ -27,16 +28,16 @@ pub use join_handle::{AbortHandle, JoinHandle};
 pub use join_set::JoinSet;
 pub use priority::Priority;
 
-pub use crate::reductions::{
+pub use budget::{
     ConsumeBudget, Unconstrained, YieldNow, consume_budget, poll_charge, reduce, unconstrained,
     yield_now,
 };
+pub(crate) use budget::{Preempt, Slice, run_slice};
 
 use crate::context;
 use crate::runtime::Handle;
-use crate::scheduler::{self, Shared};
 use harness::Harness;
-use header::Header;
+use header::{Header, Task};
 
 /// Spawns a task on the current runtime at `Normal` priority.
 ///
@@ -86,8 +87,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let handle = current_handle("spawn");
-    spawn_on(&handle.shared, future, None, priority)
+    current_handle("spawn").spawn_task(future, None, priority)
 }
 
 /// Runs the blocking function `f` on the current runtime's blocking pool.
@@ -113,8 +113,7 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let handle = current_handle("spawn_blocking");
-    spawn_blocking_on(&handle.shared, f)
+    current_handle("spawn_blocking").spawn_blocking(f)
 }
 
 #[track_caller]
@@ -125,72 +124,30 @@ fn current_handle(what: &str) -> Handle {
     }
 }
 
-/// Spawns `future` as a task of `shared`.
-pub(crate) fn spawn_on<F>(
-    shared: &Arc<Shared>,
+/// A new task cell: `future` in its harness, with `header` as its
+/// metadata and `schedule` as async-task's schedule function (placement:
+/// see `owner`). Returns the task to queue and its handle.
+pub(crate) fn new_task<F, S>(
     future: F,
-    name: Option<Box<str>>,
-    priority: Priority,
-) -> JoinHandle<F::Output>
+    header: Header,
+    schedule: S,
+) -> (Task, JoinHandle<F::Output>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
+    S: async_task::Schedule<Header> + Send + Sync + 'static,
 {
-    let header = Header::new(name.is_some(), priority, shared.clone());
-    let (task, handle) = async_task::Builder::new().metadata(header).spawn(
-        move |_: &Header| Harness::new(future),
-        async_task::WithInfo(scheduler::schedule),
-    );
+    const {
+        assert!(
+            std::mem::size_of::<S>() == 0,
+            "a schedule function that captures state costs a count per wake (see `owner`)"
+        )
+    };
+    let (task, handle) = async_task::Builder::new()
+        .metadata(header)
+        .spawn(move |_: &Header| Harness::new(future), schedule);
     let handle = JoinHandle::new(handle, task.waker());
-    let worker = scheduler::current_worker(shared).map(|worker| worker.index);
-    shared.task_counts.spawned(worker);
-    // A task enters the registry when it first waits; a named one now, so
-    // that its name is listed from the start.
-    let refused = shared.is_shutdown()
-        || name.is_some_and(|name| {
-            !shared
-                .registry
-                .insert(task.metadata(), task.waker(), Some(name), worker)
-        });
-    if refused {
-        // The runtime is shutting down: the task is cancelled unrun.
-        drop(task);
-    } else {
-        shared.schedule_new(task);
-    }
-    handle
-}
-
-/// Spawns `f` as a task of `shared`'s blocking pool.
-pub(crate) fn spawn_blocking_on<F, R>(shared: &Arc<Shared>, f: F) -> JoinHandle<R>
-where
-    F: FnOnce() -> R + Send + 'static,
-    R: Send + 'static,
-{
-    let header = Header::new(false, Priority::Normal, shared.clone());
-    header.set_blocking();
-    let (task, handle) = async_task::Builder::new().metadata(header).spawn(
-        move |_: &Header| Harness::new(async move { f() }),
-        |task: header::Task| {
-            let shared = task.metadata().shared.clone();
-            shared.blocking.push(
-                task,
-                &Handle {
-                    shared: shared.clone(),
-                },
-            );
-        },
-    );
-    // Not in the registry: a blocking task never waits, and the pool
-    // cancels the tasks it has not run when it stops.
-    let handle = JoinHandle::new(handle, task.waker());
-    shared.blocking.push(
-        task,
-        &Handle {
-            shared: shared.clone(),
-        },
-    );
-    handle
+    (task, handle)
 }
 
 fn with_current<R>(f: impl FnOnce(&Header) -> R) -> Option<R> {

@@ -25,16 +25,37 @@
 //! first.
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::ptr;
 use std::sync::atomic::Ordering::Relaxed;
-
-use crate::loom::AtomicU8;
 use std::task::{Context, Poll};
 
 use crate::context;
+use crate::loom::AtomicU8;
+
+/// What ends a slice early: a byte of requests, of which those in `mask`
+/// outrank the task being polled. The runner sets a bit when work that
+/// should run before the rest of the slice arrives; the slice ends at the
+/// task's next charging await point.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Preempt<'a> {
+    requests: &'a AtomicU8,
+    mask: u8,
+}
+
+impl<'a> Preempt<'a> {
+    pub(crate) fn new(requests: &'a AtomicU8, mask: u8) -> Preempt<'a> {
+        Preempt { requests, mask }
+    }
+}
 
 /// The state of the slice being run on this thread.
+///
+/// Lives in the thread's context, so it holds its [`Preempt`] as a raw
+/// pointer; [`run_slice`] installs it for the length of a call that
+/// borrows the requests, and takes it out again before returning (or
+/// unwinding).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Slice {
     /// Reductions the slice started with.
@@ -46,24 +67,22 @@ pub(crate) struct Slice {
     /// Set when a charging leaf yielded because `left` reached 0 (or
     /// higher-priority work arrived).
     pub(crate) preempted: bool,
-    /// The polling worker's urgent requests (null outside a worker): when
-    /// one of `urgent_mask` is set, work of a higher priority than the
-    /// task's waits, and the slice ends at the next charge.
-    pub(crate) urgent: *const AtomicU8,
+    /// The runner's requests (null if none): when one of `preempt_mask` is
+    /// set, the slice ends at the next charge.
+    preempt: *const AtomicU8,
     /// The requests that outrank the task being polled.
-    pub(crate) urgent_mask: u8,
+    preempt_mask: u8,
 }
 
 impl Slice {
     /// `true` when the slice must end at the next charging await point.
     #[inline]
     fn is_spent(&self) -> bool {
-        // SAFETY: `urgent` is null or points at the polling worker's flag,
-        // which lives in the runtime's shared state for as long as the
-        // worker runs the slice.
+        // SAFETY: `preempt` is null or was installed by `run_slice` from a
+        // reference that outlives the slice's installation (see there).
         self.left == 0
-            || unsafe { self.urgent.as_ref() }
-                .is_some_and(|u| u.load(Relaxed) & self.urgent_mask != 0)
+            || unsafe { self.preempt.as_ref() }
+                .is_some_and(|requests| requests.load(Relaxed) & self.preempt_mask != 0)
     }
 
     /// No budget: code outside a worker's poll, or inside `unconstrained`.
@@ -72,8 +91,8 @@ impl Slice {
         left: 0,
         limited: false,
         preempted: false,
-        urgent: ptr::null(),
-        urgent_mask: 0,
+        preempt: ptr::null(),
+        preempt_mask: 0,
     };
 
     /// Reductions charged so far in this slice.
@@ -86,28 +105,47 @@ impl Slice {
     }
 
     /// A fresh slice of `reductions`, of which the poll itself charges one.
-    pub(crate) fn begin(reductions: u32, urgent: *const AtomicU8, urgent_mask: u8) -> Slice {
+    fn begin(reductions: u32, preempt: Option<Preempt<'_>>) -> Slice {
         Slice {
             size: reductions,
             left: reductions.saturating_sub(1),
             limited: true,
             preempted: false,
-            urgent,
-            urgent_mask,
+            preempt: preempt.map_or(ptr::null(), |p| ptr::from_ref(p.requests)),
+            preempt_mask: preempt.map_or(0, |p| p.mask),
         }
     }
 }
 
-/// Starts a slice on this thread and returns the one it replaces. `urgent`
-/// is the polling worker's requests, or null; `urgent_mask` the ones that
-/// end this slice.
-pub(crate) fn enter_slice(reductions: u32, urgent: *const AtomicU8, urgent_mask: u8) -> Slice {
-    context::replace_slice(Slice::begin(reductions, urgent, urgent_mask))
-}
-
-/// Ends the current slice, restoring `prev`, and returns how it ended.
-pub(crate) fn exit_slice(prev: Slice) -> Slice {
-    context::replace_slice(prev)
+/// Runs `poll` (one poll of a task) as a fresh slice of `reductions`,
+/// ended early by `preempt`, on this thread; returns what `poll` returned
+/// and how the slice ended. The slice that was running before (if any) is
+/// back when this returns.
+#[inline]
+pub(crate) fn run_slice<R>(
+    reductions: u32,
+    preempt: Option<Preempt<'_>>,
+    poll: impl FnOnce() -> R,
+) -> (R, Slice) {
+    /// Puts the previous slice back, also on unwinding, so the context
+    /// never keeps a pointer to requests this call no longer borrows.
+    struct Installed<'a> {
+        prev: Slice,
+        _preempt: PhantomData<&'a AtomicU8>,
+    }
+    impl Drop for Installed<'_> {
+        fn drop(&mut self) {
+            context::set_slice(self.prev);
+        }
+    }
+    let installed = Installed {
+        prev: context::replace_slice(Slice::begin(reductions, preempt)),
+        _preempt: PhantomData,
+    };
+    let out = poll();
+    let slice = context::replace_slice(installed.prev);
+    std::mem::forget(installed);
+    (out, slice)
 }
 
 /// Charges one reduction for a leaf future being polled.

@@ -1,0 +1,294 @@
+//! A worker's private state: its queues as their owner sees them.
+//!
+//! Each level is the ring (stealable), then the overflow (private, for
+//! tasks that did not fit): the ring holds the older tasks. The LIFO slot
+//! holds the task that runs next, of level `lifo_level`. Only the thread
+//! running the worker touches a [`Core`]; siblings reach the same rings and
+//! slot through the worker's [`Remote`](super::Remote), and can only take.
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering::Relaxed;
+
+use super::Remote;
+use super::pick::{LevelPicker, Levels};
+use crate::queue::{LifoSlot, Local, Steal};
+use crate::task::Priority;
+use crate::task::header::Task;
+
+/// Ticks between non-blocking polls of the driver by a busy worker.
+pub(super) const DRIVER_INTERVAL: u32 = 61;
+
+/// Capacity an empty overflow level keeps (tasks); beyond it, the buffer
+/// is freed when the level drains.
+const OVERFLOW_KEPT: usize = 1024;
+
+/// A worker's private state: only the thread running the worker touches it.
+pub(crate) struct Core {
+    pub(super) index: usize,
+    /// The owner's end of each level's ring, indexed by `Priority::index`.
+    pub(super) rings: [Local<Task>; 4],
+    /// The owner's end of the LIFO slot.
+    pub(super) lifo: LifoSlot<Task>,
+    /// The level of the task this worker put in its LIFO slot, which runs
+    /// next (same level permitting); `None` once taken. May be stale: a
+    /// sibling may have rescued the task.
+    pub(super) lifo_level: Option<Priority>,
+    /// Consecutive tasks taken from `lifo`.
+    pub(super) lifo_streak: u8,
+    /// The priority rule's state.
+    picker: LevelPicker,
+    /// Tasks that did not fit in the rings, per priority; the rings hold the
+    /// older tasks, so each level is ring, then overflow. Only the LIFO slot
+    /// and the overflow are out of thieves' reach: tasks held privately wait
+    /// for as long as the kernel keeps this worker off its core.
+    overflow: [VecDeque<Task>; 4],
+    /// Levels whose ring or overflow may hold tasks. Only this worker adds
+    /// tasks to them, and it inserts the level each time; it removes the
+    /// level when it finds it empty. Thieves only take, so a level in the
+    /// set may be empty (the pop finds nothing and removes it) but a level
+    /// outside it never holds a task: `pick` reads one byte instead of two
+    /// atomics per level.
+    pub(super) queued: Levels,
+    tick: u32,
+    /// The driver poll due on the last tick was put off for urgent work
+    /// (see `next_tick`).
+    driver_deferred: bool,
+    rng: u32,
+    /// Counted in `Idle::searching`.
+    pub(super) searching: bool,
+    /// Per sibling, its progress at the last look (see
+    /// `WorkerContext::rescue_stranded`).
+    pub(super) sibling_seen: Vec<u64>,
+    /// Per worker, its progress when this worker's busy wait began (see
+    /// `WorkerContext::rescue_lifo_slots`).
+    pub(super) spin_seen: Vec<u64>,
+}
+
+impl Core {
+    /// The core of worker `index`, owning `rings` and `lifo` (whose
+    /// sibling ends are in the worker's `Remote`).
+    pub(crate) fn new(index: usize, rings: [Local<Task>; 4], lifo: LifoSlot<Task>) -> Core {
+        Core {
+            index,
+            rings,
+            lifo,
+            lifo_level: None,
+            lifo_streak: 0,
+            picker: LevelPicker::default(),
+            overflow: Default::default(),
+            queued: Levels::EMPTY,
+            tick: 0,
+            driver_deferred: false,
+            // Any odd seed works for xorshift; spread the workers apart.
+            rng: 0x9E37_79B9u32.wrapping_mul(index as u32 + 1) | 1,
+            searching: false,
+            sibling_seen: Vec::new(),
+            spin_seen: Vec::new(),
+        }
+    }
+
+    /// Counts a tick and says whether it polls the driver: one tick in
+    /// [`DRIVER_INTERVAL`], except that urgent work (`urgent()`) puts the
+    /// poll off to the next tick: the poll is a system call, and a `High`
+    /// task woken from outside would wait behind it. Put off once only, so
+    /// a stream of urgent work cannot starve IO and timers.
+    pub(super) fn next_tick(&mut self, urgent: impl FnOnce() -> bool) -> bool {
+        self.tick = self.tick.wrapping_add(1);
+        if self.tick % DRIVER_INTERVAL != 0 {
+            return false;
+        }
+        if !self.driver_deferred && urgent() {
+            self.driver_deferred = true;
+            self.tick = self.tick.wrapping_sub(1);
+            return false;
+        }
+        self.driver_deferred = false;
+        true
+    }
+
+    /// Every task the core holds, for shutdown: its LIFO slot, rings and
+    /// overflow.
+    pub(crate) fn take_all(&mut self) -> Vec<Task> {
+        self.lifo_level = None;
+        let mut tasks: Vec<Task> = self.lifo.take().into_iter().collect();
+        for ring in &mut self.rings {
+            tasks.extend(std::iter::from_fn(|| ring.pop()));
+        }
+        for level in &mut self.overflow {
+            tasks.extend(level.drain(..));
+        }
+        tasks
+    }
+
+    pub(super) fn next_random(&mut self) -> u32 {
+        // xorshift32
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng = x;
+        x
+    }
+
+    /// Appends `task` to its level. Returns `true` if it went into the
+    /// stealable ring (rather than the private overflow).
+    pub(super) fn push_back(&mut self, task: Task, remote: &Remote) -> bool {
+        let level = task.metadata().priority();
+        self.queued.insert(level);
+        let overflow = &mut self.overflow[level.index()];
+        if overflow.is_empty() {
+            match self.rings[level.index()].push_back(task) {
+                Ok(()) => return true,
+                Err(task) => overflow.push_back(task),
+            }
+        } else {
+            overflow.push_back(task);
+        }
+        self.publish_private(level, remote);
+        false
+    }
+
+    /// Steals about half of a sibling's `level` ring into this worker's,
+    /// returning one of the stolen tasks to run. The rest went into this
+    /// worker's ring, so `level` is in `queued`.
+    pub(super) fn steal_half(&mut self, ring: &Steal<Task>, level: Priority) -> Option<Task> {
+        let task = ring.steal_into(&mut self.rings[level.index()])?;
+        self.queued.insert(level);
+        Some(task)
+    }
+
+    /// Publishes how many tasks of `level` only this worker can see (its
+    /// overflow), for `worker_queue_depth`.
+    #[inline]
+    fn publish_private(&self, level: Priority, remote: &Remote) {
+        let private = self.overflow[level.index()].len();
+        remote.metrics.private[level.index()].store(private, Relaxed);
+    }
+
+    /// Moves every task pushed to `from` (this worker, or a sibling) from
+    /// other threads to the back of its level here (`me` is this worker's
+    /// `Remote`). Returns `true` if any went into a stealable ring.
+    pub(super) fn take_incoming(&mut self, from: &Remote, me: &Remote) -> bool {
+        let mut to_ring = false;
+        for task in from.take_incoming() {
+            to_ring |= self.push_back(task, me);
+        }
+        to_ring
+    }
+
+    /// `true` if a stealable ring of this worker holds a task.
+    pub(super) fn has_stealable(&self) -> bool {
+        self.rings.iter().any(|ring| !ring.is_empty())
+    }
+
+    /// The next task by the priority rule (see `pick`).
+    pub(super) fn pick(&mut self, remote: &Remote) -> Option<Task> {
+        loop {
+            if let Some(task) = self.pick_once(remote) {
+                return Some(task);
+            }
+            if self.queued.is_empty() && self.lifo_level.is_none() {
+                return None;
+            }
+        }
+    }
+
+    /// One try of `pick`: `None` if nothing is ready, or if what it chose
+    /// turned out gone (its level is then removed from `queued`, or
+    /// `lifo_level` cleared). Within a level, the LIFO slot goes first,
+    /// then the ring and overflow in FIFO order.
+    fn pick_once(&mut self, remote: &Remote) -> Option<Task> {
+        let level = self.picker.pick(self.queued.with(self.lifo_level))?;
+        if self.lifo_level == Some(level) {
+            self.lifo_level = None;
+            self.lifo_streak = self.lifo_streak.saturating_add(1);
+            // `None` if a sibling rescued it.
+            return self.lifo.take();
+        }
+        self.lifo_streak = 0;
+        let task = self.pop_level(level, remote);
+        if task.is_none() {
+            // Thieves took the rest.
+            self.queued.remove(level);
+        }
+        task
+    }
+
+    /// Pops the front of `level`: from the ring, else from the overflow
+    /// (which then refills the ring).
+    fn pop_level(&mut self, level: Priority, remote: &Remote) -> Option<Task> {
+        if let Some(task) = self.rings[level.index()].pop() {
+            return Some(task);
+        }
+        let task = self.take_overflow(level);
+        self.publish_private(level, remote);
+        task
+    }
+
+    fn take_overflow(&mut self, level: Priority) -> Option<Task> {
+        let overflow = &mut self.overflow[level.index()];
+        let ring = &mut self.rings[level.index()];
+        let first = overflow.pop_front()?;
+        while let Some(task) = overflow.pop_front() {
+            if let Err(task) = ring.push_back(task) {
+                overflow.push_front(task);
+                break;
+            }
+        }
+        if overflow.is_empty() && overflow.capacity() > OVERFLOW_KEPT {
+            // A burst is over: give its buffer back instead of keeping it
+            // for the worker's life.
+            *overflow = VecDeque::new();
+        }
+        Some(first)
+    }
+
+    /// `true` if any task waits for this worker: in its LIFO slot, rings,
+    /// overflow, urgent slot or inbox.
+    pub(super) fn has_local_work(&self, remote: &Remote) -> bool {
+        remote.lifo.is_occupied()
+            || self.overflow.iter().any(|o| !o.is_empty())
+            || self.has_stealable()
+            || remote.has_incoming()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::queue::{lifo_slot, ring};
+
+    fn core() -> Core {
+        Core::new(0, std::array::from_fn(|_| ring().0), lifo_slot().0)
+    }
+
+    fn driver_ticks(core: &mut Core, ticks: u32, urgent: impl Fn(u32) -> bool) -> Vec<u32> {
+        (1..=ticks)
+            .filter(|&t| core.next_tick(|| urgent(t)))
+            .collect()
+    }
+
+    #[test]
+    fn the_driver_is_polled_every_driver_interval_ticks() {
+        let polls = driver_ticks(&mut core(), 3 * DRIVER_INTERVAL, |_| false);
+        assert_eq!(polls, [1, 2, 3].map(|k| k * DRIVER_INTERVAL));
+    }
+
+    #[test]
+    fn urgent_work_puts_the_driver_poll_off_by_one_tick() {
+        let polls = driver_ticks(&mut core(), 2 * DRIVER_INTERVAL + 1, |t| {
+            t == DRIVER_INTERVAL
+        });
+        assert_eq!(polls, [DRIVER_INTERVAL + 1, 2 * DRIVER_INTERVAL + 1]);
+    }
+
+    #[test]
+    fn urgent_work_on_every_tick_does_not_starve_the_driver() {
+        let polls = driver_ticks(&mut core(), 4 * DRIVER_INTERVAL, |_| true);
+        assert_eq!(polls.len(), 3, "polls at {polls:?}");
+        assert!(
+            polls.windows(2).all(|w| w[1] - w[0] <= DRIVER_INTERVAL + 1),
+            "polls at {polls:?}"
+        );
+    }
+}

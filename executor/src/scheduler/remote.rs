@@ -1,0 +1,174 @@
+//! The part of a worker other threads may touch: the thieves' ends of its
+//! queues, its inbox, its parker and run state, its progress and metrics.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
+
+use super::idle::BusyWait;
+use super::park::Parker;
+use super::run_state::{RunState, urgent_bit};
+use crate::loom::{AtomicBool, CachePadded};
+use crate::metrics::WorkerMetrics;
+use crate::queue::{Inbox, LifoSteal, Steal};
+use crate::task::Priority;
+use crate::task::header::Task;
+
+/// The part of a worker other threads may touch.
+pub(crate) struct Remote {
+    /// The thieves' end of each level's ring, indexed by `Priority::index`.
+    pub(crate) rings: [Steal<Task>; 4],
+    pub(crate) inbox: Inbox<Task>,
+    /// The siblings' end of the LIFO slot: the task that runs next (woken
+    /// or spawned by the running task).
+    pub(crate) lifo: LifoSteal<Task>,
+    pub(crate) parker: Parker,
+    /// Polls this worker has completed: how siblings tell a worker that
+    /// makes progress from one that is stuck.
+    pub(crate) progress: Progress,
+    pub(crate) metrics: WorkerMetrics,
+    /// Set after shutdown once the worker's queues were dropped: from then
+    /// on nobody owns the inbox, and late pushes drain it themselves.
+    pub(super) released: AtomicBool,
+    /// Set while the worker busy-waits for work before parking.
+    pub(crate) busy_wait: BusyWait,
+    /// What the worker runs, and the requests to cut that short.
+    pub(crate) run: CachePadded<RunState>,
+}
+
+impl Remote {
+    /// The shared part of a worker whose owner holds the other ends of
+    /// `rings` and `lifo`.
+    pub(crate) fn new(rings: [Steal<Task>; 4], lifo: LifoSteal<Task>) -> Remote {
+        Remote {
+            rings,
+            inbox: Inbox::new(),
+            lifo,
+            parker: Parker::new(),
+            progress: Progress::default(),
+            metrics: WorkerMetrics::default(),
+            released: AtomicBool::new(false),
+            busy_wait: BusyWait::new(),
+            run: CachePadded(RunState::new()),
+        }
+    }
+}
+
+impl Remote {
+    /// Queues `task`, pushed from another thread, for this worker: a `Max`
+    /// or `High` task in the urgent slot if it is free, anything else in
+    /// the inbox. Returns `true` if the task went into the slot.
+    #[inline]
+    pub(super) fn push_incoming(&self, task: Task) -> bool {
+        let task = if task.metadata().priority().index() <= Priority::High.index() {
+            match self.run.urgent_task.try_put(task) {
+                Ok(()) => return true,
+                Err(task) => task,
+            }
+        } else {
+            task
+        };
+        self.inbox.push(task);
+        false
+    }
+
+    /// Takes every task pushed here from other threads: the urgent slot
+    /// first (its task is at least as old as any `Max` or `High` task that
+    /// went to the inbox because the slot was full), then the inbox.
+    #[inline]
+    pub(crate) fn take_incoming(&self) -> impl Iterator<Item = Task> {
+        self.run
+            .urgent_task
+            .take()
+            .into_iter()
+            .chain(self.inbox.drain())
+    }
+
+    /// `true` if a sibling could take work from this worker without
+    /// waiting for it: tasks in its rings, inbox or urgent slot (a
+    /// snapshot; not the LIFO slot, which only a rescue takes).
+    #[inline]
+    pub(crate) fn has_stealable_work(&self) -> bool {
+        self.has_incoming() || self.rings.iter().any(|ring| !ring.is_empty())
+    }
+
+    /// `true` if tasks pushed from other threads wait here: in the inbox or
+    /// the urgent slot. `SeqCst` on the inbox, for the park protocol; the
+    /// slot's look is ordered by the fences of the handshakes.
+    #[inline]
+    pub(crate) fn has_incoming(&self) -> bool {
+        self.run.urgent_task.is_occupied() || !self.inbox.is_empty()
+    }
+
+    /// `true` if work of `priority` outranks the task this worker runs: it
+    /// is of a strict level (`Max`, `High`) above the running task's, or
+    /// this worker is between polls (it may be about to start a
+    /// lower-priority slice).
+    ///
+    /// Relaxed load: a hint; a stale `running` costs at most one slice of
+    /// latency or one spurious request.
+    #[inline]
+    fn outranks_running(&self, priority: Priority) -> bool {
+        priority.index() <= Priority::High.index()
+            && (priority as u8) < self.run.running.load(Relaxed)
+    }
+
+    /// Asks the running task to end its slice for work of `priority` just
+    /// queued here, if it is `Max` or `High`, and returns whether that
+    /// work outranks the running task (`outranks_running`).
+    ///
+    /// Called *after* the work is queued: the worker clears the bits
+    /// before it drains its inbox (`tick`), so either that drain sees the
+    /// work or the bit stays set for the next slice. The bit is set without
+    /// looking at `running` first: the worker's slice knows what outranks
+    /// it (its mask), and the set is the one write a High wake-to-run
+    /// waits for. `running` is read afterwards, from the line the set
+    /// brought in.
+    #[inline]
+    pub(crate) fn preempt_for(&self, priority: Priority) -> bool {
+        let bit = urgent_bit(priority, false);
+        if bit == 0 {
+            return false;
+        }
+        self.run.request(bit);
+        self.outranks_running(priority)
+    }
+
+    /// Asks this worker to look in its siblings' inboxes for work of
+    /// `priority`, if that outranks the task it runs. Returns whether it
+    /// was asked.
+    pub(super) fn ask_to_take_urgent(&self, priority: Priority) -> bool {
+        if !self.outranks_running(priority) {
+            return false;
+        }
+        let bit = urgent_bit(priority, true);
+        if self.run.urgent.load(Relaxed) & bit == 0 {
+            // As in `preempt_for`, though this bit is only a hint.
+            self.run.request(bit);
+        }
+        true
+    }
+}
+
+/// A worker's count of completed polls. Only the worker's thread advances
+/// it; siblings compare two readings to see whether it got anywhere (the
+/// stall rescues), the worker compares its own across a park (a futile
+/// wake-up), and metrics report it as the poll count.
+#[derive(Default)]
+pub(crate) struct Progress(AtomicU64);
+
+impl Progress {
+    /// One more poll completed. Owner only: a load and a store, no
+    /// read-modify-write.
+    #[inline]
+    pub(crate) fn advance(&self) {
+        // Relaxed: a progress hint; nothing is published through it.
+        self.0.store(self.0.load(Relaxed).wrapping_add(1), Relaxed);
+    }
+
+    /// The count now. Relaxed: a stale reading delays or hastens a rescue
+    /// by one look; the queues' own operations synchronize the work.
+    #[inline]
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Relaxed)
+    }
+}

@@ -1,0 +1,113 @@
+//! A task's life as the scheduler keeps count of it: spawned (counted, and
+//! refused once the runtime shuts down), waiting (in the registry, so that
+//! shutdown can reach it), finished (out of the registry, counted). This is
+//! the scheduler's side of the task module's seam (`task::owner`).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::task::Waker;
+
+use super::{Shared, current_worker, placement};
+use crate::runtime::Handle;
+use crate::task::header::{Header, NO_SLOT, Task};
+use crate::task::owner::{Owner, OwnerHeader, Scheduler};
+use crate::task::{self, JoinHandle, Priority};
+
+impl Shared {
+    /// Spawns `future` as a task of this runtime.
+    pub(crate) fn spawn<F>(
+        self: &Arc<Shared>,
+        future: F,
+        name: Option<Box<str>>,
+        priority: Priority,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let header = Header::new(name.is_some(), priority, Owner::new(self.clone()));
+        let (task, handle) =
+            task::new_task(future, header, async_task::WithInfo(placement::schedule));
+        let worker = current_worker(self).map(|worker| worker.index);
+        self.task_counts.spawned(worker);
+        // A task enters the registry when it first waits; a named one now,
+        // so that its name is listed from the start.
+        let refused = self.is_shutdown()
+            || name.is_some_and(|name| {
+                !self
+                    .registry
+                    .insert(task.metadata(), task.waker(), Some(name), worker)
+            });
+        if refused {
+            // The runtime is shutting down: the task is cancelled unrun.
+            drop(task);
+        } else {
+            self.schedule_new(task);
+        }
+        handle
+    }
+
+    /// Spawns `f` as a task of this runtime's blocking pool.
+    pub(crate) fn spawn_blocking<F, R>(self: &Arc<Shared>, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let header = Header::new(false, Priority::Normal, Owner::new(self.clone()));
+        header.set_blocking();
+        // Not in the registry: a blocking task never waits, and the pool
+        // cancels the tasks it has not run when it stops.
+        let (task, handle) = task::new_task(async move { f() }, header, schedule_blocking);
+        self.push_blocking(task);
+        handle
+    }
+
+    fn push_blocking(self: &Arc<Shared>, task: Task) {
+        self.blocking.push(
+            task,
+            &Handle {
+                shared: self.clone(),
+            },
+        );
+    }
+}
+
+/// The schedule function of a blocking task: the pool's queue. (Only its
+/// spawn queues it: a blocking task never waits.)
+fn schedule_blocking(task: Task) {
+    // SAFETY: every task of this crate is created by `Shared::spawn*` with
+    // an owner made from an `Arc<Shared>`.
+    let shared: Arc<Shared> = unsafe { task.metadata().owner().to_arc() };
+    shared.push_blocking(task);
+}
+
+// SAFETY: `Shared` is `#[repr(C)]` and its first field is
+// `OwnerHeader::new::<Shared>()` (see `Shared::new`).
+unsafe impl Scheduler for Shared {
+    fn owner_header(&self) -> &OwnerHeader {
+        &self.owner_header
+    }
+
+    fn task_pending(&self, task: &Header, waker: &Waker) -> bool {
+        if task.registry_slot() == NO_SLOT {
+            // The first wait: from now on only wakers may know the task, so
+            // the registry must, for the shutdown.
+            let worker = current_worker(self).map(|w| w.index);
+            self.registry.insert(task, waker.clone(), None, worker)
+        } else {
+            !self.registry.is_closed()
+        }
+    }
+
+    fn task_finished(&self, task: &Header) {
+        self.registry.remove(task);
+        if !task.is_blocking() {
+            let worker = current_worker(self).map(|worker| worker.index);
+            self.task_counts.exited(worker);
+        }
+    }
+
+    fn task_name(&self, task: &Header) -> Option<String> {
+        self.registry.name(task)
+    }
+}
