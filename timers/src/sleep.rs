@@ -76,8 +76,8 @@ pub fn sleep(duration: Duration) -> Sleep {
         .unwrap_or_else(Instant::far_future);
     Sleep {
         deadline: deadline.into_std(),
-        // A second clock read per timer was 6.5% of a million armed
-        // timers' profile.
+        // The clock is read once per timer: here, and the entry is told
+        // whether the deadline is still ahead.
         entry: if deadline > now {
             TimerEntry::ahead()
         } else {

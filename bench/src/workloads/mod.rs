@@ -325,8 +325,7 @@ pub fn latency_pause(i: usize) -> Duration {
 /// sleep). With the default 50 µs slack the kernel ends the sleep at the
 /// next timer interrupt within 50 µs of its deadline, which is often the
 /// scheduler tick: the sample then starts while the other CPU takes its
-/// tick too (6-20 µs per tick on this machine's VM, ftrace), one sample in
-/// about 80, and the tail measured the kernel's tick, not the runtime.
+/// tick too, and the tail measures the kernel's tick, not the runtime.
 /// Both runtimes' probes are woken this way.
 pub fn pause_before_sample(i: usize) {
     #[cfg(target_os = "linux")]

@@ -1,13 +1,12 @@
 //! The reactor's OS poller on Linux: epoll, driven directly.
 //!
-//! `polling` (the poller on other systems, see `portable.rs`) cannot be used
-//! here for two measured reasons:
+//! `polling` (the poller on other systems, see `portable.rs`) is not used
+//! here, for two reasons:
 //!
 //! * it neither registers nor reports `EPOLLRDHUP`, the only way to learn
 //!   that the peer's end of the stream (FIN) is queued behind the data a
 //!   read just took. Without it every message costs one more `read` that
-//!   returns `WouldBlock` (a quarter of the system calls of an HTTP
-//!   keep-alive server), see `PollEvented::poll_read_stream`;
+//!   returns `WouldBlock`, see `PollEvented::poll_read_stream`;
 //! * its `wait` makes five system calls (it arms a timerfd and re-arms it
 //!   and its notifier with `epoll_ctl` even for a zero timeout, and reads
 //!   the notifier after every wait) where one `epoll_pwait` does.

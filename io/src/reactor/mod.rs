@@ -67,8 +67,7 @@
 //! the bit cleared.
 //!
 //! (Oneshot registration, the other choice, costs an `epoll_ctl` every time
-//! a task waits: 80,000 of them in the `tcp_echo` benchmark, about as many
-//! system calls as the sends themselves.)
+//! a task waits: as many system calls again as the reads and writes.)
 //!
 //! # Closing
 //!
