@@ -32,14 +32,14 @@
 mod driver;
 mod macros;
 
-pub mod process;
 pub mod runtime;
-pub mod sync;
 
 pub use runtime::block_on;
 pub use smp_rt_executor::{JoinHandle, spawn, spawn_blocking, task};
 pub use smp_rt_io::{io, net};
 pub use smp_rt_macros::{main, test};
+pub use smp_rt_process as process;
+pub use smp_rt_sync as sync;
 pub use smp_rt_timers as time;
 
 #[doc(hidden)]

@@ -1,7 +1,9 @@
 //! The runtime: smp_rt's executor with the IO reactor and the timers
 //! plugged into its workers' idle time.
 //!
-//! [`Builder`] and [`Runtime`] wrap the executor's own, adding the driver;
+//! [`Builder`] is the runtime's one builder: it keeps the settings and
+//! assembles the executor with the driver (`crate::driver`). [`Runtime`]
+//! wraps the executor's runtime, shutting the reactor down after it;
 //! [`Handle`], [`RuntimeMetrics`] and the rest are the executor's.
 
 use std::future::Future;
@@ -20,6 +22,10 @@ use crate::JoinHandle;
 use crate::driver::IoTimeDriver;
 
 /// Builds a [`Runtime`] (tokio's `runtime::Builder`, with reductions).
+///
+/// This is smp_rt's one runtime builder: it keeps the runtime's settings
+/// and, in [`build`](Builder::build), assembles the executor with the IO
+/// reactor and the timers.
 ///
 /// # Examples
 ///
@@ -41,63 +47,71 @@ use crate::driver::IoTimeDriver;
 /// ```
 #[derive(Debug)]
 pub struct Builder {
-    inner: executor::Builder,
+    /// The knobs, with the executor's defaults; checked when the executor
+    /// assembles the runtime.
+    settings: executor::Settings,
 }
 
 impl Builder {
     /// A runtime with one worker thread per core.
     pub fn new_multi_thread() -> Builder {
         Builder {
-            inner: executor::Builder::new_multi_thread(),
+            settings: executor::Settings::multi_thread(),
         }
     }
 
-    /// A runtime with a single worker, run by the thread inside `block_on`.
+    /// A runtime with a single worker, run by the thread inside `block_on`:
+    /// spawned tasks make progress only while some thread is in `block_on`.
     pub fn new_current_thread() -> Builder {
         Builder {
-            inner: executor::Builder::new_current_thread(),
+            settings: executor::Settings::current_thread(),
         }
     }
 
-    /// Number of workers (default: one per core). Zero makes `build` fail.
+    /// Number of workers (default: `std::thread::available_parallelism()`,
+    /// one per core). Ignored by a current-thread runtime, which has one.
+    /// Zero makes [`build`](Builder::build) fail.
     pub fn worker_threads(&mut self, n: usize) -> &mut Builder {
-        self.inner.worker_threads(n);
+        self.settings.worker_threads = Some(n);
         self
     }
 
-    /// Reductions per scheduling slice (default 2000). Zero makes `build` fail.
+    /// Reductions per scheduling slice (default [`DEFAULT_REDUCTIONS`],
+    /// 2000). Zero makes [`build`](Builder::build) fail.
     pub fn reductions(&mut self, n: u32) -> &mut Builder {
-        self.inner.reductions(n);
+        self.settings.reductions = n;
         self
     }
 
-    /// Name prefix of the runtime's threads.
+    /// Name prefix of the runtime's threads (default `smp-rt-worker`).
     pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Builder {
-        self.inner.thread_name(name);
+        self.settings.thread_name = name.into();
         self
     }
 
-    /// Upper bound on the blocking pool's threads (default 512).
+    /// Upper bound on the blocking pool's threads (default 512). Zero makes
+    /// [`build`](Builder::build) fail.
     pub fn max_blocking_threads(&mut self, n: usize) -> &mut Builder {
-        self.inner.max_blocking_threads(n);
+        self.settings.max_blocking_threads = n;
         self
     }
 
-    /// How long an idle blocking thread waits for work before exiting.
+    /// How long an idle blocking thread waits for work before exiting
+    /// (default 10 s).
     pub fn thread_keep_alive(&mut self, duration: Duration) -> &mut Builder {
-        self.inner.thread_keep_alive(duration);
+        self.settings.thread_keep_alive = duration;
         self
     }
 
     /// Runs `f` on each worker and blocking thread when it starts.
     pub fn on_thread_start(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Builder {
-        self.inner.on_thread_start(f);
+        self.settings.on_thread_start = Some(Arc::new(f));
         self
     }
 
     /// Runs `f` on each worker and blocking thread before it exits.
     pub fn on_thread_stop(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Builder {
-        self.inner.on_thread_stop(f);
+        self.settings.on_thread_stop = Some(Arc::new(f));
         self
     }
 
@@ -120,14 +134,13 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// `InvalidInput` for zero workers or zero reductions; the OS error if
-    /// the reactor or a thread cannot be created.
+    /// `InvalidInput` for zero workers, zero reductions or zero blocking
+    /// threads; the OS error if the reactor or a thread cannot be created.
     pub fn build(&mut self) -> io::Result<Runtime> {
         let reactor = Arc::new(Reactor::new()?);
         let timers = Arc::new(Timers::new());
         let driver = IoTimeDriver::new(reactor.clone(), timers.clone());
-        let inner = self
-            .inner
+        let inner = executor::Builder::with_settings(self.settings.clone())
             .driver(driver)
             .extension(reactor.clone())
             .extension(timers)

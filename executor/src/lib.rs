@@ -17,6 +17,12 @@
 //! * A [`Driver`](driver::Driver) hook lets an IO reactor and timers use the
 //!   workers' idle time.
 //!
+//! Applications use the `smp_rt` crate, whose `runtime::Builder` is the one
+//! public runtime builder: it assembles this executor with the IO reactor
+//! and the timers. The executor's `runtime::Builder` and
+//! `runtime::Settings` are that assembly interface, hidden from the
+//! documentation; the example below uses them to run the executor alone.
+//!
 //! # Examples
 //!
 //! ```

@@ -11,8 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub use builder::DEFAULT_REDUCTIONS;
 pub(crate) use builder::ThreadHook;
-pub use builder::{Builder, DEFAULT_REDUCTIONS};
+#[doc(hidden)]
+pub use builder::{Builder, Settings};
 pub(crate) use extensions::Extensions;
 pub use handle::{EnterGuard, Handle, TryCurrentError};
 

@@ -30,7 +30,7 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire, SeqCst};
 use std::sync::{Arc, MutexGuard as StdMutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
-use super::wait_list::{Key, WaitList, WakeList, update_waker};
+use crate::wait_list::{Key, WaitList, WakeList, update_waker};
 
 const CLOSED: usize = 0b01;
 const WAITERS: usize = 0b10;

@@ -62,11 +62,12 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use super::exit::{Exit, ExitReason};
-use super::mailbox::{Mailbox, Signal};
-use super::pid::{AnyPid, Pid, ProcessId};
-use crate::sync::oneshot;
-use crate::task::Priority;
+use smp_rt_executor::task::Priority;
+use smp_rt_sync::oneshot;
+
+use crate::exit::{Exit, ExitReason};
+use crate::mailbox::{Mailbox, Signal};
+use crate::pid::{AnyPid, Pid, ProcessId};
 
 /// Which children a supervisor restarts when one of them fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

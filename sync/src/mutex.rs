@@ -7,7 +7,7 @@ use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 use std::sync::Arc;
 
-use super::semaphore::{AcquireFuture, Semaphore, SemaphoreRef};
+use crate::semaphore::{AcquireFuture, Semaphore, SemaphoreRef};
 
 /// An asynchronous mutual-exclusion lock.
 ///

@@ -21,8 +21,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use super::exit::ExitReason;
-use super::state::{AnyProcess, finish};
+use crate::exit::ExitReason;
+use crate::state::{AnyProcess, finish};
 
 thread_local! {
     /// The process being polled on this thread.
@@ -96,7 +96,7 @@ impl<F: Future<Output = ()>> Future for ProcessTask<F> {
         let StageProj::Running { future } = this.stage.as_mut().project() else {
             unreachable!("a process is polled only while running");
         };
-        process.core().stats.store(&crate::task::stats());
+        process.core().stats.store(&smp_rt_executor::task::stats());
 
         let prev = CURRENT.replace(Some(process));
         let result = catch_unwind(AssertUnwindSafe(|| future.poll(cx)));

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, LazyLock, RwLock};
 
-use super::pid::{AnyPid, Pid, ProcessId};
-use super::state::AnyProcess;
+use crate::pid::{AnyPid, Pid, ProcessId};
+use crate::state::AnyProcess;
 
 /// Registered names and their processes.
 type Names = HashMap<Box<str>, Arc<dyn AnyProcess>>;

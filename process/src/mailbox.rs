@@ -19,10 +19,11 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use super::exit::Exit;
-use super::pid::Pid;
-use super::state::Inner;
-use crate::task::poll_charge;
+use smp_rt_executor::task::poll_charge;
+
+use crate::exit::Exit;
+use crate::pid::Pid;
+use crate::state::Inner;
 
 /// What [`Mailbox::recv_signal`] returns: a message, or the exit signal of
 /// a linked process (only for a process that [traps exits](super::trap_exit)).
@@ -174,7 +175,7 @@ impl<M: Send + 'static> Mailbox<M> {
     /// # });
     /// ```
     pub async fn recv_timeout(&mut self, duration: Duration) -> Option<M> {
-        crate::time::timeout(duration, self.recv()).await.ok()
+        smp_rt_timers::timeout(duration, self.recv()).await.ok()
     }
 
     /// Selective receive: waits for the first message for which `predicate`
@@ -233,7 +234,7 @@ impl<M: Send + 'static> Mailbox<M> {
     /// # });
     /// ```
     pub fn try_recv(&mut self) -> Option<M> {
-        crate::task::reduce(1);
+        smp_rt_executor::task::reduce(1);
         self.next_message()
     }
 
@@ -332,7 +333,7 @@ impl<M: Send + 'static> Mailbox<M> {
 
     /// Takes the next trapped exit signal if there is one.
     pub fn try_recv_exit(&mut self) -> Option<Exit> {
-        crate::task::reduce(1);
+        smp_rt_executor::task::reduce(1);
         self.pop_exit()
     }
 

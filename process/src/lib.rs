@@ -25,6 +25,12 @@
 //! * [`Pid::info`] reports a process's counters, like `process_info`.
 //! * [`supervisor`] restarts processes that fail.
 //!
+//! This crate is smp_rt's `process` module: `smp_rt::process` re-exports
+//! it whole. It is built on the executor's tasks (`smp_rt_executor`), the
+//! oneshot channels of `smp_rt_sync` (monitors, supervisors' replies) and
+//! the timers of `smp_rt_timers` ([`Mailbox::recv_timeout`], which needs a
+//! runtime with timers, such as `smp_rt`'s).
+//!
 //! # Exit signals in a typed mailbox
 //!
 //! On BEAM a trapped exit is just another message, `{'EXIT', Pid, Reason}`.
@@ -76,6 +82,8 @@
 //! # });
 //! ```
 
+#![warn(missing_docs, rust_2018_idioms)]
+
 mod exit;
 mod mailbox;
 mod pid;
@@ -94,7 +102,7 @@ pub use mailbox::{Mailbox, Recv, RecvExit, RecvMatch, RecvSignal, Signal};
 pub use pid::{AnyPid, Pid, ProcessId, ProcessInfo, SendError};
 pub use registry::{RegisterError, register, registered, unregister, whereis, whereis_any};
 
-use crate::task::Priority;
+use smp_rt_executor::task::Priority;
 use state::{AnyProcess, Inner};
 use task::ProcessTask;
 
@@ -298,7 +306,7 @@ impl<'a> Builder<'a> {
         F: FnOnce(Mailbox<M>) -> Fut,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let handle = match crate::runtime::Handle::try_current() {
+        let handle = match smp_rt_executor::runtime::Handle::try_current() {
             Ok(handle) => handle,
             Err(err) => panic!("process::spawn: {err}"),
         };
@@ -306,7 +314,7 @@ impl<'a> Builder<'a> {
         let process: Arc<dyn AnyProcess> = inner.clone();
         let future = f(Mailbox::new(inner.clone()));
         before(&process);
-        let mut builder = crate::task::Builder::new().priority(self.priority);
+        let mut builder = smp_rt_executor::task::Builder::new().priority(self.priority);
         if let Some(name) = self.name {
             builder = builder.name(name);
         }

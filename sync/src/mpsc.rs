@@ -63,7 +63,7 @@ use ::futures::task::AtomicWaker;
 use crossbeam_queue::{ArrayQueue, SegQueue};
 use event_listener::{Event, EventListener};
 
-use super::semaphore::{Semaphore, TryAcquireError, Waiter};
+use crate::semaphore::{Semaphore, TryAcquireError, Waiter};
 
 /// Errors of the [`mpsc`](super::mpsc) channels.
 pub mod error {

@@ -31,12 +31,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crossbeam_queue::SegQueue;
 use futures::task::AtomicWaker;
+use smp_rt_executor::task::{AbortHandle, Id, Priority, TaskStats};
+use smp_rt_sync::oneshot;
 
-use super::exit::{Down, Exit, ExitReason};
-use super::pid::ProcessId;
-use super::registry;
-use crate::sync::oneshot;
-use crate::task::{AbortHandle, Id, Priority, TaskStats};
+use crate::exit::{Down, Exit, ExitReason};
+use crate::pid::ProcessId;
+use crate::registry;
 
 /// Set in `Core::pushed` once the process accepts no more messages.
 pub(crate) const CLOSED: u64 = 1;

@@ -7,9 +7,10 @@ use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
-use super::exit::ExitReason;
-use super::state::{AnyProcess, Inner, kill};
-use crate::task::{Id, Priority};
+use smp_rt_executor::task::{Id, Priority};
+
+use crate::exit::ExitReason;
+use crate::state::{AnyProcess, Inner, kill};
 
 /// A number that identifies a process, unique within the OS process.
 ///

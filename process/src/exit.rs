@@ -8,9 +8,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use super::pid::{AnyPid, ProcessId};
-use super::state::AnyProcess;
-use crate::sync::oneshot;
+use smp_rt_sync::oneshot;
+
+use crate::pid::{AnyPid, ProcessId};
+use crate::state::AnyProcess;
 
 /// Why a process ended.
 ///

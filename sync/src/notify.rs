@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering::SeqCst;
 use std::sync::{MutexGuard as StdMutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
-use super::wait_list::{Key, WaitList, update_waker};
+use crate::wait_list::{Key, WaitList, update_waker};
 
 // The state word: the low two bits say whether tasks wait or a permit is
 // stored; the rest counts calls to `notify_waiters` (wrapping).
