@@ -31,7 +31,7 @@ use expand::Kind;
 /// completion on it and returns the body's output. It is meant for `main`,
 /// but any function without parameters works.
 ///
-/// ```ignore
+/// ```
 /// #[smp_rt::main]
 /// async fn main() {
 ///     let handle = smp_rt::spawn(async { 1 + 1 });
@@ -40,9 +40,10 @@ use expand::Kind;
 /// ```
 ///
 /// A `Result` return type works as it does for a plain `main`, and `?` can be
-/// used in the body:
+/// used in the body (`no_run`: it reads a `config.toml` the example does not
+/// create):
 ///
-/// ```ignore
+/// ```no_run
 /// #[smp_rt::main]
 /// async fn main() -> Result<(), Box<dyn std::error::Error>> {
 ///     let text = std::fs::read_to_string("config.toml")?;
@@ -62,14 +63,14 @@ use expand::Kind;
 /// | `worker_threads` | the number of workers, an integer `>= 1`; only with `"multi_thread"` | one per core |
 /// | `reductions` | how many reductions a task may use before it is preempted, an integer `>= 1` | the runtime's default |
 ///
-/// ```ignore
+/// ```
 /// #[smp_rt::main(worker_threads = 4, reductions = 2000)]
 /// async fn main() {
 ///     // Runs on four workers; tasks yield after 2000 reductions.
 /// }
 /// ```
 ///
-/// ```ignore
+/// ```
 /// #[smp_rt::main(flavor = "current_thread")]
 /// async fn main() {
 ///     // Everything runs on the thread that called `main`.
@@ -78,7 +79,8 @@ use expand::Kind;
 ///
 /// # Expansion
 ///
-/// ```ignore
+/// ```
+/// # async fn serve() -> std::io::Result<()> { Ok(()) }
 /// #[smp_rt::main(worker_threads = 4)]
 /// async fn main() -> std::io::Result<()> {
 ///     serve().await
@@ -87,7 +89,8 @@ use expand::Kind;
 ///
 /// becomes, in substance,
 ///
-/// ```ignore
+/// ```
+/// # async fn serve() -> std::io::Result<()> { Ok(()) }
 /// fn main() -> std::io::Result<()> {
 ///     async fn body() -> std::io::Result<()> {
 ///         serve().await
@@ -125,7 +128,7 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `#[should_panic]` are kept. A test may return a `Result`, like any Rust
 /// test.
 ///
-/// ```ignore
+/// ```
 /// #[smp_rt::test]
 /// async fn adds() {
 ///     let handle = smp_rt::spawn(async { 1 + 1 });

@@ -23,13 +23,14 @@ const MISSED_THRESHOLD: Duration = Duration::from_millis(5);
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
 /// use smp_rt::time::{interval, Duration, Instant};
 ///
-/// # async fn example() {
-/// let start = Instant::now();
+/// # #[smp_rt::main]
+/// # async fn main() {
 /// let mut every_10ms = interval(Duration::from_millis(10));
-/// every_10ms.tick().await; // at once
+/// let start = every_10ms.tick().await; // at once: the instant `interval` was called
+/// assert!(start <= Instant::now());
 /// every_10ms.tick().await; // 10 ms after start
 /// let third = every_10ms.tick().await; // 20 ms after start
 /// assert_eq!(third, start + Duration::from_millis(20));
@@ -51,10 +52,11 @@ pub fn interval(period: Duration) -> Interval {
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
 /// use smp_rt::time::{interval_at, Duration, Instant};
 ///
-/// # async fn example() {
+/// # #[smp_rt::main]
+/// # async fn main() {
 /// let start = Instant::now() + Duration::from_millis(50);
 /// let mut iv = interval_at(start, Duration::from_millis(10));
 /// assert_eq!(iv.tick().await, start);
@@ -134,10 +136,13 @@ fn add_or_far(instant: Instant, duration: Duration) -> Instant {
 ///
 /// # Examples
 ///
-/// ```ignore
+/// A heartbeat that never ends (`no_run`: the loop runs forever):
+///
+/// ```no_run
 /// use smp_rt::time::{interval, Duration, MissedTickBehavior};
 ///
-/// # async fn example() {
+/// # #[smp_rt::main]
+/// # async fn main() {
 /// let mut heartbeat = interval(Duration::from_secs(1));
 /// heartbeat.set_missed_tick_behavior(MissedTickBehavior::Skip);
 /// loop {

@@ -29,7 +29,7 @@
 //!
 //! # Examples
 //!
-//! ```ignore
+//! ```
 //! use std::pin::pin;
 //! use smp_rt::time::{interval, sleep, timeout, Duration, Instant};
 //!

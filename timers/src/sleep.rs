@@ -38,7 +38,7 @@ use crate::entry::TimerEntry;
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
 /// use smp_rt::time::{sleep, Duration, Instant};
 ///
 /// #[smp_rt::main]
@@ -51,11 +51,18 @@ use crate::entry::TimerEntry;
 ///
 /// Pinned on the stack, to wait for it alongside other work:
 ///
-/// ```ignore
+/// ```
 /// use std::pin::pin;
 /// use smp_rt::time::{sleep, Duration, Instant};
 ///
-/// # async fn example(mut rx: smp_rt::sync::mpsc::Receiver<u32>) {
+/// # #[smp_rt::main]
+/// # async fn main() {
+/// # let (tx, mut rx) = smp_rt::sync::mpsc::channel::<u32>(4);
+/// # smp_rt::spawn(async move {
+/// #     for n in 0..3 {
+/// #         tx.send(n).await.unwrap();
+/// #     }
+/// # });
 /// let mut deadline = pin!(sleep(Duration::from_secs(1)));
 /// loop {
 ///     smp_rt::select! {
@@ -98,10 +105,11 @@ pub fn sleep(duration: Duration) -> Sleep {
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
 /// use smp_rt::time::{sleep_until, Duration, Instant};
 ///
-/// # async fn example() {
+/// # #[smp_rt::main]
+/// # async fn main() {
 /// let deadline = Instant::now() + Duration::from_millis(50);
 /// sleep_until(deadline).await;
 /// assert!(Instant::now() >= deadline);
@@ -174,11 +182,12 @@ impl Sleep {
     ///
     /// # Examples
     ///
-    /// ```ignore
+    /// ```
     /// use std::pin::pin;
     /// use smp_rt::time::{sleep, Duration, Instant};
     ///
-    /// # async fn example() {
+    /// # #[smp_rt::main]
+    /// # async fn main() {
     /// let mut s = pin!(sleep(Duration::from_secs(3600)));
     /// s.as_mut().reset(Instant::now() + Duration::from_millis(10));
     /// s.await; // about 10 ms, not an hour

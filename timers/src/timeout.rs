@@ -27,10 +27,11 @@ use crate::{Instant, Sleep, sleep, sleep_until};
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
 /// use smp_rt::time::{sleep, timeout, Duration};
 ///
-/// # async fn example() {
+/// # #[smp_rt::main]
+/// # async fn main() {
 /// let fast = timeout(Duration::from_secs(1), async { 7 }).await;
 /// assert_eq!(fast, Ok(7));
 ///
@@ -51,10 +52,11 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 ///
 /// # Examples
 ///
-/// ```ignore
+/// ```
 /// use smp_rt::time::{timeout_at, Duration, Instant};
 ///
-/// # async fn example() {
+/// # #[smp_rt::main]
+/// # async fn main() {
 /// let deadline = Instant::now() + Duration::from_millis(100);
 /// let answer = timeout_at(deadline, async { 42 }).await.unwrap();
 /// assert_eq!(answer, 42);
