@@ -333,6 +333,7 @@ pub fn pause_before_sample(i: usize) {
         // SAFETY: PR_GET_TIMERSLACK and PR_SET_TIMERSLACK take no pointers
         // and change only the calling thread's timer slack.
         let previous = unsafe { libc::prctl(libc::PR_GET_TIMERSLACK) };
+        // SAFETY: as above.
         let precise = unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong) } == 0;
         thread::sleep(latency_pause(i));
         if precise && previous > 0 {

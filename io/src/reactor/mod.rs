@@ -648,6 +648,7 @@ mod tests {
         // SAFETY: both descriptors outlive the sources (deregistered or shut
         // down below, before the end of the test).
         let first = unsafe { reactor.inner().register(a.as_raw_fd()) }.unwrap();
+        // SAFETY: as above.
         let _second = unsafe { reactor.inner().register(b.as_raw_fd()) }.unwrap();
         assert_eq!(reactor.num_sources(), 2);
         first.deregister();
