@@ -23,9 +23,13 @@ pub(crate) struct Remote {
     pub(crate) lifo: LifoSteal<Task>,
     pub(crate) parker: Parker,
     /// Polls this worker has completed: how siblings tell a worker that
-    /// makes progress from one that is stuck.
-    pub(crate) progress: Progress,
-    pub(crate) metrics: WorkerMetrics,
+    /// makes progress from one that is stuck. Written at every poll, so on
+    /// a line of its own: the handles above are what siblings and pushers
+    /// read at every look, and must not share a line with it.
+    pub(crate) progress: CachePadded<Progress>,
+    /// Written by the owner at steals, parks, preemptions and overflows:
+    /// off the handles' line too.
+    pub(crate) metrics: CachePadded<WorkerMetrics>,
     /// Set after shutdown once the worker's queues were dropped: from then
     /// on nobody owns the inbox, and late pushes drain it themselves.
     pub(super) released: AtomicBool,
@@ -44,8 +48,8 @@ impl Remote {
             inbox: Inbox::new(),
             lifo,
             parker: Parker::new(),
-            progress: Progress::default(),
-            metrics: WorkerMetrics::default(),
+            progress: CachePadded(Progress::default()),
+            metrics: CachePadded(WorkerMetrics::default()),
             released: AtomicBool::new(false),
             busy_wait: BusyWait::new(),
             run: CachePadded(RunState::new()),
