@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use smp_rt_executor::runtime as executor;
 pub use smp_rt_executor::runtime::{
-    DEFAULT_REDUCTIONS, EnterGuard, Handle, RuntimeMetrics, TryCurrentError,
+    DEFAULT_REDUCTIONS, EnterGuard, Handle, MIN_REDUCTIONS, RuntimeMetrics, TryCurrentError,
 };
 use smp_rt_io::Reactor;
 use smp_rt_timers::Timers;
@@ -77,7 +77,8 @@ impl Builder {
     }
 
     /// Reductions per scheduling slice (default [`DEFAULT_REDUCTIONS`],
-    /// 2000). Zero makes [`build`](Builder::build) fail.
+    /// 2000). Below [`MIN_REDUCTIONS`] (66), [`build`](Builder::build)
+    /// fails: see there why.
     pub fn reductions(&mut self, n: u32) -> &mut Builder {
         self.settings.reductions = n;
         self
@@ -134,8 +135,10 @@ impl Builder {
     ///
     /// # Errors
     ///
-    /// `InvalidInput` for zero workers, zero reductions or zero blocking
-    /// threads; the OS error if the reactor or a thread cannot be created.
+    /// `InvalidInput`, with a message that says why, for zero workers (or
+    /// 65535 and more), fewer than [`MIN_REDUCTIONS`] reductions, zero
+    /// blocking threads, or a thread name with a NUL byte; the OS error if
+    /// the reactor or a thread cannot be created.
     pub fn build(&mut self) -> io::Result<Runtime> {
         let reactor = Arc::new(Reactor::new()?);
         let timers = Arc::new(Timers::new());
@@ -143,11 +146,12 @@ impl Builder {
         let inner = executor::Builder::with_settings(self.settings.clone())
             .driver(driver)
             .extension(reactor.clone())
-            .extension(timers)
+            .extension(timers.clone())
             .build()?;
         Ok(Runtime {
             inner: Some(inner),
             reactor,
+            timers,
         })
     }
 }
@@ -169,15 +173,18 @@ pub struct Runtime {
     /// `None` once shut down.
     inner: Option<executor::Runtime>,
     reactor: Arc<Reactor>,
+    timers: Arc<Timers>,
 }
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        // Tasks first, then the reactor: IO objects that outlive the
-        // runtime (moved out of a task, or held by a plain thread) fail at
-        // once instead of waiting for events nobody will deliver.
+        // Tasks first, then the reactor and the timers: IO objects and
+        // timers that outlive the runtime (moved out of a task, or held by
+        // a plain thread) fail at once instead of waiting for events nobody
+        // will deliver.
         drop(self.inner.take());
         self.reactor.shutdown();
+        self.timers.shutdown();
     }
 }
 

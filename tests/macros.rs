@@ -56,12 +56,12 @@ async fn current_thread_flavor_runs_tasks_on_the_calling_thread() {
     assert_eq!(ran_on, caller);
 }
 
-#[smp_rt::test(reductions = 50)]
+#[smp_rt::test(reductions = 66)]
 async fn reductions_sets_the_slice_size() {
     let preemptions = preemptions_while_charging(1_000).await;
     assert!(
         preemptions >= 1,
-        "1000 reductions with a slice of 50 should preempt, got {preemptions} preemptions"
+        "1000 reductions with a slice of 66 should preempt, got {preemptions} preemptions"
     );
 }
 
@@ -70,7 +70,7 @@ async fn a_large_slice_is_not_preempted() {
     assert_eq!(preemptions_while_charging(1_000).await, 0);
 }
 
-#[smp_rt::test(flavor = "current_thread", reductions = 50)]
+#[smp_rt::test(flavor = "current_thread", reductions = 66)]
 async fn reductions_applies_to_current_thread_flavor() {
     assert!(preemptions_while_charging(1_000).await >= 1);
 }

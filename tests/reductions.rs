@@ -61,7 +61,7 @@ fn the_default_budget_is_2000_reductions() {
 
 #[test]
 fn unconstrained_is_never_preempted() {
-    let rt = single_worker(10);
+    let rt = single_worker(smp_rt::runtime::MIN_REDUCTIONS);
     let log = Arc::new(Mutex::new(Vec::new()));
     let preemptions = rt.block_on(async {
         let l = log.clone();
@@ -136,23 +136,24 @@ fn yield_now_goes_to_the_back_of_the_queue() {
 
 #[test]
 fn join_handles_charge_reductions() {
-    let rt = single_worker(50);
+    let rt = single_worker(smp_rt::runtime::MIN_REDUCTIONS);
     let preemptions = rt.block_on(async {
         smp_rt::spawn(async {
-            let done: Vec<_> = (0..200).map(|i| smp_rt::spawn(async move { i })).collect();
+            let done: Vec<_> = (0..400).map(|i| smp_rt::spawn(async move { i })).collect();
             // Let them all finish, so each await below is ready at once.
             task::yield_now().await;
             let mut sum = 0;
             for h in done {
                 sum += h.await.unwrap();
             }
-            assert_eq!(sum, 199 * 200 / 2);
+            assert_eq!(sum, 399 * 400 / 2);
             task::stats().preemptions
         })
         .await
         .unwrap()
     });
-    // 200 awaits at one reduction each cannot fit in slices of 50.
+    // 400 awaits at one reduction each cannot fit in fewer than 6 slices
+    // of the smallest size.
     assert!(preemptions >= 3, "only {preemptions} preemptions");
 }
 

@@ -584,7 +584,7 @@ fn works_outside_the_runtime() {
     assert_eq!(value, 1);
 }
 
-#[smp_rt::test(flavor = "current_thread", reductions = 50)]
+#[smp_rt::test(flavor = "current_thread", reductions = 66)]
 async fn a_busy_select_loop_is_preempted() {
     let preemptions = smp_rt::spawn(async {
         for _ in 0..1_000 {

@@ -470,7 +470,7 @@ fn preempted_busy_tasks_and_cross_thread_wakes_share_the_workers() {
     let wakes = 40_000;
     let rt = Builder::new_multi_thread()
         .worker_threads(2)
-        .reductions(64)
+        .reductions(smp_rt::runtime::MIN_REDUCTIONS)
         .build()
         .expect("runtime");
     let stop = Arc::new(AtomicBool::new(false));

@@ -8,14 +8,14 @@ use smp_rt::runtime::Builder;
 use smp_rt::sync::{Mutex, Notify, Semaphore, mpsc, oneshot};
 use smp_rt::task;
 
-/// Runs `body` in a task on a one-worker runtime with slices of 20
-/// reductions and returns how often that task was preempted.
+/// Runs `body` in a task on a one-worker runtime with slices of the
+/// smallest size and returns how often that task was preempted.
 fn preemptions_of<F>(body: impl FnOnce() -> F + Send + 'static) -> u64
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
     let rt = Builder::new_current_thread()
-        .reductions(20)
+        .reductions(smp_rt::runtime::MIN_REDUCTIONS)
         .build()
         .unwrap();
     rt.block_on(async move {
@@ -60,7 +60,7 @@ fn sends_that_never_wait_charge_a_reduction_each() {
 fn mpsc_recv_charges_reductions() {
     let n = preemptions_of(|| async {
         let (tx, mut rx) = mpsc::unbounded_channel();
-        for i in 0..100 {
+        for i in 0..400 {
             tx.send(i).unwrap();
         }
         drop(tx);
@@ -68,16 +68,19 @@ fn mpsc_recv_charges_reductions() {
         while let Some(v) = rx.recv().await {
             sum += v;
         }
-        assert_eq!(sum, 4950);
+        assert_eq!(sum, 79_800);
     });
-    assert!(n >= 4, "100 receives in slices of 20: {n} preemptions");
+    assert!(
+        n >= 4,
+        "400 receives in the smallest slices: {n} preemptions"
+    );
 }
 
 #[test]
 fn bounded_send_charges_reductions() {
     let n = preemptions_of(|| async {
         let (tx, mut rx) = mpsc::channel(1000);
-        for i in 0..100 {
+        for i in 0..400 {
             tx.send(i).await.unwrap();
         }
         assert_eq!(rx.try_recv().unwrap(), 0);
@@ -91,13 +94,13 @@ fn mutex_semaphore_and_notify_charge_reductions() {
         let mutex = Mutex::new(0);
         let sem = Semaphore::new(1);
         let notify = Notify::new();
-        for _ in 0..40 {
+        for _ in 0..160 {
             *mutex.lock().await += 1;
             drop(sem.acquire().await.unwrap());
             notify.notify_one();
             notify.notified().await;
         }
-        assert_eq!(*mutex.lock().await, 40);
+        assert_eq!(*mutex.lock().await, 160);
     });
     assert!(n >= 5, "{n} preemptions");
 }
@@ -105,7 +108,7 @@ fn mutex_semaphore_and_notify_charge_reductions() {
 #[test]
 fn oneshot_await_charges_a_reduction() {
     let n = preemptions_of(|| async {
-        for i in 0..100 {
+        for i in 0..400 {
             let (tx, rx) = oneshot::channel();
             tx.send(i).unwrap();
             assert_eq!(rx.await.unwrap(), i);

@@ -352,11 +352,11 @@ fn polling_a_sleep_on_an_executor_only_runtime_panics() {
 }
 
 /// Each poll of a timer future charges a reduction: 200 ready sleeps do
-/// not fit in slices of 50.
+/// not fit in slices of the smallest size.
 #[test]
 fn sleeps_charge_reductions() {
     let rt = Builder::new_current_thread()
-        .reductions(50)
+        .reductions(smp_rt::runtime::MIN_REDUCTIONS)
         .build()
         .unwrap();
     let preemptions = rt.block_on(async {

@@ -152,7 +152,7 @@ fn accessors_reach_the_inner_future() {
 #[test]
 fn a_budget_hungry_future_cannot_outrun_the_deadline() {
     let rt = Builder::new_current_thread()
-        .reductions(64)
+        .reductions(smp_rt::runtime::MIN_REDUCTIONS)
         .build()
         .unwrap();
     rt.block_on(within_30s(async {

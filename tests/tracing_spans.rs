@@ -440,7 +440,7 @@ fn a_priority_change_shows_in_the_next_slices_span() {
 fn a_preemption_emits_a_trace_event_in_the_task_span() {
     install();
     let rt = Builder::new_current_thread()
-        .reductions(50)
+        .reductions(smp_rt::runtime::MIN_REDUCTIONS)
         .build()
         .expect("runtime");
     let (id, preemptions) = rt.block_on(async {

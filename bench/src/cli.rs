@@ -31,6 +31,10 @@ options:
   --out DIR          where the reports go (default target/smp_rt_bench)
   --only W[,W...]    run only these workloads (see --list)
   --list             list the workloads and exit
+  --soak SECS        instead of the comparison: an echo server under churning
+                     clients (timeouts, hang-ups, aborts) on smp_rt for SECS
+                     seconds; prints the totals, fails if a message was lost
+                     or descriptors or threads were left behind
   -h, --help         this text
 
 environment:
@@ -49,6 +53,13 @@ pub enum Command {
     Help,
     /// List the workloads.
     List,
+    /// The soak: an echo server under churning clients, on smp_rt only.
+    Soak {
+        /// How long, in seconds.
+        seconds: u64,
+        /// Worker threads.
+        workers: usize,
+    },
     /// Internal: run `parked_tasks` once on one runtime in this (child)
     /// process and print the result as one line.
     ParkedChild {
@@ -148,6 +159,7 @@ pub fn parse<S: AsRef<str>>(args: &[S]) -> Result<Command, String> {
 }
 
 fn parse_options(args: &[&str], mut opts: Options) -> Result<Command, String> {
+    let mut soak = None;
     let mut i = 0;
     while i < args.len() {
         let arg = args[i];
@@ -188,9 +200,16 @@ fn parse_options(args: &[&str], mut opts: Options) -> Result<Command, String> {
                 opts.out = PathBuf::from(v);
             }
             "--only" => opts.workloads = workloads(value()?)?,
+            "--soak" => soak = Some(seconds(flag, value()?)?.as_secs()),
             _ if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
             _ => return Err(format!("unexpected argument {arg:?}")),
         }
+    }
+    if let Some(seconds) = soak {
+        return Ok(Command::Soak {
+            seconds,
+            workers: opts.workers,
+        });
     }
     Ok(Command::Run(opts))
 }
@@ -292,6 +311,14 @@ mod tests {
         assert_eq!(run(&["--wrk-duration", "7"]).wrk_duration.as_secs(), 7);
         assert_eq!(parse(&["--help"]), Ok(Command::Help));
         assert_eq!(parse(&["--list"]), Ok(Command::List));
+        assert_eq!(
+            parse(&["--soak", "10s", "--workers", "3"]),
+            Ok(Command::Soak {
+                seconds: 10,
+                workers: 3
+            })
+        );
+        assert!(parse(&["--soak", "0"]).is_err());
     }
 
     #[test]

@@ -48,6 +48,7 @@ pub mod child;
 pub mod cli;
 pub mod report;
 pub mod runtimes;
+pub mod soak;
 pub mod stats;
 pub mod sysinfo;
 pub mod workloads;

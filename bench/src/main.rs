@@ -18,7 +18,7 @@ use smp_rt_bench::runtimes::{self, RuntimeKind};
 use smp_rt_bench::stats::{self, Summary};
 use smp_rt_bench::sysinfo::SystemInfo;
 use smp_rt_bench::workloads::{self, Kind, PLANNED, Timed, Workload};
-use smp_rt_bench::wrk;
+use smp_rt_bench::{soak, wrk};
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -35,6 +35,13 @@ fn main() -> ExitCode {
             list();
             ExitCode::SUCCESS
         }
+        Ok(Command::Soak { seconds, workers }) => match soak::run(seconds, workers) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("smp_rt_bench: {message}");
+                ExitCode::FAILURE
+            }
+        },
         Ok(Command::ParkedChild {
             runtime,
             workers,

@@ -45,6 +45,10 @@ struct State {
     notified: usize,
     shutdown: bool,
     next_id: usize,
+    /// The pool's threads, joined by a shutdown that waits (so dropping a
+    /// runtime returns after they exited); those that exited on their own
+    /// are let go when the next thread starts.
+    handles: Vec<thread::JoinHandle<()>>,
 }
 
 impl BlockingPool {
@@ -75,7 +79,7 @@ impl BlockingPool {
         if state.shutdown {
             drop(state);
             // The pool is gone: cancel the task.
-            drop(task);
+            crate::scheduler::drop_entered([task]);
             return;
         }
         state.queue.push_back(task);
@@ -98,16 +102,23 @@ impl BlockingPool {
                     let config = handle.shared.config.clone();
                     config.run_thread(|| inner.run(handle))
                 });
-            if let Err(err) = spawned {
-                let mut state = self.lock();
-                state.threads -= 1;
-                // Nobody can run the queued work if no thread exists at all;
-                // leave it queued for an existing thread otherwise.
-                tracing::warn!(%err, "failed to start a blocking thread");
-                if state.threads == 0 {
-                    let tasks: Vec<Task> = state.queue.drain(..).collect();
-                    drop(state);
-                    drop(tasks);
+            match spawned {
+                Ok(thread) => {
+                    let mut state = self.lock();
+                    state.handles.retain(|handle| !handle.is_finished());
+                    state.handles.push(thread);
+                }
+                Err(err) => {
+                    let mut state = self.lock();
+                    state.threads -= 1;
+                    // Nobody can run the queued work if no thread exists at all;
+                    // leave it queued for an existing thread otherwise.
+                    tracing::warn!(%err, "failed to start a blocking thread");
+                    if state.threads == 0 {
+                        let tasks: Vec<Task> = state.queue.drain(..).collect();
+                        drop(state);
+                        crate::scheduler::drop_entered(tasks);
+                    }
                 }
             }
         }
@@ -124,7 +135,7 @@ impl BlockingPool {
             self.inner.work.notify_all();
             state.queue.drain(..).collect()
         };
-        drop(tasks);
+        crate::scheduler::drop_entered(tasks);
         let deadline = timeout.map(|t| Instant::now() + t);
         // Shut down from one of the pool's own closures: that thread cannot
         // exit before this returns, so do not wait for it.
@@ -149,6 +160,16 @@ impl BlockingPool {
                         .0
                 }
             };
+        }
+        // Every thread left its loop: wait for the threads themselves (their
+        // stop hooks and thread-locals), so that a runtime dropped is gone.
+        let handles = std::mem::take(&mut state.handles);
+        drop(state);
+        let me = thread::current().id();
+        for handle in handles {
+            if handle.thread().id() != me {
+                let _ = handle.join();
+            }
         }
     }
 }

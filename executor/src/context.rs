@@ -28,6 +28,10 @@ struct Context {
     task: Cell<Option<NonNull<Header>>>,
     future_dropped: Cell<bool>,
     worker: Cell<Option<NonNull<WorkerContext>>>,
+    /// `true` while this thread is inside a `block_on`.
+    in_block_on: Cell<bool>,
+    /// Runtimes entered on this thread and not left yet (`enter`).
+    enter_depth: Cell<usize>,
 }
 
 const _: () = assert!(!std::mem::needs_drop::<Context>());
@@ -39,6 +43,8 @@ thread_local! {
             task: Cell::new(None),
             future_dropped: Cell::new(false),
             worker: Cell::new(None),
+            in_block_on: Cell::new(false),
+            enter_depth: Cell::new(0),
         }
     };
     static HANDLE: RefCell<Option<Handle>> = const { RefCell::new(None) };
@@ -124,25 +130,74 @@ pub(crate) fn with_handle<R>(f: impl FnOnce(&Handle) -> R) -> Option<R> {
         .flatten()
 }
 
+/// Marks this thread as inside a `block_on` until the guard drops; `None`
+/// if it already is (a nested `block_on`, which would deadlock or starve
+/// the outer one: the caller panics).
+pub(crate) fn enter_block_on() -> Option<BlockOnGuard> {
+    CONTEXT
+        .with(|c| !c.in_block_on.replace(true))
+        .then_some(BlockOnGuard { _private: () })
+}
+
+/// Clears the `block_on` mark on drop; see [`enter_block_on`].
+pub(crate) struct BlockOnGuard {
+    _private: (),
+}
+
+impl Drop for BlockOnGuard {
+    fn drop(&mut self) {
+        let _ = CONTEXT.try_with(|c| c.in_block_on.set(false));
+    }
+}
+
 /// Enters `handle` on this thread until the guard is dropped.
 pub(crate) fn enter(handle: Handle) -> EnterGuard {
     let prev = HANDLE.try_with(|c| c.replace(Some(handle))).ok().flatten();
-    EnterGuard { prev }
+    let depth = CONTEXT
+        .try_with(|c| {
+            let depth = c.enter_depth.get() + 1;
+            c.enter_depth.set(depth);
+            depth
+        })
+        .unwrap_or(0);
+    EnterGuard { prev, depth }
 }
 
 /// Restores the previously entered handle on drop.
 pub(crate) struct EnterGuard {
     prev: Option<Handle>,
+    /// How many runtimes were entered, this one included, when it was:
+    /// guards must be dropped in the reverse order.
+    depth: usize,
 }
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
-        let prev = self.prev.take();
-        let _ = HANDLE.try_with(|c| {
-            // Drop the replaced handle outside the borrow: dropping the last
-            // handle can run task destructors that look at the context.
-            let old = c.replace(prev);
-            drop(old);
-        });
+        let current = CONTEXT
+            .try_with(|c| c.enter_depth.get())
+            .unwrap_or(self.depth);
+        // A guard older than the current depth was dropped before this one
+        // (out of order): it already restored the context from before this
+        // guard, which this one's `prev` would undo.
+        if current >= self.depth {
+            let _ = CONTEXT.try_with(|c| c.enter_depth.set(self.depth - 1));
+            let prev = self.prev.take();
+            let _ = HANDLE.try_with(|c| {
+                // Drop the replaced handle outside the borrow: dropping the
+                // last handle can run task destructors that look at the
+                // context.
+                let old = c.replace(prev);
+                drop(old);
+            });
+        }
+        if current != self.depth && !std::thread::panicking() {
+            panic!(
+                "EnterGuard values dropped out of order: the guards returned by \
+                 Runtime::enter and Handle::enter must be dropped in the reverse order \
+                 they were made (this one was entered at depth {}, the thread is at depth \
+                 {current}); the thread is back in the context it had before this guard",
+                self.depth
+            );
+        }
     }
 }

@@ -14,6 +14,10 @@ use std::time::Duration;
 
 use event_listener::{Event, Listener};
 
+/// What a driver calls to wake a task: a waker whose `wake` panics is
+/// reported (a `tracing` error), never unwound into the driver.
+pub use crate::task::unwind::wake_caught;
+
 /// An event source the workers drive while idle: IO readiness, timers.
 ///
 /// # Contract

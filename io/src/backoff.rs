@@ -23,6 +23,7 @@
 //! variable. Should it fail to start, the waker is woken at once: the loop
 //! then spins like it would without back-off, but never hangs.
 
+use smp_rt_executor::driver::wake_caught;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io;
@@ -141,7 +142,7 @@ fn wakeups() -> Option<&'static Wakeups> {
 /// Wakes `waker` at `deadline` (at once if the helper thread is unavailable).
 pub(crate) fn wake_at(deadline: Instant, waker: Waker) {
     let Some(wakeups) = wakeups() else {
-        waker.wake();
+        wake_caught(waker);
         return;
     };
     let mut guard = wakeups.heap.lock().unwrap_or_else(|p| p.into_inner());
@@ -178,7 +179,7 @@ impl Wakeups {
             }
             if !due.is_empty() {
                 drop(guard);
-                due.drain(..).for_each(Waker::wake);
+                due.drain(..).for_each(wake_caught);
                 guard = self.heap.lock().unwrap_or_else(|p| p.into_inner());
                 continue;
             }

@@ -8,6 +8,10 @@ use syn::{Expr, ExprLit, Lit, LitInt, Meta, MetaNameValue, Token};
 
 /// The names of the accepted arguments, in the order they are listed in error
 /// messages.
+/// The smallest `reductions` a runtime accepts: the executor's
+/// `runtime::MIN_REDUCTIONS` (`tests/macros.rs` checks that they agree).
+const MIN_REDUCTIONS: u32 = 66;
+
 const ACCEPTED: &str = "`flavor`, `worker_threads` and `reductions`";
 
 /// Which runtime flavor to build.
@@ -154,6 +158,17 @@ pub(crate) fn parse(attr_name: &str, args: TokenStream, errors: &mut Errors) -> 
                 Err(error) => errors.push(error),
             },
             _ => match parse_positive::<u32>(&name, example, value) {
+                Ok(parsed) if parsed.value < MIN_REDUCTIONS => {
+                    errors.push(syn::Error::new_spanned(
+                        value,
+                        format!(
+                            "`reductions` must be at least {MIN_REDUCTIONS}, e.g. `{example}`: a \
+                             task's poll charges one reduction for itself and one per smp_rt \
+                             future it polls (up to 64 for a `select!`), and a smaller slice \
+                             can stop a task at the same await point forever"
+                        ),
+                    ));
+                }
                 Ok(parsed) => config.reductions = Some(parsed),
                 Err(error) => errors.push(error),
             },
@@ -319,18 +334,25 @@ mod tests {
 
     #[test]
     fn current_thread_is_read() {
-        let (config, result) = run(quote!(flavor = "current_thread", reductions = 7));
+        let (config, result) = run(quote!(flavor = "current_thread", reductions = 700));
         assert!(result.is_ok());
         assert_eq!(config.flavor, Flavor::CurrentThread);
-        assert_eq!(config.reductions.map(|r| r.value), Some(7));
+        assert_eq!(config.reductions.map(|r| r.value), Some(700));
     }
 
     #[test]
     fn suffixed_integers_are_accepted() {
-        let (config, result) = run(quote!(worker_threads = 2usize, reductions = 10u32));
+        let (config, result) = run(quote!(worker_threads = 2usize, reductions = 100u32));
         assert!(result.is_ok());
         assert_eq!(config.worker_threads.map(|w| w.value), Some(2));
-        assert_eq!(config.reductions.map(|r| r.value), Some(10));
+        assert_eq!(config.reductions.map(|r| r.value), Some(100));
+    }
+
+    #[test]
+    fn reductions_below_the_runtimes_minimum_are_rejected() {
+        let text = error_text(quote!(reductions = 65));
+        assert!(text.contains("at least 66"), "{text}");
+        assert!(run(quote!(reductions = 66)).1.is_ok());
     }
 
     #[test]
@@ -366,7 +388,8 @@ mod tests {
     #[test]
     fn missing_values_and_duplicates_are_rejected() {
         assert!(error_text(quote!(worker_threads)).contains("needs a value"));
-        assert!(error_text(quote!(reductions = 1, reductions = 2)).contains("more than once"));
+        let twice = error_text(quote!(reductions = 100, reductions = 200));
+        assert!(twice.contains("more than once"), "{twice}");
     }
 
     #[test]

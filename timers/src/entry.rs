@@ -217,12 +217,14 @@ impl TimerEntry {
             FIRED => Poll::Ready(()),
             ARMED => {
                 let timers = this.timers.as_ref().expect("an armed timer has its timers");
+                timers.assert_running();
                 // SAFETY: `ARMED` means the node was armed in `shard` of
                 // these timers; only its owner (us) changes that.
                 unsafe { timers.poll_armed(*this.shard, node.get_ref(), cx.waker()) }
             }
             _ => {
                 let timers = this.timers.get_or_insert_with(current_timers);
+                timers.assert_running();
                 if !*this.ahead && deadline <= std::time::Instant::now() {
                     node.state.store(FIRED, Relaxed);
                     return Poll::Ready(());

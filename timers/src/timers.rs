@@ -45,13 +45,14 @@ use std::fmt;
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{Relaxed, Release, SeqCst};
-use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use crate::entry::{ARMED, FIRED, Node, UNREGISTERED};
 use crate::wheel::{MAX_TICK, TICK, Wheel};
+use smp_rt_executor::driver::wake_caught;
 
 /// Upper bound on the number of shards.
 const MAX_SHARDS: usize = 32;
@@ -100,6 +101,8 @@ pub struct Timers {
     wake_tick: CachePadded<AtomicU64>,
     /// Wakes the driver; set by the runtime.
     unpark: RwLock<Option<Arc<dyn Fn() + Send + Sync>>>,
+    /// Set when the runtime is gone: nothing fires these timers any more.
+    shut_down: AtomicBool,
 }
 
 impl fmt::Debug for Timers {
@@ -144,7 +147,7 @@ impl WakeList {
     fn wake_all(&mut self) {
         for waker in &mut self.wakers[..self.len] {
             if let Some(waker) = waker.take() {
-                waker.wake();
+                wake_caught(waker);
             }
         }
         self.len = 0;
@@ -191,6 +194,7 @@ impl Timers {
                 .collect(),
             wake_tick: CachePadded(AtomicU64::new(u64::MAX)),
             unpark: RwLock::new(None),
+            shut_down: AtomicBool::new(false),
         }
     }
 
@@ -255,6 +259,25 @@ impl Timers {
             }
         }
         fired
+    }
+
+    /// The runtime is gone: from now on, arming or polling one of these
+    /// timers panics with an explanation, rather than wait for a deadline
+    /// nobody will fire. (The runtime dropped its tasks, and their timers
+    /// with them, before this.)
+    pub fn shutdown(&self) {
+        self.shut_down.store(true, SeqCst);
+    }
+
+    /// Panics if the runtime of these timers is gone (see `shutdown`).
+    pub(crate) fn assert_running(&self) {
+        if self.shut_down.load(SeqCst) {
+            panic!(
+                "a timer of an smp_rt runtime that has been shut down (dropped) was used: \
+                 nothing fires its timers any more. Keep the Runtime alive for as long as its \
+                 timers (sleep, timeout, interval) are in use."
+            );
+        }
     }
 
     /// Timers armed now.
@@ -430,7 +453,7 @@ impl Timers {
             publish(shard, &wheel);
             drop(wheel);
             if let Some(waker) = waker {
-                waker.wake();
+                wake_caught(waker);
             }
             return;
         }

@@ -7,14 +7,14 @@
 //!   running tasks, parking when there is neither.
 
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 
 use crate::context;
-use crate::scheduler::{Shared, WorkerContext};
+use crate::scheduler::{Core, Shared, WorkerContext};
 use crate::task;
 
 /// Tasks run by a current-thread `block_on` between two checks of its future.
@@ -100,15 +100,40 @@ impl Wake for MainWaker {
 
 /// Runs the single worker of a current-thread runtime on this thread
 /// until `future` completes.
+///
+/// Several threads may `block_on` the same current-thread runtime at once:
+/// one of them holds the worker and runs the tasks; the others poll their
+/// own futures, and the first to see the worker handed back takes it over,
+/// so that the tasks and the driver (timers, IO) never stop while a
+/// `block_on` waits.
 pub(crate) fn as_worker<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output {
-    let core = shared.cores[0]
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take();
-    let Some(core) = core else {
-        // Another thread is running the worker; wait for the future here.
-        return on_this_thread(shared, future);
-    };
+    let mut future = pin!(future);
+    let waker = Arc::new(ThreadWaker {
+        thread: thread::current(),
+        notified: AtomicBool::new(true),
+    });
+    let as_waker = Waker::from(waker.clone());
+    let mut cx = Context::from_waker(&as_waker);
+    loop {
+        if let Some(core) = shared.take_core_or_wait(0) {
+            return drive(shared, core, future.as_mut());
+        }
+        // Another thread runs the worker: poll the future here meanwhile.
+        if waker.notified.swap(false, SeqCst)
+            && let Poll::Ready(output) =
+                poll_once(future.as_mut(), &mut cx, shared.config.reductions)
+        {
+            return output;
+        }
+        // Woken by the future's waker, or by the worker handed back.
+        if !waker.notified.load(SeqCst) && !shared.core_is_free(0) {
+            thread::park();
+        }
+    }
+}
+
+/// Runs the worker of `core` on this thread until `future` completes.
+fn drive<F: Future>(shared: &Arc<Shared>, core: Box<Core>, mut future: Pin<&mut F>) -> F::Output {
     let worker = WorkerContext::new(shared.clone(), core);
     /// Hands the core back even if the future panics.
     struct ReturnCore<'a> {
@@ -129,7 +154,6 @@ pub(crate) fn as_worker<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output
     let worker = guard.worker.as_ref().expect("set above");
     let _installed = worker.install();
 
-    let mut future = pin!(future);
     let main = Arc::new(MainWaker {
         notified: AtomicBool::new(true),
         shared: shared.clone(),

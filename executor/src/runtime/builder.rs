@@ -24,6 +24,12 @@ pub(crate) type ThreadHook = Arc<dyn Fn() + Send + Sync>;
 /// The default reduction budget per slice (BEAM's before OTP 20).
 pub const DEFAULT_REDUCTIONS: u32 = 2000;
 
+/// The smallest reduction budget per slice a runtime accepts. A task's poll
+/// charges one reduction for itself and one for each smp_rt future it
+/// polls: a `select!` polls up to 64. A slice smaller than one such poll
+/// can stop a task at the same await point in every slice, forever.
+pub const MIN_REDUCTIONS: u32 = 66;
+
 /// The knobs of a runtime, with their defaults; checked by
 /// [`Builder::build`]. Each field is documented on the setter of the same
 /// name of `smp_rt::runtime::Builder`, which keeps one of these.
@@ -97,9 +103,18 @@ impl Settings {
         if workers >= crate::task::header::MAX_WORKERS {
             return Err(invalid("worker_threads must be below 65535"));
         }
-        if self.reductions == 0 {
+        if self.reductions < MIN_REDUCTIONS {
+            return Err(invalid(&format!(
+                "reductions must be at least {MIN_REDUCTIONS} (it was {}): a task's poll charges \
+                 one reduction for itself and one per smp_rt future it polls (up to 64 for a \
+                 select!), and a smaller slice can stop a task at the same await point forever \
+                 (default {DEFAULT_REDUCTIONS})",
+                self.reductions
+            )));
+        }
+        if self.thread_name.contains('\0') {
             return Err(invalid(
-                "reductions must be at least 1: it is the budget of a scheduling slice (default 2000)",
+                "thread_name must not contain a NUL byte: the OS cannot name a thread with one",
             ));
         }
         if self.max_blocking_threads == 0 {

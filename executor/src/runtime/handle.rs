@@ -117,6 +117,21 @@ impl Handle {
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         block_on::assert_not_in_worker("block_on");
+        let Some(_in_block_on) = context::enter_block_on() else {
+            panic!(
+                "block_on was called inside another block_on on this thread: the outer one's \
+                 future would wait for the inner one, which nothing else drives. `.await` the \
+                 future instead, or run it on another runtime from a plain thread \
+                 (std::thread::spawn) or from spawn_blocking."
+            );
+        };
+        if self.shared.is_shutdown() {
+            panic!(
+                "block_on was called on a Handle of a runtime that has been shut down (dropped): \
+                 nothing drives its tasks, timers or IO any more. Keep the Runtime alive for as \
+                 long as its Handles are used."
+            );
+        }
         let _enter = context::enter(self.clone());
         match self.shared.config.flavor {
             Flavor::MultiThread => block_on::on_this_thread(&self.shared, future),

@@ -7,14 +7,15 @@ mod handle;
 
 use std::future::Future;
 use std::io;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-pub use builder::DEFAULT_REDUCTIONS;
 pub(crate) use builder::ThreadHook;
 #[doc(hidden)]
 pub use builder::{Builder, Settings};
+pub use builder::{DEFAULT_REDUCTIONS, MIN_REDUCTIONS};
 pub(crate) use extensions::Extensions;
 pub use handle::{EnterGuard, Handle, TryCurrentError};
 
@@ -168,9 +169,16 @@ impl Runtime {
                 }
             }
         }
-        shared.drop_all_tasks();
-        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        shared.blocking.shutdown(left);
+        {
+            // Tasks are dropped with the runtime entered: a future's `Drop`
+            // may spawn (a connection returned to a pool spawns its
+            // cleanup), and then gets a handle that resolves to a cancelled
+            // `JoinError` instead of a panic for want of a runtime.
+            let _enter = crate::context::enter(self.handle.clone());
+            shared.drop_all_tasks();
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            shared.blocking.shutdown(left);
+        }
     }
 }
 
@@ -193,7 +201,15 @@ fn run_worker(shared: Arc<Shared>, index: usize) {
     let worker = WorkerContext::new(shared.clone(), core);
     {
         let _installed = worker.install();
-        worker.run();
+        // The loop runs no user code outside a task's poll (caught by its
+        // harness) and wakes no waker uncaught; but a tracing subscriber,
+        // say, is user code too. A worker that unwound starts its loop
+        // again rather than leave its queues to nobody while the runtime
+        // still counts it.
+        while let Err(payload) = catch_unwind(AssertUnwindSafe(|| worker.run())) {
+            crate::task::unwind::report("running a worker's loop", payload);
+            worker.recover();
+        }
     }
     shared.release_core(index, worker.into_core());
 }

@@ -286,13 +286,18 @@ impl WorkerContext {
         // work returns first).
         let progress = remote.progress.get();
         let futile = self.progress_at_park.get() == progress && shared.driver.is_empty();
-        let mut in_driver = !futile && shared.try_lock_driver();
-        if !in_driver {
+        let mut driver_lock = if futile {
+            None
+        } else {
+            shared.try_lock_driver()
+        };
+        if driver_lock.is_none() {
             if self.busy_wait(woken) {
                 return;
             }
-            in_driver = shared.try_lock_driver();
+            driver_lock = shared.try_lock_driver();
         }
+        let in_driver = driver_lock.is_some();
         self.progress_at_park.set(progress);
         let mut core = self.core.borrow_mut();
 
@@ -329,9 +334,7 @@ impl WorkerContext {
             to_search
         };
         shared.idle.dec_sleeping();
-        if in_driver {
-            shared.unlock_driver();
-        }
+        drop(driver_lock);
         core.searching = to_search;
         drop(core);
         self.restart_outside_count();

@@ -54,6 +54,7 @@ pub(crate) use self::core::Core;
 pub(crate) use idle::Idle;
 pub(crate) use registry::Registry;
 pub(crate) use remote::Remote;
+pub(crate) use shutdown::drop_entered;
 pub(crate) use task_counts::TaskCounts;
 pub(crate) use worker::WorkerContext;
 
@@ -81,14 +82,20 @@ pub(crate) struct Config {
 impl Config {
     /// Runs `body` as the body of one of the runtime's threads, between the
     /// start and stop hooks.
+    /// A hook that panics is reported, and the thread goes on: a worker
+    /// that died in its start hook would leave its queues to nobody.
     pub(crate) fn run_thread<R>(&self, body: impl FnOnce() -> R) -> R {
-        if let Some(start) = &self.on_thread_start {
-            start();
-        }
+        let run_hook = |hook: &Option<ThreadHook>, what: &str| {
+            if let Some(hook) = hook
+                && let Err(payload) =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook()))
+            {
+                crate::task::unwind::report(what, payload);
+            }
+        };
+        run_hook(&self.on_thread_start, "running an on_thread_start hook");
         let out = body();
-        if let Some(stop) = &self.on_thread_stop {
-            stop();
-        }
+        run_hook(&self.on_thread_stop, "running an on_thread_stop hook");
         out
     }
 }
@@ -104,6 +111,9 @@ pub(crate) struct Shared {
     pub(crate) workers: Box<[Remote]>,
     /// Each worker's private state while no thread runs the worker.
     pub(crate) cores: Box<[Mutex<Option<Box<Core>>>]>,
+    /// Threads in a current-thread `block_on` waiting to run its worker
+    /// (see `take_core_or_wait`).
+    core_waiters: Mutex<Vec<std::thread::Thread>>,
     pub(crate) idle: Idle,
     pub(crate) registry: Registry,
     pub(crate) task_counts: TaskCounts,
@@ -144,6 +154,7 @@ impl Shared {
             owner_header: OwnerHeader::new::<Shared>(),
             workers: remotes.into_boxed_slice(),
             cores: cores.into_boxed_slice(),
+            core_waiters: Mutex::new(Vec::new()),
             idle: Idle::new(workers),
             registry: Registry::new(workers),
             task_counts: TaskCounts::new(workers),
@@ -162,19 +173,29 @@ impl Shared {
         self.shutdown.load(Acquire)
     }
 
-    /// Tries to become the one worker that parks in (or polls) the driver.
-    pub(crate) fn try_lock_driver(&self) -> bool {
-        !self.driver_busy.load(Relaxed) && !self.driver_busy.swap(true, Acquire)
-    }
-
-    pub(crate) fn unlock_driver(&self) {
-        self.driver_busy.store(false, Release);
+    /// Tries to become the one worker that parks in (or polls) the driver,
+    /// until the guard drops (also on unwinding: a worker that dies in the
+    /// driver must not keep the others out of it).
+    pub(crate) fn try_lock_driver(&self) -> Option<DriverLock<'_>> {
+        let locked = !self.driver_busy.load(Relaxed) && !self.driver_busy.swap(true, Acquire);
+        // `then`, not `then_some`: a guard made and dropped here would unlock
+        // the driver for whoever holds it.
+        locked.then(|| DriverLock(&self.driver_busy))
     }
 
     /// `true` if a sibling could take work from some worker without
     /// waiting for it (see [`Remote::has_stealable_work`]).
     pub(crate) fn any_stealable_work(&self) -> bool {
         self.workers.iter().any(Remote::has_stealable_work)
+    }
+}
+
+/// The right to park in or poll the driver; see [`Shared::try_lock_driver`].
+pub(crate) struct DriverLock<'a>(&'a AtomicBool);
+
+impl Drop for DriverLock<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Release);
     }
 }
 

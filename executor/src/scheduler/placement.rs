@@ -40,7 +40,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use async_task::ScheduleInfo;
 
-use super::{Shared, WorkerContext, current_worker, idle};
+use super::{Shared, WorkerContext, current_worker, idle, shutdown};
 use crate::task::header::{NO_WORKER, Task};
 
 /// Consecutive runs from the LIFO slot before wakes go to the back again.
@@ -206,7 +206,7 @@ pub(crate) fn schedule(task: Task, info: ScheduleInfo) {
     // owner made from an `Arc<Shared>`.
     let shared: &Shared = unsafe { task.metadata().owner().get() };
     if shared.is_shutdown() {
-        drop(task);
+        shutdown::drop_entered([task]);
         return;
     }
     if let Some(worker) = current_worker(shared) {

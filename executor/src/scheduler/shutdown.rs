@@ -8,8 +8,12 @@
 //! has no owner, and a late push drains it itself (`released`).
 
 use std::sync::atomic::Ordering::SeqCst;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::Thread;
 
 use super::{Core, Shared, WorkerContext};
+use crate::context;
+use crate::runtime::Handle;
 use crate::task::header::Task;
 
 impl Shared {
@@ -36,7 +40,29 @@ impl Shared {
             self.drop_worker_tasks(index, &mut core);
         } else {
             *slot = Some(core);
+            drop(slot);
+            // A `block_on` waiting to run this worker takes it over.
+            let waiters = std::mem::take(&mut *lock(&self.core_waiters));
+            waiters.iter().for_each(Thread::unpark);
         }
+    }
+
+    /// Takes worker `index`'s core for the calling thread if no thread runs
+    /// the worker; otherwise registers the thread to be unparked when the
+    /// core is handed back (`release_core`), and returns `None`.
+    pub(crate) fn take_core_or_wait(&self, index: usize) -> Option<Box<Core>> {
+        let mut slot = lock(&self.cores[index]);
+        let core = slot.take();
+        if core.is_none() {
+            // Under the slot's lock: a release after this look sees it.
+            lock(&self.core_waiters).push(std::thread::current());
+        }
+        core
+    }
+
+    /// `true` if no thread runs worker `index` (a snapshot).
+    pub(crate) fn core_is_free(&self, index: usize) -> bool {
+        lock(&self.cores[index]).is_some()
     }
 
     /// After shutdown, drops the tasks of worker `index`: its core's, its
@@ -53,7 +79,7 @@ impl Shared {
         }
         // Dropping a task drops its future, which may wake other tasks:
         // `schedule` drops those on the spot (shutdown is set).
-        drop(tasks);
+        drop_entered(tasks);
     }
 
     /// Drops every task after `begin_shutdown`: the queued tasks of every
@@ -86,8 +112,34 @@ impl Shared {
             }
             remote.take_incoming().collect()
         };
-        drop(tasks);
+        drop_entered(tasks);
     }
+}
+
+/// Locks `mutex`, whose data stays consistent across a panic.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Drops `tasks` (queued, woken or spawned after shutdown) with their
+/// runtime entered on this thread: a future's `Drop` may spawn (a
+/// connection returned to a pool spawns its cleanup), and then gets a
+/// handle that resolves to a cancelled `JoinError` rather than a panic for
+/// want of a runtime.
+pub(crate) fn drop_entered(tasks: impl IntoIterator<Item = Task>) {
+    let mut tasks = tasks.into_iter().peekable();
+    let Some(first) = tasks.peek() else {
+        return;
+    };
+    let _enter = context::with_handle(|_| ()).is_none().then(|| {
+        // SAFETY: every task of this crate is created by `Shared::spawn*`
+        // with an owner made from an `Arc<Shared>`.
+        let shared: Arc<Shared> = unsafe { first.metadata().owner().to_arc() };
+        context::enter(Handle { shared })
+    });
+    tasks.for_each(drop);
 }
 
 impl WorkerContext {

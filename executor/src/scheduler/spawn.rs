@@ -7,7 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::task::Waker;
 
-use super::{Shared, current_worker, placement};
+use super::{Shared, current_worker, placement, shutdown};
 use crate::runtime::Handle;
 use crate::task::header::{Header, NO_SLOT, Task};
 use crate::task::owner::{Owner, OwnerHeader, Scheduler};
@@ -40,7 +40,7 @@ impl Shared {
             });
         if refused {
             // The runtime is shutting down: the task is cancelled unrun.
-            drop(task);
+            shutdown::drop_entered([task]);
         } else {
             self.schedule_new(task);
         }

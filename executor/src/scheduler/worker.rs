@@ -106,6 +106,18 @@ impl WorkerContext {
         unsafe { self.remote.as_ref() }
     }
 
+    /// Puts the worker back in a state its loop can start from, after the
+    /// loop unwound (see `run_worker`): not in a task, not between polls
+    /// of one, not searching.
+    pub(crate) fn recover(&self) {
+        self.in_task.set(false);
+        self.remote().run.end_poll();
+        let mut core = self.core.borrow_mut();
+        if std::mem::take(&mut core.searching) {
+            self.shared.idle.stop_searching();
+        }
+    }
+
     /// The worker thread's loop.
     pub(crate) fn run(&self) {
         while !self.shared.is_shutdown() {
@@ -167,9 +179,11 @@ impl WorkerContext {
     /// Polls the driver without blocking, if it has anything to poll and
     /// no other worker has it.
     fn poll_driver(&self) {
-        if !self.shared.driver.is_empty() && self.shared.try_lock_driver() {
+        if self.shared.driver.is_empty() {
+            return;
+        }
+        if let Some(_lock) = self.shared.try_lock_driver() {
             self.shared.driver.poll();
-            self.shared.unlock_driver();
             self.restart_outside_count();
         }
     }

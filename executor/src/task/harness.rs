@@ -46,6 +46,7 @@ use std::task::{Context, Poll};
 
 use super::JoinError;
 use super::header::{Header, Task};
+use super::unwind::{self, TaskOutput};
 use crate::context;
 
 /// Runs `task` (async-task's `run`) with its header as the thread's current
@@ -75,13 +76,32 @@ impl<F: Future> Harness<F> {
 
     /// Drops the future, marks the task finished, tells its scheduler, and
     /// completes with `output`. Nothing but `return` may follow it.
-    fn finish<T>(&mut self, header: &Header, output: T) -> Poll<T> {
-        // A destructor that panics is caught here; its payload is dropped.
+    ///
+    /// A destructor that panics is caught here. Dropping the future of an
+    /// aborted task is the whole of its cancellation, so there the panic is
+    /// the task's outcome (a panicked `JoinError`, as in tokio); after the
+    /// future produced its output, or panicked in its poll, the panic is
+    /// reported and the outcome stands.
+    fn finish<T>(
+        &mut self,
+        header: &Header,
+        output: Result<T, JoinError>,
+    ) -> Poll<TaskOutput<Result<T, JoinError>>> {
         // SAFETY: the future is live: `finish` ends the only path that
         // drops it before `Drop`, and is called once (the task completes).
-        let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
+        let dropped = catch_unwind(AssertUnwindSafe(|| unsafe {
             ManuallyDrop::drop(&mut self.future)
         }));
+        let output = match (dropped, output) {
+            (Ok(()), output) => output,
+            (Err(payload), Err(err)) if err.is_cancelled() => {
+                Err(JoinError::panic(header.id(), payload))
+            }
+            (Err(payload), output) => {
+                unwind::report("dropping the future of a task that completed", payload);
+                output
+            }
+        };
         // Before the output is published: `AbortHandle::is_finished` reads it.
         header.set_finished();
         // Before the output is published (the `Ready` below): a handle that
@@ -89,12 +109,12 @@ impl<F: Future> Harness<F> {
         header.owner().task_finished(header);
         // Last: the next thing to happen on this thread is `Drop` taking it.
         context::set_future_dropped();
-        Poll::Ready(output)
+        Poll::Ready(TaskOutput::new(output))
     }
 }
 
 impl<F: Future> Future for Harness<F> {
-    type Output = Result<F::Output, JoinError>;
+    type Output = TaskOutput<Result<F::Output, JoinError>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: `run` is the only caller of async-task's `run`, and it
@@ -138,9 +158,16 @@ impl<F: Future> Future for Harness<F> {
 impl<F> Drop for Harness<F> {
     fn drop(&mut self) {
         if !context::take_future_dropped() {
-            // SAFETY: the flag is clear, so `finish` did not drop the
-            // future (see the module docs): this is its only drop.
-            unsafe { ManuallyDrop::drop(&mut self.future) }
+            // The flag is clear, so `finish` did not drop the future (see
+            // the module docs): this is its only drop, of a task dropped
+            // unrun or while it waited (a runtime shutting down). Nobody
+            // awaits an outcome from here: a panic is reported.
+            let future = &mut self.future;
+            // SAFETY: the only drop of the future, as above.
+            let dropped = catch_unwind(AssertUnwindSafe(|| unsafe { ManuallyDrop::drop(future) }));
+            if let Err(payload) = dropped {
+                unwind::report("dropping the future of a cancelled task", payload);
+            }
         }
     }
 }

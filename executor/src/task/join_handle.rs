@@ -4,16 +4,18 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::ptr::NonNull;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker, ready};
 
 use async_task::FallibleTask;
 
 use super::budget::poll_charge;
 use super::header::Header;
+use super::unwind::{CatchingWaker, TaskOutput};
 use super::{Id, JoinError};
 
 /// async-task's handle of a task whose output is `T`.
-type TaskHandle<T> = FallibleTask<Result<T, JoinError>, Header>;
+type TaskHandle<T> = FallibleTask<TaskOutput<Result<T, JoinError>>, Header>;
 
 /// An owned permission to await a task's output.
 ///
@@ -38,6 +40,11 @@ pub struct JoinHandle<T> {
     /// async-task's handle and a waker of the task, to wake it when it is
     /// aborted; `None` once the output has been returned.
     task: Option<(TaskHandle<T>, Waker)>,
+    /// What this handle gave async-task to wake its awaiter: the awaiter's
+    /// waker, behind one that reports a panic in its `wake` (async-task
+    /// wakes the awaiter under an abort-on-panic guard). Made again only
+    /// when the awaiter changes.
+    awaiter: Option<Arc<CatchingWaker>>,
     /// The task's header; valid while `task` is `Some` (the task handle
     /// keeps the allocation alive), and the task's id after that.
     header: NonNull<Header>,
@@ -53,12 +60,13 @@ unsafe impl<T: Send> Sync for JoinHandle<T> {}
 impl<T> JoinHandle<T> {
     /// The handle of `task`, with `waker`, one of the task's own.
     pub(crate) fn new(
-        task: async_task::Task<Result<T, JoinError>, Header>,
+        task: async_task::Task<TaskOutput<Result<T, JoinError>>, Header>,
         waker: Waker,
     ) -> JoinHandle<T> {
         let header = NonNull::from(task.metadata());
         JoinHandle {
             task: Some((task.fallible(), waker)),
+            awaiter: None,
             header,
         }
     }
@@ -120,14 +128,26 @@ impl<T> Future for JoinHandle<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         ready!(poll_charge(cx));
         let id = self.id();
-        let task = self
+        let this = &mut *self;
+        let task = this
             .task
             .as_mut()
             .expect("JoinHandle polled after it returned the task's output");
-        let output = ready!(Pin::new(&mut task.0).poll(cx));
-        self.task = None;
+        let output = if task.0.is_finished() {
+            // Ready: async-task registers no waker.
+            ready!(Pin::new(&mut task.0).poll(cx))
+        } else {
+            let awaiter = match &this.awaiter {
+                Some(awaiter) if awaiter.will_wake(cx.waker()) => awaiter,
+                _ => this.awaiter.insert(CatchingWaker::new(cx.waker())),
+            };
+            let waker = Waker::from(awaiter.clone());
+            ready!(Pin::new(&mut task.0).poll(&mut Context::from_waker(&waker)))
+        };
+        this.task = None;
+        this.awaiter = None;
         Poll::Ready(match output {
-            Some(result) => result,
+            Some(output) => output.into_inner(),
             // Dropped unrun or mid-wait, by a runtime shutting down.
             None => Err(JoinError::cancelled(id)),
         })

@@ -17,6 +17,7 @@ mod join_handle;
 mod join_set;
 pub(crate) mod owner;
 mod priority;
+pub(crate) mod unwind;
 
 use std::future::Future;
 

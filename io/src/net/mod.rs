@@ -6,10 +6,11 @@
 //! charges one reduction per poll, like every smp_rt leaf future.
 //!
 //! Addresses are anything [`ToSocketAddrs`]: IP literals resolve in place,
-//! host names on the blocking pool. `TcpStream::connect` and
-//! `UnixStream::connect` make the connection itself on the blocking pool.
+//! host names on the blocking pool. Connections are made on the reactor:
+//! `connect` never blocks a thread, and dropping its future cancels it.
 
 mod addr;
+mod connect;
 mod split;
 mod stream;
 pub mod tcp;
@@ -17,6 +18,6 @@ mod udp;
 pub mod unix;
 
 pub use addr::ToSocketAddrs;
-pub use tcp::{TcpListener, TcpStream};
+pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixListener, UnixStream};

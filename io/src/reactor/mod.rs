@@ -81,6 +81,7 @@
 //! still exist, [`Reactor::shutdown`] marks every source shut down and wakes
 //! its waiters; from then on waiting on it is an error instead of a hang.
 
+use smp_rt_executor::driver::wake_caught;
 use std::fmt;
 use std::io;
 use std::os::fd::{BorrowedFd, RawFd};
@@ -315,7 +316,7 @@ impl Reactor {
                 wakers.append(waiters);
             }
         }
-        wakers.into_iter().for_each(Waker::wake);
+        wakers.into_iter().for_each(wake_caught);
     }
 
     /// The state shared with this reactor's sources.
@@ -365,7 +366,7 @@ impl Inner {
         for (source, event) in ready.drain(..) {
             source.dispatch(event, wakers);
         }
-        wakers.drain(..).for_each(Waker::wake);
+        wakers.drain(..).for_each(wake_caught);
         Ok(n)
     }
 
@@ -568,7 +569,7 @@ impl Source {
                 self.reactor.registered.store(registry.len(), Relaxed);
             }
         }
-        wakers.into_iter().for_each(Waker::wake);
+        wakers.into_iter().for_each(wake_caught);
     }
 }
 

@@ -1,9 +1,12 @@
-//! TCP: [`TcpListener`], [`TcpStream`], and the halves of a split stream.
+//! TCP: [`TcpListener`], [`TcpStream`], [`TcpSocket`], and the halves of a
+//! split stream.
 
 mod listener;
+mod socket;
 mod stream;
 
 pub use listener::TcpListener;
+pub use socket::TcpSocket;
 pub use stream::TcpStream;
 
 pub(crate) mod split {

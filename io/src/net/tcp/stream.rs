@@ -4,8 +4,9 @@ use std::net::{self, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll};
 
-use crate::net::addr::{ToSocketAddrs, join_error, resolve};
+use crate::net::addr::{ToSocketAddrs, resolve};
 use crate::net::stream::{impl_async_read, impl_async_write};
+use crate::net::tcp::TcpSocket;
 use crate::net::tcp::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use crate::poll_evented::{self, PollEvented};
 use crate::reactor::{Direction, Inner};
@@ -53,23 +54,30 @@ impl TcpStream {
     /// Opens a connection to `addr`, trying each address it resolves to in
     /// turn until one accepts.
     ///
-    /// The connection itself is made on the runtime's blocking pool (as is
-    /// a host name lookup), so a slow peer never holds a worker; a refused
-    /// connection fails promptly.
+    /// The connection waits on the runtime's reactor, never on a thread
+    /// (only a host name lookup runs on the blocking pool); dropping the
+    /// future cancels the attempt and closes the socket. To set options
+    /// before connecting, use [`TcpSocket`](super::TcpSocket).
     ///
     /// # Errors
     ///
     /// The error of the last address tried (for example `ConnectionRefused`),
     /// a lookup error, or an error outside an smp_rt runtime.
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
-        let (handle, reactor) = poll_evented::current()?;
-        let addrs = resolve(addr).await?;
-        let stream = handle
-            .spawn_blocking(move || net::TcpStream::connect(&addrs[..]))
-            .await
-            .map_err(join_error)??;
-        stream.set_nonblocking(true)?;
-        TcpStream::register(reactor.inner(), stream)
+        poll_evented::current()?;
+        let mut last_err = None;
+        for addr in resolve(addr).await? {
+            match TcpSocket::new_for_addr(addr)?.connect(addr).await {
+                Ok(stream) => return Ok(stream),
+                Err(err) => last_err = Some(err),
+            }
+        }
+        Err(last_err.unwrap_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the address to connect to resolved to no address",
+            )
+        }))
     }
 
     /// Registers a connected, non-blocking socket with `reactor`.

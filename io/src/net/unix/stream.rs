@@ -6,7 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::net::addr::join_error;
+use rustix::net::{AddressFamily, SocketAddrUnix};
+
+use crate::net::connect::{connect, stream_socket};
 use crate::net::stream::{impl_async_read, impl_async_write};
 use crate::net::unix::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use crate::poll_evented::{self, PollEvented};
@@ -37,25 +39,37 @@ pub struct UnixStream {
     pub(crate) io: PollEvented<net::UnixStream>,
 }
 
+/// The address of the socket at `path`: a file, or (Linux) an abstract name
+/// when the path starts with a NUL byte.
+pub(crate) fn unix_addr(path: &Path) -> io::Result<SocketAddrUnix> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Some(name) = bytes.strip_prefix(b"\0") {
+        return Ok(SocketAddrUnix::new_abstract_name(name)?);
+    }
+    Ok(SocketAddrUnix::new(bytes)?)
+}
+
 impl UnixStream {
-    /// Connects to the socket file `path`.
+    /// Connects to the socket file `path` (on Linux, a path starting with a
+    /// NUL byte names an abstract socket).
     ///
-    /// The connection is made on the runtime's blocking pool (a Unix
-    /// connect can block while the listener's backlog is full).
+    /// The connection waits on the runtime's reactor, never on a thread, and
+    /// dropping the future cancels it. A listener whose accept queue is full
+    /// refuses at once (`WouldBlock`, the OS's `EAGAIN`) rather than keep
+    /// the caller waiting.
     ///
     /// # Errors
     ///
-    /// The OS error (`NotFound`, `ConnectionRefused`, ...), or an error
-    /// outside an smp_rt runtime.
+    /// The OS error (`NotFound`, `ConnectionRefused`, `WouldBlock`, ...), or
+    /// an error outside an smp_rt runtime.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        let (handle, reactor) = poll_evented::current()?;
-        let path = path.as_ref().to_path_buf();
-        let stream = handle
-            .spawn_blocking(move || net::UnixStream::connect(path))
-            .await
-            .map_err(join_error)??;
-        stream.set_nonblocking(true)?;
-        UnixStream::register(reactor.inner(), stream)
+        let (_, reactor) = poll_evented::current()?;
+        let addr = unix_addr(path.as_ref())?;
+        let socket = net::UnixStream::from(stream_socket(AddressFamily::UNIX)?);
+        let io = connect(reactor.inner(), socket, &addr).await?;
+        Ok(UnixStream { io })
     }
 
     /// Two connected sockets.

@@ -1,8 +1,12 @@
-//! The IO traits and helpers: the futures crate's, re-exported.
+//! The IO traits and helpers: the futures crate's traits and adapters,
+//! re-exported, and smp_rt's own `copy`, `copy_buf`, `empty`, `repeat` and
+//! `sink`, which charge reductions (see `util`).
 //!
 //! smp_rt's streams implement [`AsyncRead`] and [`AsyncWrite`]; the
 //! extension traits add `read_exact`, `write_all`, `close`, ... (With the
-//! `tokio-io` feature they also implement tokio's traits.)
+//! `tokio-io` feature they also implement tokio's traits.) Every wait of an
+//! smp_rt stream charges a reduction; the futures crate's in-memory
+//! adapters (`Cursor`, `AllowStdIo`) do not.
 //!
 //! # Examples
 //!
@@ -24,12 +28,14 @@
 //! # std::io::Result::Ok(()) }).unwrap();
 //! ```
 
+mod util;
+
 pub use futures::io::{
     AllowStdIo, AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt,
-    AsyncWrite, AsyncWriteExt, BufReader, BufWriter, Cursor, Empty, Error, ErrorKind, IoSlice,
-    IoSliceMut, LineWriter, ReadHalf, Repeat, Result, ReuniteError, SeekFrom, Sink, Take,
-    WriteHalf, copy, copy_buf, empty, repeat, sink,
+    AsyncWrite, AsyncWriteExt, BufReader, BufWriter, Cursor, Error, ErrorKind, IoSlice, IoSliceMut,
+    LineWriter, ReadHalf, Result, ReuniteError, SeekFrom, Take, WriteHalf,
 };
+pub use util::{Empty, Repeat, Sink, copy, copy_buf, empty, repeat, sink};
 
 /// Splits a reader-writer into a read half and a write half that can be
 /// used from different tasks (they share the object through a lock).

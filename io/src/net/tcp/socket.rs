@@ -1,0 +1,248 @@
+//! [`TcpSocket`]: a TCP socket not yet connected or listening, to set
+//! options on first (tokio's `TcpSocket`).
+
+use std::fmt;
+use std::io;
+use std::net::{self, SocketAddr};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+use rustix::net::{AddressFamily, sockopt};
+
+use super::{TcpListener, TcpStream};
+use crate::net::connect::{connect, stream_socket};
+use crate::poll_evented;
+
+/// A TCP socket that is neither connected nor listening yet: set its
+/// options, then [`connect`](TcpSocket::connect) or
+/// [`listen`](TcpSocket::listen).
+///
+/// The socket is non-blocking from the start; `connect` waits on the
+/// runtime's reactor, never on a thread, and dropping its future cancels
+/// the attempt.
+///
+/// # Examples
+///
+/// ```
+/// # smp_rt::block_on(async {
+/// use smp_rt_io::net::TcpSocket;
+///
+/// let socket = TcpSocket::new_v4()?;
+/// socket.set_reuseaddr(true)?;
+/// socket.bind("127.0.0.1:0".parse().unwrap())?;
+/// let listener = socket.listen(128)?;
+/// let addr = listener.local_addr()?;
+///
+/// let client = TcpSocket::new_v4()?;
+/// client.set_nodelay(true)?;
+/// let stream = client.connect(addr).await?;
+/// assert_eq!(stream.peer_addr()?, addr);
+/// assert!(stream.nodelay()?);
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+pub struct TcpSocket {
+    fd: OwnedFd,
+}
+
+impl TcpSocket {
+    /// A new IPv4 socket.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `socket`.
+    pub fn new_v4() -> io::Result<TcpSocket> {
+        TcpSocket::new(AddressFamily::INET)
+    }
+
+    /// A new IPv6 socket.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `socket`.
+    pub fn new_v6() -> io::Result<TcpSocket> {
+        TcpSocket::new(AddressFamily::INET6)
+    }
+
+    /// A new socket of the family of `addr`.
+    pub(crate) fn new_for_addr(addr: SocketAddr) -> io::Result<TcpSocket> {
+        match addr {
+            SocketAddr::V4(_) => TcpSocket::new_v4(),
+            SocketAddr::V6(_) => TcpSocket::new_v6(),
+        }
+    }
+
+    fn new(family: AddressFamily) -> io::Result<TcpSocket> {
+        Ok(TcpSocket {
+            fd: stream_socket(family)?,
+        })
+    }
+
+    /// Sets `SO_KEEPALIVE`.
+    pub fn set_keepalive(&self, keepalive: bool) -> io::Result<()> {
+        Ok(sockopt::set_socket_keepalive(&self.fd, keepalive)?)
+    }
+
+    /// Whether `SO_KEEPALIVE` is set.
+    pub fn keepalive(&self) -> io::Result<bool> {
+        Ok(sockopt::socket_keepalive(&self.fd)?)
+    }
+
+    /// Sets `SO_REUSEADDR`: bind to an address still in `TIME_WAIT`.
+    pub fn set_reuseaddr(&self, reuseaddr: bool) -> io::Result<()> {
+        Ok(sockopt::set_socket_reuseaddr(&self.fd, reuseaddr)?)
+    }
+
+    /// Whether `SO_REUSEADDR` is set.
+    pub fn reuseaddr(&self) -> io::Result<bool> {
+        Ok(sockopt::socket_reuseaddr(&self.fd)?)
+    }
+
+    /// Sets `SO_REUSEPORT`: several sockets bound to one address.
+    pub fn set_reuseport(&self, reuseport: bool) -> io::Result<()> {
+        Ok(sockopt::set_socket_reuseport(&self.fd, reuseport)?)
+    }
+
+    /// Whether `SO_REUSEPORT` is set.
+    pub fn reuseport(&self) -> io::Result<bool> {
+        Ok(sockopt::socket_reuseport(&self.fd)?)
+    }
+
+    /// Sets the size of the send buffer (`SO_SNDBUF`; the kernel may
+    /// double it, and clamps it to its limits).
+    pub fn set_send_buffer_size(&self, size: u32) -> io::Result<()> {
+        Ok(sockopt::set_socket_send_buffer_size(
+            &self.fd,
+            size as usize,
+        )?)
+    }
+
+    /// The size of the send buffer.
+    pub fn send_buffer_size(&self) -> io::Result<u32> {
+        Ok(u32::try_from(sockopt::socket_send_buffer_size(&self.fd)?).unwrap_or(u32::MAX))
+    }
+
+    /// Sets the size of the receive buffer (`SO_RCVBUF`; as for the send
+    /// buffer).
+    pub fn set_recv_buffer_size(&self, size: u32) -> io::Result<()> {
+        Ok(sockopt::set_socket_recv_buffer_size(
+            &self.fd,
+            size as usize,
+        )?)
+    }
+
+    /// The size of the receive buffer.
+    pub fn recv_buffer_size(&self) -> io::Result<u32> {
+        Ok(u32::try_from(sockopt::socket_recv_buffer_size(&self.fd)?).unwrap_or(u32::MAX))
+    }
+
+    /// Sets `SO_LINGER`: how long closing waits for unsent data (`None`:
+    /// not at all, in the background).
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        Ok(sockopt::set_socket_linger(&self.fd, linger)?)
+    }
+
+    /// The `SO_LINGER` setting.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        Ok(sockopt::socket_linger(&self.fd)?)
+    }
+
+    /// Sets `TCP_NODELAY` (no Nagle's algorithm) for the connection to come.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        Ok(sockopt::set_tcp_nodelay(&self.fd, nodelay)?)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        Ok(sockopt::tcp_nodelay(&self.fd)?)
+    }
+
+    /// The address the socket is bound to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        match rustix::net::getsockname(&self.fd)?.try_into() {
+            Ok(addr) => Ok(addr),
+            Err(_) => Err(io::Error::other("the socket has no IP address")),
+        }
+    }
+
+    /// Takes the socket's pending error (`SO_ERROR`), if any.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        Ok(sockopt::socket_error(&self.fd)?.err().map(io::Error::from))
+    }
+
+    /// Binds the socket to `addr`.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `bind` (for example `AddrInUse`).
+    pub fn bind(&self, addr: SocketAddr) -> io::Result<()> {
+        Ok(rustix::net::bind(&self.fd, &addr)?)
+    }
+
+    /// Connects to `addr`, waiting on the runtime's reactor.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of the connection (`ConnectionRefused`, `TimedOut`,
+    /// ...), or an error outside an smp_rt runtime.
+    pub async fn connect(self, addr: SocketAddr) -> io::Result<TcpStream> {
+        let (_, reactor) = poll_evented::current()?;
+        let stream = net::TcpStream::from(self.fd);
+        let io = connect(reactor.inner(), stream, &addr).await?;
+        Ok(TcpStream { io })
+    }
+
+    /// Listens for connections, with an accept queue of `backlog`.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `listen`, or an error outside an smp_rt runtime.
+    pub fn listen(self, backlog: u32) -> io::Result<TcpListener> {
+        let backlog = i32::try_from(backlog).unwrap_or(i32::MAX);
+        rustix::net::listen(&self.fd, backlog)?;
+        TcpListener::from_std(net::TcpListener::from(self.fd))
+    }
+
+    /// A socket from a `std` stream (its options can be changed, and a
+    /// `std` stream not yet connected has none of its own).
+    pub fn from_std_stream(stream: net::TcpStream) -> TcpSocket {
+        TcpSocket {
+            fd: OwnedFd::from(stream),
+        }
+    }
+}
+
+impl AsRawFd for TcpSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl AsFd for TcpSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl FromRawFd for TcpSocket {
+    /// # Safety
+    ///
+    /// `fd` is an open TCP socket that the new value owns.
+    unsafe fn from_raw_fd(fd: RawFd) -> TcpSocket {
+        TcpSocket {
+            // SAFETY: the caller's contract.
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        }
+    }
+}
+
+impl IntoRawFd for TcpSocket {
+    fn into_raw_fd(self) -> RawFd {
+        self.fd.into_raw_fd()
+    }
+}
+
+impl fmt::Debug for TcpSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpSocket").field("fd", &self.fd).finish()
+    }
+}
