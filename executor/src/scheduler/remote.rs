@@ -63,7 +63,7 @@ impl Remote {
     /// the inbox. Returns `true` if the task went into the slot.
     #[inline]
     pub(super) fn push_incoming(&self, task: Task) -> bool {
-        let task = if task.metadata().priority().index() <= Priority::High.index() {
+        let task = if task.metadata().priority() >= Priority::High {
             match self.run.urgent_task.try_put(task) {
                 Ok(()) => return true,
                 Err(task) => task,
@@ -112,7 +112,7 @@ impl Remote {
     /// latency or one spurious request.
     #[inline]
     fn outranks_running(&self, priority: Priority) -> bool {
-        priority.index() <= Priority::High.index()
+        priority >= Priority::High
             && (priority as u8) < self.run.running.load(Relaxed)
     }
 
