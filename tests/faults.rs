@@ -146,6 +146,17 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_default()
 }
 
+/// The names of this process's threads.
+fn thread_names() -> Vec<String> {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|task| std::fs::read_to_string(task.path().join("comm")).ok())
+        .map(|comm| comm.trim_end().to_owned())
+        .collect()
+}
+
 /// Threads of this process whose name starts with `prefix`.
 fn threads_named(prefix: &str) -> usize {
     let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
@@ -646,10 +657,18 @@ fn dropping_a_runtime_returns_after_its_threads_exited() {
     });
     assert!(threads_named(name) >= 3, "two workers and blocking threads");
     drop(rt);
+    // A thread that was joined may still be listed for a moment: the kernel
+    // wakes the joiner as the thread exits, just before it reaps it. A
+    // blocking thread left running would stay for its keep-alive (10 s).
+    let listed_until = Instant::now() + Duration::from_secs(2);
+    while threads_named(name) > 0 && Instant::now() < listed_until {
+        thread::yield_now();
+    }
     assert_eq!(
         threads_named(name),
         0,
-        "the workers and the blocking pool are gone"
+        "the workers and the blocking pool are gone: {:?}",
+        thread_names()
     );
 }
 

@@ -112,8 +112,7 @@ impl Remote {
     /// latency or one spurious request.
     #[inline]
     fn outranks_running(&self, priority: Priority) -> bool {
-        priority >= Priority::High
-            && (priority as u8) < self.run.running.load(Relaxed)
+        priority >= Priority::High && (priority as u8) < self.run.running.load(Relaxed)
     }
 
     /// Asks the running task to end its slice for work of `priority` just
