@@ -1,4 +1,4 @@
-//! Synchronization primitives for tasks: channels, a mutex, a semaphore and
+//! Synchronization primitives for tasks: channels, locks, a semaphore and
 //! task notification.
 //!
 //! The names and semantics follow tokio's `tokio::sync`, so code written
@@ -13,6 +13,8 @@
 //! * [`oneshot`]: a single value from one sender to one receiver.
 //! * [`mpsc`]: many senders, one receiver; [bounded](mpsc::channel) or
 //!   [unbounded](mpsc::unbounded_channel).
+//! * [`watch`]: many senders, many receivers, only the latest value is
+//!   kept.
 //! * [`Mutex`]: a lock whose guard can be held across `.await`.
 //! * [`Notify`]: wakes one or all waiting tasks, with no data.
 //! * [`Semaphore`]: a bounded number of permits.
@@ -80,7 +82,9 @@ mod mutex;
 mod notify;
 pub mod oneshot;
 mod semaphore;
+mod util;
 mod wait_list;
+pub mod watch;
 
 pub use self::mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use self::notify::{Notified, Notify};
