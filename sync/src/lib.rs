@@ -13,6 +13,8 @@
 //! * [`oneshot`]: a single value from one sender to one receiver.
 //! * [`mpsc`]: many senders, one receiver; [bounded](mpsc::channel) or
 //!   [unbounded](mpsc::unbounded_channel).
+//! * [`broadcast`]: many senders, many receivers, each value seen by every
+//!   receiver; slow receivers lag.
 //! * [`watch`]: many senders, many receivers, only the latest value is
 //!   kept.
 //! * [`Mutex`]: a lock whose guard can be held across `.await`.
@@ -77,6 +79,7 @@
 
 #![warn(missing_docs, rust_2018_idioms)]
 
+pub mod broadcast;
 pub mod mpsc;
 mod mutex;
 mod notify;
