@@ -18,6 +18,7 @@
 //! * [`watch`]: many senders, many receivers, only the latest value is
 //!   kept.
 //! * [`Mutex`]: a lock whose guard can be held across `.await`.
+//! * [`Barrier`]: tasks wait until a number of them have arrived.
 //! * [`Notify`]: wakes one or all waiting tasks, with no data.
 //! * [`Semaphore`]: a bounded number of permits.
 //!
@@ -79,6 +80,7 @@
 
 #![warn(missing_docs, rust_2018_idioms)]
 
+mod barrier;
 pub mod broadcast;
 pub mod mpsc;
 mod mutex;
@@ -89,6 +91,7 @@ mod util;
 mod wait_list;
 pub mod watch;
 
+pub use self::barrier::{Barrier, BarrierWaitResult};
 pub use self::mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use self::notify::{Notified, Notify};
 pub use self::semaphore::{
