@@ -19,6 +19,8 @@
 //!   kept.
 //! * [`Mutex`]: a lock whose guard can be held across `.await`.
 //! * [`Barrier`]: tasks wait until a number of them have arrived.
+//! * [`OnceCell`]: a value initialized once, by an async function;
+//!   [`SetOnce`]: a value set once, that tasks can wait for.
 //! * [`Notify`]: wakes one or all waiting tasks, with no data.
 //! * [`Semaphore`]: a bounded number of permits.
 //!
@@ -85,8 +87,10 @@ pub mod broadcast;
 pub mod mpsc;
 mod mutex;
 mod notify;
+mod once_cell;
 pub mod oneshot;
 mod semaphore;
+mod set_once;
 mod util;
 mod wait_list;
 pub mod watch;
@@ -94,9 +98,11 @@ pub mod watch;
 pub use self::barrier::{Barrier, BarrierWaitResult};
 pub use self::mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use self::notify::{Notified, Notify};
+pub use self::once_cell::{OnceCell, SetError};
 pub use self::semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
+pub use self::set_once::{SetOnce, SetOnceError};
 
 /// Named future types of this module.
 pub mod futures {
