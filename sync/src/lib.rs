@@ -18,6 +18,8 @@
 //! * [`watch`]: many senders, many receivers, only the latest value is
 //!   kept.
 //! * [`Mutex`]: a lock whose guard can be held across `.await`.
+//! * [`RwLock`]: a fair reader-writer lock whose guards can be held across
+//!   `.await`.
 //! * [`Barrier`]: tasks wait until a number of them have arrived.
 //! * [`OnceCell`]: a value initialized once, by an async function;
 //!   [`SetOnce`]: a value set once, that tasks can wait for.
@@ -89,6 +91,7 @@ mod mutex;
 mod notify;
 mod once_cell;
 pub mod oneshot;
+mod rwlock;
 mod semaphore;
 mod set_once;
 mod util;
@@ -99,6 +102,10 @@ pub use self::barrier::{Barrier, BarrierWaitResult};
 pub use self::mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use self::notify::{Notified, Notify};
 pub use self::once_cell::{OnceCell, SetError};
+pub use self::rwlock::{
+    OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock,
+    RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard,
+};
 pub use self::semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
