@@ -295,3 +295,29 @@ fn waiting_futures_charge_a_reduction_per_poll() {
     });
     assert!(n >= 4, "{n} preemptions");
 }
+
+#[test]
+fn sends_charge_a_reduction_each() {
+    let rt = Builder::new_current_thread()
+        .reductions(10_000)
+        .build()
+        .unwrap();
+    let charged = rt.block_on(async {
+        smp_rt::spawn(async {
+            let (tx, _rx) = watch::channel(0);
+            task::yield_now().await;
+            let before = task::stats().reductions;
+            for i in 0..100 {
+                tx.send(i).unwrap();
+                tx.send_replace(i);
+                tx.send_modify(|v| *v += 1);
+                tx.send_if_modified(|_| false);
+            }
+            task::yield_now().await;
+            task::stats().reductions - before
+        })
+        .await
+        .unwrap()
+    });
+    assert!(charged >= 400, "400 sends charged {charged} reductions");
+}

@@ -23,7 +23,8 @@
 //! (or it is pushed out by newer values).
 //!
 //! Every poll of [`Receiver::recv`] and [`Sender::closed`] charges one
-//! reduction to the calling task.
+//! reduction to the calling task; [`Sender::send`], which never waits,
+//! charges one without yielding.
 //!
 //! # Examples
 //!
@@ -314,6 +315,8 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.send(2).unwrap_err().0, 2);
     /// ```
     pub fn send(&self, value: T) -> Result<usize, SendError<T>> {
+        // Never waits: charges without yielding, like the unbounded mpsc.
+        smp_rt_executor::task::reduce(1);
         let mut inner = self.shared.lock();
         if inner.rx_cnt == 0 {
             return Err(SendError(value));
@@ -555,8 +558,10 @@ impl<T> fmt::Debug for Sender<T> {
 }
 
 impl<T> Receiver<T> {
-    /// The number of values this receiver has yet to receive (counting
-    /// the ones it lagged past as far as the channel still holds them).
+    /// The number of values sent that this receiver has yet to receive.
+    /// If it is more than the channel's capacity (rounded up to a power of
+    /// two), the receiver has lagged: its next receive returns
+    /// [`RecvError::Lagged`].
     ///
     /// # Examples
     ///

@@ -7,8 +7,9 @@
 //! each time it is polled, before it does anything: when the task's slice
 //! is spent the poll returns `Pending` with nothing taken, and the task is
 //! rescheduled. The sends that never wait (`oneshot::Sender::send`,
-//! `mpsc::UnboundedSender::send`) charge one reduction too, without
-//! yielding: the task's next charging await point ends the slice.
+//! `mpsc::UnboundedSender::send`, `broadcast::Sender::send`, and
+//! `watch::Sender::send` and its variants) charge one reduction too,
+//! without yielding: the task's next charging await point ends the slice.
 //!
 //! * [`oneshot`]: a single value from one sender to one receiver.
 //! * [`mpsc`]: many senders, one receiver; [bounded](mpsc::channel) or

@@ -13,7 +13,8 @@
 //! [`Sender::closed`] completes.
 //!
 //! Every poll of [`Receiver::changed`], [`Receiver::wait_for`] and
-//! [`Sender::closed`] charges one reduction to the calling task.
+//! [`Sender::closed`] charges one reduction to the calling task; the sends
+//! (which never wait) charge one each, without yielding.
 //!
 //! # Examples
 //!
@@ -506,10 +507,15 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.send(3).unwrap_err().0, 3);
     /// ```
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        smp_rt_executor::task::reduce(1);
         if self.receiver_count() == 0 {
             return Err(SendError(value));
         }
-        self.send_replace(value);
+        let mut value = value;
+        self.modify_uncharged(|old| {
+            std::mem::swap(old, &mut value);
+            true
+        });
         Ok(())
     }
 
@@ -561,6 +567,12 @@ impl<T> Sender<T> {
     /// # });
     /// ```
     pub fn send_if_modified<F: FnOnce(&mut T) -> bool>(&self, modify: F) -> bool {
+        smp_rt_executor::task::reduce(1);
+        self.modify_uncharged(modify)
+    }
+
+    /// `send_if_modified` without the reduction.
+    fn modify_uncharged<F: FnOnce(&mut T) -> bool>(&self, modify: F) -> bool {
         {
             let mut lock = self
                 .shared
