@@ -193,6 +193,30 @@ async fn downgrade_is_atomic_and_admits_readers() {
 }
 
 #[smp_rt::test]
+async fn downgrade_map_variants() {
+    let rwlock = Arc::new(RwLock::new((1, 2)));
+    let r = RwLockWriteGuard::downgrade_map(rwlock.write().await, |t| &t.1);
+    assert_eq!(*r, 2);
+    assert!(rwlock.try_read().is_ok());
+    assert!(rwlock.try_write().is_err());
+    drop(r);
+    let w = RwLockWriteGuard::try_downgrade_map(rwlock.write().await, |_| None::<&u8>).unwrap_err();
+    assert!(rwlock.try_read().is_err(), "still writing");
+    drop(w);
+    let r = OwnedRwLockWriteGuard::downgrade_map(rwlock.clone().write_owned().await, |t| &t.0);
+    assert_eq!(*r, 1);
+    assert!(rwlock.try_read().is_ok());
+    drop(r);
+    let r = OwnedRwLockWriteGuard::try_downgrade_map(rwlock.clone().write_owned().await, |t| {
+        Some(&t.1)
+    })
+    .unwrap();
+    assert_eq!(*r, 2);
+    drop(r);
+    assert!(rwlock.try_write().is_ok());
+}
+
+#[smp_rt::test]
 async fn owned_guards() {
     let rwlock = Arc::new(RwLock::new(vec![1, 2, 3]));
     let r1 = rwlock.clone().read_owned().await;

@@ -769,6 +769,58 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
         RwLockWriteGuard::map(this, |me| me)
     }
 
+    /// Turns write access into read access to a part of the value,
+    /// without letting any writer in between.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::{RwLock, RwLockWriteGuard};
+    ///
+    /// # smp_rt::block_on(async {
+    /// let lock = RwLock::new((1, 2));
+    /// let mut w = lock.write().await;
+    /// w.0 = 3;
+    /// let r = RwLockWriteGuard::downgrade_map(w, |t| &t.0);
+    /// assert_eq!(*r, 3);
+    /// assert!(lock.try_read().is_ok());
+    /// # });
+    /// ```
+    pub fn downgrade_map<F, U: ?Sized>(this: Self, f: F) -> RwLockReadGuard<'a, U>
+    where
+        F: FnOnce(&T) -> &U,
+    {
+        let data = f(&*this) as *const U;
+        let this = ManuallyDrop::new(this);
+        // Keep one permit: the read guard's.
+        this.s.release((this.permits_acquired - 1) as usize);
+        RwLockReadGuard {
+            s: this.s,
+            data,
+            marker: PhantomData,
+        }
+    }
+
+    /// Like [`downgrade_map`](Self::downgrade_map) if `f` returns a part;
+    /// else hands the write guard back, still writing.
+    pub fn try_downgrade_map<F, U: ?Sized>(this: Self, f: F) -> Result<RwLockReadGuard<'a, U>, Self>
+    where
+        F: FnOnce(&T) -> Option<&U>,
+    {
+        let data = match f(&*this) {
+            Some(data) => data as *const U,
+            None => return Err(this),
+        };
+        let this = ManuallyDrop::new(this);
+        // Keep one permit: the read guard's.
+        this.s.release((this.permits_acquired - 1) as usize);
+        Ok(RwLockReadGuard {
+            s: this.s,
+            data,
+            marker: PhantomData,
+        })
+    }
+
     /// Turns write access into read access without letting any writer in
     /// between. Readers waiting behind no writer may then take the lock
     /// too.
@@ -1132,6 +1184,48 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
     /// Turns the guard into a mapped guard of the whole value.
     pub fn into_mapped(this: Self) -> OwnedRwLockMappedWriteGuard<T> {
         Self::map(this, |me| me)
+    }
+
+    /// Turns write access into read access to a part of the value,
+    /// without letting any writer in between.
+    pub fn downgrade_map<F, U: ?Sized>(this: Self, f: F) -> OwnedRwLockReadGuard<T, U>
+    where
+        F: FnOnce(&T) -> &U,
+    {
+        let data = f(&*this) as *const U;
+        let this = ManuallyDrop::new(this);
+        // Keep one permit: the read guard's.
+        this.lock.s.release((this.permits_acquired - 1) as usize);
+        OwnedRwLockReadGuard {
+            // SAFETY: `this` is a `ManuallyDrop` not used after this.
+            lock: unsafe { take_lock(&this.lock) },
+            data,
+            _p: PhantomData,
+        }
+    }
+
+    /// Like [`downgrade_map`](Self::downgrade_map) if `f` returns a part;
+    /// else hands the write guard back, still writing.
+    pub fn try_downgrade_map<F, U: ?Sized>(
+        this: Self,
+        f: F,
+    ) -> Result<OwnedRwLockReadGuard<T, U>, Self>
+    where
+        F: FnOnce(&T) -> Option<&U>,
+    {
+        let data = match f(&*this) {
+            Some(data) => data as *const U,
+            None => return Err(this),
+        };
+        let this = ManuallyDrop::new(this);
+        // Keep one permit: the read guard's.
+        this.lock.s.release((this.permits_acquired - 1) as usize);
+        Ok(OwnedRwLockReadGuard {
+            // SAFETY: `this` is a `ManuallyDrop` not used after this.
+            lock: unsafe { take_lock(&this.lock) },
+            data,
+            _p: PhantomData,
+        })
     }
 
     /// Turns write access into read access without letting any writer in
