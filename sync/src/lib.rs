@@ -1,4 +1,4 @@
-//! Synchronization primitives for tasks: channels, a mutex, a semaphore and
+//! Synchronization primitives for tasks: channels, locks, a semaphore and
 //! task notification.
 //!
 //! The names and semantics follow tokio's `tokio::sync`, so code written
@@ -7,13 +7,23 @@
 //! each time it is polled, before it does anything: when the task's slice
 //! is spent the poll returns `Pending` with nothing taken, and the task is
 //! rescheduled. The sends that never wait (`oneshot::Sender::send`,
-//! `mpsc::UnboundedSender::send`) charge one reduction too, without
-//! yielding: the task's next charging await point ends the slice.
+//! `mpsc::UnboundedSender::send`, `broadcast::Sender::send`, and
+//! `watch::Sender::send` and its variants) charge one reduction too,
+//! without yielding: the task's next charging await point ends the slice.
 //!
 //! * [`oneshot`]: a single value from one sender to one receiver.
 //! * [`mpsc`]: many senders, one receiver; [bounded](mpsc::channel) or
 //!   [unbounded](mpsc::unbounded_channel).
+//! * [`broadcast`]: many senders, many receivers, each value seen by every
+//!   receiver; slow receivers lag.
+//! * [`watch`]: many senders, many receivers, only the latest value is
+//!   kept.
 //! * [`Mutex`]: a lock whose guard can be held across `.await`.
+//! * [`RwLock`]: a fair reader-writer lock whose guards can be held across
+//!   `.await`.
+//! * [`Barrier`]: tasks wait until a number of them have arrived.
+//! * [`OnceCell`]: a value initialized once, by an async function;
+//!   [`SetOnce`]: a value set once, that tasks can wait for.
 //! * [`Notify`]: wakes one or all waiting tasks, with no data.
 //! * [`Semaphore`]: a bounded number of permits.
 //!
@@ -75,18 +85,32 @@
 
 #![warn(missing_docs, rust_2018_idioms)]
 
+mod barrier;
+pub mod broadcast;
 pub mod mpsc;
 mod mutex;
 mod notify;
+mod once_cell;
 pub mod oneshot;
+mod rwlock;
 mod semaphore;
+mod set_once;
+mod util;
 mod wait_list;
+pub mod watch;
 
+pub use self::barrier::{Barrier, BarrierWaitResult};
 pub use self::mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use self::notify::{Notified, Notify};
+pub use self::once_cell::{OnceCell, SetError};
+pub use self::rwlock::{
+    OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock,
+    RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard,
+};
 pub use self::semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
+pub use self::set_once::{SetOnce, SetOnceError};
 
 /// Named future types of this module.
 pub mod futures {

@@ -58,7 +58,7 @@ unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 
 /// Error returned by [`Mutex::try_lock`] when the lock is held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TryLockError(());
+pub struct TryLockError(pub(crate) ());
 
 impl fmt::Display for TryLockError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

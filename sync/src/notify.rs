@@ -209,6 +209,12 @@ impl Notified<'_> {
         self.poll_notified(None).is_ready()
     }
 
+    /// Polls without charging a reduction: for primitives built on
+    /// `Notify` whose own futures charge once per poll.
+    pub(crate) fn poll_uncharged(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.poll_notified(Some(cx.waker()))
+    }
+
     fn poll_notified(&mut self, waker: Option<&Waker>) -> Poll<()> {
         let notify = self.notify;
         match self.state {

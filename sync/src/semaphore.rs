@@ -129,6 +129,14 @@ impl Semaphore {
         }
     }
 
+    /// A closed semaphore with no permits, for cells created initialized.
+    pub(crate) const fn const_new_closed() -> Self {
+        Semaphore {
+            state: AtomicUsize::new(CLOSED),
+            waiters: std::sync::Mutex::new(WaitList::new()),
+        }
+    }
+
     /// Creates a semaphore in a `const` context, for example a `static`.
     ///
     /// Same as [`Semaphore::new`].
