@@ -385,6 +385,32 @@ async fn sleep_until_a_virtual_deadline() {
     assert_eq!(Instant::now(), deadline);
 }
 
+#[smp_rt::test(start_paused = true)]
+async fn auto_advance_with_io_sources_polls_them_without_blocking() {
+    // The reactor has sources: a paused park polls them, then advances.
+    let a = smp_rt::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let b = smp_rt::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let start = Instant::now();
+    let mut buf = [0u8; 8];
+    let nothing = timeout(Duration::from_secs(5), b.recv_from(&mut buf)).await;
+    assert!(nothing.is_err());
+    assert_eq!(start.elapsed(), Duration::from_secs(5));
+
+    // A datagram that is already there wins over a timer.
+    a.send_to(b"hi", b.local_addr().unwrap()).await.unwrap();
+    let (n, _) = timeout(Duration::from_secs(5), b.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&buf[..n], b"hi");
+}
+
+#[test]
+fn advance_is_send() {
+    fn assert_send<T: Send>(_: &T) {}
+    assert_send(&time::advance(ms(1)));
+}
+
 // ---- interval ---------------------------------------------------------------
 
 #[smp_rt::test(start_paused = true)]

@@ -118,6 +118,10 @@ struct Shard {
 /// 1 ms resolution) whose slots are intrusive lists threaded through the
 /// timer futures themselves: arming and cancelling are O(1) and allocate
 /// nothing.
+///
+/// The timers also keep the runtime's clock ([`now`](Timers::now)): real
+/// time, unless [`pause`](crate::pause) (on a current-thread runtime) made
+/// it virtual.
 pub struct Timers {
     /// Tick 0.
     origin: Instant,
