@@ -12,9 +12,20 @@
 //! * `unpark`: `Reactor::notify`. Arming a timer earlier than the deadline
 //!   the parked worker sleeps towards unparks it too, so it re-arms its
 //!   timeout.
+//! * Paused clock (`smp_rt::time::pause`, current-thread runtimes only):
+//!   `park` with a timer armed does not sleep towards it. It polls the
+//!   reactor without blocking and, if that found no event and nothing
+//!   unparked the driver (the runtime really has nothing to run), moves
+//!   the clock to the next deadline and fires what expired: tokio's
+//!   auto-advance. With no timer armed it blocks as usual; the clock stays
+//!   where it is.
+//!
+//! Timers are fired at the timers' clock (`Timers::clock_at`), which is the
+//! real time read here unless the clock was paused.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use smp_rt_executor::driver::Driver;
@@ -31,12 +42,20 @@ pub(crate) struct IoTimeDriver {
     /// When the reactor was last polled, in nanoseconds since `origin`.
     last_io_poll: AtomicU64,
     origin: Instant,
+    /// Set by every unpark (the executor's, and the timers' for a timer
+    /// armed earlier than the deadline the driver waits for); cleared by a
+    /// paused-clock park, which does not move the clock after an unpark:
+    /// the runtime has work, or a new earliest timer, to look at first.
+    unparked: Arc<AtomicBool>,
 }
 
 impl IoTimeDriver {
     pub(crate) fn new(reactor: Arc<Reactor>, timers: Arc<Timers>) -> IoTimeDriver {
         let unpark_reactor = Arc::downgrade(&reactor);
+        let unparked = Arc::new(AtomicBool::new(false));
+        let timers_unparked = unparked.clone();
         timers.set_unpark(Arc::new(move || {
+            timers_unparked.store(true, SeqCst);
             if let Some(reactor) = unpark_reactor.upgrade() {
                 let _ = reactor.notify();
             }
@@ -46,14 +65,14 @@ impl IoTimeDriver {
             timers,
             last_io_poll: AtomicU64::new(0),
             origin: Instant::now(),
+            unparked,
         }
     }
 
     fn wait(&self, timeout: Option<Duration>) {
-        let timer_timeout = self
-            .timers
-            .next_deadline()
-            .map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        let timer_timeout = self.timers.next_deadline().map(|deadline| {
+            deadline.saturating_duration_since(self.timers.clock_at(Instant::now()))
+        });
         let timeout = match (timeout, timer_timeout) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -63,7 +82,39 @@ impl IoTimeDriver {
         }
         let now = Instant::now();
         self.note_io_poll(now);
-        self.timers.fire_expired(now);
+        self.timers.fire_expired(self.timers.clock_at(now));
+    }
+
+    /// `park` while the clock is paused: auto-advance (module docs).
+    fn wait_paused(&self, timeout: Option<Duration>) {
+        // Before the reactor poll, so that a timer armed earlier from now
+        // on unparks (sets `unparked`), as for a sleeping driver.
+        let Some(deadline) = self.timers.next_deadline() else {
+            // Nothing to advance to: wait for IO or an unpark.
+            self.wait(timeout);
+            return;
+        };
+        let events = match self.reactor.wait(Some(Duration::ZERO)) {
+            Ok(events) => events,
+            Err(err) => {
+                tracing::error!(%err, "the IO reactor failed to poll for events");
+                0
+            }
+        };
+        self.note_io_poll(Instant::now());
+        // SeqCst, as the stores in the unparks: an unpark that came before
+        // this park (unparks are sticky) or during the poll is seen here.
+        let unparked = self.unparked.swap(false, SeqCst);
+        let now = self.timers.now();
+        if events == 0 && !unparked && deadline > now {
+            // As tokio: no further than the executor's own timeout.
+            let step = deadline - now;
+            let step = timeout.map_or(step, |limit| step.min(limit));
+            // `None`: resumed meanwhile (from another thread); the next
+            // park waits in real time.
+            let _ = self.timers.try_advance_clock(step);
+        }
+        self.timers.fire_expired(self.timers.now());
     }
 
     fn note_io_poll(&self, now: Instant) {
@@ -75,7 +126,11 @@ impl IoTimeDriver {
 
 impl Driver for IoTimeDriver {
     fn park(&self, timeout: Option<Duration>) {
-        self.wait(timeout);
+        if self.timers.is_paused() {
+            self.wait_paused(timeout);
+        } else {
+            self.wait(timeout);
+        }
     }
 
     fn poll(&self) {
@@ -89,7 +144,7 @@ impl Driver for IoTimeDriver {
             }
             self.note_io_poll(now);
         }
-        self.timers.fire_expired(now);
+        self.timers.fire_expired(self.timers.clock_at(now));
     }
 
     fn is_empty(&self) -> bool {
@@ -97,6 +152,7 @@ impl Driver for IoTimeDriver {
     }
 
     fn unpark(&self) {
+        self.unparked.store(true, SeqCst);
         if let Err(err) = self.reactor.notify() {
             tracing::error!(%err, "failed to wake the IO reactor");
         }

@@ -50,6 +50,10 @@ pub struct Builder {
     /// The knobs, with the executor's defaults; checked when the executor
     /// assembles the runtime.
     settings: executor::Settings,
+    /// Built by `new_current_thread`: the only flavor whose clock can pause.
+    current_thread: bool,
+    /// Start with the timers' clock paused.
+    start_paused: bool,
 }
 
 impl Builder {
@@ -57,6 +61,8 @@ impl Builder {
     pub fn new_multi_thread() -> Builder {
         Builder {
             settings: executor::Settings::multi_thread(),
+            current_thread: false,
+            start_paused: false,
         }
     }
 
@@ -65,6 +71,8 @@ impl Builder {
     pub fn new_current_thread() -> Builder {
         Builder {
             settings: executor::Settings::current_thread(),
+            current_thread: true,
+            start_paused: false,
         }
     }
 
@@ -131,17 +139,56 @@ impl Builder {
         self
     }
 
+    /// Starts the runtime with its clock paused (default `false`), as if
+    /// [`time::pause`](crate::time::pause) were its first call: tokio's
+    /// `Builder::start_paused`, for tests of timeouts and intervals in
+    /// virtual time. Only a current-thread runtime can pause its clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::runtime::Builder;
+    /// use smp_rt::time::{sleep, Duration, Instant};
+    ///
+    /// let rt = Builder::new_current_thread().start_paused(true).build().unwrap();
+    /// rt.block_on(async {
+    ///     let start = Instant::now();
+    ///     sleep(Duration::from_secs(24 * 3600)).await; // at once
+    ///     assert_eq!(start.elapsed(), Duration::from_secs(24 * 3600));
+    /// });
+    ///
+    /// // A multi-thread runtime's clock cannot pause.
+    /// assert!(Builder::new_multi_thread().start_paused(true).build().is_err());
+    /// ```
+    pub fn start_paused(&mut self, start_paused: bool) -> &mut Builder {
+        self.start_paused = start_paused;
+        self
+    }
+
     /// Builds the runtime: its reactor, its timers, and its threads.
     ///
     /// # Errors
     ///
     /// `InvalidInput`, with a message that says why, for zero workers (or
     /// 65535 and more), fewer than [`MIN_REDUCTIONS`] reductions, zero
-    /// blocking threads, or a thread name with a NUL byte; the OS error if
-    /// the reactor or a thread cannot be created.
+    /// blocking threads, a thread name with a NUL byte, or
+    /// [`start_paused`](Builder::start_paused) on a multi-thread runtime;
+    /// the OS error if the reactor or a thread cannot be created.
     pub fn build(&mut self) -> io::Result<Runtime> {
+        if self.start_paused && !self.current_thread {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "start_paused(true) needs a current-thread runtime \
+                 (Builder::new_current_thread()): a multi-thread runtime's clock cannot pause",
+            ));
+        }
         let reactor = Arc::new(Reactor::new()?);
-        let timers = Arc::new(Timers::new());
+        let mut timers = Timers::new();
+        timers.set_pausable(self.current_thread);
+        if self.start_paused {
+            timers.pause_clock();
+        }
+        let timers = Arc::new(timers);
         let driver = IoTimeDriver::new(reactor.clone(), timers.clone());
         let inner = executor::Builder::with_settings(self.settings.clone())
             .driver(driver)

@@ -12,7 +12,7 @@ use syn::{Expr, ExprLit, Lit, LitInt, Meta, MetaNameValue, Token};
 /// `runtime::MIN_REDUCTIONS` (`tests/macros.rs` checks that they agree).
 const MIN_REDUCTIONS: u32 = 66;
 
-const ACCEPTED: &str = "`flavor`, `worker_threads` and `reductions`";
+const ACCEPTED: &str = "`flavor`, `worker_threads`, `reductions` and `start_paused`";
 
 /// Which runtime flavor to build.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +48,7 @@ pub(crate) struct Config {
     pub(crate) flavor: Flavor,
     pub(crate) worker_threads: Option<Located<usize>>,
     pub(crate) reductions: Option<Located<u32>>,
+    pub(crate) start_paused: Option<Located<bool>>,
 }
 
 impl Default for Config {
@@ -56,6 +57,7 @@ impl Default for Config {
             flavor: Flavor::MultiThread,
             worker_threads: None,
             reductions: None,
+            start_paused: None,
         }
     }
 }
@@ -100,6 +102,7 @@ pub(crate) fn parse(attr_name: &str, args: TokenStream, errors: &mut Errors) -> 
 
     let mut flavor: Option<Flavor> = None;
     let mut worker_threads_arg: Option<Meta> = None;
+    let mut start_paused_arg: Option<Meta> = None;
     let mut seen: Vec<String> = Vec::new();
     for meta in metas {
         let name = meta.path().get_ident().map(ToString::to_string);
@@ -113,7 +116,10 @@ pub(crate) fn parse(attr_name: &str, args: TokenStream, errors: &mut Errors) -> 
             ));
             continue;
         };
-        if !matches!(name.as_str(), "flavor" | "worker_threads" | "reductions") {
+        if !matches!(
+            name.as_str(),
+            "flavor" | "worker_threads" | "reductions" | "start_paused"
+        ) {
             errors.push(syn::Error::new_spanned(
                 meta.path(),
                 format!("unknown argument `{name}`; the accepted arguments are {ACCEPTED}"),
@@ -132,6 +138,7 @@ pub(crate) fn parse(attr_name: &str, args: TokenStream, errors: &mut Errors) -> 
         let example = match name.as_str() {
             "flavor" => "flavor = \"current_thread\"",
             "worker_threads" => "worker_threads = 4",
+            "start_paused" => "start_paused = true",
             _ => "reductions = 2000",
         };
         let value = match &meta {
@@ -148,6 +155,13 @@ pub(crate) fn parse(attr_name: &str, args: TokenStream, errors: &mut Errors) -> 
         match name.as_str() {
             "flavor" => match parse_flavor(value) {
                 Ok(parsed) => flavor = Some(parsed),
+                Err(error) => errors.push(error),
+            },
+            "start_paused" => match parse_bool(&name, example, value) {
+                Ok(parsed) => {
+                    config.start_paused = Some(parsed);
+                    start_paused_arg = Some(meta.clone());
+                }
                 Err(error) => errors.push(error),
             },
             "worker_threads" => match parse_positive::<usize>(&name, example, value) {
@@ -187,7 +201,45 @@ pub(crate) fn parse(attr_name: &str, args: TokenStream, errors: &mut Errors) -> 
         ));
         config.worker_threads = None;
     }
+    // A paused clock needs the current-thread flavor (as in tokio). Asked for
+    // without a flavor, it selects that flavor, so that
+    // `#[smp_rt::test(start_paused = true)]` works as written for tokio.
+    if let Some(arg) =
+        start_paused_arg.filter(|_| config.start_paused.as_ref().is_some_and(|p| p.value))
+    {
+        match (flavor, &config.worker_threads) {
+            (Some(Flavor::MultiThread), _) => errors.push(syn::Error::new_spanned(
+                arg,
+                "`start_paused = true` cannot be used with `flavor = \"multi_thread\"`: only a \
+                 current-thread runtime can pause its clock (as in tokio); remove `flavor`, or \
+                 write `flavor = \"current_thread\"`",
+            )),
+            (None, Some(_)) => errors.push(syn::Error::new_spanned(
+                arg,
+                "`start_paused = true` cannot be used with `worker_threads`, which asks for a \
+                 multi-thread runtime: only a current-thread runtime can pause its clock (as in \
+                 tokio); remove `worker_threads`",
+            )),
+            _ => config.flavor = Flavor::CurrentThread,
+        }
+    }
     config
+}
+
+fn parse_bool(name: &str, example: &str, value: &Expr) -> Result<Located<bool>, syn::Error> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Bool(lit),
+            ..
+        }) => Ok(Located {
+            value: lit.value,
+            span: lit.span(),
+        }),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`{name}` expects `true` or `false`, e.g. `{example}`"),
+        )),
+    }
 }
 
 fn parse_flavor(value: &Expr) -> Result<Flavor, syn::Error> {
@@ -404,6 +456,48 @@ mod tests {
     fn every_problem_is_reported() {
         let (_, result) = run(quote!(flavor = "x", worker_threads = 0, bogus = 1));
         assert_eq!(result.expect_err("expected errors").into_iter().count(), 3);
+    }
+
+    #[test]
+    fn start_paused_selects_current_thread() {
+        let (config, result) = run(quote!(start_paused = true));
+        assert!(result.is_ok());
+        assert_eq!(config.flavor, Flavor::CurrentThread);
+        assert_eq!(config.start_paused.map(|p| p.value), Some(true));
+
+        let (config, result) = run(quote!(flavor = "current_thread", start_paused = true));
+        assert!(result.is_ok());
+        assert_eq!(config.flavor, Flavor::CurrentThread);
+
+        let (config, result) = run(quote!(start_paused = false));
+        assert!(result.is_ok());
+        assert_eq!(config.flavor, Flavor::MultiThread);
+        assert_eq!(config.start_paused.map(|p| p.value), Some(false));
+    }
+
+    #[test]
+    fn start_paused_conflicts_with_multi_thread() {
+        let text = error_text(quote!(flavor = "multi_thread", start_paused = true));
+        assert!(text.contains("only a current-thread runtime"), "{text}");
+        let text = error_text(quote!(start_paused = true, worker_threads = 2));
+        assert!(
+            text.contains("cannot be used with `worker_threads`"),
+            "{text}"
+        );
+        assert!(
+            run(quote!(flavor = "multi_thread", start_paused = false))
+                .1
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn start_paused_must_be_a_bool() {
+        let text = error_text(quote!(start_paused = 1));
+        assert!(text.contains("expects `true` or `false`"), "{text}");
+        let text = error_text(quote!(start_paused = "true"));
+        assert!(text.contains("expects `true` or `false`"), "{text}");
+        assert!(error_text(quote!(start_paused)).contains("needs a value"));
     }
 
     #[test]

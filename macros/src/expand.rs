@@ -167,6 +167,10 @@ fn generate(kind: Kind, config: &Config, function: Function) -> TokenStream {
         value.set_span(reductions.span);
         quote_spanned!(reductions.span=> .reductions(#value))
     });
+    let start_paused = config.start_paused.as_ref().map(|start_paused| {
+        let value = syn::LitBool::new(start_paused.value, start_paused.span);
+        quote_spanned!(start_paused.span=> .start_paused(#value))
+    });
     let test_attr = (kind == Kind::Test).then(|| quote!(#[::core::prelude::v1::test]));
 
     let runtime = syn::Ident::new("__smp_rt_runtime", Span::mixed_site());
@@ -175,6 +179,7 @@ fn generate(kind: Kind, config: &Config, function: Function) -> TokenStream {
         let #runtime = ::smp_rt::runtime::Builder::#constructor()
             #worker_threads
             #reductions
+            #start_paused
             .enable_all()
             .build()
             .expect("failed to build the smp_rt runtime");

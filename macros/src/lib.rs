@@ -62,6 +62,7 @@ use expand::Kind;
 /// | `flavor` | `"multi_thread"`: a pool of worker threads; `"current_thread"`: one worker, on the calling thread | `"multi_thread"` |
 /// | `worker_threads` | the number of workers, an integer `>= 1`; only with `"multi_thread"` | one per core |
 /// | `reductions` | how many reductions a task may use before it is preempted, an integer `>= 1` | the runtime's default |
+/// | `start_paused` | `true`: the runtime's clock starts paused (`Builder::start_paused`, see `smp_rt::time::pause`); needs the current-thread flavor, which it selects when `flavor` is not given | `false` |
 ///
 /// ```
 /// #[smp_rt::main(worker_threads = 4, reductions = 2000)]
@@ -114,7 +115,8 @@ use expand::Kind;
 ///
 /// It is a compile error to put the attribute on a function that is not
 /// `async` or that has parameters, to pass an unknown argument or an invalid
-/// value, or to combine `worker_threads` with `flavor = "current_thread"`.
+/// value, to combine `worker_threads` with `flavor = "current_thread"`, or
+/// `start_paused = true` with `flavor = "multi_thread"` or `worker_threads`.
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(Kind::Main, args.into(), item.into()).into()
@@ -153,7 +155,26 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// The same as [`macro@main`]: `flavor = "multi_thread" | "current_thread"`
 /// (default `"multi_thread"`), `worker_threads = <integer >= 1>` (only with
-/// `"multi_thread"`, default one per core) and `reductions = <integer >= 1>`.
+/// `"multi_thread"`, default one per core), `reductions = <integer >= 1>`
+/// and `start_paused = true | false`.
+///
+/// `start_paused = true` starts the test with its runtime's clock paused,
+/// as tokio's does: sleeps, timeouts and intervals then run in virtual time,
+/// which jumps to the next timer whenever the runtime is idle (see
+/// `smp_rt::time::pause`). It needs a current-thread runtime: without a
+/// `flavor` it selects `"current_thread"`, and it is a compile error with
+/// `flavor = "multi_thread"` or `worker_threads`.
+///
+/// ```
+/// use smp_rt::time::{sleep, Duration, Instant};
+///
+/// #[smp_rt::test(start_paused = true)]
+/// async fn a_day_in_no_time() {
+///     let start = Instant::now();
+///     sleep(Duration::from_secs(86_400)).await;
+///     assert_eq!(start.elapsed(), Duration::from_secs(86_400));
+/// }
+/// ```
 ///
 /// # Errors
 ///

@@ -225,7 +225,7 @@ impl TimerEntry {
             _ => {
                 let timers = this.timers.get_or_insert_with(current_timers);
                 timers.assert_running();
-                if !*this.ahead && deadline <= std::time::Instant::now() {
+                if !*this.ahead && deadline <= timers.now() {
                     node.state.store(FIRED, Relaxed);
                     return Poll::Ready(());
                 }

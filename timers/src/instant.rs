@@ -1,4 +1,5 @@
-//! [`Instant`]: a point on the monotonic clock, as used by smp_rt's timers.
+//! [`Instant`]: a point on the monotonic clock, as used by smp_rt's timers
+//! (and on the runtime's virtual clock while it is paused).
 
 use std::fmt;
 use std::ops::{Add, AddAssign, Sub, SubAssign};
@@ -34,10 +35,12 @@ pub struct Instant {
 }
 
 impl Instant {
-    /// The current time.
+    /// The current time: the clock of the current runtime, which is
+    /// `std::time::Instant::now()` unless the runtime's clock was paused
+    /// (see [`pause`](crate::pause)). Outside a runtime, the real time.
     #[must_use]
     pub fn now() -> Instant {
-        Instant::from_std(std::time::Instant::now())
+        Instant::from_std(crate::clock::now())
     }
 
     /// Wraps a [`std::time::Instant`].
@@ -71,7 +74,8 @@ impl Instant {
         self.std.saturating_duration_since(earlier.std)
     }
 
-    /// The time elapsed since `self`.
+    /// The time elapsed since `self`: `Instant::now() - self`, on the
+    /// current runtime's clock (see [`now`](Instant::now)).
     ///
     /// # Examples
     ///
@@ -84,7 +88,7 @@ impl Instant {
     /// ```
     #[must_use]
     pub fn elapsed(&self) -> Duration {
-        self.std.elapsed()
+        Instant::now().duration_since(*self)
     }
 
     /// `self + duration`, or `None` on overflow.

@@ -26,6 +26,13 @@
 //!   runtime fires within about a millisecond after it.
 //! * **Reductions.** Like every smp_rt leaf future, polling a `Sleep`, a
 //!   `Timeout` or an `Interval` tick charges one reduction.
+//! * **Paused clock, for tests.** On a current-thread runtime, [`pause`]
+//!   stops the runtime's clock, [`advance`] moves it, [`resume`] restarts
+//!   it, and an idle runtime with a paused clock jumps to the next timer
+//!   instead of sleeping (tokio's `pause`, `advance`, `resume` and
+//!   `start_paused`): a test of timeouts and intervals runs in no time and
+//!   sees exact virtual times. `#[smp_rt::test(start_paused = true)]` starts
+//!   a test paused.
 //!
 //! # Examples
 //!
@@ -56,6 +63,7 @@
 
 #![warn(missing_docs, rust_2018_idioms)]
 
+mod clock;
 mod entry;
 pub mod error;
 mod instant;
@@ -67,6 +75,7 @@ mod wheel;
 
 pub use std::time::Duration;
 
+pub use clock::{advance, pause, resume};
 pub use instant::Instant;
 pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
 pub use sleep::{Sleep, sleep, sleep_until};

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
+use crate::timers::TICK_NANOS;
 use crate::{Instant, Sleep, Timers};
 
 /// Counts its wake-ups.
@@ -587,4 +588,62 @@ fn a_sleep_set_ahead_of_the_clock_is_armed_without_a_second_clock_read() {
         "a reset deadline is checked against the clock"
     );
     assert_eq!(timers.len(), 0);
+}
+
+#[test]
+#[should_panic(expected = "not supported on the multi-thread runtime")]
+fn a_clock_that_is_not_pausable_does_not_pause() {
+    Timers::with_shards(1).pause_clock();
+}
+
+#[test]
+fn a_paused_clock_moves_only_when_advanced_and_fires_on_its_time() {
+    let mut timers = Timers::with_shards(1);
+    timers.set_pausable(true);
+    let timers = Arc::new(timers);
+    assert!(!timers.is_paused());
+    timers.pause_clock();
+    assert!(timers.is_paused());
+    let start = timers.now();
+    // On a tick boundary of the timers.
+    assert_eq!(
+        (start - timers.origin()).as_nanos() % u128::from(TICK_NANOS),
+        0,
+        "{start:?}"
+    );
+    std::thread::sleep(ms(2));
+    assert_eq!(timers.now(), start, "real time does not move it");
+    assert_eq!(timers.clock_at(std::time::Instant::now()), start);
+
+    let (count, waker) = counting_waker();
+    let mut sleep = Box::pin(Sleep::new_in(
+        timers.clone(),
+        Instant::from_std(start) + ms(10),
+    ));
+    assert!(poll(sleep.as_mut(), &waker).is_pending());
+    assert_eq!(timers.next_deadline(), Some(start + ms(10)));
+
+    assert_eq!(timers.advance_clock(ms(9)), start + ms(9));
+    assert_eq!(timers.fire_expired(timers.now()), 0);
+    assert_eq!(timers.advance_clock(ms(1)), start + ms(10));
+    assert_eq!(timers.fire_expired(timers.now()), 1);
+    assert_eq!(count.0.load(SeqCst), 1);
+    assert!(poll(sleep.as_mut(), &waker).is_ready());
+
+    // Resumed, it runs at real speed from where it was.
+    timers.resume_clock();
+    assert!(!timers.is_paused());
+    let resumed = timers.now();
+    assert!(resumed >= start + ms(10));
+    std::thread::sleep(ms(2));
+    assert!(timers.now() >= resumed + ms(2));
+    assert_eq!(timers.try_advance_clock(ms(1)), None);
+}
+
+#[test]
+#[should_panic(expected = "time is not paused")]
+fn advancing_a_running_clock_panics() {
+    let mut timers = Timers::with_shards(1);
+    timers.set_pausable(true);
+    timers.advance_clock(ms(1));
 }

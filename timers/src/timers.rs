@@ -45,7 +45,7 @@ use std::fmt;
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::{Relaxed, Release, SeqCst};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
@@ -62,7 +62,33 @@ const WAKE_BATCH: usize = 32;
 /// so that arming and cancelling threads never wait for a long cascade.
 const MOVES_PER_LOCK: usize = 1024;
 /// Nanoseconds per tick.
-const TICK_NANOS: u64 = TICK.as_nanos() as u64;
+pub(crate) const TICK_NANOS: u64 = TICK.as_nanos() as u64;
+
+/// `Timers::clock_mode`: the clock is `std::time::Instant::now()`.
+const REAL: u8 = 0;
+/// `Timers::clock_mode`: the clock is virtual and stopped.
+const PAUSED: u8 = 1;
+/// `Timers::clock_mode`: the clock is virtual and runs at real speed (it was
+/// paused, then resumed).
+const RESUMED: u8 = 2;
+
+/// A virtual clock (`clock.rs`): at `base` when `unfrozen` (the real
+/// instant of the last resume) was read, and running since; stopped at
+/// `base` if `unfrozen` is `None`.
+#[derive(Debug)]
+struct VirtualClock {
+    base: Instant,
+    unfrozen: Option<Instant>,
+}
+
+impl VirtualClock {
+    fn at(&self, real: Instant) -> Instant {
+        match self.unfrozen {
+            Some(unfrozen) => self.base + real.saturating_duration_since(unfrozen),
+            None => self.base,
+        }
+    }
+}
 
 /// Aligns a value to its own cache lines (128 bytes: adjacent-line
 /// prefetching on x86-64, the line size on many ARM64 servers).
@@ -92,6 +118,10 @@ struct Shard {
 /// 1 ms resolution) whose slots are intrusive lists threaded through the
 /// timer futures themselves: arming and cancelling are O(1) and allocate
 /// nothing.
+///
+/// The timers also keep the runtime's clock ([`now`](Timers::now)): real
+/// time, unless [`pause`](crate::pause) (on a current-thread runtime) made
+/// it virtual.
 pub struct Timers {
     /// Tick 0.
     origin: Instant,
@@ -103,6 +133,23 @@ pub struct Timers {
     unpark: RwLock<Option<Arc<dyn Fn() + Send + Sync>>>,
     /// Set when the runtime is gone: nothing fires these timers any more.
     shut_down: AtomicBool,
+    /// `REAL`, `PAUSED` or `RESUMED`. The one thing read on the unpaused
+    /// path, relaxed (`clock.rs` says why that is enough); the clock itself
+    /// is in `clock`.
+    clock_mode: AtomicU8,
+    /// The virtual clock, once paused.
+    clock: Mutex<VirtualClock>,
+    /// Whether [`pause_clock`](Timers::pause_clock) may pause the clock: only
+    /// on a current-thread runtime.
+    pausable: bool,
+}
+
+impl Drop for Timers {
+    fn drop(&mut self) {
+        if *self.clock_mode.get_mut() != REAL {
+            crate::clock::virtual_clock_removed();
+        }
+    }
 }
 
 impl fmt::Debug for Timers {
@@ -195,7 +242,142 @@ impl Timers {
             wake_tick: CachePadded(AtomicU64::new(u64::MAX)),
             unpark: RwLock::new(None),
             shut_down: AtomicBool::new(false),
+            clock_mode: AtomicU8::new(REAL),
+            clock: Mutex::new(VirtualClock {
+                base: Instant::now(),
+                unfrozen: None,
+            }),
+            pausable: false,
         }
+    }
+
+    /// Lets [`pause_clock`](Timers::pause_clock) (and `smp_rt::time::pause`)
+    /// pause these timers' clock. The runtime sets it for a current-thread
+    /// runtime; as in tokio, a multi-thread runtime's clock cannot pause.
+    pub fn set_pausable(&mut self, pausable: bool) {
+        self.pausable = pausable;
+    }
+
+    /// The clock of these timers: `std::time::Instant::now()`, unless the
+    /// clock has been paused (see [`pause`](crate::pause)).
+    ///
+    /// Real time costs one relaxed atomic load more than
+    /// `std::time::Instant::now()`.
+    #[inline]
+    pub fn now(&self) -> Instant {
+        self.clock_at(Instant::now())
+    }
+
+    /// The clock of these timers when the real clock reads `real` (`real`
+    /// itself unless the clock has been paused).
+    #[inline]
+    pub fn clock_at(&self, real: Instant) -> Instant {
+        if self.clock_mode.load(Relaxed) == REAL {
+            real
+        } else {
+            self.lock_clock().at(real)
+        }
+    }
+
+    /// `true` while the clock is paused.
+    #[inline]
+    pub fn is_paused(&self) -> bool {
+        self.clock_mode.load(Relaxed) == PAUSED
+    }
+
+    /// Pauses the clock; what [`pause`](crate::pause) does to the current
+    /// runtime's timers.
+    ///
+    /// # Panics
+    ///
+    /// If the clock is already paused, or these timers are not
+    /// [pausable](Timers::set_pausable) (a multi-thread runtime's).
+    #[track_caller]
+    pub fn pause_clock(&self) {
+        if !self.pausable {
+            panic!(
+                "`smp_rt::time::pause()` is not supported on the multi-thread runtime: only a \
+                 current-thread runtime can pause its clock. Use \
+                 `#[smp_rt::test(start_paused = true)]`, \
+                 `#[smp_rt::test(flavor = \"current_thread\")]` or \
+                 `Builder::new_current_thread()`."
+            );
+        }
+        let mut clock = self.lock_clock();
+        let mode = self.clock_mode.load(Relaxed);
+        if mode == PAUSED {
+            panic!("`smp_rt::time::pause()` was called while time is already paused");
+        }
+        let now = if mode == REAL {
+            Instant::now()
+        } else {
+            clock.at(Instant::now())
+        };
+        // Forward to the next tick boundary, so that whole-millisecond
+        // deadlines from here are reached exactly by auto-advance (which
+        // moves the clock to the tick a timer fires at).
+        let since = now.saturating_duration_since(self.origin).as_nanos();
+        let aligned = since.div_ceil(u128::from(TICK_NANOS)) * u128::from(TICK_NANOS);
+        let aligned = u64::try_from(aligned).unwrap_or(u64::MAX);
+        clock.base = self
+            .origin
+            .checked_add(Duration::from_nanos(aligned))
+            .unwrap_or(now)
+            .max(now);
+        clock.unfrozen = None;
+        if mode == REAL {
+            crate::clock::virtual_clock_added();
+        }
+        self.clock_mode.store(PAUSED, Relaxed);
+    }
+
+    /// Resumes the clock at real speed from where it is paused; what
+    /// [`resume`](crate::resume) does to the current runtime's timers.
+    ///
+    /// # Panics
+    ///
+    /// If the clock is not paused.
+    #[track_caller]
+    pub fn resume_clock(&self) {
+        let mut clock = self.lock_clock();
+        if self.clock_mode.load(Relaxed) != PAUSED {
+            panic!("`smp_rt::time::resume()` was called while time is not paused");
+        }
+        clock.unfrozen = Some(Instant::now());
+        self.clock_mode.store(RESUMED, Relaxed);
+    }
+
+    /// Moves the paused clock forward by `duration`; returns the new time.
+    /// Fires nothing: the caller fires what expired.
+    ///
+    /// # Panics
+    ///
+    /// If the clock is not paused, or `duration` takes it past the end of
+    /// [`Instant`].
+    #[track_caller]
+    pub fn advance_clock(&self, duration: Duration) -> Instant {
+        self.try_advance_clock(duration).unwrap_or_else(|| {
+            panic!(
+                "`smp_rt::time::advance()` was called while time is not paused; call \
+                 `smp_rt::time::pause()` first, or use `#[smp_rt::test(start_paused = true)]`"
+            )
+        })
+    }
+
+    /// [`advance_clock`](Timers::advance_clock), or `None` if the clock is
+    /// not paused (the driver's auto-advance, which may race a `resume`).
+    pub fn try_advance_clock(&self, duration: Duration) -> Option<Instant> {
+        let mut clock = self.lock_clock();
+        if self.clock_mode.load(Relaxed) != PAUSED {
+            return None;
+        }
+        // Panics (as `Instant + Duration` does) past the end of `Instant`.
+        clock.base += duration;
+        Some(clock.base)
+    }
+
+    fn lock_clock(&self) -> MutexGuard<'_, VirtualClock> {
+        self.clock.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Sets what to call when a timer is armed earlier than the earliest

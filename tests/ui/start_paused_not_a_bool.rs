@@ -1,0 +1,2 @@
+#[smp_rt::main(start_paused = "yes")]
+async fn main() {}
