@@ -10,6 +10,7 @@
 
 mod budget;
 mod builder;
+pub mod coop;
 pub(crate) mod harness;
 pub(crate) mod header;
 mod id;
