@@ -586,3 +586,32 @@ async fn join_set_poll_join_next() {
     let out = std::future::poll_fn(|cx| set.poll_join_next(cx)).await;
     assert!(out.is_none());
 }
+
+#[smp_rt::test]
+async fn join_set_join_next_with_id_names_the_task() {
+    let mut set = JoinSet::new();
+    let ok = set.spawn(async { 1 });
+    let failed = set.spawn(std::future::pending());
+    failed.abort();
+    let mut seen = Vec::new();
+    while let Some(out) = set.join_next_with_id().await {
+        match out {
+            Ok((id, value)) => seen.push((id, Ok(value))),
+            Err(err) => {
+                assert!(err.is_cancelled());
+                seen.push((err.id(), Err(())));
+            }
+        }
+    }
+    seen.sort_by_key(|(_, out)| out.is_err());
+    assert_eq!(seen, [(ok.id(), Ok(1)), (failed.id(), Err(()))]);
+
+    let abort = set.spawn(async { 2 });
+    let (id, value) = loop {
+        if let Some(out) = set.try_join_next_with_id() {
+            break out.unwrap();
+        }
+        task::yield_now().await;
+    };
+    assert_eq!((id, value), (abort.id(), 2));
+}

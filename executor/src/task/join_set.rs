@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use futures::stream::{FuturesUnordered, Stream};
 use futures::{StreamExt, task::noop_waker_ref};
 
-use super::{AbortHandle, JoinError, JoinHandle, spawn, spawn_blocking, unconstrained};
+use super::{AbortHandle, Id, JoinError, JoinHandle, spawn, spawn_blocking, unconstrained};
 use crate::runtime::Handle;
 
 /// A collection of spawned tasks, joined in completion order.
@@ -34,7 +34,25 @@ use crate::runtime::Handle;
 /// # });
 /// ```
 pub struct JoinSet<T> {
-    tasks: FuturesUnordered<JoinHandle<T>>,
+    tasks: FuturesUnordered<WithId<T>>,
+}
+
+/// A task's handle, whose output carries the task's id.
+struct WithId<T>(JoinHandle<T>);
+
+impl<T> Future for WithId<T> {
+    type Output = Result<(Id, T), JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let id = self.0.id();
+        Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|out| out.map(|value| (id, value)))
+    }
+}
+
+fn drop_id<T>(out: Result<(Id, T), JoinError>) -> Result<T, JoinError> {
+    out.map(|(_, value)| value)
 }
 
 impl<T> JoinSet<T> {
@@ -71,7 +89,7 @@ impl<T> JoinSet<T> {
     /// # });
     /// ```
     pub fn abort_all(&mut self) {
-        self.tasks.iter().for_each(JoinHandle::abort);
+        self.tasks.iter().for_each(|task| task.0.abort());
     }
 
     /// Removes every task from the set without aborting it: they run on,
@@ -128,6 +146,31 @@ impl<T> JoinSet<T> {
     /// # });
     /// ```
     pub fn try_join_next(&mut self) -> Option<Result<T, JoinError>> {
+        self.try_join_next_with_id().map(drop_id)
+    }
+
+    /// [`try_join_next`](JoinSet::try_join_next), with the id of the task
+    /// whose output it is (a [`JoinError`] has it too, as
+    /// [`JoinError::id`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # smp_rt_executor::block_on(async {
+    /// use smp_rt_executor::task::{self, JoinSet};
+    ///
+    /// let mut set = JoinSet::new();
+    /// let abort = set.spawn(async { 1 });
+    /// let (id, value) = loop {
+    ///     if let Some(out) = set.try_join_next_with_id() {
+    ///         break out.unwrap();
+    ///     }
+    ///     task::yield_now().await;
+    /// };
+    /// assert_eq!((id, value), (abort.id(), 1));
+    /// # });
+    /// ```
+    pub fn try_join_next_with_id(&mut self) -> Option<Result<(Id, T), JoinError>> {
         let mut cx = Context::from_waker(noop_waker_ref());
         let mut next = unconstrained(self.tasks.next());
         match Pin::new(&mut next).poll(&mut cx) {
@@ -152,7 +195,9 @@ impl<T> JoinSet<T> {
     /// # });
     /// ```
     pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
-        Pin::new(&mut self.tasks).poll_next(cx)
+        Pin::new(&mut self.tasks)
+            .poll_next(cx)
+            .map(|out| out.map(drop_id))
     }
 }
 
@@ -246,12 +291,31 @@ impl<T: Send + 'static> JoinSet<T> {
     /// Adds an already spawned task to the set.
     pub fn insert(&mut self, handle: JoinHandle<T>) -> super::AbortHandle {
         let abort = handle.abort_handle();
-        self.tasks.push(handle);
+        self.tasks.push(WithId(handle));
         abort
     }
 
     /// Waits for the next task to complete; `None` when the set is empty.
     pub async fn join_next(&mut self) -> Option<Result<T, JoinError>> {
+        self.tasks.next().await.map(drop_id)
+    }
+
+    /// [`join_next`](JoinSet::join_next), with the id of the task whose
+    /// output it is (a [`JoinError`] has it too, as [`JoinError::id`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # smp_rt_executor::block_on(async {
+    /// use smp_rt_executor::task::JoinSet;
+    ///
+    /// let mut set = JoinSet::new();
+    /// let abort = set.spawn(async { "out" });
+    /// let (id, value) = set.join_next_with_id().await.unwrap().unwrap();
+    /// assert_eq!((id, value), (abort.id(), "out"));
+    /// # });
+    /// ```
+    pub async fn join_next_with_id(&mut self) -> Option<Result<(Id, T), JoinError>> {
         self.tasks.next().await
     }
 
