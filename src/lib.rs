@@ -35,7 +35,7 @@ mod macros;
 pub mod runtime;
 
 pub use runtime::block_on;
-pub use smp_rt_executor::{JoinHandle, spawn, spawn_blocking, task};
+pub use smp_rt_executor::{JoinHandle, spawn, spawn_blocking, task, task_local};
 pub use smp_rt_io::{io, net};
 pub use smp_rt_macros::{main, test};
 pub use smp_rt_process as process;

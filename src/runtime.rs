@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use smp_rt_executor::runtime as executor;
 pub use smp_rt_executor::runtime::{
-    DEFAULT_REDUCTIONS, EnterGuard, Handle, MIN_REDUCTIONS, RuntimeMetrics, TryCurrentError,
+    DEFAULT_REDUCTIONS, EnterGuard, Handle, Id, MIN_REDUCTIONS, RuntimeMetrics, TryCurrentError,
 };
 use smp_rt_io::Reactor;
 use smp_rt_timers::Timers;
@@ -57,7 +57,20 @@ pub struct Builder {
 }
 
 impl Builder {
-    /// A runtime with one worker thread per core.
+    /// A runtime with one worker thread per core, or as many as the
+    /// environment says when [`worker_threads`](Builder::worker_threads) is
+    /// not called: `SMP_RT_WORKER_THREADS`, else `TOKIO_WORKER_THREADS`
+    /// (read by [`build`](Builder::build); the first one set must be a
+    /// positive integer, or `build` fails with an error that names it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::runtime::Builder;
+    ///
+    /// let rt = Builder::new_multi_thread().build().unwrap();
+    /// assert!(rt.metrics().num_workers() >= 1);
+    /// ```
     pub fn new_multi_thread() -> Builder {
         Builder {
             settings: executor::Settings::multi_thread(),
@@ -95,6 +108,70 @@ impl Builder {
     /// Name prefix of the runtime's threads (default `smp-rt-worker`).
     pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Builder {
         self.settings.thread_name = name.into();
+        self
+    }
+
+    /// Names the runtime: [`Handle::name`] returns it (default: no name).
+    ///
+    /// # Panics
+    ///
+    /// Panics if `name` is empty or only whitespace, as tokio does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::runtime::{Builder, Handle};
+    ///
+    /// let rt = Builder::new_current_thread().name("my-runtime").build().unwrap();
+    /// assert_eq!(rt.handle().name(), Some("my-runtime"));
+    /// rt.block_on(async { assert_eq!(Handle::current().name(), Some("my-runtime")) });
+    /// ```
+    #[track_caller]
+    pub fn name(&mut self, name: impl Into<String>) -> &mut Builder {
+        let name = name.into();
+        assert!(!name.trim().is_empty(), "runtime name shouldn't be empty");
+        self.settings.name = Some(name);
+        self
+    }
+
+    /// Accepted for tokio compatibility, and ignored. In tokio it is how
+    /// many tasks a worker runs between checks of the shared global queue.
+    /// smp_rt has no global queue: work from outside a worker goes to a
+    /// worker's inbox, which the worker drains before each pick from its
+    /// priority deques.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `interval` is 0, as tokio does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::runtime::Builder;
+    ///
+    /// let rt = Builder::new_multi_thread().global_queue_interval(31).build().unwrap();
+    /// assert_eq!(rt.block_on(async { 1 }), 1);
+    /// ```
+    #[track_caller]
+    pub fn global_queue_interval(&mut self, interval: u32) -> &mut Builder {
+        assert!(interval > 0, "global_queue_interval must be greater than 0");
+        self
+    }
+
+    /// Accepted for tokio compatibility, and ignored. In tokio it is how
+    /// many tasks a worker runs between polls of the IO and timer driver.
+    /// An smp_rt worker polls the driver every 61 slices (fixed, tokio's
+    /// default) and whenever it runs out of work.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::runtime::Builder;
+    ///
+    /// let rt = Builder::new_multi_thread().event_interval(61).build().unwrap();
+    /// assert_eq!(rt.block_on(async { 1 }), 1);
+    /// ```
+    pub fn event_interval(&mut self, _interval: u32) -> &mut Builder {
         self
     }
 
@@ -170,7 +247,9 @@ impl Builder {
     /// # Errors
     ///
     /// `InvalidInput`, with a message that says why, for zero workers (or
-    /// 65535 and more), fewer than [`MIN_REDUCTIONS`] reductions, zero
+    /// 65535 and more), a worker-count environment variable (see
+    /// [`new_multi_thread`](Builder::new_multi_thread)) that is not a
+    /// positive integer, fewer than [`MIN_REDUCTIONS`] reductions, zero
     /// blocking threads, a thread name with a NUL byte, or
     /// [`start_paused`](Builder::start_paused) on a multi-thread runtime;
     /// the OS error if the reactor or a thread cannot be created.

@@ -153,3 +153,13 @@ fn main_attribute_returns_errors_from_the_body() {
     let error = main_that_fails().expect_err("9 is odd");
     assert_eq!(error.to_string(), "9 is odd");
 }
+
+#[smp_rt::test(name = "macro-runtime")]
+async fn name_names_the_runtime() {
+    assert_eq!(Handle::current().name(), Some("macro-runtime"));
+}
+
+#[smp_rt::test(flavor = "current_thread")]
+async fn without_name_the_runtime_has_none() {
+    assert_eq!(Handle::current().name(), None);
+}

@@ -187,3 +187,53 @@ fn preemption_spreads_a_busy_pair_fairly() {
     });
     assert_eq!(*log.lock().unwrap(), vec!["a", "b", "a", "b", "a", "b"]);
 }
+
+#[test]
+fn coop_has_budget_remaining_follows_the_slice() {
+    // Outside a slice: nothing is charged, there is always budget.
+    assert!(task::coop::has_budget_remaining());
+    let rt = single_worker(100);
+    rt.block_on(async {
+        smp_rt::spawn(async {
+            assert!(task::coop::has_budget_remaining());
+            task::reduce(10);
+            assert!(task::coop::has_budget_remaining());
+            task::reduce(1000);
+            assert!(!task::coop::has_budget_remaining());
+            task::coop::unconstrained(async {
+                assert!(task::coop::has_budget_remaining(), "unconstrained");
+            })
+            .await;
+            assert!(!task::coop::has_budget_remaining());
+            task::coop::consume_budget().await; // ends the slice
+            assert!(task::coop::has_budget_remaining(), "a new slice");
+            assert!(task::stats().preemptions >= 1);
+        })
+        .await
+        .unwrap();
+    });
+}
+
+#[test]
+fn coop_cooperative_charges_a_future_that_does_not() {
+    let rt = single_worker(100);
+    let (plain, wrapped) = rt.block_on(async {
+        let plain = smp_rt::spawn(async {
+            for _ in 0..1000 {
+                std::future::ready(()).await; // never charges
+            }
+            task::stats().preemptions
+        });
+        let wrapped = smp_rt::spawn(async {
+            for _ in 0..1000 {
+                task::coop::cooperative(std::future::ready(())).await;
+            }
+            task::stats().preemptions
+        });
+        (plain.await.unwrap(), wrapped.await.unwrap())
+    });
+    assert_eq!(plain, 0);
+    // A slice of 100: the poll charges 1, 99 wrapped polls fit, the 100th
+    // ends the slice. 1000 of them need 11 slices: 10 preemptions.
+    assert_eq!(wrapped, 10);
+}

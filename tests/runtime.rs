@@ -227,3 +227,128 @@ fn enter_guard_nests() {
     assert!(Handle::try_current().is_err());
     assert_eq!(*seen.lock().unwrap(), vec![1, 2, 1]);
 }
+
+#[test]
+fn builder_name_is_the_handle_name() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .name("named-runtime")
+        .build()
+        .unwrap();
+    assert_eq!(rt.handle().name(), Some("named-runtime"));
+    let inside = rt.block_on(async {
+        smp_rt::spawn(async { Handle::current().name().map(str::to_owned) })
+            .await
+            .unwrap()
+    });
+    assert_eq!(inside.as_deref(), Some("named-runtime"));
+
+    let unnamed = Builder::new_current_thread().build().unwrap();
+    assert_eq!(unnamed.handle().name(), None);
+}
+
+#[test]
+#[should_panic(expected = "runtime name shouldn't be empty")]
+fn an_empty_runtime_name_panics() {
+    Builder::new_current_thread().name("  ");
+}
+
+#[test]
+fn handle_ids_are_unique_per_runtime_and_shared_by_its_handles() {
+    let a = Builder::new_current_thread().build().unwrap();
+    let b = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let a_id = a.handle().id();
+    assert_ne!(a_id, b.handle().id());
+    assert_eq!(a_id, a.handle().clone().id());
+    assert_eq!(a.block_on(async { Handle::current().id() }), a_id);
+    assert_eq!(a_id.to_string(), format!("{a_id}"));
+    assert!(a_id.to_string().parse::<u64>().is_ok(), "{a_id}");
+    drop(a);
+    let c = Builder::new_current_thread().build().unwrap();
+    assert_ne!(c.handle().id(), a_id, "ids are not reused");
+}
+
+#[test]
+fn global_queue_and_event_intervals_are_accepted() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .global_queue_interval(31)
+        .event_interval(61)
+        .build()
+        .unwrap();
+    assert_eq!(
+        rt.block_on(async { smp_rt::spawn(async { 2 }).await.unwrap() }),
+        2
+    );
+}
+
+#[test]
+#[should_panic(expected = "global_queue_interval must be greater than 0")]
+fn a_zero_global_queue_interval_panics() {
+    Builder::new_multi_thread().global_queue_interval(0);
+}
+
+/// Run by `worker_threads_from_the_environment` in a child process, with
+/// the environment it sets: prints what `build()` made of it.
+#[test]
+#[ignore = "run in a child process by worker_threads_from_the_environment"]
+fn env_worker_threads_child() {
+    match Builder::new_multi_thread().build() {
+        Ok(rt) => println!("@@workers={}@@", rt.metrics().num_workers()),
+        Err(err) => println!("@@error={err}@@"),
+    }
+    let explicit = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    println!("@@explicit={}@@", explicit.metrics().num_workers());
+}
+
+fn run_env_child(vars: &[(&str, &str)]) -> String {
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "--exact",
+        "env_worker_threads_child",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
+    cmd.env_remove("SMP_RT_WORKER_THREADS")
+        .env_remove("TOKIO_WORKER_THREADS");
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn worker_threads_from_the_environment() {
+    let out = run_env_child(&[("SMP_RT_WORKER_THREADS", "3")]);
+    assert!(out.contains("@@workers=3@@"), "{out}");
+    assert!(out.contains("@@explicit=1@@"), "worker_threads wins: {out}");
+
+    let out = run_env_child(&[("TOKIO_WORKER_THREADS", "2")]);
+    assert!(out.contains("@@workers=2@@"), "{out}");
+
+    let out = run_env_child(&[
+        ("SMP_RT_WORKER_THREADS", "3"),
+        ("TOKIO_WORKER_THREADS", "2"),
+    ]);
+    assert!(out.contains("@@workers=3@@"), "SMP_RT_ first: {out}");
+
+    let out = run_env_child(&[("SMP_RT_WORKER_THREADS", "zero")]);
+    assert!(
+        out.contains("@@error=SMP_RT_WORKER_THREADS must be a positive integer"),
+        "{out}"
+    );
+    let out = run_env_child(&[("TOKIO_WORKER_THREADS", "0")]);
+    assert!(
+        out.contains("@@error=TOKIO_WORKER_THREADS must be a positive integer"),
+        "{out}"
+    );
+}

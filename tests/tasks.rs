@@ -454,3 +454,164 @@ fn stats_count_polls_and_reductions() {
         .unwrap();
     });
 }
+
+#[smp_rt::test]
+async fn join_set_try_join_next_returns_finished_tasks_without_waiting() {
+    let mut set = JoinSet::new();
+    assert!(set.try_join_next().is_none(), "empty set");
+
+    let (tx, rx) = oneshot::channel::<()>();
+    set.spawn(async move {
+        let _ = rx.await;
+        1
+    });
+    assert!(set.try_join_next().is_none(), "the task waits for tx");
+    assert_eq!(set.len(), 1);
+    tx.send(()).unwrap();
+    let out = loop {
+        if let Some(out) = set.try_join_next() {
+            break out;
+        }
+        task::yield_now().await;
+    };
+    assert_eq!(out.unwrap(), 1);
+    assert!(set.is_empty());
+    assert!(set.try_join_next().is_none());
+}
+
+#[smp_rt::test]
+async fn join_set_try_join_next_then_join_next_still_wakes() {
+    let mut set = JoinSet::new();
+    let (tx, rx) = oneshot::channel::<()>();
+    set.spawn(async move {
+        let _ = rx.await;
+        2
+    });
+    assert!(set.try_join_next().is_none());
+    smp_rt::spawn(async move {
+        task::yield_now().await;
+        tx.send(()).unwrap();
+    });
+    assert_eq!(set.join_next().await.unwrap().unwrap(), 2);
+}
+
+#[smp_rt::test]
+async fn join_set_join_all_returns_every_output() {
+    let mut set = JoinSet::new();
+    for i in 0..20u32 {
+        set.spawn(async move {
+            task::yield_now().await;
+            i
+        });
+    }
+    let mut out = set.join_all().await;
+    out.sort_unstable();
+    assert_eq!(out, (0..20).collect::<Vec<_>>());
+}
+
+#[smp_rt::test]
+async fn join_set_join_all_resumes_a_task_panic() {
+    let mut set = JoinSet::new();
+    set.spawn(async { panic!("task boom") });
+    set.spawn(std::future::pending());
+    let caught = smp_rt::spawn(set.join_all()).await.unwrap_err();
+    let payload = caught.into_panic();
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"task boom"));
+}
+
+#[test]
+fn join_set_spawn_on_and_spawn_blocking_on_a_handle() {
+    let rt = rt();
+    let mut set = JoinSet::new();
+    // Outside the runtime: the handle says where.
+    set.spawn_on(async { 1 }, rt.handle());
+    set.spawn_blocking_on(|| 2, rt.handle());
+    let mut out = rt.block_on(async move {
+        set.spawn_blocking(|| 3);
+        set.join_all().await
+    });
+    out.sort_unstable();
+    assert_eq!(out, [1, 2, 3]);
+}
+
+#[smp_rt::test]
+async fn join_set_extend_and_collect_spawn_each_future() {
+    let mut set: JoinSet<u32> = (0..5).map(|i| async move { i }).collect();
+    assert_eq!(set.len(), 5);
+    set.extend((5..8).map(|i| async move { i }));
+    assert_eq!(set.len(), 8);
+    let mut out = set.join_all().await;
+    out.sort_unstable();
+    assert_eq!(out, (0..8).collect::<Vec<_>>());
+}
+
+#[smp_rt::test]
+async fn join_set_shutdown_aborts_and_empties_the_set() {
+    let (signal, dropped) = drop_signal();
+    let mut set = JoinSet::new();
+    set.spawn(async move {
+        let _signal = signal;
+        std::future::pending::<()>().await
+    });
+    set.spawn(async {});
+    set.shutdown().await;
+    assert!(set.is_empty());
+    dropped
+        .await
+        .expect("shutdown drops the aborted task's future");
+}
+
+#[smp_rt::test]
+async fn join_set_detach_all_lets_the_tasks_run_on() {
+    let (tx, rx) = oneshot::channel();
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+    let mut set = JoinSet::new();
+    set.spawn(async move {
+        let _ = go_rx.await;
+        tx.send(7).unwrap();
+    });
+    set.detach_all();
+    assert!(set.is_empty());
+    drop(set);
+    go_tx.send(()).unwrap();
+    assert_eq!(rx.await, Ok(7));
+}
+
+#[smp_rt::test]
+async fn join_set_poll_join_next() {
+    let mut set = JoinSet::new();
+    set.spawn(async { 4 });
+    let out = std::future::poll_fn(|cx| set.poll_join_next(cx)).await;
+    assert_eq!(out.unwrap().unwrap(), 4);
+    let out = std::future::poll_fn(|cx| set.poll_join_next(cx)).await;
+    assert!(out.is_none());
+}
+
+#[smp_rt::test]
+async fn join_set_join_next_with_id_names_the_task() {
+    let mut set = JoinSet::new();
+    let ok = set.spawn(async { 1 });
+    let failed = set.spawn(std::future::pending());
+    failed.abort();
+    let mut seen = Vec::new();
+    while let Some(out) = set.join_next_with_id().await {
+        match out {
+            Ok((id, value)) => seen.push((id, Ok(value))),
+            Err(err) => {
+                assert!(err.is_cancelled());
+                seen.push((err.id(), Err(())));
+            }
+        }
+    }
+    seen.sort_by_key(|(_, out)| out.is_err());
+    assert_eq!(seen, [(ok.id(), Ok(1)), (failed.id(), Err(()))]);
+
+    let abort = set.spawn(async { 2 });
+    let (id, value) = loop {
+        if let Some(out) = set.try_join_next_with_id() {
+            break out.unwrap();
+        }
+        task::yield_now().await;
+    };
+    assert_eq!((id, value), (abort.id(), 2));
+}

@@ -12,7 +12,7 @@ use syn::{Expr, ExprLit, Lit, LitInt, Meta, MetaNameValue, Token};
 /// `runtime::MIN_REDUCTIONS` (`tests/macros.rs` checks that they agree).
 const MIN_REDUCTIONS: u32 = 66;
 
-const ACCEPTED: &str = "`flavor`, `worker_threads`, `reductions` and `start_paused`";
+const ACCEPTED: &str = "`flavor`, `worker_threads`, `reductions`, `start_paused` and `name`";
 
 /// Which runtime flavor to build.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +49,8 @@ pub(crate) struct Config {
     pub(crate) worker_threads: Option<Located<usize>>,
     pub(crate) reductions: Option<Located<u32>>,
     pub(crate) start_paused: Option<Located<bool>>,
+    /// The runtime's name (`Builder::name`), as tokio's `name = "..."`.
+    pub(crate) name: Option<syn::LitStr>,
 }
 
 impl Default for Config {
@@ -58,6 +60,7 @@ impl Default for Config {
             worker_threads: None,
             reductions: None,
             start_paused: None,
+            name: None,
         }
     }
 }
@@ -118,7 +121,7 @@ pub(crate) fn parse(attr_name: &str, args: TokenStream, errors: &mut Errors) -> 
         };
         if !matches!(
             name.as_str(),
-            "flavor" | "worker_threads" | "reductions" | "start_paused"
+            "flavor" | "worker_threads" | "reductions" | "start_paused" | "name"
         ) {
             errors.push(syn::Error::new_spanned(
                 meta.path(),
@@ -139,6 +142,7 @@ pub(crate) fn parse(attr_name: &str, args: TokenStream, errors: &mut Errors) -> 
             "flavor" => "flavor = \"current_thread\"",
             "worker_threads" => "worker_threads = 4",
             "start_paused" => "start_paused = true",
+            "name" => "name = \"my-runtime\"",
             _ => "reductions = 2000",
         };
         let value = match &meta {
@@ -156,6 +160,15 @@ pub(crate) fn parse(attr_name: &str, args: TokenStream, errors: &mut Errors) -> 
             "flavor" => match parse_flavor(value) {
                 Ok(parsed) => flavor = Some(parsed),
                 Err(error) => errors.push(error),
+            },
+            "name" => match value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(lit), ..
+                }) if !lit.value().trim().is_empty() => config.name = Some(lit.clone()),
+                other => errors.push(syn::Error::new_spanned(
+                    other,
+                    format!("`name` expects a non-empty string literal, e.g. `{example}`"),
+                )),
             },
             "start_paused" => match parse_bool(&name, example, value) {
                 Ok(parsed) => {
@@ -405,6 +418,20 @@ mod tests {
         let text = error_text(quote!(reductions = 65));
         assert!(text.contains("at least 66"), "{text}");
         assert!(run(quote!(reductions = 66)).1.is_ok());
+    }
+
+    #[test]
+    fn name_takes_a_non_empty_string() {
+        let (config, result) = run(quote!(name = "my-runtime"));
+        assert!(result.is_ok());
+        assert_eq!(
+            config.name.map(|lit| lit.value()).as_deref(),
+            Some("my-runtime")
+        );
+        let text = error_text(quote!(name = ""));
+        assert!(text.contains("non-empty string literal"), "{text}");
+        let text = error_text(quote!(name = 4));
+        assert!(text.contains("non-empty string literal"), "{text}");
     }
 
     #[test]

@@ -171,6 +171,10 @@ fn generate(kind: Kind, config: &Config, function: Function) -> TokenStream {
         let value = syn::LitBool::new(start_paused.value, start_paused.span);
         quote_spanned!(start_paused.span=> .start_paused(#value))
     });
+    let name = config
+        .name
+        .as_ref()
+        .map(|name| quote_spanned!(name.span()=> .name(#name)));
     let test_attr = (kind == Kind::Test).then(|| quote!(#[::core::prelude::v1::test]));
 
     let runtime = syn::Ident::new("__smp_rt_runtime", Span::mixed_site());
@@ -180,6 +184,7 @@ fn generate(kind: Kind, config: &Config, function: Function) -> TokenStream {
             #worker_threads
             #reductions
             #start_paused
+            #name
             .enable_all()
             .build()
             .expect("failed to build the smp_rt runtime");

@@ -63,6 +63,7 @@ use expand::Kind;
 /// | `worker_threads` | the number of workers, an integer `>= 1`; only with `"multi_thread"` | one per core |
 /// | `reductions` | how many reductions a task may use before it is preempted, an integer `>= 1` | the runtime's default |
 /// | `start_paused` | `true`: the runtime's clock starts paused (`Builder::start_paused`, see `smp_rt::time::pause`); needs the current-thread flavor, which it selects when `flavor` is not given | `false` |
+/// | `name` | the runtime's name, a non-empty string (`Builder::name`, read back with `Handle::name`) | none |
 ///
 /// ```
 /// #[smp_rt::main(worker_threads = 4, reductions = 2000)]
@@ -155,8 +156,8 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// The same as [`macro@main`]: `flavor = "multi_thread" | "current_thread"`
 /// (default `"multi_thread"`), `worker_threads = <integer >= 1>` (only with
-/// `"multi_thread"`, default one per core), `reductions = <integer >= 1>`
-/// and `start_paused = true | false`.
+/// `"multi_thread"`, default one per core), `reductions = <integer >= 1>`,
+/// `start_paused = true | false` and `name = "<runtime name>"`.
 ///
 /// `start_paused = true` starts the test with its runtime's clock paused,
 /// as tokio's does: sleeps, timeouts and intervals then run in virtual time,

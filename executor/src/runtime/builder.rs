@@ -13,7 +13,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Extensions, Runtime};
+use super::{Extensions, Id, Identity, Runtime};
 use crate::blocking::BlockingPool;
 use crate::driver::{Driver, SleepDriver};
 use crate::scheduler::{Config, Flavor, Shared};
@@ -55,6 +55,8 @@ pub struct Settings {
     /// How long an idle blocking thread waits for work before exiting
     /// (default 10 s).
     pub thread_keep_alive: Duration,
+    /// The runtime's name, returned by `Handle::name` (default none).
+    pub name: Option<String>,
     /// Run on each worker and blocking thread when it starts.
     pub on_thread_start: Option<Arc<dyn Fn() + Send + Sync>>,
     /// Run on each worker and blocking thread before it exits.
@@ -70,6 +72,7 @@ impl Settings {
             thread_name: "smp-rt-worker".to_owned(),
             max_blocking_threads: 512,
             thread_keep_alive: Duration::from_secs(10),
+            name: None,
             on_thread_start: None,
             on_thread_stop: None,
         }
@@ -97,7 +100,13 @@ impl Settings {
                     ));
                 }
                 Some(n) => n,
-                None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+                None => match worker_threads_from_env(|var| {
+                    std::env::var_os(var).map(|value| value.to_string_lossy().into_owned())
+                }) {
+                    Ok(Some(n)) => n,
+                    Ok(None) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+                    Err(msg) => return Err(invalid(&msg)),
+                },
             },
         };
         if workers >= crate::task::header::MAX_WORKERS {
@@ -135,6 +144,7 @@ impl fmt::Debug for Settings {
             .field("thread_name", &self.thread_name)
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("thread_keep_alive", &self.thread_keep_alive)
+            .field("name", &self.name)
             .finish_non_exhaustive()
     }
 }
@@ -227,11 +237,16 @@ impl Builder {
     pub fn build(&mut self) -> io::Result<Runtime> {
         let settings = &self.settings;
         let workers = settings.validate()?;
+        let mut extensions = self.extensions.clone();
+        extensions.insert(Arc::new(Identity {
+            id: Id::next(),
+            name: settings.name.clone(),
+        }));
         let config = Config {
             flavor: settings.flavor,
             reductions: settings.reductions,
             thread_name: settings.thread_name.clone(),
-            extensions: self.extensions.clone(),
+            extensions,
             on_thread_start: settings.on_thread_start.clone(),
             on_thread_stop: settings.on_thread_stop.clone(),
         };
@@ -245,6 +260,112 @@ impl Builder {
     }
 }
 
+/// The environment variables that set the worker count of a multi-thread
+/// runtime whose `worker_threads` is not set, in the order they are read.
+pub const WORKER_THREADS_ENV: [&str; 2] = ["SMP_RT_WORKER_THREADS", "TOKIO_WORKER_THREADS"];
+
+/// The worker count the environment asks for: `SMP_RT_WORKER_THREADS`,
+/// else `TOKIO_WORKER_THREADS`, read with `lookup`; `None` if neither is
+/// set. The first one set must be a positive integer (surrounding spaces
+/// allowed), or this is an error that names it.
+///
+/// Not public API: `smp_rt::runtime::Builder::new_multi_thread` documents
+/// the variables.
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt_executor::runtime::worker_threads_from_env;
+///
+/// let env = |pairs: &'static [(&'static str, &'static str)]| {
+///     move |var: &str| {
+///         pairs.iter().find(|(k, _)| *k == var).map(|(_, v)| v.to_string())
+///     }
+/// };
+/// assert_eq!(worker_threads_from_env(env(&[])), Ok(None));
+/// assert_eq!(worker_threads_from_env(env(&[("TOKIO_WORKER_THREADS", "3")])), Ok(Some(3)));
+/// assert_eq!(
+///     worker_threads_from_env(env(&[("SMP_RT_WORKER_THREADS", "2"), ("TOKIO_WORKER_THREADS", "3")])),
+///     Ok(Some(2)),
+/// );
+/// assert!(worker_threads_from_env(env(&[("SMP_RT_WORKER_THREADS", "0")]))
+///     .unwrap_err()
+///     .contains("SMP_RT_WORKER_THREADS"));
+/// ```
+#[doc(hidden)]
+pub fn worker_threads_from_env(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Option<usize>, String> {
+    for var in WORKER_THREADS_ENV {
+        if let Some(value) = lookup(var) {
+            return match value.trim().parse::<usize>() {
+                Ok(n) if n > 0 => Ok(Some(n)),
+                _ => Err(format!(
+                    "{var} must be a positive integer (a number of worker threads), \
+                     but it is {value:?}"
+                )),
+            };
+        }
+    }
+    Ok(None)
+}
+
 fn invalid(msg: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidInput, msg.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs = pairs.to_vec();
+        move |var| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == var)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn worker_threads_from_env_reads_smp_rt_then_tokio() {
+        assert_eq!(worker_threads_from_env(env(&[])), Ok(None));
+        assert_eq!(
+            worker_threads_from_env(env(&[("SMP_RT_WORKER_THREADS", "4")])),
+            Ok(Some(4))
+        );
+        assert_eq!(
+            worker_threads_from_env(env(&[("TOKIO_WORKER_THREADS", " 6 ")])),
+            Ok(Some(6))
+        );
+        assert_eq!(
+            worker_threads_from_env(env(&[
+                ("TOKIO_WORKER_THREADS", "6"),
+                ("SMP_RT_WORKER_THREADS", "2"),
+            ])),
+            Ok(Some(2))
+        );
+        assert_eq!(worker_threads_from_env(env(&[("OTHER", "6")])), Ok(None));
+    }
+
+    #[test]
+    fn worker_threads_from_env_rejects_what_is_not_a_positive_integer() {
+        for bad in ["0", "", "-1", "two", "1.5", "99999999999999999999999"] {
+            let err =
+                worker_threads_from_env(env(&[("SMP_RT_WORKER_THREADS", bad)])).expect_err(bad);
+            assert!(err.contains("SMP_RT_WORKER_THREADS"), "{err}");
+            let err =
+                worker_threads_from_env(env(&[("TOKIO_WORKER_THREADS", bad)])).expect_err(bad);
+            assert!(err.contains("TOKIO_WORKER_THREADS"), "{err}");
+        }
+        // An invalid SMP_RT_WORKER_THREADS is an error even when
+        // TOKIO_WORKER_THREADS is valid: it is not skipped.
+        let err = worker_threads_from_env(env(&[
+            ("SMP_RT_WORKER_THREADS", "x"),
+            ("TOKIO_WORKER_THREADS", "2"),
+        ]))
+        .unwrap_err();
+        assert!(err.contains("SMP_RT_WORKER_THREADS"), "{err}");
+    }
 }

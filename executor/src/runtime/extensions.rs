@@ -43,6 +43,13 @@ impl Extensions {
         // back as one.
         Some(unsafe { Arc::from_raw(raw) })
     }
+
+    /// The first service of type `T`, if any, borrowed from the list.
+    pub(crate) fn get_ref<T: Any + Send + Sync>(&self) -> Option<&T> {
+        let wanted = TypeId::of::<T>();
+        let ext = self.0.iter().find(|ext| ext.type_id == wanted)?;
+        (*ext.value).downcast_ref::<T>()
+    }
 }
 
 #[cfg(test)]

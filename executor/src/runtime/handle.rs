@@ -5,7 +5,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use super::{RuntimeMetrics, block_on};
+use super::{Id, Identity, RuntimeMetrics, block_on};
 use crate::context;
 use crate::scheduler::{Flavor, Shared};
 use crate::task::{JoinHandle, Priority};
@@ -179,6 +179,48 @@ impl Handle {
     pub fn current_extension<T: std::any::Any + Send + Sync>()
     -> Result<Option<Arc<T>>, TryCurrentError> {
         context::with_handle(Handle::extension::<T>).ok_or(TryCurrentError { _priv: () })
+    }
+
+    /// The runtime's [`Id`], unique in the process.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt_executor::runtime::{Handle, Runtime};
+    ///
+    /// let rt = Runtime::new().unwrap();
+    /// let id = rt.handle().id();
+    /// assert_eq!(rt.block_on(async { Handle::current().id() }), id);
+    /// ```
+    pub fn id(&self) -> Id {
+        self.identity().id
+    }
+
+    /// The runtime's name, if it was given one (`Builder::name`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt_executor::runtime::{Builder, Settings};
+    ///
+    /// let mut settings = Settings::current_thread();
+    /// settings.name = Some("my-runtime".to_owned());
+    /// let rt = Builder::with_settings(settings).build().unwrap();
+    /// assert_eq!(rt.handle().name(), Some("my-runtime"));
+    ///
+    /// let rt = Builder::new_current_thread().build().unwrap();
+    /// assert_eq!(rt.handle().name(), None);
+    /// ```
+    pub fn name(&self) -> Option<&str> {
+        self.identity().name.as_deref()
+    }
+
+    fn identity(&self) -> &Identity {
+        self.shared
+            .config
+            .extensions
+            .get_ref::<Identity>()
+            .expect("Builder::build gives every runtime its identity")
     }
 
     /// The runtime's event driver.

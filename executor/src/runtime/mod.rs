@@ -4,6 +4,7 @@ mod block_on;
 mod builder;
 mod extensions;
 mod handle;
+mod id;
 
 use std::future::Future;
 use std::io;
@@ -14,10 +15,12 @@ use std::time::{Duration, Instant};
 
 pub(crate) use builder::ThreadHook;
 #[doc(hidden)]
-pub use builder::{Builder, Settings};
+pub use builder::{Builder, Settings, WORKER_THREADS_ENV, worker_threads_from_env};
 pub use builder::{DEFAULT_REDUCTIONS, MIN_REDUCTIONS};
 pub(crate) use extensions::Extensions;
 pub use handle::{EnterGuard, Handle, TryCurrentError};
+pub use id::Id;
+pub(crate) use id::Identity;
 
 pub use crate::metrics::RuntimeMetrics;
 use crate::scheduler::{Flavor, Shared, WorkerContext};

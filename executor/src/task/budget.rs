@@ -223,6 +223,85 @@ pub fn reduce(n: u32) -> bool {
     slice.is_spent()
 }
 
+/// `true` when the calling task's slice has reductions left, so the next
+/// charging await point will not yield; also `true` outside a slice (a
+/// plain thread, `block_on`'s own future on a multi-thread runtime, or
+/// inside [`unconstrained`]), where nothing is charged. tokio's
+/// `task::coop::has_budget_remaining`.
+///
+/// `false` also when the slice ends early because higher-priority work is
+/// waiting for the worker.
+///
+/// # Examples
+///
+/// ```
+/// # smp_rt_executor::block_on(async {
+/// use smp_rt_executor::task::{self, coop};
+///
+/// smp_rt_executor::spawn(async {
+///     assert!(coop::has_budget_remaining());
+///     task::reduce(u32::MAX); // spend the slice
+///     assert!(!coop::has_budget_remaining());
+///     coop::consume_budget().await; // yields: a new slice
+///     assert!(coop::has_budget_remaining());
+/// })
+/// .await
+/// .unwrap();
+/// # });
+/// ```
+#[inline]
+pub fn has_budget_remaining() -> bool {
+    let slice = context::slice();
+    !slice.limited || !slice.is_spent()
+}
+
+/// Makes `future` take part in the budget: each poll of the returned
+/// future charges one reduction first, and yields instead of polling
+/// `future` when the slice is spent. tokio's `task::coop::cooperative`.
+///
+/// # Examples
+///
+/// ```
+/// # smp_rt_executor::block_on(async {
+/// use smp_rt_executor::task::coop;
+///
+/// // A future from outside smp_rt that never charges reductions itself.
+/// let mut n = 0;
+/// let ticks = std::future::poll_fn(|cx| {
+///     n += 1;
+///     if n == 100 {
+///         std::task::Poll::Ready(n)
+///     } else {
+///         cx.waker().wake_by_ref();
+///         std::task::Poll::Pending
+///     }
+/// });
+/// assert_eq!(coop::cooperative(ticks).await, 100);
+/// # });
+/// ```
+pub fn cooperative<F: Future>(future: F) -> Coop<F> {
+    Coop { future }
+}
+
+pin_project_lite::pin_project! {
+    /// Future returned by [`cooperative`].
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct Coop<F> {
+        #[pin]
+        future: F,
+    }
+}
+
+impl<F: Future> Future for Coop<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        std::task::ready!(poll_charge(cx));
+        self.project().future.poll(cx)
+    }
+}
+
 /// Charges one reduction; yields to the back of the queue if the slice is spent.
 ///
 /// # Examples

@@ -5,10 +5,12 @@
 //! header's address; its name, if any, is kept by the runtime's registry of
 //! tasks). It is
 //! scheduled like a BEAM process: by [`Priority`], in slices of reductions
-//! (see [`consume_budget`], [`reduce`], [`yield_now`]).
+//! (see [`consume_budget`], [`reduce`], [`yield_now`]). Task-local values
+//! are declared with [`task_local!`](crate::task_local) (see [`LocalKey`]).
 
 mod budget;
 mod builder;
+pub mod coop;
 pub(crate) mod harness;
 pub(crate) mod header;
 mod id;
@@ -17,6 +19,7 @@ mod join_handle;
 mod join_set;
 pub(crate) mod owner;
 mod priority;
+mod task_local;
 pub(crate) mod unwind;
 
 use std::future::Future;
@@ -28,6 +31,7 @@ pub use join_error::JoinError;
 pub use join_handle::{AbortHandle, JoinHandle};
 pub use join_set::JoinSet;
 pub use priority::Priority;
+pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
 
 pub use budget::{
     ConsumeBudget, Unconstrained, YieldNow, consume_budget, poll_charge, reduce, unconstrained,
