@@ -644,3 +644,252 @@ fn handles_and_futures_are_send() {
     assert_send(&tx.closed());
     assert_send(&rx.recv());
 }
+
+// ---------------------------------------------------------------------------
+// Permits: reserve, try_reserve, reserve_owned, reserve_many
+// ---------------------------------------------------------------------------
+
+#[smp_rt::test]
+async fn reserve_takes_a_slot_until_sent_or_dropped() {
+    let (tx, mut rx) = mpsc::channel::<i32>(2);
+    assert_eq!(tx.capacity(), 2);
+    assert_eq!(tx.max_capacity(), 2);
+
+    let p1 = tx.reserve().await.unwrap();
+    assert_eq!(tx.capacity(), 1);
+    let p2 = tx.try_reserve().unwrap();
+    assert_eq!(tx.capacity(), 0);
+    assert_eq!(rx.capacity(), 0);
+    assert_eq!(tx.try_reserve().unwrap_err(), TrySendError::Full(()));
+    assert_eq!(tx.try_send(9), Err(TrySendError::Full(9)));
+
+    p1.send(1);
+    assert_eq!(tx.capacity(), 0, "a sent message still holds its slot");
+    assert_eq!(rx.len(), 1);
+    drop(p2);
+    assert_eq!(tx.capacity(), 1, "a dropped permit gives its slot back");
+
+    assert_eq!(rx.recv().await, Some(1));
+    assert_eq!(tx.capacity(), 2);
+    assert_eq!(tx.max_capacity(), 2);
+    assert!(rx.try_recv().is_err());
+}
+
+#[smp_rt::test]
+async fn reserve_waits_for_room_and_is_woken_by_recv() {
+    let (tx, mut rx) = mpsc::channel::<i32>(1);
+    tx.send(1).await.unwrap();
+    let tx2 = tx.clone();
+    let handle = smp_rt::spawn(async move {
+        let permit = tx2.reserve().await.unwrap();
+        permit.send(2);
+    });
+    assert_eq!(rx.recv().await, Some(1));
+    assert_eq!(rx.recv().await, Some(2));
+    handle.await.unwrap();
+    assert_eq!(tx.capacity(), 1);
+}
+
+#[test]
+fn reserve_cancelled_by_drop_gives_its_place_and_slot_on() {
+    let (tx, mut rx) = mpsc::channel::<i32>(1);
+    tx.try_send(0).unwrap();
+    let (count, waker) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+
+    let mut first = Box::pin(tx.reserve());
+    assert!(first.as_mut().poll(&mut cx).is_pending());
+    let mut second = Box::pin(tx.reserve());
+    assert!(second.as_mut().poll(&mut cx).is_pending());
+
+    // The slot freed by this recv goes to `first`, which is dropped
+    // without being polled again: the slot passes to `second`.
+    assert_eq!(rx.try_recv(), Ok(0));
+    assert!(wakes(&count) >= 1);
+    drop(first);
+    let permit = match second.as_mut().poll(&mut cx) {
+        Poll::Ready(Ok(p)) => p,
+        _ => panic!("the cancelled reserve's slot should pass on"),
+    };
+    assert_eq!(tx.capacity(), 0);
+    drop(permit);
+    drop(second);
+    assert_eq!(tx.capacity(), 1);
+}
+
+#[test]
+fn reserve_cancelled_while_queued_keeps_capacity_exact() {
+    let (tx, rx) = mpsc::channel::<i32>(3);
+    let held = tx.try_reserve_many(3).unwrap();
+    let mut fut = Box::pin(tx.reserve_many(2));
+    let (_count, waker) = counting_waker();
+    assert!(
+        fut.as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    drop(held);
+    // The two slots wait for the queued reserve; dropping it returns them.
+    drop(fut);
+    assert_eq!(tx.capacity(), 3);
+    assert_eq!(rx.capacity(), 3);
+}
+
+#[smp_rt::test]
+async fn reserve_fails_once_closed_and_permits_still_deliver_after_close() {
+    let (tx, mut rx) = mpsc::channel::<i32>(2);
+    let permit = tx.reserve().await.unwrap();
+    rx.close();
+    assert_eq!(tx.reserve().await.unwrap_err(), SendError(()));
+    assert_eq!(tx.try_reserve().unwrap_err(), TrySendError::Closed(()));
+    assert!(tx.reserve_many(1).await.is_err());
+    assert!(matches!(
+        tx.clone().try_reserve_owned(),
+        Err(TrySendError::Closed(_))
+    ));
+    // A permit taken before the close still sends, and the receiver gets it.
+    permit.send(5);
+    assert_eq!(rx.recv().await, Some(5));
+    drop(tx);
+    assert_eq!(rx.recv().await, None);
+}
+
+#[smp_rt::test]
+async fn reserve_waiting_fails_when_receiver_dropped() {
+    let (tx, rx) = mpsc::channel::<i32>(1);
+    let _held = tx.try_reserve().unwrap();
+    let tx2 = tx.clone();
+    let handle = smp_rt::spawn(async move { tx2.reserve().await.map(drop) });
+    smp_rt::task::yield_now().await;
+    drop(rx);
+    assert_eq!(handle.await.unwrap(), Err(SendError(())));
+}
+
+#[smp_rt::test]
+async fn dropped_permit_on_closed_channel_ends_the_stream() {
+    let (tx, mut rx) = mpsc::channel::<i32>(1);
+    let permit = tx.clone().reserve_owned().await.unwrap();
+    drop(tx);
+    let handle = smp_rt::spawn(async move { rx.recv().await });
+    smp_rt::task::yield_now().await;
+    // The permit owns the last sender: dropping it closes the channel and
+    // gives the slot back, so the waiting receiver sees the end.
+    drop(permit);
+    assert_eq!(handle.await.unwrap(), None);
+}
+
+#[smp_rt::test]
+async fn owned_permit_sends_and_returns_the_sender() {
+    let (tx, mut rx) = mpsc::channel::<i32>(1);
+    let permit = tx.reserve_owned().await.unwrap();
+    let handle = smp_rt::spawn(async move {
+        let tx = permit.send(1);
+        let permit = tx.reserve_owned().await.unwrap();
+        let tx = permit.release();
+        tx.reserve_owned().await.unwrap().send(2);
+    });
+    assert_eq!(rx.recv().await, Some(1));
+    assert_eq!(rx.recv().await, Some(2));
+    assert_eq!(rx.recv().await, None);
+    handle.await.unwrap();
+}
+
+#[test]
+fn try_reserve_owned_hands_the_sender_back_when_full() {
+    let (tx, rx) = mpsc::channel::<i32>(1);
+    let permit = tx.clone().try_reserve_owned().unwrap();
+    let tx = match tx.try_reserve_owned() {
+        Err(TrySendError::Full(tx)) => tx,
+        other => panic!("expected Full, got {:?}", other.map(drop)),
+    };
+    assert_eq!(tx.capacity(), 0);
+    drop(permit);
+    assert_eq!(tx.capacity(), 1);
+    drop(rx);
+}
+
+#[smp_rt::test]
+async fn reserve_many_accounts_every_slot() {
+    let (tx, mut rx) = mpsc::channel::<usize>(4);
+    assert!(tx.reserve_many(5).await.is_err(), "more than max_capacity");
+    assert_eq!(tx.try_reserve_many(5).unwrap_err(), TrySendError::Full(()));
+
+    let mut permits = tx.reserve_many(3).await.unwrap();
+    assert_eq!(permits.len(), 3);
+    assert_eq!(tx.capacity(), 1);
+    assert_eq!(tx.try_reserve_many(2).unwrap_err(), TrySendError::Full(()));
+    permits.next().unwrap().send(0);
+    let kept = permits.next().unwrap();
+    assert_eq!(permits.len(), 1);
+    drop(permits);
+    assert_eq!(
+        tx.capacity(),
+        2,
+        "untaken permits go back with the iterator"
+    );
+    kept.send(1);
+    assert_eq!(tx.capacity(), 2);
+
+    let none = tx.reserve_many(0).await.unwrap();
+    assert_eq!(none.len(), 0);
+    drop(none);
+
+    assert_eq!(rx.recv().await, Some(0));
+    assert_eq!(rx.recv().await, Some(1));
+    assert_eq!(tx.capacity(), 4);
+}
+
+#[smp_rt::test]
+async fn reserve_many_waits_for_all_its_slots() {
+    let (tx, mut rx) = mpsc::channel::<usize>(2);
+    tx.send(0).await.unwrap();
+    tx.send(1).await.unwrap();
+    let tx2 = tx.clone();
+    let handle = smp_rt::spawn(async move {
+        for (i, p) in tx2.reserve_many(2).await.unwrap().enumerate() {
+            p.send(10 + i);
+        }
+    });
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        got.push(rx.recv().await.unwrap());
+    }
+    assert_eq!(got, [0, 1, 10, 11]);
+    handle.await.unwrap();
+    assert_eq!(tx.capacity(), 2);
+}
+
+#[test]
+fn permits_from_many_threads_lose_nothing() {
+    let (tx, mut rx) = mpsc::channel::<(usize, u32)>(4);
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                block_on(async {
+                    for seq in 0..PER_THREAD {
+                        if seq % 2 == 0 {
+                            tx.reserve().await.unwrap().send((t, seq));
+                        } else {
+                            let tx2 = tx.clone().reserve_owned().await.unwrap().send((t, seq));
+                            drop(tx2);
+                        }
+                    }
+                })
+            })
+        })
+        .collect();
+    drop(tx);
+    let got = block_on(async {
+        let mut got = Vec::new();
+        while let Some(m) = rx.recv().await {
+            got.push(m);
+        }
+        got
+    });
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(check_stream(got), THREADS * PER_THREAD as usize);
+    assert_eq!(rx.capacity(), 4);
+}

@@ -564,6 +564,174 @@ impl<T> Sender<T> {
         }
     }
 
+    /// Waits for a free slot and reserves it, returning a [`Permit`] that
+    /// sends one message without waiting.
+    ///
+    /// The slot counts as taken (see [`capacity`](Sender::capacity)) until
+    /// the permit sends or is dropped; dropping it gives the slot back.
+    /// Fails if the receiver is dropped or closed (also while waiting).
+    /// Each poll charges one reduction first. Dropping the future before it
+    /// completes gives up its place among the waiting senders without losing
+    /// a wakeup.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// smp_rt::block_on(async {
+    ///     let (tx, mut rx) = mpsc::channel(1);
+    ///     let permit = tx.reserve().await.unwrap();
+    ///     assert_eq!(tx.capacity(), 0);
+    ///     assert!(tx.try_send(1).is_err());
+    ///     permit.send(2);
+    ///     assert_eq!(rx.recv().await, Some(2));
+    /// });
+    /// ```
+    pub fn reserve(&self) -> impl Future<Output = Result<Permit<'_, T>, SendError<()>>> {
+        let chan = &*self.tx.chan;
+        let mut acquire = Reserve::new(chan, 1);
+        std::future::poll_fn(move |cx| {
+            std::task::ready!(Pin::new(&mut acquire).poll(cx))?;
+            Poll::Ready(Ok(Permit { chan }))
+        })
+    }
+
+    /// Waits for `n` free slots and reserves them all at once, returning an
+    /// iterator of `n` [`Permit`]s.
+    ///
+    /// Fails if the receiver is dropped or closed, or if `n` is greater than
+    /// [`max_capacity`](Sender::max_capacity). Permits not taken from the
+    /// iterator give their slots back when it is dropped. Each poll charges
+    /// one reduction first; cancel-safe like [`reserve`](Sender::reserve).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// smp_rt::block_on(async {
+    ///     let (tx, mut rx) = mpsc::channel(4);
+    ///     let mut permits = tx.reserve_many(3).await.unwrap();
+    ///     assert_eq!(tx.capacity(), 1);
+    ///     permits.next().unwrap().send(1);
+    ///     drop(permits);
+    ///     assert_eq!(tx.capacity(), 3);
+    ///     assert_eq!(rx.recv().await, Some(1));
+    /// });
+    /// ```
+    pub fn reserve_many(
+        &self,
+        n: usize,
+    ) -> impl Future<Output = Result<PermitIterator<'_, T>, SendError<()>>> {
+        let chan = &*self.tx.chan;
+        let too_many = n > chan.flavor.capacity;
+        let mut acquire = Reserve::new(chan, n);
+        std::future::poll_fn(move |cx| {
+            if too_many {
+                return Poll::Ready(Err(SendError(())));
+            }
+            std::task::ready!(Pin::new(&mut acquire).poll(cx))?;
+            Poll::Ready(Ok(PermitIterator { chan, n }))
+        })
+    }
+
+    /// Like [`reserve`](Sender::reserve), but the permit owns the sender,
+    /// which it gives back once it sends: the permit is `'static` when `T`
+    /// is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// smp_rt::block_on(async {
+    ///     let (tx, mut rx) = mpsc::channel(1);
+    ///     let permit = tx.reserve_owned().await.unwrap();
+    ///     let handle = smp_rt::spawn(async move {
+    ///         let tx = permit.send(7);
+    ///         drop(tx);
+    ///     });
+    ///     assert_eq!(rx.recv().await, Some(7));
+    ///     handle.await.unwrap();
+    ///     assert_eq!(rx.recv().await, None);
+    /// });
+    /// ```
+    pub async fn reserve_owned(self) -> Result<OwnedPermit<T>, SendError<()>> {
+        Reserve::new(&self.tx.chan, 1).await?;
+        Ok(OwnedPermit { sender: Some(self) })
+    }
+
+    /// Reserves a free slot if there is one right now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    /// use smp_rt::sync::mpsc::error::TrySendError;
+    ///
+    /// let (tx, mut rx) = mpsc::channel(1);
+    /// let permit = tx.try_reserve().unwrap();
+    /// assert_eq!(tx.try_reserve().unwrap_err(), TrySendError::Full(()));
+    /// permit.send(1);
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
+    pub fn try_reserve(&self) -> Result<Permit<'_, T>, TrySendError<()>> {
+        let chan = &*self.tx.chan;
+        try_take_slots(chan, 1)?;
+        Ok(Permit { chan })
+    }
+
+    /// Reserves `n` free slots if they are all there right now. Fails with
+    /// `Full` if `n` is greater than the free capacity (or than
+    /// [`max_capacity`](Sender::max_capacity)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, mut rx) = mpsc::channel(2);
+    /// let permits = tx.try_reserve_many(2).unwrap();
+    /// assert!(tx.try_reserve_many(1).is_err());
+    /// for (i, permit) in permits.enumerate() {
+    ///     permit.send(i);
+    /// }
+    /// assert_eq!(rx.try_recv(), Ok(0));
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
+    pub fn try_reserve_many(&self, n: usize) -> Result<PermitIterator<'_, T>, TrySendError<()>> {
+        let chan = &*self.tx.chan;
+        if n > chan.flavor.capacity {
+            return Err(TrySendError::Full(()));
+        }
+        try_take_slots(chan, n)?;
+        Ok(PermitIterator { chan, n })
+    }
+
+    /// Like [`try_reserve`](Sender::try_reserve), but the permit owns the
+    /// sender. On failure the sender comes back inside the error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, mut rx) = mpsc::channel(1);
+    /// let permit = tx.try_reserve_owned().unwrap();
+    /// let tx = permit.send(3);
+    /// let tx = tx.try_reserve_owned().unwrap_err().into_inner();
+    /// assert_eq!(rx.try_recv(), Ok(3));
+    /// drop(tx);
+    /// ```
+    pub fn try_reserve_owned(self) -> Result<OwnedPermit<T>, TrySendError<Self>> {
+        match try_take_slots(&self.tx.chan, 1) {
+            Ok(()) => Ok(OwnedPermit { sender: Some(self) }),
+            Err(TrySendError::Full(())) => Err(TrySendError::Full(self)),
+            Err(TrySendError::Closed(())) => Err(TrySendError::Closed(self)),
+        }
+    }
+
     /// Whether the receiver was dropped or closed.
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()
@@ -649,6 +817,255 @@ impl<T> Drop for Send<'_, T> {
             // closed channel waits for before it reports the end.
             self.chan.rx_waker.wake();
         }
+    }
+}
+
+fn try_take_slots<T>(chan: &Chan<Bounded<T>>, n: usize) -> Result<(), TrySendError<()>> {
+    match chan.flavor.slots.try_take(n) {
+        Ok(()) => Ok(()),
+        Err(TryAcquireError::NoPermits) => Err(TrySendError::Full(())),
+        Err(TryAcquireError::Closed) => Err(TrySendError::Closed(())),
+    }
+}
+
+/// Gives `n` reserved slots back unused.
+fn release_slots<T>(chan: &Chan<Bounded<T>>, n: usize) {
+    if n == 0 {
+        return;
+    }
+    chan.flavor.slots.release(n);
+    if chan.flavor.is_closed() {
+        // These may be the last slots the receiver of a closed channel
+        // waits for before it reports the end.
+        chan.rx_waker.wake();
+    }
+}
+
+/// Pushes into a reserved slot and wakes the receiver.
+fn send_reserved<T>(chan: &Chan<Bounded<T>>, value: T) {
+    chan.flavor.push(value);
+    chan.rx_waker.wake();
+}
+
+/// Waits for `n` slots, for the `reserve` family.
+struct Reserve<'a, T> {
+    chan: &'a Chan<Bounded<T>>,
+    waiter: Waiter,
+}
+
+impl<'a, T> Reserve<'a, T> {
+    fn new(chan: &'a Chan<Bounded<T>>, n: usize) -> Self {
+        Reserve {
+            chan,
+            waiter: Waiter::new(n),
+        }
+    }
+}
+
+impl<T> Unpin for Reserve<'_, T> {}
+
+impl<T> Future for Reserve<'_, T> {
+    type Output = Result<(), SendError<()>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        std::task::ready!(smp_rt_executor::task::poll_charge(cx));
+        let this = &mut *self;
+        let res = std::task::ready!(this.chan.flavor.slots.poll_acquire(&mut this.waiter, cx));
+        Poll::Ready(res.map_err(|_| SendError(())))
+    }
+}
+
+impl<T> Drop for Reserve<'_, T> {
+    fn drop(&mut self) {
+        if self.chan.flavor.slots.cancel(&mut self.waiter) && self.chan.flavor.is_closed() {
+            self.chan.rx_waker.wake();
+        }
+    }
+}
+
+/// One reserved slot of a bounded channel, from [`Sender::reserve`] or
+/// [`Sender::try_reserve`]: [`send`](Permit::send) fills it without waiting;
+/// dropping the permit gives the slot back.
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt::sync::mpsc;
+///
+/// let (tx, _rx) = mpsc::channel::<u8>(1);
+/// let permit = tx.try_reserve().unwrap();
+/// assert_eq!(tx.capacity(), 0);
+/// drop(permit);
+/// assert_eq!(tx.capacity(), 1);
+/// ```
+pub struct Permit<'a, T> {
+    chan: &'a Chan<Bounded<T>>,
+}
+
+impl<T> Permit<'_, T> {
+    /// Sends `value` into the reserved slot. Never waits and never fails:
+    /// if the receiver was closed meanwhile, it can still receive the
+    /// message; if it was dropped, the message is dropped with the channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, mut rx) = mpsc::channel(1);
+    /// tx.try_reserve().unwrap().send("hi");
+    /// assert_eq!(rx.try_recv(), Ok("hi"));
+    /// ```
+    pub fn send(self, value: T) {
+        let chan = self.chan;
+        std::mem::forget(self);
+        send_reserved(chan, value);
+    }
+}
+
+impl<T> Drop for Permit<'_, T> {
+    fn drop(&mut self) {
+        release_slots(self.chan, 1);
+    }
+}
+
+impl<T> fmt::Debug for Permit<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Permit").finish_non_exhaustive()
+    }
+}
+
+/// `n` reserved slots of a bounded channel, from [`Sender::reserve_many`]
+/// or [`Sender::try_reserve_many`], handed out one [`Permit`] at a time.
+/// Dropping the iterator gives back the slots of the permits not taken.
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt::sync::mpsc;
+///
+/// let (tx, _rx) = mpsc::channel::<u8>(3);
+/// let mut permits = tx.try_reserve_many(2).unwrap();
+/// assert_eq!(permits.len(), 2);
+/// let first = permits.next().unwrap();
+/// drop(permits);
+/// assert_eq!(tx.capacity(), 2);
+/// drop(first);
+/// assert_eq!(tx.capacity(), 3);
+/// ```
+pub struct PermitIterator<'a, T> {
+    chan: &'a Chan<Bounded<T>>,
+    n: usize,
+}
+
+impl<'a, T> Iterator for PermitIterator<'a, T> {
+    type Item = Permit<'a, T>;
+
+    fn next(&mut self) -> Option<Permit<'a, T>> {
+        if self.n == 0 {
+            return None;
+        }
+        self.n -= 1;
+        Some(Permit { chan: self.chan })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.n, Some(self.n))
+    }
+}
+
+impl<T> ExactSizeIterator for PermitIterator<'_, T> {}
+
+impl<T> std::iter::FusedIterator for PermitIterator<'_, T> {}
+
+impl<T> Drop for PermitIterator<'_, T> {
+    fn drop(&mut self) {
+        release_slots(self.chan, self.n);
+    }
+}
+
+impl<T> fmt::Debug for PermitIterator<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PermitIterator")
+            .field("remaining", &self.n)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One reserved slot of a bounded channel that owns its [`Sender`], from
+/// [`Sender::reserve_owned`] or [`Sender::try_reserve_owned`].
+/// [`send`](OwnedPermit::send) fills the slot and gives the sender back;
+/// [`release`](OwnedPermit::release) gives the slot and the sender back;
+/// dropping the permit gives the slot back and drops the sender.
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt::sync::mpsc;
+///
+/// let (tx, mut rx) = mpsc::channel::<u8>(1);
+/// let permit = tx.try_reserve_owned().unwrap();
+/// let tx = permit.release();
+/// assert_eq!(tx.capacity(), 1);
+/// drop(tx);
+/// assert_eq!(rx.try_recv(), Err(mpsc::error::TryRecvError::Disconnected));
+/// ```
+pub struct OwnedPermit<T> {
+    /// `None` only once sent or released.
+    sender: Option<Sender<T>>,
+}
+
+impl<T> OwnedPermit<T> {
+    /// Sends `value` into the reserved slot without waiting, and returns the
+    /// sender.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, mut rx) = mpsc::channel(1);
+    /// let tx = tx.try_reserve_owned().unwrap().send(5);
+    /// assert_eq!(rx.try_recv(), Ok(5));
+    /// assert_eq!(tx.capacity(), 1);
+    /// ```
+    pub fn send(mut self, value: T) -> Sender<T> {
+        let sender = self.sender.take().expect("permit already used");
+        send_reserved(&sender.tx.chan, value);
+        sender
+    }
+
+    /// Gives the slot back unused and returns the sender.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::channel::<u8>(1);
+    /// let tx = tx.try_reserve_owned().unwrap().release();
+    /// assert_eq!(tx.capacity(), 1);
+    /// ```
+    pub fn release(mut self) -> Sender<T> {
+        let sender = self.sender.take().expect("permit already used");
+        release_slots(&sender.tx.chan, 1);
+        sender
+    }
+}
+
+impl<T> Drop for OwnedPermit<T> {
+    fn drop(&mut self) {
+        if let Some(sender) = self.sender.take() {
+            // The slot goes back before the sender: dropping the last
+            // sender may end the stream, which needs every slot back.
+            release_slots(&sender.tx.chan, 1);
+        }
+    }
+}
+
+impl<T> fmt::Debug for OwnedPermit<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedPermit").finish_non_exhaustive()
     }
 }
 
