@@ -6,13 +6,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::task::{Context, Poll, Waker};
 use std::thread;
+use std::time::Duration;
 
 use futures::FutureExt;
 use futures::executor::block_on;
 use futures::task::ArcWake;
 
 use smp_rt::sync::mpsc;
-use smp_rt::sync::mpsc::error::{SendError, TryRecvError, TrySendError};
+use smp_rt::sync::mpsc::error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
 
 /// Shrinks iteration counts under Miri, which runs code far slower.
 const fn scale(n: usize) -> usize {
@@ -892,4 +893,141 @@ fn permits_from_many_threads_lose_nothing() {
     }
     assert_eq!(check_stream(got), THREADS * PER_THREAD as usize);
     assert_eq!(rx.capacity(), 4);
+}
+
+// ---------------------------------------------------------------------------
+// send_timeout, blocking_send, blocking_recv
+// ---------------------------------------------------------------------------
+
+#[smp_rt::test]
+async fn send_timeout_sends_when_there_is_room() {
+    let (tx, mut rx) = mpsc::channel::<i32>(1);
+    tx.send_timeout(1, Duration::from_secs(3600)).await.unwrap();
+    assert_eq!(rx.recv().await, Some(1));
+    assert_eq!(tx.capacity(), 1);
+}
+
+#[smp_rt::test(flavor = "current_thread", start_paused = true)]
+async fn send_timeout_gives_the_value_back_on_timeout_and_frees_its_place() {
+    let (tx, mut rx) = mpsc::channel::<i32>(1);
+    tx.send(1).await.unwrap();
+    let res = tx.send_timeout(2, Duration::from_secs(60)).await;
+    assert_eq!(res, Err(SendTimeoutError::Timeout(2)));
+    assert_eq!(res.unwrap_err().into_inner(), 2);
+    // The timed-out send left the wait queue: the freed slot is free.
+    assert_eq!(rx.recv().await, Some(1));
+    assert_eq!(tx.capacity(), 1);
+    tx.try_send(3).unwrap();
+}
+
+#[smp_rt::test]
+async fn send_timeout_is_woken_by_recv_before_the_deadline() {
+    let (tx, mut rx) = mpsc::channel::<i32>(1);
+    tx.send(1).await.unwrap();
+    let tx2 = tx.clone();
+    let handle = smp_rt::spawn(async move { tx2.send_timeout(2, Duration::from_secs(3600)).await });
+    assert_eq!(rx.recv().await, Some(1));
+    assert_eq!(rx.recv().await, Some(2));
+    assert_eq!(handle.await.unwrap(), Ok(()));
+}
+
+#[smp_rt::test]
+async fn send_timeout_fails_closed() {
+    let (tx, rx) = mpsc::channel::<i32>(1);
+    drop(rx);
+    let res = tx.send_timeout(4, Duration::from_secs(3600)).await;
+    assert_eq!(res, Err(SendTimeoutError::Closed(4)));
+}
+
+#[test]
+fn blocking_send_from_a_plain_thread_to_a_runtime() {
+    let (tx, mut rx) = mpsc::channel::<u32>(2);
+    let n = scale(1000) as u32;
+    let producer = thread::spawn(move || {
+        for i in 0..n {
+            tx.blocking_send(i).unwrap();
+        }
+    });
+    let got = smp_rt::block_on(async move {
+        let mut got = Vec::new();
+        while let Some(i) = rx.recv().await {
+            got.push(i);
+        }
+        got
+    });
+    producer.join().unwrap();
+    assert_eq!(got, (0..n).collect::<Vec<_>>());
+}
+
+#[test]
+fn blocking_send_fails_once_receiver_dropped() {
+    let (tx, rx) = mpsc::channel::<u32>(1);
+    tx.blocking_send(1).unwrap();
+    let producer = thread::spawn(move || tx.blocking_send(2));
+    drop(rx);
+    assert_eq!(producer.join().unwrap(), Err(SendError(2)));
+}
+
+#[test]
+fn blocking_recv_on_a_plain_thread_from_a_runtime() {
+    let (tx, mut rx) = mpsc::channel::<u32>(1);
+    let (utx, mut urx) = mpsc::unbounded_channel::<u32>();
+    let n = scale(1000) as u32;
+    let consumer = thread::spawn(move || {
+        let mut got = Vec::new();
+        while let Some(i) = rx.blocking_recv() {
+            got.push(i);
+        }
+        let mut ugot = Vec::new();
+        while let Some(i) = urx.blocking_recv() {
+            ugot.push(i);
+        }
+        (got, ugot)
+    });
+    smp_rt::block_on(async move {
+        let h = smp_rt::spawn(async move {
+            for i in 0..n {
+                tx.send(i).await.unwrap();
+            }
+        });
+        for i in 0..n {
+            utx.send(i).unwrap();
+        }
+        drop(utx);
+        h.await.unwrap();
+    });
+    let (got, ugot) = consumer.join().unwrap();
+    assert_eq!(got, (0..n).collect::<Vec<_>>());
+    assert_eq!(ugot, (0..n).collect::<Vec<_>>());
+}
+
+#[test]
+fn blocking_recv_inside_a_task_panics() {
+    let res = smp_rt::block_on(async {
+        smp_rt::spawn(async {
+            let (_tx, mut rx) = mpsc::channel::<u32>(1);
+            rx.blocking_recv()
+        })
+        .await
+    });
+    let err = res.unwrap_err();
+    assert!(err.is_panic());
+    let msg = err.into_panic();
+    let msg = msg
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| msg.downcast_ref::<&str>().copied())
+        .unwrap();
+    assert!(msg.contains("mpsc::Receiver::blocking_recv"), "{msg}");
+
+    let res = smp_rt::block_on(async {
+        smp_rt::spawn(async {
+            let (tx, _rx) = mpsc::channel::<u32>(1);
+            let _ = tx.blocking_send(1);
+            let (_utx, mut urx) = mpsc::unbounded_channel::<u32>();
+            urx.blocking_recv()
+        })
+        .await
+    });
+    assert!(res.unwrap_err().is_panic());
 }

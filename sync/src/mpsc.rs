@@ -133,6 +133,45 @@ pub mod error {
         }
     }
 
+    /// Error returned by [`Sender::send_timeout`](super::Sender::send_timeout);
+    /// holds the message that could not be sent.
+    #[derive(PartialEq, Eq, Clone, Copy)]
+    pub enum SendTimeoutError<T> {
+        /// The channel stayed full until the timeout elapsed.
+        Timeout(T),
+        /// The receiver was dropped or closed.
+        Closed(T),
+    }
+
+    impl<T> SendTimeoutError<T> {
+        /// The message that could not be sent.
+        pub fn into_inner(self) -> T {
+            match self {
+                SendTimeoutError::Timeout(v) | SendTimeoutError::Closed(v) => v,
+            }
+        }
+    }
+
+    impl<T> fmt::Debug for SendTimeoutError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                SendTimeoutError::Timeout(_) => f.write_str("Timeout(..)"),
+                SendTimeoutError::Closed(_) => f.write_str("Closed(..)"),
+            }
+        }
+    }
+
+    impl<T> fmt::Display for SendTimeoutError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                SendTimeoutError::Timeout(_) => f.write_str("timed out waiting on send operation"),
+                SendTimeoutError::Closed(_) => f.write_str("channel closed"),
+            }
+        }
+    }
+
+    impl<T> std::error::Error for SendTimeoutError<T> {}
+
     /// Error returned by [`Receiver::try_recv`](super::Receiver::try_recv)
     /// and [`UnboundedReceiver::try_recv`](super::UnboundedReceiver::try_recv).
     #[derive(Debug, PartialEq, Eq, Clone, Copy)]
@@ -156,7 +195,7 @@ pub mod error {
     impl std::error::Error for TryRecvError {}
 }
 
-use self::error::{SendError, TryRecvError, TrySendError};
+use self::error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
 
 // ---------------------------------------------------------------------------
 // Shared channel state
@@ -548,6 +587,77 @@ impl<T> Sender<T> {
             waiter: Waiter::new(1),
             value: Some(value),
         }
+    }
+
+    /// Sends `value`, waiting at most `timeout` for room.
+    ///
+    /// Fails with [`SendTimeoutError::Timeout`] if the channel is still
+    /// full when `timeout` elapses, or [`SendTimeoutError::Closed`] if the
+    /// receiver is dropped or closed; both hand the value back. The timeout
+    /// runs on the runtime's timers, so the future must be polled inside an
+    /// smp_rt runtime. Each poll charges one reduction first; dropping the
+    /// future sends nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use smp_rt::sync::mpsc;
+    /// use smp_rt::sync::mpsc::error::SendTimeoutError;
+    ///
+    /// smp_rt::block_on(async {
+    ///     let (tx, mut rx) = mpsc::channel(1);
+    ///     tx.send_timeout(1, Duration::from_secs(10)).await.unwrap();
+    ///     let full = tx.send_timeout(2, Duration::from_millis(1)).await;
+    ///     assert_eq!(full, Err(SendTimeoutError::Timeout(2)));
+    ///     assert_eq!(rx.recv().await, Some(1));
+    /// });
+    /// ```
+    pub async fn send_timeout(
+        &self,
+        value: T,
+        timeout: std::time::Duration,
+    ) -> Result<(), SendTimeoutError<T>> {
+        match smp_rt_timers::timeout(timeout, self.reserve()).await {
+            Ok(Ok(permit)) => {
+                permit.send(value);
+                Ok(())
+            }
+            Ok(Err(_)) => Err(SendTimeoutError::Closed(value)),
+            Err(_) => Err(SendTimeoutError::Timeout(value)),
+        }
+    }
+
+    /// Sends `value` from synchronous code, blocking the thread until there
+    /// is room. Fails, handing the value back, if the receiver is dropped or
+    /// closed.
+    ///
+    /// # Panics
+    ///
+    /// Panics if called on an smp_rt worker thread (inside a task or a
+    /// `block_on`): `.await` [`send`](Sender::send) there instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, mut rx) = mpsc::channel(1);
+    /// let producer = std::thread::spawn(move || {
+    ///     tx.blocking_send(1).unwrap();
+    ///     tx.blocking_send(2).unwrap();
+    /// });
+    /// smp_rt::block_on(async {
+    ///     assert_eq!(rx.recv().await, Some(1));
+    ///     assert_eq!(rx.recv().await, Some(2));
+    ///     assert_eq!(rx.recv().await, None);
+    /// });
+    /// producer.join().unwrap();
+    /// ```
+    #[track_caller]
+    pub fn blocking_send(&self, value: T) -> Result<(), SendError<T>> {
+        smp_rt_executor::runtime::assert_may_block("mpsc::Sender::blocking_send");
+        futures::executor::block_on(self.send(value))
     }
 
     /// Sends `value` if there is room right now.
@@ -1100,6 +1210,36 @@ impl<T> Receiver<T> {
         std::future::poll_fn(move |cx| self.poll_recv(cx))
     }
 
+    /// Receives the next message from synchronous code, blocking the
+    /// thread until one arrives. Returns `None` once the channel is closed
+    /// and empty.
+    ///
+    /// # Panics
+    ///
+    /// Panics if called on an smp_rt worker thread (inside a task or a
+    /// `block_on`): `.await` [`recv`](Receiver::recv) there instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, mut rx) = mpsc::channel(1);
+    /// let consumer = std::thread::spawn(move || {
+    ///     assert_eq!(rx.blocking_recv(), Some(10));
+    ///     assert_eq!(rx.blocking_recv(), None);
+    /// });
+    /// smp_rt::block_on(async move {
+    ///     let _ = tx.send(10).await;
+    /// });
+    /// consumer.join().unwrap();
+    /// ```
+    #[track_caller]
+    pub fn blocking_recv(&mut self) -> Option<T> {
+        smp_rt_executor::runtime::assert_may_block("mpsc::Receiver::blocking_recv");
+        futures::executor::block_on(self.recv())
+    }
+
     /// Receives up to `limit` messages into `buffer`, waiting for at least
     /// one. Returns how many were added; 0 means the channel is closed and
     /// empty (or `limit` is 0).
@@ -1298,6 +1438,36 @@ impl<T> UnboundedReceiver<T> {
     /// dropping the future loses no message.
     pub fn recv(&mut self) -> impl Future<Output = Option<T>> {
         std::future::poll_fn(move |cx| self.poll_recv(cx))
+    }
+
+    /// Receives the next message from synchronous code, blocking the
+    /// thread until one arrives. Returns `None` once the channel is closed
+    /// and empty.
+    ///
+    /// # Panics
+    ///
+    /// Panics if called on an smp_rt worker thread (inside a task or a
+    /// `block_on`): `.await` [`recv`](UnboundedReceiver::recv) there instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, mut rx) = mpsc::unbounded_channel();
+    /// let consumer = std::thread::spawn(move || {
+    ///     assert_eq!(rx.blocking_recv(), Some(10));
+    ///     assert_eq!(rx.blocking_recv(), None);
+    /// });
+    /// smp_rt::block_on(async move {
+    ///     let _ = tx.send(10);
+    /// });
+    /// consumer.join().unwrap();
+    /// ```
+    #[track_caller]
+    pub fn blocking_recv(&mut self) -> Option<T> {
+        smp_rt_executor::runtime::assert_may_block("mpsc::UnboundedReceiver::blocking_recv");
+        futures::executor::block_on(self.recv())
     }
 
     /// Receives up to `limit` messages into `buffer`, waiting for at least
