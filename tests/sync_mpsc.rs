@@ -1031,3 +1031,84 @@ fn blocking_recv_inside_a_task_panics() {
     });
     assert!(res.unwrap_err().is_panic());
 }
+
+// ---------------------------------------------------------------------------
+// Weak senders
+// ---------------------------------------------------------------------------
+
+#[smp_rt::test]
+async fn weak_sender_does_not_keep_the_channel_open() {
+    let (tx, mut rx) = mpsc::channel::<i32>(2);
+    let weak = tx.downgrade();
+    tx.send(1).await.unwrap();
+    drop(tx);
+    assert_eq!(rx.recv().await, Some(1));
+    assert_eq!(rx.recv().await, None);
+    assert!(weak.upgrade().is_none(), "no upgrade after the last sender");
+    assert_eq!(weak.strong_count(), 0);
+    assert_eq!(weak.weak_count(), 1);
+}
+
+#[smp_rt::test]
+async fn weak_sender_upgrades_while_a_sender_lives() {
+    let (tx, mut rx) = mpsc::channel::<i32>(2);
+    let weak = tx.downgrade();
+    assert_eq!((tx.strong_count(), tx.weak_count()), (1, 1));
+    let weak2 = weak.clone();
+    assert_eq!(tx.weak_count(), 2);
+    drop(weak2);
+    assert_eq!(tx.weak_count(), 1);
+
+    let tx2 = weak.upgrade().unwrap();
+    assert_eq!(tx.strong_count(), 2);
+    drop(tx);
+    // The upgraded sender keeps the channel open.
+    tx2.send(5).await.unwrap();
+    assert_eq!(rx.recv().await, Some(5));
+    assert!(!rx.is_closed());
+    let handle = smp_rt::spawn(async move {
+        let tx = weak.upgrade().unwrap();
+        tx.send(6).await.unwrap();
+        drop(tx);
+        weak
+    });
+    assert_eq!(rx.recv().await, Some(6));
+    drop(tx2);
+    assert_eq!(rx.recv().await, None);
+    let weak = handle.await.unwrap();
+    assert!(weak.upgrade().is_none());
+}
+
+#[smp_rt::test]
+async fn weak_unbounded_sender_upgrade_and_close() {
+    let (tx, mut rx) = mpsc::unbounded_channel::<i32>();
+    let weak = tx.downgrade();
+    assert_eq!((weak.strong_count(), weak.weak_count()), (1, 1));
+    weak.upgrade().unwrap().send(1).unwrap();
+    assert_eq!(tx.strong_count(), 1, "the upgraded sender was dropped");
+    drop(tx);
+    assert_eq!(rx.recv().await, Some(1));
+    assert_eq!(rx.recv().await, None);
+    assert!(weak.upgrade().is_none());
+}
+
+#[test]
+fn weak_upgrade_races_last_sender_drop() {
+    for _ in 0..scale(500) {
+        let (tx, mut rx) = mpsc::unbounded_channel::<u32>();
+        let weak = tx.downgrade();
+        let t = thread::spawn(move || weak.upgrade().map(|tx| tx.send(1).is_ok()));
+        drop(tx);
+        let sent = t.join().unwrap();
+        // Either the upgrade came first and its message arrives, or it
+        // failed; the channel ends in both cases.
+        let got = block_on(async {
+            let mut n = 0;
+            while rx.recv().await.is_some() {
+                n += 1;
+            }
+            n
+        });
+        assert_eq!(got, usize::from(sent == Some(true)));
+    }
+}

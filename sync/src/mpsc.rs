@@ -220,6 +220,8 @@ struct Chan<F> {
     rx_waker: AtomicWaker,
     /// Number of live senders.
     senders: AtomicUsize,
+    /// Number of live weak senders.
+    weak_senders: AtomicUsize,
     /// Notified when the channel closes, for `closed()`.
     closed_event: Event,
 }
@@ -230,6 +232,7 @@ impl<F: Flavor> Chan<F> {
             flavor,
             rx_waker: AtomicWaker::new(),
             senders: AtomicUsize::new(1),
+            weak_senders: AtomicUsize::new(0),
             closed_event: Event::new(),
         }
     }
@@ -405,6 +408,69 @@ impl<F: Flavor> Tx<F> {
                 }
             }
         })
+    }
+}
+
+impl<F: Flavor> Tx<F> {
+    fn downgrade(&self) -> WeakTx<F> {
+        self.chan.weak_senders.fetch_add(1, Relaxed);
+        WeakTx {
+            chan: Arc::clone(&self.chan),
+        }
+    }
+}
+
+/// A sender that does not count as one: it does not keep the channel open.
+struct WeakTx<F: Flavor> {
+    chan: Arc<Chan<F>>,
+}
+
+impl<F: Flavor> WeakTx<F> {
+    fn upgrade(&self) -> Option<Tx<F>> {
+        let mut cur = self.chan.senders.load(Relaxed);
+        loop {
+            if cur == 0 {
+                // The last sender is gone and the channel closed for good.
+                return None;
+            }
+            match self
+                .chan
+                .senders
+                .compare_exchange_weak(cur, cur + 1, Acquire, Relaxed)
+            {
+                Ok(_) => {
+                    return Some(Tx {
+                        chan: Arc::clone(&self.chan),
+                    });
+                }
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+}
+
+impl<F: Flavor> Clone for WeakTx<F> {
+    fn clone(&self) -> Self {
+        self.chan.weak_senders.fetch_add(1, Relaxed);
+        WeakTx {
+            chan: Arc::clone(&self.chan),
+        }
+    }
+}
+
+impl<F: Flavor> Drop for WeakTx<F> {
+    fn drop(&mut self) {
+        self.chan.weak_senders.fetch_sub(1, Relaxed);
+    }
+}
+
+impl<F> Chan<F> {
+    fn strong_count(&self) -> usize {
+        self.senders.load(Acquire)
+    }
+
+    fn weak_count(&self) -> usize {
+        self.weak_senders.load(Acquire)
     }
 }
 
@@ -867,6 +933,63 @@ impl<T> Sender<T> {
     pub fn same_channel(&self, other: &Self) -> bool {
         self.tx.same_channel(&other.tx)
     }
+
+    /// Creates a [`WeakSender`] for this channel, which does not keep the
+    /// channel open: once every `Sender` is dropped, the channel closes
+    /// and upgrading fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::channel::<u8>(1);
+    /// let weak = tx.downgrade();
+    /// assert_eq!(tx.strong_count(), 1);
+    /// assert_eq!(tx.weak_count(), 1);
+    /// assert!(weak.upgrade().is_some());
+    /// drop(tx);
+    /// assert!(weak.upgrade().is_none());
+    /// ```
+    pub fn downgrade(&self) -> WeakSender<T> {
+        WeakSender {
+            tx: self.tx.downgrade(),
+        }
+    }
+
+    /// The number of live `Sender`s of this channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::channel::<u8>(1);
+    /// let tx2 = tx.clone();
+    /// assert_eq!(tx.strong_count(), 2);
+    /// drop(tx2);
+    /// assert_eq!(tx.strong_count(), 1);
+    /// ```
+    pub fn strong_count(&self) -> usize {
+        self.tx.chan.strong_count()
+    }
+
+    /// The number of live [`WeakSender`]s of this channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::channel::<u8>(1);
+    /// let weak = tx.downgrade();
+    /// assert_eq!(tx.weak_count(), 1);
+    /// drop(weak);
+    /// assert_eq!(tx.weak_count(), 0);
+    /// ```
+    pub fn weak_count(&self) -> usize {
+        self.tx.chan.weak_count()
+    }
 }
 
 impl<T> Clone for Sender<T> {
@@ -884,6 +1007,97 @@ impl<T> fmt::Debug for Sender<T> {
             .field("max_capacity", &self.max_capacity())
             .field("closed", &self.is_closed())
             .finish()
+    }
+}
+
+/// A [`Sender`] that does not keep the channel open, from
+/// [`Sender::downgrade`]. [`upgrade`](WeakSender::upgrade) gives a
+/// `Sender` back while at least one is still alive.
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt::sync::mpsc;
+///
+/// let (tx, mut rx) = mpsc::channel::<u8>(1);
+/// let weak = tx.downgrade();
+/// drop(tx);
+/// // The weak sender does not keep the channel open.
+/// assert!(rx.try_recv().is_err());
+/// assert!(rx.is_closed());
+/// assert!(weak.upgrade().is_none());
+/// ```
+pub struct WeakSender<T> {
+    tx: WeakTx<Bounded<T>>,
+}
+
+impl<T> WeakSender<T> {
+    /// Gives a `Sender` back if one is still alive, else `None`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::channel::<u8>(1);
+    /// let weak = tx.downgrade();
+    /// let tx2 = weak.upgrade().unwrap();
+    /// assert_eq!(tx2.strong_count(), 2);
+    /// drop(tx);
+    /// drop(tx2);
+    /// assert!(weak.upgrade().is_none());
+    /// ```
+    pub fn upgrade(&self) -> Option<Sender<T>> {
+        self.tx.upgrade().map(|tx| Sender { tx })
+    }
+
+    /// The number of live `Sender`s of this channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::channel::<u8>(1);
+    /// let weak = tx.downgrade();
+    /// assert_eq!(weak.strong_count(), 1);
+    /// drop(tx);
+    /// assert_eq!(weak.strong_count(), 0);
+    /// ```
+    pub fn strong_count(&self) -> usize {
+        self.tx.chan.strong_count()
+    }
+
+    /// The number of live weak senders of this channel, this one included.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::channel::<u8>(1);
+    /// let weak = tx.downgrade();
+    /// let weak2 = weak.clone();
+    /// assert_eq!(weak.weak_count(), 2);
+    /// drop(weak2);
+    /// assert_eq!(weak.weak_count(), 1);
+    /// ```
+    pub fn weak_count(&self) -> usize {
+        self.tx.chan.weak_count()
+    }
+}
+
+impl<T> Clone for WeakSender<T> {
+    fn clone(&self) -> Self {
+        WeakSender {
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for WeakSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakSender").finish_non_exhaustive()
     }
 }
 
@@ -1394,6 +1608,63 @@ impl<T> UnboundedSender<T> {
     pub fn same_channel(&self, other: &Self) -> bool {
         self.tx.same_channel(&other.tx)
     }
+
+    /// Creates a [`WeakUnboundedSender`] for this channel, which does not keep the
+    /// channel open: once every `UnboundedSender` is dropped, the channel closes
+    /// and upgrading fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::unbounded_channel::<u8>();
+    /// let weak = tx.downgrade();
+    /// assert_eq!(tx.strong_count(), 1);
+    /// assert_eq!(tx.weak_count(), 1);
+    /// assert!(weak.upgrade().is_some());
+    /// drop(tx);
+    /// assert!(weak.upgrade().is_none());
+    /// ```
+    pub fn downgrade(&self) -> WeakUnboundedSender<T> {
+        WeakUnboundedSender {
+            tx: self.tx.downgrade(),
+        }
+    }
+
+    /// The number of live `UnboundedSender`s of this channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::unbounded_channel::<u8>();
+    /// let tx2 = tx.clone();
+    /// assert_eq!(tx.strong_count(), 2);
+    /// drop(tx2);
+    /// assert_eq!(tx.strong_count(), 1);
+    /// ```
+    pub fn strong_count(&self) -> usize {
+        self.tx.chan.strong_count()
+    }
+
+    /// The number of live [`WeakUnboundedSender`]s of this channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::unbounded_channel::<u8>();
+    /// let weak = tx.downgrade();
+    /// assert_eq!(tx.weak_count(), 1);
+    /// drop(weak);
+    /// assert_eq!(tx.weak_count(), 0);
+    /// ```
+    pub fn weak_count(&self) -> usize {
+        self.tx.chan.weak_count()
+    }
 }
 
 impl<T> Clone for UnboundedSender<T> {
@@ -1409,6 +1680,98 @@ impl<T> fmt::Debug for UnboundedSender<T> {
         f.debug_struct("UnboundedSender")
             .field("closed", &self.is_closed())
             .finish()
+    }
+}
+
+/// A [`UnboundedSender`] that does not keep the channel open, from
+/// [`UnboundedSender::downgrade`]. [`upgrade`](WeakUnboundedSender::upgrade) gives a
+/// `UnboundedSender` back while at least one is still alive.
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt::sync::mpsc;
+///
+/// let (tx, mut rx) = mpsc::unbounded_channel::<u8>();
+/// let weak = tx.downgrade();
+/// drop(tx);
+/// // The weak sender does not keep the channel open.
+/// assert!(rx.try_recv().is_err());
+/// assert!(rx.is_closed());
+/// assert!(weak.upgrade().is_none());
+/// ```
+pub struct WeakUnboundedSender<T> {
+    tx: WeakTx<Unbounded<T>>,
+}
+
+impl<T> WeakUnboundedSender<T> {
+    /// Gives a `UnboundedSender` back if one is still alive, else `None`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::unbounded_channel::<u8>();
+    /// let weak = tx.downgrade();
+    /// let tx2 = weak.upgrade().unwrap();
+    /// assert_eq!(tx2.strong_count(), 2);
+    /// drop(tx);
+    /// drop(tx2);
+    /// assert!(weak.upgrade().is_none());
+    /// ```
+    pub fn upgrade(&self) -> Option<UnboundedSender<T>> {
+        self.tx.upgrade().map(|tx| UnboundedSender { tx })
+    }
+
+    /// The number of live `UnboundedSender`s of this channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::unbounded_channel::<u8>();
+    /// let weak = tx.downgrade();
+    /// assert_eq!(weak.strong_count(), 1);
+    /// drop(tx);
+    /// assert_eq!(weak.strong_count(), 0);
+    /// ```
+    pub fn strong_count(&self) -> usize {
+        self.tx.chan.strong_count()
+    }
+
+    /// The number of live weak senders of this channel, this one included.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::unbounded_channel::<u8>();
+    /// let weak = tx.downgrade();
+    /// let weak2 = weak.clone();
+    /// assert_eq!(weak.weak_count(), 2);
+    /// drop(weak2);
+    /// assert_eq!(weak.weak_count(), 1);
+    /// ```
+    pub fn weak_count(&self) -> usize {
+        self.tx.chan.weak_count()
+    }
+}
+
+impl<T> Clone for WeakUnboundedSender<T> {
+    fn clone(&self) -> Self {
+        WeakUnboundedSender {
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for WeakUnboundedSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakUnboundedSender")
+            .finish_non_exhaustive()
     }
 }
 
