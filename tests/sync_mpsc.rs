@@ -6,13 +6,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::task::{Context, Poll, Waker};
 use std::thread;
+use std::time::Duration;
 
 use futures::FutureExt;
 use futures::executor::block_on;
 use futures::task::ArcWake;
 
 use smp_rt::sync::mpsc;
-use smp_rt::sync::mpsc::error::{SendError, TryRecvError, TrySendError};
+use smp_rt::sync::mpsc::error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
 
 /// Shrinks iteration counts under Miri, which runs code far slower.
 const fn scale(n: usize) -> usize {
@@ -643,4 +644,471 @@ fn handles_and_futures_are_send() {
     assert_send(&tx.send(Vec::new()));
     assert_send(&tx.closed());
     assert_send(&rx.recv());
+}
+
+// ---------------------------------------------------------------------------
+// Permits: reserve, try_reserve, reserve_owned, reserve_many
+// ---------------------------------------------------------------------------
+
+#[smp_rt::test]
+async fn reserve_takes_a_slot_until_sent_or_dropped() {
+    let (tx, mut rx) = mpsc::channel::<i32>(2);
+    assert_eq!(tx.capacity(), 2);
+    assert_eq!(tx.max_capacity(), 2);
+
+    let p1 = tx.reserve().await.unwrap();
+    assert_eq!(tx.capacity(), 1);
+    let p2 = tx.try_reserve().unwrap();
+    assert_eq!(tx.capacity(), 0);
+    assert_eq!(rx.capacity(), 0);
+    assert_eq!(tx.try_reserve().unwrap_err(), TrySendError::Full(()));
+    assert_eq!(tx.try_send(9), Err(TrySendError::Full(9)));
+
+    p1.send(1);
+    assert_eq!(tx.capacity(), 0, "a sent message still holds its slot");
+    assert_eq!(rx.len(), 1);
+    drop(p2);
+    assert_eq!(tx.capacity(), 1, "a dropped permit gives its slot back");
+
+    assert_eq!(rx.recv().await, Some(1));
+    assert_eq!(tx.capacity(), 2);
+    assert_eq!(tx.max_capacity(), 2);
+    assert!(rx.try_recv().is_err());
+}
+
+#[smp_rt::test]
+async fn reserve_waits_for_room_and_is_woken_by_recv() {
+    let (tx, mut rx) = mpsc::channel::<i32>(1);
+    tx.send(1).await.unwrap();
+    let tx2 = tx.clone();
+    let handle = smp_rt::spawn(async move {
+        let permit = tx2.reserve().await.unwrap();
+        permit.send(2);
+    });
+    assert_eq!(rx.recv().await, Some(1));
+    assert_eq!(rx.recv().await, Some(2));
+    handle.await.unwrap();
+    assert_eq!(tx.capacity(), 1);
+}
+
+#[test]
+fn reserve_cancelled_by_drop_gives_its_place_and_slot_on() {
+    let (tx, mut rx) = mpsc::channel::<i32>(1);
+    tx.try_send(0).unwrap();
+    let (count, waker) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+
+    let mut first = Box::pin(tx.reserve());
+    assert!(first.as_mut().poll(&mut cx).is_pending());
+    let mut second = Box::pin(tx.reserve());
+    assert!(second.as_mut().poll(&mut cx).is_pending());
+
+    // The slot freed by this recv goes to `first`, which is dropped
+    // without being polled again: the slot passes to `second`.
+    assert_eq!(rx.try_recv(), Ok(0));
+    assert!(wakes(&count) >= 1);
+    drop(first);
+    let permit = match second.as_mut().poll(&mut cx) {
+        Poll::Ready(Ok(p)) => p,
+        _ => panic!("the cancelled reserve's slot should pass on"),
+    };
+    assert_eq!(tx.capacity(), 0);
+    drop(permit);
+    drop(second);
+    assert_eq!(tx.capacity(), 1);
+}
+
+#[test]
+fn reserve_cancelled_while_queued_keeps_capacity_exact() {
+    let (tx, rx) = mpsc::channel::<i32>(3);
+    let held = tx.try_reserve_many(3).unwrap();
+    let mut fut = Box::pin(tx.reserve_many(2));
+    let (_count, waker) = counting_waker();
+    assert!(
+        fut.as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending()
+    );
+    drop(held);
+    // The two slots wait for the queued reserve; dropping it returns them.
+    drop(fut);
+    assert_eq!(tx.capacity(), 3);
+    assert_eq!(rx.capacity(), 3);
+}
+
+#[smp_rt::test]
+async fn reserve_fails_once_closed_and_permits_still_deliver_after_close() {
+    let (tx, mut rx) = mpsc::channel::<i32>(2);
+    let permit = tx.reserve().await.unwrap();
+    rx.close();
+    assert_eq!(tx.reserve().await.unwrap_err(), SendError(()));
+    assert_eq!(tx.try_reserve().unwrap_err(), TrySendError::Closed(()));
+    assert!(tx.reserve_many(1).await.is_err());
+    assert!(matches!(
+        tx.clone().try_reserve_owned(),
+        Err(TrySendError::Closed(_))
+    ));
+    // A permit taken before the close still sends, and the receiver gets it.
+    permit.send(5);
+    assert_eq!(rx.recv().await, Some(5));
+    drop(tx);
+    assert_eq!(rx.recv().await, None);
+}
+
+#[smp_rt::test]
+async fn reserve_waiting_fails_when_receiver_dropped() {
+    let (tx, rx) = mpsc::channel::<i32>(1);
+    let _held = tx.try_reserve().unwrap();
+    let tx2 = tx.clone();
+    let handle = smp_rt::spawn(async move { tx2.reserve().await.map(drop) });
+    smp_rt::task::yield_now().await;
+    drop(rx);
+    assert_eq!(handle.await.unwrap(), Err(SendError(())));
+}
+
+#[smp_rt::test]
+async fn dropped_permit_on_closed_channel_ends_the_stream() {
+    let (tx, mut rx) = mpsc::channel::<i32>(1);
+    let permit = tx.clone().reserve_owned().await.unwrap();
+    drop(tx);
+    let handle = smp_rt::spawn(async move { rx.recv().await });
+    smp_rt::task::yield_now().await;
+    // The permit owns the last sender: dropping it closes the channel and
+    // gives the slot back, so the waiting receiver sees the end.
+    drop(permit);
+    assert_eq!(handle.await.unwrap(), None);
+}
+
+#[smp_rt::test]
+async fn owned_permit_sends_and_returns_the_sender() {
+    let (tx, mut rx) = mpsc::channel::<i32>(1);
+    let permit = tx.reserve_owned().await.unwrap();
+    let handle = smp_rt::spawn(async move {
+        let tx = permit.send(1);
+        let permit = tx.reserve_owned().await.unwrap();
+        let tx = permit.release();
+        tx.reserve_owned().await.unwrap().send(2);
+    });
+    assert_eq!(rx.recv().await, Some(1));
+    assert_eq!(rx.recv().await, Some(2));
+    assert_eq!(rx.recv().await, None);
+    handle.await.unwrap();
+}
+
+#[test]
+fn try_reserve_owned_hands_the_sender_back_when_full() {
+    let (tx, rx) = mpsc::channel::<i32>(1);
+    let permit = tx.clone().try_reserve_owned().unwrap();
+    let tx = match tx.try_reserve_owned() {
+        Err(TrySendError::Full(tx)) => tx,
+        other => panic!("expected Full, got {:?}", other.map(drop)),
+    };
+    assert_eq!(tx.capacity(), 0);
+    drop(permit);
+    assert_eq!(tx.capacity(), 1);
+    drop(rx);
+}
+
+#[smp_rt::test]
+async fn reserve_many_accounts_every_slot() {
+    let (tx, mut rx) = mpsc::channel::<usize>(4);
+    assert!(tx.reserve_many(5).await.is_err(), "more than max_capacity");
+    assert_eq!(tx.try_reserve_many(5).unwrap_err(), TrySendError::Full(()));
+
+    let mut permits = tx.reserve_many(3).await.unwrap();
+    assert_eq!(permits.len(), 3);
+    assert_eq!(tx.capacity(), 1);
+    assert_eq!(tx.try_reserve_many(2).unwrap_err(), TrySendError::Full(()));
+    permits.next().unwrap().send(0);
+    let kept = permits.next().unwrap();
+    assert_eq!(permits.len(), 1);
+    drop(permits);
+    assert_eq!(
+        tx.capacity(),
+        2,
+        "untaken permits go back with the iterator"
+    );
+    kept.send(1);
+    assert_eq!(tx.capacity(), 2);
+
+    let none = tx.reserve_many(0).await.unwrap();
+    assert_eq!(none.len(), 0);
+    drop(none);
+
+    assert_eq!(rx.recv().await, Some(0));
+    assert_eq!(rx.recv().await, Some(1));
+    assert_eq!(tx.capacity(), 4);
+}
+
+#[smp_rt::test]
+async fn reserve_many_waits_for_all_its_slots() {
+    let (tx, mut rx) = mpsc::channel::<usize>(2);
+    tx.send(0).await.unwrap();
+    tx.send(1).await.unwrap();
+    let tx2 = tx.clone();
+    let handle = smp_rt::spawn(async move {
+        for (i, p) in tx2.reserve_many(2).await.unwrap().enumerate() {
+            p.send(10 + i);
+        }
+    });
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        got.push(rx.recv().await.unwrap());
+    }
+    assert_eq!(got, [0, 1, 10, 11]);
+    handle.await.unwrap();
+    assert_eq!(tx.capacity(), 2);
+}
+
+#[test]
+fn permits_from_many_threads_lose_nothing() {
+    let (tx, mut rx) = mpsc::channel::<(usize, u32)>(4);
+    let threads: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let tx = tx.clone();
+            thread::spawn(move || {
+                block_on(async {
+                    for seq in 0..PER_THREAD {
+                        if seq % 2 == 0 {
+                            tx.reserve().await.unwrap().send((t, seq));
+                        } else {
+                            let tx2 = tx.clone().reserve_owned().await.unwrap().send((t, seq));
+                            drop(tx2);
+                        }
+                    }
+                })
+            })
+        })
+        .collect();
+    drop(tx);
+    let got = block_on(async {
+        let mut got = Vec::new();
+        while let Some(m) = rx.recv().await {
+            got.push(m);
+        }
+        got
+    });
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(check_stream(got), THREADS * PER_THREAD as usize);
+    assert_eq!(rx.capacity(), 4);
+}
+
+// ---------------------------------------------------------------------------
+// send_timeout, blocking_send, blocking_recv
+// ---------------------------------------------------------------------------
+
+#[smp_rt::test]
+async fn send_timeout_sends_when_there_is_room() {
+    let (tx, mut rx) = mpsc::channel::<i32>(1);
+    tx.send_timeout(1, Duration::from_secs(3600)).await.unwrap();
+    assert_eq!(rx.recv().await, Some(1));
+    assert_eq!(tx.capacity(), 1);
+}
+
+#[smp_rt::test(flavor = "current_thread", start_paused = true)]
+async fn send_timeout_gives_the_value_back_on_timeout_and_frees_its_place() {
+    let (tx, mut rx) = mpsc::channel::<i32>(1);
+    tx.send(1).await.unwrap();
+    let res = tx.send_timeout(2, Duration::from_secs(60)).await;
+    assert_eq!(res, Err(SendTimeoutError::Timeout(2)));
+    assert_eq!(res.unwrap_err().into_inner(), 2);
+    // The timed-out send left the wait queue: the freed slot is free.
+    assert_eq!(rx.recv().await, Some(1));
+    assert_eq!(tx.capacity(), 1);
+    tx.try_send(3).unwrap();
+}
+
+#[smp_rt::test]
+async fn send_timeout_is_woken_by_recv_before_the_deadline() {
+    let (tx, mut rx) = mpsc::channel::<i32>(1);
+    tx.send(1).await.unwrap();
+    let tx2 = tx.clone();
+    let handle = smp_rt::spawn(async move { tx2.send_timeout(2, Duration::from_secs(3600)).await });
+    assert_eq!(rx.recv().await, Some(1));
+    assert_eq!(rx.recv().await, Some(2));
+    assert_eq!(handle.await.unwrap(), Ok(()));
+}
+
+#[smp_rt::test]
+async fn send_timeout_fails_closed() {
+    let (tx, rx) = mpsc::channel::<i32>(1);
+    drop(rx);
+    let res = tx.send_timeout(4, Duration::from_secs(3600)).await;
+    assert_eq!(res, Err(SendTimeoutError::Closed(4)));
+}
+
+#[test]
+fn blocking_send_from_a_plain_thread_to_a_runtime() {
+    let (tx, mut rx) = mpsc::channel::<u32>(2);
+    let n = scale(1000) as u32;
+    let producer = thread::spawn(move || {
+        for i in 0..n {
+            tx.blocking_send(i).unwrap();
+        }
+    });
+    let got = smp_rt::block_on(async move {
+        let mut got = Vec::new();
+        while let Some(i) = rx.recv().await {
+            got.push(i);
+        }
+        got
+    });
+    producer.join().unwrap();
+    assert_eq!(got, (0..n).collect::<Vec<_>>());
+}
+
+#[test]
+fn blocking_send_fails_once_receiver_dropped() {
+    let (tx, rx) = mpsc::channel::<u32>(1);
+    tx.blocking_send(1).unwrap();
+    let producer = thread::spawn(move || tx.blocking_send(2));
+    drop(rx);
+    assert_eq!(producer.join().unwrap(), Err(SendError(2)));
+}
+
+#[test]
+fn blocking_recv_on_a_plain_thread_from_a_runtime() {
+    let (tx, mut rx) = mpsc::channel::<u32>(1);
+    let (utx, mut urx) = mpsc::unbounded_channel::<u32>();
+    let n = scale(1000) as u32;
+    let consumer = thread::spawn(move || {
+        let mut got = Vec::new();
+        while let Some(i) = rx.blocking_recv() {
+            got.push(i);
+        }
+        let mut ugot = Vec::new();
+        while let Some(i) = urx.blocking_recv() {
+            ugot.push(i);
+        }
+        (got, ugot)
+    });
+    smp_rt::block_on(async move {
+        let h = smp_rt::spawn(async move {
+            for i in 0..n {
+                tx.send(i).await.unwrap();
+            }
+        });
+        for i in 0..n {
+            utx.send(i).unwrap();
+        }
+        drop(utx);
+        h.await.unwrap();
+    });
+    let (got, ugot) = consumer.join().unwrap();
+    assert_eq!(got, (0..n).collect::<Vec<_>>());
+    assert_eq!(ugot, (0..n).collect::<Vec<_>>());
+}
+
+#[test]
+fn blocking_recv_inside_a_task_panics() {
+    let res = smp_rt::block_on(async {
+        smp_rt::spawn(async {
+            let (_tx, mut rx) = mpsc::channel::<u32>(1);
+            rx.blocking_recv()
+        })
+        .await
+    });
+    let err = res.unwrap_err();
+    assert!(err.is_panic());
+    let msg = err.into_panic();
+    let msg = msg
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| msg.downcast_ref::<&str>().copied())
+        .unwrap();
+    assert!(msg.contains("mpsc::Receiver::blocking_recv"), "{msg}");
+
+    let res = smp_rt::block_on(async {
+        smp_rt::spawn(async {
+            let (tx, _rx) = mpsc::channel::<u32>(1);
+            let _ = tx.blocking_send(1);
+            let (_utx, mut urx) = mpsc::unbounded_channel::<u32>();
+            urx.blocking_recv()
+        })
+        .await
+    });
+    assert!(res.unwrap_err().is_panic());
+}
+
+// ---------------------------------------------------------------------------
+// Weak senders
+// ---------------------------------------------------------------------------
+
+#[smp_rt::test]
+async fn weak_sender_does_not_keep_the_channel_open() {
+    let (tx, mut rx) = mpsc::channel::<i32>(2);
+    let weak = tx.downgrade();
+    tx.send(1).await.unwrap();
+    drop(tx);
+    assert_eq!(rx.recv().await, Some(1));
+    assert_eq!(rx.recv().await, None);
+    assert!(weak.upgrade().is_none(), "no upgrade after the last sender");
+    assert_eq!(weak.strong_count(), 0);
+    assert_eq!(weak.weak_count(), 1);
+}
+
+#[smp_rt::test]
+async fn weak_sender_upgrades_while_a_sender_lives() {
+    let (tx, mut rx) = mpsc::channel::<i32>(2);
+    let weak = tx.downgrade();
+    assert_eq!((tx.strong_count(), tx.weak_count()), (1, 1));
+    let weak2 = weak.clone();
+    assert_eq!(tx.weak_count(), 2);
+    drop(weak2);
+    assert_eq!(tx.weak_count(), 1);
+
+    let tx2 = weak.upgrade().unwrap();
+    assert_eq!(tx.strong_count(), 2);
+    drop(tx);
+    // The upgraded sender keeps the channel open.
+    tx2.send(5).await.unwrap();
+    assert_eq!(rx.recv().await, Some(5));
+    assert!(!rx.is_closed());
+    let handle = smp_rt::spawn(async move {
+        let tx = weak.upgrade().unwrap();
+        tx.send(6).await.unwrap();
+        drop(tx);
+        weak
+    });
+    assert_eq!(rx.recv().await, Some(6));
+    drop(tx2);
+    assert_eq!(rx.recv().await, None);
+    let weak = handle.await.unwrap();
+    assert!(weak.upgrade().is_none());
+}
+
+#[smp_rt::test]
+async fn weak_unbounded_sender_upgrade_and_close() {
+    let (tx, mut rx) = mpsc::unbounded_channel::<i32>();
+    let weak = tx.downgrade();
+    assert_eq!((weak.strong_count(), weak.weak_count()), (1, 1));
+    weak.upgrade().unwrap().send(1).unwrap();
+    assert_eq!(tx.strong_count(), 1, "the upgraded sender was dropped");
+    drop(tx);
+    assert_eq!(rx.recv().await, Some(1));
+    assert_eq!(rx.recv().await, None);
+    assert!(weak.upgrade().is_none());
+}
+
+#[test]
+fn weak_upgrade_races_last_sender_drop() {
+    for _ in 0..scale(500) {
+        let (tx, mut rx) = mpsc::unbounded_channel::<u32>();
+        let weak = tx.downgrade();
+        let t = thread::spawn(move || weak.upgrade().map(|tx| tx.send(1).is_ok()));
+        drop(tx);
+        let sent = t.join().unwrap();
+        // Either the upgrade came first and its message arrives, or it
+        // failed; the channel ends in both cases.
+        let got = block_on(async {
+            let mut n = 0;
+            while rx.recv().await.is_some() {
+                n += 1;
+            }
+            n
+        });
+        assert_eq!(got, usize::from(sent == Some(true)));
+    }
 }

@@ -234,3 +234,105 @@ fn is_send_sync_and_const() {
     assert_eq!(GLOBAL.notified().now_or_never(), Some(()));
     let _ = format!("{:?} {:?}", Notify::default(), GLOBAL.notified());
 }
+
+// ---------------------------------------------------------------------------
+// notify_last
+// ---------------------------------------------------------------------------
+
+#[test]
+fn notify_last_wakes_the_most_recent_waiter() {
+    let notify = Notify::new();
+    let (count, waker) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut a = pin!(notify.notified());
+    let mut b = pin!(notify.notified());
+    let mut c = pin!(notify.notified());
+    assert!(a.as_mut().poll(&mut cx).is_pending());
+    assert!(b.as_mut().poll(&mut cx).is_pending());
+    assert!(c.as_mut().poll(&mut cx).is_pending());
+
+    notify.notify_last();
+    assert_eq!(wakes(&count), 1);
+    assert!(c.as_mut().poll(&mut cx).is_ready());
+    assert!(a.as_mut().poll(&mut cx).is_pending());
+    assert!(b.as_mut().poll(&mut cx).is_pending());
+
+    notify.notify_last();
+    assert!(b.as_mut().poll(&mut cx).is_ready());
+    notify.notify_one();
+    assert!(a.as_mut().poll(&mut cx).is_ready());
+}
+
+#[test]
+fn notify_last_without_waiter_stores_a_permit() {
+    let notify = Notify::new();
+    notify.notify_last();
+    notify.notify_last();
+    assert!(notify.notified().now_or_never().is_some());
+    assert!(
+        notify.notified().now_or_never().is_none(),
+        "one permit at most"
+    );
+}
+
+#[test]
+fn notify_last_dropped_unconsumed_passes_on_to_the_last_waiter() {
+    let notify = Notify::new();
+    let (_count, waker) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut a = pin!(notify.notified());
+    let mut b = pin!(notify.notified());
+    assert!(a.as_mut().poll(&mut cx).is_pending());
+    assert!(b.as_mut().poll(&mut cx).is_pending());
+    {
+        let mut c = Box::pin(notify.notified());
+        assert!(c.as_mut().poll(&mut cx).is_pending());
+        notify.notify_last();
+        // Dropped before being polled again: `b`, now the last, gets it.
+    }
+    assert!(b.as_mut().poll(&mut cx).is_ready());
+    assert!(a.as_mut().poll(&mut cx).is_pending());
+}
+
+#[smp_rt::test]
+async fn notify_last_wakes_a_task() {
+    let notify = Arc::new(Notify::new());
+    let n2 = Arc::clone(&notify);
+    let handle = smp_rt::spawn(async move { n2.notified().await });
+    // Whether the task waits yet or not, the notification reaches it
+    // (as a wakeup or as the stored permit).
+    notify.notify_last();
+    handle.await.unwrap();
+}
+
+#[test]
+fn notify_last_from_threads_wakes_each_waiter_once() {
+    let notify = Arc::new(Notify::new());
+    let n = scale(200);
+    let waiters: Vec<_> = (0..4)
+        .map(|_| {
+            let notify = Arc::clone(&notify);
+            thread::spawn(move || {
+                for _ in 0..n {
+                    block_on(notify.notified());
+                }
+            })
+        })
+        .collect();
+    let notifier = {
+        let notify = Arc::clone(&notify);
+        thread::spawn(move || {
+            let mut done = 0;
+            while !waiters.iter().all(|w| w.is_finished()) {
+                notify.notify_last();
+                done += 1;
+                thread::yield_now();
+            }
+            for w in waiters {
+                w.join().unwrap();
+            }
+            done
+        })
+    };
+    assert!(notifier.join().unwrap() >= 4 * n);
+}

@@ -133,6 +133,45 @@ pub mod error {
         }
     }
 
+    /// Error returned by [`Sender::send_timeout`](super::Sender::send_timeout);
+    /// holds the message that could not be sent.
+    #[derive(PartialEq, Eq, Clone, Copy)]
+    pub enum SendTimeoutError<T> {
+        /// The channel stayed full until the timeout elapsed.
+        Timeout(T),
+        /// The receiver was dropped or closed.
+        Closed(T),
+    }
+
+    impl<T> SendTimeoutError<T> {
+        /// The message that could not be sent.
+        pub fn into_inner(self) -> T {
+            match self {
+                SendTimeoutError::Timeout(v) | SendTimeoutError::Closed(v) => v,
+            }
+        }
+    }
+
+    impl<T> fmt::Debug for SendTimeoutError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                SendTimeoutError::Timeout(_) => f.write_str("Timeout(..)"),
+                SendTimeoutError::Closed(_) => f.write_str("Closed(..)"),
+            }
+        }
+    }
+
+    impl<T> fmt::Display for SendTimeoutError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                SendTimeoutError::Timeout(_) => f.write_str("timed out waiting on send operation"),
+                SendTimeoutError::Closed(_) => f.write_str("channel closed"),
+            }
+        }
+    }
+
+    impl<T> std::error::Error for SendTimeoutError<T> {}
+
     /// Error returned by [`Receiver::try_recv`](super::Receiver::try_recv)
     /// and [`UnboundedReceiver::try_recv`](super::UnboundedReceiver::try_recv).
     #[derive(Debug, PartialEq, Eq, Clone, Copy)]
@@ -156,7 +195,7 @@ pub mod error {
     impl std::error::Error for TryRecvError {}
 }
 
-use self::error::{SendError, TryRecvError, TrySendError};
+use self::error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
 
 // ---------------------------------------------------------------------------
 // Shared channel state
@@ -181,6 +220,8 @@ struct Chan<F> {
     rx_waker: AtomicWaker,
     /// Number of live senders.
     senders: AtomicUsize,
+    /// Number of live weak senders.
+    weak_senders: AtomicUsize,
     /// Notified when the channel closes, for `closed()`.
     closed_event: Event,
 }
@@ -191,6 +232,7 @@ impl<F: Flavor> Chan<F> {
             flavor,
             rx_waker: AtomicWaker::new(),
             senders: AtomicUsize::new(1),
+            weak_senders: AtomicUsize::new(0),
             closed_event: Event::new(),
         }
     }
@@ -366,6 +408,69 @@ impl<F: Flavor> Tx<F> {
                 }
             }
         })
+    }
+}
+
+impl<F: Flavor> Tx<F> {
+    fn downgrade(&self) -> WeakTx<F> {
+        self.chan.weak_senders.fetch_add(1, Relaxed);
+        WeakTx {
+            chan: Arc::clone(&self.chan),
+        }
+    }
+}
+
+/// A sender that does not count as one: it does not keep the channel open.
+struct WeakTx<F: Flavor> {
+    chan: Arc<Chan<F>>,
+}
+
+impl<F: Flavor> WeakTx<F> {
+    fn upgrade(&self) -> Option<Tx<F>> {
+        let mut cur = self.chan.senders.load(Relaxed);
+        loop {
+            if cur == 0 {
+                // The last sender is gone and the channel closed for good.
+                return None;
+            }
+            match self
+                .chan
+                .senders
+                .compare_exchange_weak(cur, cur + 1, Acquire, Relaxed)
+            {
+                Ok(_) => {
+                    return Some(Tx {
+                        chan: Arc::clone(&self.chan),
+                    });
+                }
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+}
+
+impl<F: Flavor> Clone for WeakTx<F> {
+    fn clone(&self) -> Self {
+        self.chan.weak_senders.fetch_add(1, Relaxed);
+        WeakTx {
+            chan: Arc::clone(&self.chan),
+        }
+    }
+}
+
+impl<F: Flavor> Drop for WeakTx<F> {
+    fn drop(&mut self) {
+        self.chan.weak_senders.fetch_sub(1, Relaxed);
+    }
+}
+
+impl<F> Chan<F> {
+    fn strong_count(&self) -> usize {
+        self.senders.load(Acquire)
+    }
+
+    fn weak_count(&self) -> usize {
+        self.weak_senders.load(Acquire)
     }
 }
 
@@ -550,6 +655,77 @@ impl<T> Sender<T> {
         }
     }
 
+    /// Sends `value`, waiting at most `timeout` for room.
+    ///
+    /// Fails with [`SendTimeoutError::Timeout`] if the channel is still
+    /// full when `timeout` elapses, or [`SendTimeoutError::Closed`] if the
+    /// receiver is dropped or closed; both hand the value back. The timeout
+    /// runs on the runtime's timers, so the future must be polled inside an
+    /// smp_rt runtime. Each poll charges one reduction first; dropping the
+    /// future sends nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use smp_rt::sync::mpsc;
+    /// use smp_rt::sync::mpsc::error::SendTimeoutError;
+    ///
+    /// smp_rt::block_on(async {
+    ///     let (tx, mut rx) = mpsc::channel(1);
+    ///     tx.send_timeout(1, Duration::from_secs(10)).await.unwrap();
+    ///     let full = tx.send_timeout(2, Duration::from_millis(1)).await;
+    ///     assert_eq!(full, Err(SendTimeoutError::Timeout(2)));
+    ///     assert_eq!(rx.recv().await, Some(1));
+    /// });
+    /// ```
+    pub async fn send_timeout(
+        &self,
+        value: T,
+        timeout: std::time::Duration,
+    ) -> Result<(), SendTimeoutError<T>> {
+        match smp_rt_timers::timeout(timeout, self.reserve()).await {
+            Ok(Ok(permit)) => {
+                permit.send(value);
+                Ok(())
+            }
+            Ok(Err(_)) => Err(SendTimeoutError::Closed(value)),
+            Err(_) => Err(SendTimeoutError::Timeout(value)),
+        }
+    }
+
+    /// Sends `value` from synchronous code, blocking the thread until there
+    /// is room. Fails, handing the value back, if the receiver is dropped or
+    /// closed.
+    ///
+    /// # Panics
+    ///
+    /// Panics if called on an smp_rt worker thread (inside a task or a
+    /// `block_on`): `.await` [`send`](Sender::send) there instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, mut rx) = mpsc::channel(1);
+    /// let producer = std::thread::spawn(move || {
+    ///     tx.blocking_send(1).unwrap();
+    ///     tx.blocking_send(2).unwrap();
+    /// });
+    /// smp_rt::block_on(async {
+    ///     assert_eq!(rx.recv().await, Some(1));
+    ///     assert_eq!(rx.recv().await, Some(2));
+    ///     assert_eq!(rx.recv().await, None);
+    /// });
+    /// producer.join().unwrap();
+    /// ```
+    #[track_caller]
+    pub fn blocking_send(&self, value: T) -> Result<(), SendError<T>> {
+        smp_rt_executor::runtime::assert_may_block("mpsc::Sender::blocking_send");
+        futures::executor::block_on(self.send(value))
+    }
+
     /// Sends `value` if there is room right now.
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         let chan = &*self.tx.chan;
@@ -561,6 +737,174 @@ impl<T> Sender<T> {
             }
             Err(TryAcquireError::NoPermits) => Err(TrySendError::Full(value)),
             Err(TryAcquireError::Closed) => Err(TrySendError::Closed(value)),
+        }
+    }
+
+    /// Waits for a free slot and reserves it, returning a [`Permit`] that
+    /// sends one message without waiting.
+    ///
+    /// The slot counts as taken (see [`capacity`](Sender::capacity)) until
+    /// the permit sends or is dropped; dropping it gives the slot back.
+    /// Fails if the receiver is dropped or closed (also while waiting).
+    /// Each poll charges one reduction first. Dropping the future before it
+    /// completes gives up its place among the waiting senders without losing
+    /// a wakeup.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// smp_rt::block_on(async {
+    ///     let (tx, mut rx) = mpsc::channel(1);
+    ///     let permit = tx.reserve().await.unwrap();
+    ///     assert_eq!(tx.capacity(), 0);
+    ///     assert!(tx.try_send(1).is_err());
+    ///     permit.send(2);
+    ///     assert_eq!(rx.recv().await, Some(2));
+    /// });
+    /// ```
+    pub fn reserve(&self) -> impl Future<Output = Result<Permit<'_, T>, SendError<()>>> {
+        let chan = &*self.tx.chan;
+        let mut acquire = Reserve::new(chan, 1);
+        std::future::poll_fn(move |cx| {
+            std::task::ready!(Pin::new(&mut acquire).poll(cx))?;
+            Poll::Ready(Ok(Permit { chan }))
+        })
+    }
+
+    /// Waits for `n` free slots and reserves them all at once, returning an
+    /// iterator of `n` [`Permit`]s.
+    ///
+    /// Fails if the receiver is dropped or closed, or if `n` is greater than
+    /// [`max_capacity`](Sender::max_capacity). Permits not taken from the
+    /// iterator give their slots back when it is dropped. Each poll charges
+    /// one reduction first; cancel-safe like [`reserve`](Sender::reserve).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// smp_rt::block_on(async {
+    ///     let (tx, mut rx) = mpsc::channel(4);
+    ///     let mut permits = tx.reserve_many(3).await.unwrap();
+    ///     assert_eq!(tx.capacity(), 1);
+    ///     permits.next().unwrap().send(1);
+    ///     drop(permits);
+    ///     assert_eq!(tx.capacity(), 3);
+    ///     assert_eq!(rx.recv().await, Some(1));
+    /// });
+    /// ```
+    pub fn reserve_many(
+        &self,
+        n: usize,
+    ) -> impl Future<Output = Result<PermitIterator<'_, T>, SendError<()>>> {
+        let chan = &*self.tx.chan;
+        let too_many = n > chan.flavor.capacity;
+        let mut acquire = Reserve::new(chan, n);
+        std::future::poll_fn(move |cx| {
+            if too_many {
+                return Poll::Ready(Err(SendError(())));
+            }
+            std::task::ready!(Pin::new(&mut acquire).poll(cx))?;
+            Poll::Ready(Ok(PermitIterator { chan, n }))
+        })
+    }
+
+    /// Like [`reserve`](Sender::reserve), but the permit owns the sender,
+    /// which it gives back once it sends: the permit is `'static` when `T`
+    /// is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// smp_rt::block_on(async {
+    ///     let (tx, mut rx) = mpsc::channel(1);
+    ///     let permit = tx.reserve_owned().await.unwrap();
+    ///     let handle = smp_rt::spawn(async move {
+    ///         let tx = permit.send(7);
+    ///         drop(tx);
+    ///     });
+    ///     assert_eq!(rx.recv().await, Some(7));
+    ///     handle.await.unwrap();
+    ///     assert_eq!(rx.recv().await, None);
+    /// });
+    /// ```
+    pub async fn reserve_owned(self) -> Result<OwnedPermit<T>, SendError<()>> {
+        Reserve::new(&self.tx.chan, 1).await?;
+        Ok(OwnedPermit { sender: Some(self) })
+    }
+
+    /// Reserves a free slot if there is one right now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    /// use smp_rt::sync::mpsc::error::TrySendError;
+    ///
+    /// let (tx, mut rx) = mpsc::channel(1);
+    /// let permit = tx.try_reserve().unwrap();
+    /// assert_eq!(tx.try_reserve().unwrap_err(), TrySendError::Full(()));
+    /// permit.send(1);
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
+    pub fn try_reserve(&self) -> Result<Permit<'_, T>, TrySendError<()>> {
+        let chan = &*self.tx.chan;
+        try_take_slots(chan, 1)?;
+        Ok(Permit { chan })
+    }
+
+    /// Reserves `n` free slots if they are all there right now. Fails with
+    /// `Full` if `n` is greater than the free capacity (or than
+    /// [`max_capacity`](Sender::max_capacity)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, mut rx) = mpsc::channel(2);
+    /// let permits = tx.try_reserve_many(2).unwrap();
+    /// assert!(tx.try_reserve_many(1).is_err());
+    /// for (i, permit) in permits.enumerate() {
+    ///     permit.send(i);
+    /// }
+    /// assert_eq!(rx.try_recv(), Ok(0));
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
+    pub fn try_reserve_many(&self, n: usize) -> Result<PermitIterator<'_, T>, TrySendError<()>> {
+        let chan = &*self.tx.chan;
+        if n > chan.flavor.capacity {
+            return Err(TrySendError::Full(()));
+        }
+        try_take_slots(chan, n)?;
+        Ok(PermitIterator { chan, n })
+    }
+
+    /// Like [`try_reserve`](Sender::try_reserve), but the permit owns the
+    /// sender. On failure the sender comes back inside the error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, mut rx) = mpsc::channel(1);
+    /// let permit = tx.try_reserve_owned().unwrap();
+    /// let tx = permit.send(3);
+    /// let tx = tx.try_reserve_owned().unwrap_err().into_inner();
+    /// assert_eq!(rx.try_recv(), Ok(3));
+    /// drop(tx);
+    /// ```
+    pub fn try_reserve_owned(self) -> Result<OwnedPermit<T>, TrySendError<Self>> {
+        match try_take_slots(&self.tx.chan, 1) {
+            Ok(()) => Ok(OwnedPermit { sender: Some(self) }),
+            Err(TrySendError::Full(())) => Err(TrySendError::Full(self)),
+            Err(TrySendError::Closed(())) => Err(TrySendError::Closed(self)),
         }
     }
 
@@ -589,6 +933,63 @@ impl<T> Sender<T> {
     pub fn same_channel(&self, other: &Self) -> bool {
         self.tx.same_channel(&other.tx)
     }
+
+    /// Creates a [`WeakSender`] for this channel, which does not keep the
+    /// channel open: once every `Sender` is dropped, the channel closes
+    /// and upgrading fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::channel::<u8>(1);
+    /// let weak = tx.downgrade();
+    /// assert_eq!(tx.strong_count(), 1);
+    /// assert_eq!(tx.weak_count(), 1);
+    /// assert!(weak.upgrade().is_some());
+    /// drop(tx);
+    /// assert!(weak.upgrade().is_none());
+    /// ```
+    pub fn downgrade(&self) -> WeakSender<T> {
+        WeakSender {
+            tx: self.tx.downgrade(),
+        }
+    }
+
+    /// The number of live `Sender`s of this channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::channel::<u8>(1);
+    /// let tx2 = tx.clone();
+    /// assert_eq!(tx.strong_count(), 2);
+    /// drop(tx2);
+    /// assert_eq!(tx.strong_count(), 1);
+    /// ```
+    pub fn strong_count(&self) -> usize {
+        self.tx.chan.strong_count()
+    }
+
+    /// The number of live [`WeakSender`]s of this channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::channel::<u8>(1);
+    /// let weak = tx.downgrade();
+    /// assert_eq!(tx.weak_count(), 1);
+    /// drop(weak);
+    /// assert_eq!(tx.weak_count(), 0);
+    /// ```
+    pub fn weak_count(&self) -> usize {
+        self.tx.chan.weak_count()
+    }
 }
 
 impl<T> Clone for Sender<T> {
@@ -606,6 +1007,97 @@ impl<T> fmt::Debug for Sender<T> {
             .field("max_capacity", &self.max_capacity())
             .field("closed", &self.is_closed())
             .finish()
+    }
+}
+
+/// A [`Sender`] that does not keep the channel open, from
+/// [`Sender::downgrade`]. [`upgrade`](WeakSender::upgrade) gives a
+/// `Sender` back while at least one is still alive.
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt::sync::mpsc;
+///
+/// let (tx, mut rx) = mpsc::channel::<u8>(1);
+/// let weak = tx.downgrade();
+/// drop(tx);
+/// // The weak sender does not keep the channel open.
+/// assert!(rx.try_recv().is_err());
+/// assert!(rx.is_closed());
+/// assert!(weak.upgrade().is_none());
+/// ```
+pub struct WeakSender<T> {
+    tx: WeakTx<Bounded<T>>,
+}
+
+impl<T> WeakSender<T> {
+    /// Gives a `Sender` back if one is still alive, else `None`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::channel::<u8>(1);
+    /// let weak = tx.downgrade();
+    /// let tx2 = weak.upgrade().unwrap();
+    /// assert_eq!(tx2.strong_count(), 2);
+    /// drop(tx);
+    /// drop(tx2);
+    /// assert!(weak.upgrade().is_none());
+    /// ```
+    pub fn upgrade(&self) -> Option<Sender<T>> {
+        self.tx.upgrade().map(|tx| Sender { tx })
+    }
+
+    /// The number of live `Sender`s of this channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::channel::<u8>(1);
+    /// let weak = tx.downgrade();
+    /// assert_eq!(weak.strong_count(), 1);
+    /// drop(tx);
+    /// assert_eq!(weak.strong_count(), 0);
+    /// ```
+    pub fn strong_count(&self) -> usize {
+        self.tx.chan.strong_count()
+    }
+
+    /// The number of live weak senders of this channel, this one included.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::channel::<u8>(1);
+    /// let weak = tx.downgrade();
+    /// let weak2 = weak.clone();
+    /// assert_eq!(weak.weak_count(), 2);
+    /// drop(weak2);
+    /// assert_eq!(weak.weak_count(), 1);
+    /// ```
+    pub fn weak_count(&self) -> usize {
+        self.tx.chan.weak_count()
+    }
+}
+
+impl<T> Clone for WeakSender<T> {
+    fn clone(&self) -> Self {
+        WeakSender {
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for WeakSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakSender").finish_non_exhaustive()
     }
 }
 
@@ -652,6 +1144,255 @@ impl<T> Drop for Send<'_, T> {
     }
 }
 
+fn try_take_slots<T>(chan: &Chan<Bounded<T>>, n: usize) -> Result<(), TrySendError<()>> {
+    match chan.flavor.slots.try_take(n) {
+        Ok(()) => Ok(()),
+        Err(TryAcquireError::NoPermits) => Err(TrySendError::Full(())),
+        Err(TryAcquireError::Closed) => Err(TrySendError::Closed(())),
+    }
+}
+
+/// Gives `n` reserved slots back unused.
+fn release_slots<T>(chan: &Chan<Bounded<T>>, n: usize) {
+    if n == 0 {
+        return;
+    }
+    chan.flavor.slots.release(n);
+    if chan.flavor.is_closed() {
+        // These may be the last slots the receiver of a closed channel
+        // waits for before it reports the end.
+        chan.rx_waker.wake();
+    }
+}
+
+/// Pushes into a reserved slot and wakes the receiver.
+fn send_reserved<T>(chan: &Chan<Bounded<T>>, value: T) {
+    chan.flavor.push(value);
+    chan.rx_waker.wake();
+}
+
+/// Waits for `n` slots, for the `reserve` family.
+struct Reserve<'a, T> {
+    chan: &'a Chan<Bounded<T>>,
+    waiter: Waiter,
+}
+
+impl<'a, T> Reserve<'a, T> {
+    fn new(chan: &'a Chan<Bounded<T>>, n: usize) -> Self {
+        Reserve {
+            chan,
+            waiter: Waiter::new(n),
+        }
+    }
+}
+
+impl<T> Unpin for Reserve<'_, T> {}
+
+impl<T> Future for Reserve<'_, T> {
+    type Output = Result<(), SendError<()>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        std::task::ready!(smp_rt_executor::task::poll_charge(cx));
+        let this = &mut *self;
+        let res = std::task::ready!(this.chan.flavor.slots.poll_acquire(&mut this.waiter, cx));
+        Poll::Ready(res.map_err(|_| SendError(())))
+    }
+}
+
+impl<T> Drop for Reserve<'_, T> {
+    fn drop(&mut self) {
+        if self.chan.flavor.slots.cancel(&mut self.waiter) && self.chan.flavor.is_closed() {
+            self.chan.rx_waker.wake();
+        }
+    }
+}
+
+/// One reserved slot of a bounded channel, from [`Sender::reserve`] or
+/// [`Sender::try_reserve`]: [`send`](Permit::send) fills it without waiting;
+/// dropping the permit gives the slot back.
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt::sync::mpsc;
+///
+/// let (tx, _rx) = mpsc::channel::<u8>(1);
+/// let permit = tx.try_reserve().unwrap();
+/// assert_eq!(tx.capacity(), 0);
+/// drop(permit);
+/// assert_eq!(tx.capacity(), 1);
+/// ```
+pub struct Permit<'a, T> {
+    chan: &'a Chan<Bounded<T>>,
+}
+
+impl<T> Permit<'_, T> {
+    /// Sends `value` into the reserved slot. Never waits and never fails:
+    /// if the receiver was closed meanwhile, it can still receive the
+    /// message; if it was dropped, the message is dropped with the channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, mut rx) = mpsc::channel(1);
+    /// tx.try_reserve().unwrap().send("hi");
+    /// assert_eq!(rx.try_recv(), Ok("hi"));
+    /// ```
+    pub fn send(self, value: T) {
+        let chan = self.chan;
+        std::mem::forget(self);
+        send_reserved(chan, value);
+    }
+}
+
+impl<T> Drop for Permit<'_, T> {
+    fn drop(&mut self) {
+        release_slots(self.chan, 1);
+    }
+}
+
+impl<T> fmt::Debug for Permit<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Permit").finish_non_exhaustive()
+    }
+}
+
+/// `n` reserved slots of a bounded channel, from [`Sender::reserve_many`]
+/// or [`Sender::try_reserve_many`], handed out one [`Permit`] at a time.
+/// Dropping the iterator gives back the slots of the permits not taken.
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt::sync::mpsc;
+///
+/// let (tx, _rx) = mpsc::channel::<u8>(3);
+/// let mut permits = tx.try_reserve_many(2).unwrap();
+/// assert_eq!(permits.len(), 2);
+/// let first = permits.next().unwrap();
+/// drop(permits);
+/// assert_eq!(tx.capacity(), 2);
+/// drop(first);
+/// assert_eq!(tx.capacity(), 3);
+/// ```
+pub struct PermitIterator<'a, T> {
+    chan: &'a Chan<Bounded<T>>,
+    n: usize,
+}
+
+impl<'a, T> Iterator for PermitIterator<'a, T> {
+    type Item = Permit<'a, T>;
+
+    fn next(&mut self) -> Option<Permit<'a, T>> {
+        if self.n == 0 {
+            return None;
+        }
+        self.n -= 1;
+        Some(Permit { chan: self.chan })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.n, Some(self.n))
+    }
+}
+
+impl<T> ExactSizeIterator for PermitIterator<'_, T> {}
+
+impl<T> std::iter::FusedIterator for PermitIterator<'_, T> {}
+
+impl<T> Drop for PermitIterator<'_, T> {
+    fn drop(&mut self) {
+        release_slots(self.chan, self.n);
+    }
+}
+
+impl<T> fmt::Debug for PermitIterator<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PermitIterator")
+            .field("remaining", &self.n)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One reserved slot of a bounded channel that owns its [`Sender`], from
+/// [`Sender::reserve_owned`] or [`Sender::try_reserve_owned`].
+/// [`send`](OwnedPermit::send) fills the slot and gives the sender back;
+/// [`release`](OwnedPermit::release) gives the slot and the sender back;
+/// dropping the permit gives the slot back and drops the sender.
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt::sync::mpsc;
+///
+/// let (tx, mut rx) = mpsc::channel::<u8>(1);
+/// let permit = tx.try_reserve_owned().unwrap();
+/// let tx = permit.release();
+/// assert_eq!(tx.capacity(), 1);
+/// drop(tx);
+/// assert_eq!(rx.try_recv(), Err(mpsc::error::TryRecvError::Disconnected));
+/// ```
+pub struct OwnedPermit<T> {
+    /// `None` only once sent or released.
+    sender: Option<Sender<T>>,
+}
+
+impl<T> OwnedPermit<T> {
+    /// Sends `value` into the reserved slot without waiting, and returns the
+    /// sender.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, mut rx) = mpsc::channel(1);
+    /// let tx = tx.try_reserve_owned().unwrap().send(5);
+    /// assert_eq!(rx.try_recv(), Ok(5));
+    /// assert_eq!(tx.capacity(), 1);
+    /// ```
+    pub fn send(mut self, value: T) -> Sender<T> {
+        let sender = self.sender.take().expect("permit already used");
+        send_reserved(&sender.tx.chan, value);
+        sender
+    }
+
+    /// Gives the slot back unused and returns the sender.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::channel::<u8>(1);
+    /// let tx = tx.try_reserve_owned().unwrap().release();
+    /// assert_eq!(tx.capacity(), 1);
+    /// ```
+    pub fn release(mut self) -> Sender<T> {
+        let sender = self.sender.take().expect("permit already used");
+        release_slots(&sender.tx.chan, 1);
+        sender
+    }
+}
+
+impl<T> Drop for OwnedPermit<T> {
+    fn drop(&mut self) {
+        if let Some(sender) = self.sender.take() {
+            // The slot goes back before the sender: dropping the last
+            // sender may end the stream, which needs every slot back.
+            release_slots(&sender.tx.chan, 1);
+        }
+    }
+}
+
+impl<T> fmt::Debug for OwnedPermit<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedPermit").finish_non_exhaustive()
+    }
+}
+
 /// Receives messages from a bounded channel. Created by [`channel`].
 ///
 /// # Examples
@@ -681,6 +1422,36 @@ impl<T> Receiver<T> {
     /// the future loses no message.
     pub fn recv(&mut self) -> impl Future<Output = Option<T>> {
         std::future::poll_fn(move |cx| self.poll_recv(cx))
+    }
+
+    /// Receives the next message from synchronous code, blocking the
+    /// thread until one arrives. Returns `None` once the channel is closed
+    /// and empty.
+    ///
+    /// # Panics
+    ///
+    /// Panics if called on an smp_rt worker thread (inside a task or a
+    /// `block_on`): `.await` [`recv`](Receiver::recv) there instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, mut rx) = mpsc::channel(1);
+    /// let consumer = std::thread::spawn(move || {
+    ///     assert_eq!(rx.blocking_recv(), Some(10));
+    ///     assert_eq!(rx.blocking_recv(), None);
+    /// });
+    /// smp_rt::block_on(async move {
+    ///     let _ = tx.send(10).await;
+    /// });
+    /// consumer.join().unwrap();
+    /// ```
+    #[track_caller]
+    pub fn blocking_recv(&mut self) -> Option<T> {
+        smp_rt_executor::runtime::assert_may_block("mpsc::Receiver::blocking_recv");
+        futures::executor::block_on(self.recv())
     }
 
     /// Receives up to `limit` messages into `buffer`, waiting for at least
@@ -837,6 +1608,63 @@ impl<T> UnboundedSender<T> {
     pub fn same_channel(&self, other: &Self) -> bool {
         self.tx.same_channel(&other.tx)
     }
+
+    /// Creates a [`WeakUnboundedSender`] for this channel, which does not keep the
+    /// channel open: once every `UnboundedSender` is dropped, the channel closes
+    /// and upgrading fails.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::unbounded_channel::<u8>();
+    /// let weak = tx.downgrade();
+    /// assert_eq!(tx.strong_count(), 1);
+    /// assert_eq!(tx.weak_count(), 1);
+    /// assert!(weak.upgrade().is_some());
+    /// drop(tx);
+    /// assert!(weak.upgrade().is_none());
+    /// ```
+    pub fn downgrade(&self) -> WeakUnboundedSender<T> {
+        WeakUnboundedSender {
+            tx: self.tx.downgrade(),
+        }
+    }
+
+    /// The number of live `UnboundedSender`s of this channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::unbounded_channel::<u8>();
+    /// let tx2 = tx.clone();
+    /// assert_eq!(tx.strong_count(), 2);
+    /// drop(tx2);
+    /// assert_eq!(tx.strong_count(), 1);
+    /// ```
+    pub fn strong_count(&self) -> usize {
+        self.tx.chan.strong_count()
+    }
+
+    /// The number of live [`WeakUnboundedSender`]s of this channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::unbounded_channel::<u8>();
+    /// let weak = tx.downgrade();
+    /// assert_eq!(tx.weak_count(), 1);
+    /// drop(weak);
+    /// assert_eq!(tx.weak_count(), 0);
+    /// ```
+    pub fn weak_count(&self) -> usize {
+        self.tx.chan.weak_count()
+    }
 }
 
 impl<T> Clone for UnboundedSender<T> {
@@ -852,6 +1680,98 @@ impl<T> fmt::Debug for UnboundedSender<T> {
         f.debug_struct("UnboundedSender")
             .field("closed", &self.is_closed())
             .finish()
+    }
+}
+
+/// A [`UnboundedSender`] that does not keep the channel open, from
+/// [`UnboundedSender::downgrade`]. [`upgrade`](WeakUnboundedSender::upgrade) gives a
+/// `UnboundedSender` back while at least one is still alive.
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt::sync::mpsc;
+///
+/// let (tx, mut rx) = mpsc::unbounded_channel::<u8>();
+/// let weak = tx.downgrade();
+/// drop(tx);
+/// // The weak sender does not keep the channel open.
+/// assert!(rx.try_recv().is_err());
+/// assert!(rx.is_closed());
+/// assert!(weak.upgrade().is_none());
+/// ```
+pub struct WeakUnboundedSender<T> {
+    tx: WeakTx<Unbounded<T>>,
+}
+
+impl<T> WeakUnboundedSender<T> {
+    /// Gives a `UnboundedSender` back if one is still alive, else `None`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::unbounded_channel::<u8>();
+    /// let weak = tx.downgrade();
+    /// let tx2 = weak.upgrade().unwrap();
+    /// assert_eq!(tx2.strong_count(), 2);
+    /// drop(tx);
+    /// drop(tx2);
+    /// assert!(weak.upgrade().is_none());
+    /// ```
+    pub fn upgrade(&self) -> Option<UnboundedSender<T>> {
+        self.tx.upgrade().map(|tx| UnboundedSender { tx })
+    }
+
+    /// The number of live `UnboundedSender`s of this channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::unbounded_channel::<u8>();
+    /// let weak = tx.downgrade();
+    /// assert_eq!(weak.strong_count(), 1);
+    /// drop(tx);
+    /// assert_eq!(weak.strong_count(), 0);
+    /// ```
+    pub fn strong_count(&self) -> usize {
+        self.tx.chan.strong_count()
+    }
+
+    /// The number of live weak senders of this channel, this one included.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, _rx) = mpsc::unbounded_channel::<u8>();
+    /// let weak = tx.downgrade();
+    /// let weak2 = weak.clone();
+    /// assert_eq!(weak.weak_count(), 2);
+    /// drop(weak2);
+    /// assert_eq!(weak.weak_count(), 1);
+    /// ```
+    pub fn weak_count(&self) -> usize {
+        self.tx.chan.weak_count()
+    }
+}
+
+impl<T> Clone for WeakUnboundedSender<T> {
+    fn clone(&self) -> Self {
+        WeakUnboundedSender {
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for WeakUnboundedSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakUnboundedSender")
+            .finish_non_exhaustive()
     }
 }
 
@@ -881,6 +1801,36 @@ impl<T> UnboundedReceiver<T> {
     /// dropping the future loses no message.
     pub fn recv(&mut self) -> impl Future<Output = Option<T>> {
         std::future::poll_fn(move |cx| self.poll_recv(cx))
+    }
+
+    /// Receives the next message from synchronous code, blocking the
+    /// thread until one arrives. Returns `None` once the channel is closed
+    /// and empty.
+    ///
+    /// # Panics
+    ///
+    /// Panics if called on an smp_rt worker thread (inside a task or a
+    /// `block_on`): `.await` [`recv`](UnboundedReceiver::recv) there instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::mpsc;
+    ///
+    /// let (tx, mut rx) = mpsc::unbounded_channel();
+    /// let consumer = std::thread::spawn(move || {
+    ///     assert_eq!(rx.blocking_recv(), Some(10));
+    ///     assert_eq!(rx.blocking_recv(), None);
+    /// });
+    /// smp_rt::block_on(async move {
+    ///     let _ = tx.send(10);
+    /// });
+    /// consumer.join().unwrap();
+    /// ```
+    #[track_caller]
+    pub fn blocking_recv(&mut self) -> Option<T> {
+        smp_rt_executor::runtime::assert_may_block("mpsc::UnboundedReceiver::blocking_recv");
+        futures::executor::block_on(self.recv())
     }
 
     /// Receives up to `limit` messages into `buffer`, waiting for at least

@@ -58,7 +58,10 @@ struct Node {
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Notification {
+    /// From `notify_one`: passed on to the first waiter if not consumed.
     One,
+    /// From `notify_last`: passed on to the last waiter if not consumed.
+    Last,
     All,
 }
 
@@ -94,6 +97,35 @@ impl Notify {
     /// Wakes the task that has waited longest, or stores a permit for the
     /// next [`notified`](Self::notified) future if none waits.
     pub fn notify_one(&self) {
+        self.notify_single(Notification::One);
+    }
+
+    /// Wakes the task that started waiting most recently, or stores a
+    /// permit for the next [`notified`](Self::notified) future if none
+    /// waits. The same as [`notify_one`](Self::notify_one) except for the
+    /// order in which waiting tasks are picked (last in, first out).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::pin::pin;
+    /// use smp_rt::sync::Notify;
+    ///
+    /// let notify = Notify::new();
+    /// let mut first = pin!(notify.notified());
+    /// let mut second = pin!(notify.notified());
+    /// assert!(!first.as_mut().enable());
+    /// assert!(!second.as_mut().enable());
+    /// notify.notify_last();
+    /// // `second` registered last, so it is the one notified.
+    /// assert!(futures::FutureExt::now_or_never(second).is_some());
+    /// assert!(futures::FutureExt::now_or_never(first).is_none());
+    /// ```
+    pub fn notify_last(&self) {
+        self.notify_single(Notification::Last);
+    }
+
+    fn notify_single(&self, kind: Notification) {
         let mut cur = self.state.load(SeqCst);
         while cur & MASK != WAITING {
             let new = (cur & !MASK) | NOTIFIED;
@@ -103,7 +135,7 @@ impl Notify {
             }
         }
         let mut list = self.lock();
-        let waker = self.notify_one_locked(&mut list);
+        let waker = self.notify_one_locked(&mut list, kind);
         drop(list);
         if let Some(w) = waker {
             w.wake();
@@ -146,13 +178,18 @@ impl Notify {
     /// Gives one notification, with the lock held: to the first waiter if
     /// any (returning its waker, to be woken after unlocking), else as a
     /// stored permit.
-    fn notify_one_locked(&self, list: &mut WaitList<Node>) -> Option<Waker> {
+    fn notify_one_locked(&self, list: &mut WaitList<Node>, kind: Notification) -> Option<Waker> {
         let mut cur = self.state.load(SeqCst);
         loop {
             if cur & MASK == WAITING {
-                let key = list.pop_front().expect("WAITING with an empty wait list");
+                let key = if kind == Notification::Last {
+                    list.pop_back()
+                } else {
+                    list.pop_front()
+                };
+                let key = key.expect("WAITING with an empty wait list");
                 let node = list.get_mut(key);
-                node.notified = Some(Notification::One);
+                node.notified = Some(kind);
                 let waker = node.waker.take();
                 if list.is_empty() {
                     self.state.store(cur & !MASK, SeqCst);
@@ -312,12 +349,14 @@ impl Drop for Notified<'_> {
         if list.is_empty() && cur & MASK == WAITING {
             notify.state.store(cur & !MASK, SeqCst);
         }
-        // A `notify_one` given to this future and not consumed goes to the
-        // next waiter, or becomes the stored permit.
-        let forwarded = if node.notified == Some(Notification::One) {
-            notify.notify_one_locked(&mut list)
-        } else {
-            None
+        // A `notify_one` (`notify_last`) given to this future and not
+        // consumed goes to the first (last) waiter, or becomes the stored
+        // permit.
+        let forwarded = match node.notified {
+            Some(kind @ (Notification::One | Notification::Last)) => {
+                notify.notify_one_locked(&mut list, kind)
+            }
+            _ => None,
         };
         drop(list);
         drop(node);

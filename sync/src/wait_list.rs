@@ -92,6 +92,11 @@ impl<N> WaitList<N> {
         (self.head != NIL).then_some(self.head)
     }
 
+    /// The key of the last linked entry.
+    pub(crate) fn back(&self) -> Option<Key> {
+        (self.tail != NIL).then_some(self.tail)
+    }
+
     /// Whether the entry `key` is still in the queue order.
     pub(crate) fn is_linked(&self, key: Key) -> bool {
         self.entry(key).linked
@@ -134,6 +139,13 @@ impl<N> WaitList<N> {
     /// Unlinks the first entry and returns its key.
     pub(crate) fn pop_front(&mut self) -> Option<Key> {
         let key = self.front()?;
+        self.unlink(key);
+        Some(key)
+    }
+
+    /// Unlinks the last entry and returns its key.
+    pub(crate) fn pop_back(&mut self) -> Option<Key> {
+        let key = self.back()?;
         self.unlink(key);
         Some(key)
     }
