@@ -722,3 +722,20 @@ fn a_thread_hook_that_panics_is_reported_and_the_workers_run() {
         "each worker's hook panic was reported"
     );
 }
+
+#[test]
+fn a_blocking_call_inside_block_on_panics_with_an_explanation() {
+    let _serial = serial("a_blocking_call_inside_block_on_panics_with_an_explanation");
+    let rt = runtime(1);
+    let (tx, mut rx) = smp_rt::sync::mpsc::channel::<u32>(1);
+    let panic = catch_unwind(AssertUnwindSafe(|| {
+        rt.block_on(async { rx.blocking_recv() });
+    }))
+    .unwrap_err();
+    let message = panic_message(&*panic);
+    assert!(message.contains("inside block_on"), "{message}");
+    // From a plain thread, the same call blocks until a value comes.
+    let receiver = thread::spawn(move || rx.blocking_recv());
+    rt.block_on(async move { tx.send(5).await.unwrap() });
+    assert_eq!(receiver.join().unwrap(), Some(5));
+}

@@ -130,6 +130,11 @@ pub(crate) fn with_handle<R>(f: impl FnOnce(&Handle) -> R) -> Option<R> {
         .flatten()
 }
 
+/// `true` while this thread is inside a `block_on`.
+pub(crate) fn in_block_on() -> bool {
+    CONTEXT.try_with(|c| c.in_block_on.get()).unwrap_or(false)
+}
+
 /// Marks this thread as inside a `block_on` until the guard drops; `None`
 /// if it already is (a nested `block_on`, which would deadlock or starve
 /// the outer one: the caller panics).

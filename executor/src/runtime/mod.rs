@@ -219,8 +219,9 @@ fn run_worker(shared: Arc<Shared>, index: usize) {
 
 /// Panics with an explanation if the calling thread runs an smp_rt worker
 /// (a task, or a current-thread runtime's `block_on`), where blocking would
-/// stall every task queued on the worker. `what` names the caller in the
-/// message.
+/// stall every task queued on the worker, or is inside a `block_on`, whose
+/// future would stop being polled (as tokio's blocking calls do). `what`
+/// names the caller in the message.
 ///
 /// # Examples
 ///
@@ -231,4 +232,11 @@ fn run_worker(shared: Arc<Shared>, index: usize) {
 #[track_caller]
 pub fn assert_may_block(what: &str) {
     block_on::assert_not_in_worker(what);
+    if crate::context::in_block_on() {
+        panic!(
+            "{what} was called inside block_on: blocking there would stop the block_on's \
+             future, which nothing else polls. `.await` the async version instead, or call \
+             {what} from a plain thread or from spawn_blocking."
+        );
+    }
 }
