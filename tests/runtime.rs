@@ -307,8 +307,21 @@ fn env_worker_threads_child() {
     println!("@@explicit={}@@", explicit.metrics().num_workers());
 }
 
+/// Runs this test binary again as a child process. Under an emulator
+/// (`qemu-aarch64` as cargo's runner), `SMP_RT_TEST_CHILD_RUNNER` names the
+/// command to start it under, as `.ci/run` sets it.
 fn run_env_child(vars: &[(&str, &str)]) -> String {
-    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    let exe = std::env::current_exe().unwrap();
+    let runner = std::env::var("SMP_RT_TEST_CHILD_RUNNER").unwrap_or_default();
+    let mut runner = runner.split_whitespace();
+    let mut cmd = match runner.next() {
+        Some(program) => {
+            let mut cmd = std::process::Command::new(program);
+            cmd.args(runner).arg(&exe);
+            cmd
+        }
+        None => std::process::Command::new(&exe),
+    };
     cmd.args([
         "--exact",
         "env_worker_threads_child",
