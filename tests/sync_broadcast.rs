@@ -14,6 +14,9 @@ use smp_rt::sync::broadcast::{
 };
 use smp_rt::task;
 
+mod common;
+use common::preemptions_of;
+
 fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
     let waker = noop_waker();
     Pin::new(f).poll(&mut Context::from_waker(&waker))
@@ -334,24 +337,6 @@ fn error_formatting() {
     let err = broadcast::error::SendError(1);
     assert_eq!(err.to_string(), "channel closed");
     assert_eq!(format!("{err:?}"), "SendError { .. }");
-}
-
-fn preemptions_of<F>(body: impl FnOnce() -> F + Send + 'static) -> u64
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    let rt = Builder::new_current_thread()
-        .reductions(smp_rt::runtime::MIN_REDUCTIONS)
-        .build()
-        .unwrap();
-    rt.block_on(async move {
-        smp_rt::spawn(async move {
-            body().await;
-            task::stats().preemptions
-        })
-        .await
-        .unwrap()
-    })
 }
 
 #[test]

@@ -8,9 +8,11 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::task::{Context, Poll};
 
 use futures::task::noop_waker;
-use smp_rt::runtime::Builder;
 use smp_rt::sync::{OnceCell, SetError, SetOnce, SetOnceError, oneshot};
 use smp_rt::task;
+
+mod common;
+use common::preemptions_of;
 
 fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
     let waker = noop_waker();
@@ -232,24 +234,6 @@ fn types_are_send_and_sync() {
     send(&cell.get_or_init(|| async { 1 }));
     let once = SetOnce::<u8>::new();
     send(&once.wait());
-}
-
-fn preemptions_of<F>(body: impl FnOnce() -> F + Send + 'static) -> u64
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    let rt = Builder::new_current_thread()
-        .reductions(smp_rt::runtime::MIN_REDUCTIONS)
-        .build()
-        .unwrap();
-    rt.block_on(async move {
-        smp_rt::spawn(async move {
-            body().await;
-            task::stats().preemptions
-        })
-        .await
-        .unwrap()
-    })
 }
 
 #[test]

@@ -8,25 +8,8 @@ use smp_rt::runtime::Builder;
 use smp_rt::sync::{Mutex, Notify, Semaphore, mpsc, oneshot};
 use smp_rt::task;
 
-/// Runs `body` in a task on a one-worker runtime with slices of the
-/// smallest size and returns how often that task was preempted.
-fn preemptions_of<F>(body: impl FnOnce() -> F + Send + 'static) -> u64
-where
-    F: std::future::Future<Output = ()> + Send + 'static,
-{
-    let rt = Builder::new_current_thread()
-        .reductions(smp_rt::runtime::MIN_REDUCTIONS)
-        .build()
-        .unwrap();
-    rt.block_on(async move {
-        smp_rt::spawn(async move {
-            body().await;
-            task::stats().preemptions
-        })
-        .await
-        .unwrap()
-    })
-}
+mod common;
+use common::preemptions_of;
 
 #[test]
 fn sends_that_never_wait_charge_a_reduction_each() {

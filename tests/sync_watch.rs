@@ -9,6 +9,9 @@ use smp_rt::runtime::Builder;
 use smp_rt::sync::watch;
 use smp_rt::task;
 
+mod common;
+use common::preemptions_of;
+
 fn poll_once<F: Future + Unpin>(f: &mut F) -> Poll<F::Output> {
     let waker = noop_waker();
     Pin::new(f).poll(&mut Context::from_waker(&waker))
@@ -250,26 +253,6 @@ fn error_formatting() {
     assert_eq!(format!("{err}"), "channel closed");
     assert_eq!(format!("{err:?}"), "SendError { .. }");
     drop(tx);
-}
-
-/// Runs `body` in a task on a one-worker runtime with the smallest slices
-/// and returns how often that task was preempted.
-fn preemptions_of<F>(body: impl FnOnce() -> F + Send + 'static) -> u64
-where
-    F: Future<Output = ()> + Send + 'static,
-{
-    let rt = Builder::new_current_thread()
-        .reductions(smp_rt::runtime::MIN_REDUCTIONS)
-        .build()
-        .unwrap();
-    rt.block_on(async move {
-        smp_rt::spawn(async move {
-            body().await;
-            task::stats().preemptions
-        })
-        .await
-        .unwrap()
-    })
 }
 
 #[test]
