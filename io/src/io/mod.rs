@@ -28,13 +28,19 @@
 //! # std::io::Result::Ok(()) }).unwrap();
 //! ```
 
+mod interest;
+mod read_buf;
+mod traits;
 mod util;
 
 pub use futures::io::{
-    AllowStdIo, AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt,
-    AsyncWrite, AsyncWriteExt, BufReader, BufWriter, Cursor, Error, ErrorKind, IoSlice, IoSliceMut,
-    LineWriter, ReadHalf, Result, ReuniteError, SeekFrom, Take, WriteHalf,
+    AllowStdIo, AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufReader, BufWriter,
+    Cursor, LineWriter, ReadHalf, ReuniteError, Take, WriteHalf,
 };
+pub use interest::{Interest, Ready};
+pub use read_buf::ReadBuf;
+pub use std::io::{Error, ErrorKind, IoSlice, IoSliceMut, Result, SeekFrom};
+pub use traits::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 pub use util::{Empty, Repeat, Sink, copy, copy_buf, empty, repeat, sink};
 
 /// Splits a reader-writer into a read half and a write half that can be
@@ -42,6 +48,8 @@ pub use util::{Empty, Repeat, Sink, copy, copy_buf, empty, repeat, sink};
 ///
 /// For smp_rt's streams, prefer their own `split`/`into_split`, which need
 /// no lock and wait on each direction separately.
-pub fn split<T: AsyncRead + AsyncWrite>(stream: T) -> (ReadHalf<T>, WriteHalf<T>) {
-    AsyncReadExt::split(stream)
+pub fn split<T: futures::io::AsyncRead + futures::io::AsyncWrite>(
+    stream: T,
+) -> (ReadHalf<T>, WriteHalf<T>) {
+    futures::io::AsyncReadExt::split(stream)
 }
