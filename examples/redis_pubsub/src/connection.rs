@@ -41,6 +41,9 @@ enum Event {
     Shutdown,
 }
 
+/// A channel's name and a message published to it.
+type Message = (Arc<[u8]>, Arc<[u8]>);
+
 struct Connection {
     reader: BufReader<OwnedReadHalf>,
     writer: BufWriter<OwnedWriteHalf>,
@@ -50,8 +53,8 @@ struct Connection {
     subscriptions: HashMap<Arc<[u8]>, AbortHandle>,
     /// The forwarding tasks; dropping the set aborts them.
     forwarders: JoinSet<()>,
-    messages_tx: mpsc::Sender<(Arc<[u8]>, Arc<[u8]>)>,
-    messages: mpsc::Receiver<(Arc<[u8]>, Arc<[u8]>)>,
+    messages_tx: mpsc::Sender<Message>,
+    messages: mpsc::Receiver<Message>,
 }
 
 /// Serves the client on `stream` until it leaves, times out, or `stopping`
