@@ -101,28 +101,3 @@ impl Client {
         }
     }
 }
-
-/// Keeps the paused clock where it is until dropped, so that only
-/// `time::advance` moves it.
-///
-/// With the clock paused, the runtime moves it to the next timer whenever
-/// every task waits. A task waiting for a reply on a socket counts as
-/// waiting even when the reply is already on its way, so a round trip to
-/// the server could move the clock by a read timeout or to a key's expiry.
-/// A task that keeps yielding keeps the runtime from ever waiting.
-pub fn hold_clock() -> HeldClock {
-    HeldClock(tokio::spawn(async {
-        loop {
-            tokio::task::yield_now().await;
-        }
-    }))
-}
-
-/// See [`hold_clock`].
-pub struct HeldClock(JoinHandle<()>);
-
-impl Drop for HeldClock {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
