@@ -15,6 +15,15 @@
 #[cfg(feature = "on-smp_rt")]
 extern crate smp_rt as tokio;
 
+#[cfg(not(any(feature = "on-tokio", feature = "on-smp_rt")))]
+compile_error!(
+    "redis_pubsub needs a runtime: enable the feature `on-tokio` (the default) or `on-smp_rt`"
+);
+#[cfg(all(feature = "on-tokio", feature = "on-smp_rt"))]
+compile_error!(
+    "redis_pubsub: `on-tokio` and `on-smp_rt` exclude each other; for smp_rt, build with `--no-default-features --features on-smp_rt`"
+);
+
 pub mod command;
 mod connection;
 pub mod db;
