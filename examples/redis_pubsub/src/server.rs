@@ -20,7 +20,8 @@ use crate::db::Db;
 pub struct Config {
     /// How long a client may stay silent, between commands or in the middle
     /// of one, before it is disconnected; `None`: forever. Clients
-    /// subscribed to channels wait for messages and are never timed out.
+    /// subscribed to channels wait for messages: they may stay silent
+    /// between commands as long as they like.
     pub read_timeout: Option<Duration>,
 }
 
