@@ -386,3 +386,23 @@ fn sends_charge_a_reduction_each() {
     });
     assert!(charged >= 100, "100 sends charged {charged} reductions");
 }
+
+#[smp_rt::test]
+async fn a_weak_sender_does_not_keep_the_channel_open() {
+    let (tx, mut rx) = broadcast::channel::<u32>(4);
+    let weak = tx.downgrade();
+    let also_weak = weak.clone();
+    assert_eq!((tx.strong_count(), tx.weak_count()), (1, 2));
+    let upgraded = weak.upgrade().expect("a sender is alive");
+    upgraded.send(1).unwrap();
+    assert_eq!(weak.strong_count(), 2);
+    drop(upgraded);
+    drop(tx);
+    // Only weak senders are left: the channel is closed and stays closed.
+    assert_eq!(rx.recv().await, Ok(1));
+    assert_eq!(rx.recv().await, Err(broadcast::error::RecvError::Closed));
+    assert!(also_weak.upgrade().is_none());
+    assert_eq!((weak.strong_count(), weak.weak_count()), (0, 2));
+    drop(also_weak);
+    assert_eq!(weak.weak_count(), 1);
+}
