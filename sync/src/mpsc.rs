@@ -576,8 +576,32 @@ impl<F: Flavor> Rx<F> {
 impl<F: Flavor> Drop for Rx<F> {
     fn drop(&mut self) {
         self.chan.close();
-        // Drop the messages now rather than with the last sender.
-        while self.chan.flavor.pop().is_some() {}
+        // Nothing polls this receiver any more: let its task's waker go now
+        // rather than with the last sender, and before the drain below,
+        // where a message's destructor may panic.
+        drop(self.chan.rx_waker.take());
+        // Drop the messages now rather than with the last sender. If one's
+        // destructor panics, `Drain`'s drop, run by the unwinding, drops the
+        // rest (a second panic there aborts the process, as in tokio), and
+        // the first panic goes on to the receiver's owner.
+        let mut drain = Drain(&self.chan.flavor);
+        drain.drain();
+    }
+}
+
+/// Pops and drops every message queued, again when dropped: see `Rx`'s
+/// `Drop`.
+struct Drain<'a, F: Flavor>(&'a F);
+
+impl<F: Flavor> Drain<'_, F> {
+    fn drain(&mut self) {
+        while self.0.pop().is_some() {}
+    }
+}
+
+impl<F: Flavor> Drop for Drain<'_, F> {
+    fn drop(&mut self) {
+        self.drain();
     }
 }
 
