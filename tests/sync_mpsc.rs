@@ -639,7 +639,11 @@ fn dropping_a_receiver_drops_every_message_when_one_destructor_panics() {
     }
     let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(rx)));
     assert!(panic.is_err(), "the destructor's panic propagates");
-    assert_eq!(drops.load(SeqCst), 3, "unbounded: every message was dropped");
+    assert_eq!(
+        drops.load(SeqCst),
+        3,
+        "unbounded: every message was dropped"
+    );
     assert!(tx.is_closed());
 }
 
@@ -667,9 +671,17 @@ fn dropping_a_receiver_releases_its_waker() {
             let mut cx = Context::from_waker(&waker);
             assert!(pin!(rx.recv()).poll(&mut cx).is_pending());
         }
-        assert_eq!(live_clones(&counted), 1, "registered by the bounded receiver");
+        assert_eq!(
+            live_clones(&counted),
+            1,
+            "registered by the bounded receiver"
+        );
         drop(rx);
-        assert_eq!(live_clones(&counted), 0, "released with the bounded receiver");
+        assert_eq!(
+            live_clones(&counted),
+            0,
+            "released with the bounded receiver"
+        );
         drop(tx);
     }
     let (tx, mut rx) = mpsc::unbounded_channel::<u8>();
@@ -678,9 +690,17 @@ fn dropping_a_receiver_releases_its_waker() {
         let mut cx = Context::from_waker(&waker);
         assert!(pin!(rx.recv()).poll(&mut cx).is_pending());
     }
-    assert_eq!(live_clones(&counted), 1, "registered by the unbounded receiver");
+    assert_eq!(
+        live_clones(&counted),
+        1,
+        "registered by the unbounded receiver"
+    );
     drop(rx);
-    assert_eq!(live_clones(&counted), 0, "released with the unbounded receiver");
+    assert_eq!(
+        live_clones(&counted),
+        0,
+        "released with the unbounded receiver"
+    );
     drop(tx);
 }
 

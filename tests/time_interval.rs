@@ -229,8 +229,10 @@ fn a_zero_period_panics_in_interval_at() {
 }
 
 #[test]
-#[should_panic(expected = "smp_rt::time::interval needs a runtime, and there is no smp_rt runtime \
-                           on this thread: call it from inside a runtime")]
+#[should_panic(
+    expected = "smp_rt::time::interval needs a runtime, and there is no smp_rt runtime \
+                           on this thread: call it from inside a runtime"
+)]
 fn interval_outside_a_runtime_panics_when_called() {
     // Not ticked: the call itself panics, as tokio's does.
     let _ = interval(Duration::from_millis(1));

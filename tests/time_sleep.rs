@@ -338,13 +338,13 @@ const NO_RUNTIME: &str = "needs a runtime, and there is no smp_rt runtime on thi
 #[should_panic(expected = "smp_rt::time::sleep needs a runtime")]
 fn sleep_outside_a_runtime_panics_when_called() {
     // Not awaited, not polled: the call itself panics, as tokio's does.
-    let _ = sleep(Duration::from_millis(1));
+    drop(sleep(Duration::from_millis(1)));
 }
 
 #[test]
 #[should_panic(expected = "smp_rt::time::sleep_until needs a runtime")]
 fn sleep_until_outside_a_runtime_panics_when_called() {
-    let _ = sleep_until(Instant::now() + Duration::from_millis(1));
+    drop(sleep_until(Instant::now() + Duration::from_millis(1)));
 }
 
 #[test]
@@ -355,9 +355,7 @@ fn the_panic_for_want_of_a_runtime_says_how_to_fix_it() {
         || drop(sleep(Duration::MAX)),
     ] {
         let panic = std::panic::catch_unwind(make).expect_err("made outside a runtime");
-        let message = panic
-            .downcast_ref::<String>()
-            .expect("a formatted message");
+        let message = panic.downcast_ref::<String>().expect("a formatted message");
         assert!(message.contains(NO_RUNTIME), "{message}");
     }
 }
@@ -378,7 +376,7 @@ fn a_sleep_made_inside_enter_can_be_awaited_in_block_on() {
 #[should_panic(expected = "has no timers")]
 fn a_sleep_on_an_executor_only_runtime_panics_when_called() {
     smp_rt_executor::block_on(async {
-        let _ = sleep(Duration::from_millis(1));
+        drop(sleep(Duration::from_millis(1)));
     });
 }
 

@@ -150,18 +150,22 @@ fn accessors_reach_the_inner_future() {
 }
 
 #[test]
-#[should_panic(expected = "smp_rt::time::timeout needs a runtime, and there is no smp_rt runtime \
-                           on this thread: call it from inside a runtime")]
+#[should_panic(
+    expected = "smp_rt::time::timeout needs a runtime, and there is no smp_rt runtime \
+                           on this thread: call it from inside a runtime"
+)]
 fn timeout_outside_a_runtime_panics_when_called() {
     // Not awaited: the call itself panics, as tokio's does.
-    let _ = timeout(Duration::from_secs(1), async {});
+    drop(timeout(Duration::from_secs(1), async {}));
 }
 
 #[test]
-#[should_panic(expected = "smp_rt::time::timeout_at needs a runtime, and there is no smp_rt runtime \
-                           on this thread: call it from inside a runtime")]
+#[should_panic(
+    expected = "smp_rt::time::timeout_at needs a runtime, and there is no smp_rt runtime \
+                           on this thread: call it from inside a runtime"
+)]
 fn timeout_at_outside_a_runtime_panics_when_called() {
-    let _ = timeout_at(Instant::now(), async {});
+    drop(timeout_at(Instant::now(), async {}));
 }
 
 /// A duration too large to be a deadline needs no timer, so no runtime

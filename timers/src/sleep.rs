@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use pin_project_lite::pin_project;
 
-use crate::{Instant, Timers};
 use crate::entry::{TimerEntry, current_timers};
+use crate::{Instant, Timers};
 
 /// Waits until `duration` has elapsed.
 ///

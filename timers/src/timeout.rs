@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use pin_project_lite::pin_project;
 
-use crate::error::Elapsed;
 use crate::entry::current_timers;
+use crate::error::Elapsed;
 use crate::{Instant, Sleep};
 
 /// Runs `future` for at most `duration`.
