@@ -228,14 +228,17 @@ struct Chan<F> {
 
 // The channel is unwind-safe whatever the message type, as tokio's is (so
 // are all its handles, which only hold an `Arc` or a reference to it). Its
-// cells (the queues', the waker's) are only auto-`!RefUnwindSafe`: no
-// panic can leave them half-changed. Every change to the shared state is an
-// atomic step or a queue operation that runs no user code; user code (a
-// message's destructor, a waker's `clone`, `wake` or `drop`) runs only
-// before or after such a step, on a message already out of the queue or a
-// waker already taken out of its slot, so a panic in it leaves the channel
-// as consistent as it found it. The semaphore's lock recovers from
-// poisoning for the same reason.
+// cells (the queues', the waker's) only make it auto-`!RefUnwindSafe`.
+// Every change to the shared state is an atomic step or a queue operation
+// that runs no user code; user code (a message's destructor, a waker's
+// `wake` or `drop`) runs only before or after such a step, on a message
+// already out of the queue or a waker already taken out of its slot, so a
+// panic in it leaves the channel as consistent as it found it. The
+// semaphore's lock recovers from poisoning for the same reason. One
+// exception, from futures' `AtomicWaker`: a waker whose `clone` panics
+// while the receiver registers it leaves the waker slot claimed, and that
+// receiver is not woken again (the panic goes to the receiver's poll;
+// tokio's own `AtomicWaker` catches that case).
 impl<F> std::panic::RefUnwindSafe for Chan<F> {}
 impl<F> std::panic::UnwindSafe for Chan<F> {}
 
