@@ -21,10 +21,10 @@
 //! [`Instant::now`](crate::Instant::now) holds no `Timers`: finding the
 //! current runtime's takes a thread-local look-up, a type-map look-up and an
 //! `Arc` clone, too much for every `Instant::now()` (a timer future pays it
-//! once, when it is made, and keeps them).
-//! So they first read a process-wide count of runtimes whose clock is
-//! virtual ([`any_virtual_clock`], one relaxed load); only when it is not
-//! zero do they look the runtime up. A thread-local set while a paused
+//! once, when it is made, and keeps them). So it first reads a
+//! process-wide count of runtimes whose clock is virtual
+//! ([`any_virtual_clock`], one relaxed load); only when it is not zero does
+//! it look the runtime up. A thread-local set while a paused
 //! runtime runs would need a hook where the executor enters and leaves a
 //! runtime on a thread, which the timers do not have (the executor owns
 //! that), and would miss the other threads of the runtime. The count is

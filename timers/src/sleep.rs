@@ -120,9 +120,8 @@ pin_project! {
     ///
     /// It belongs to the runtime it was made in (it finds that runtime's
     /// timers then, and keeps them). Its timer is armed when it is first
-    /// polled, and cancelled when it is dropped: a
-    /// dropped `Sleep` never wakes its task and leaves nothing behind in
-    /// the timers.
+    /// polled, and cancelled when it is dropped: a dropped `Sleep` never
+    /// wakes its task and leaves nothing behind in the timers.
     ///
     /// Polling charges one reduction.
     ///
