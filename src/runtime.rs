@@ -302,6 +302,13 @@ pub struct Runtime {
     timers: Arc<Timers>,
 }
 
+// Unwind-safe, as tokio's `Runtime` is: the executor's runtime is (see its
+// impls), and the reactor and the timers run user code (wakers) only
+// outside their critical sections, through `wake_caught`, under locks that
+// recover from poisoning.
+impl std::panic::UnwindSafe for Runtime {}
+impl std::panic::RefUnwindSafe for Runtime {}
+
 impl Drop for Runtime {
     fn drop(&mut self) {
         // Tasks first, then the reactor and the timers: IO objects and

@@ -540,7 +540,7 @@ fn a_handle_used_after_its_runtime_is_dropped_fails_clearly() {
     assert!(err.is_cancelled());
     // block_on panics with an explanation rather than wait forever.
     let panic = catch_unwind(AssertUnwindSafe(|| {
-        handle.block_on(sleep(Duration::from_millis(1)));
+        handle.block_on(async { sleep(Duration::from_millis(1)).await });
     }))
     .unwrap_err();
     let message = panic_message(&*panic);

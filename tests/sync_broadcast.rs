@@ -240,6 +240,30 @@ async fn sender_closed() {
     tx.closed().await;
 }
 
+/// Panics in its `Drop`.
+#[derive(Clone)]
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("a value whose destructor panics");
+    }
+}
+
+/// The last receiver drops a value whose destructor panics: the panic
+/// reaches whoever dropped the receiver, and the senders waiting in
+/// `closed()` hear of it all the same.
+#[test]
+fn the_last_receiver_dropped_with_a_panicking_value_still_ends_closed() {
+    let (tx, rx) = broadcast::channel(4);
+    assert!(tx.send(PanicsOnDrop).is_ok());
+    let mut closed = pin!(tx.closed());
+    assert!(poll_once(&mut closed).is_pending());
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(rx)));
+    assert!(panic.is_err(), "the destructor's panic propagates");
+    assert!(poll_once(&mut closed).is_ready());
+}
+
 #[smp_rt::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_task_receives_every_value() {
     let (tx, _) = broadcast::channel::<u64>(4096);

@@ -880,10 +880,13 @@ impl<T> Drop for Receiver<T> {
         inner.rx_cnt -= 1;
         let last = inner.rx_cnt == 0;
         drop(inner);
-        drop(dropped);
+        // Before the values: a destructor among them may panic (the `Vec`
+        // still drops the rest, and the panic goes on to the receiver's
+        // owner), and the senders in `closed()` must hear of it anyway.
         if last {
             self.shared.notify_last_rx_drop.notify_waiters();
         }
+        drop(dropped);
     }
 }
 

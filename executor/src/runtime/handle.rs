@@ -32,6 +32,14 @@ pub struct Handle {
     pub(crate) shared: Arc<Shared>,
 }
 
+// Unwind-safe, as tokio's `Handle` is. The runtime's shared state is made
+// to survive panics in the user code it runs (task polls, destructors,
+// wakers, thread hooks are caught; see `task/unwind.rs`), and its locks
+// are guards that unlock on unwinding: a panic through code holding a
+// handle cannot leave it in a state the runtime does not expect.
+impl std::panic::UnwindSafe for Handle {}
+impl std::panic::RefUnwindSafe for Handle {}
+
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Handle")

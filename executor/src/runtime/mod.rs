@@ -53,6 +53,11 @@ pub struct Runtime {
     shut_down: bool,
 }
 
+// Unwind-safe, as tokio's `Runtime` is, for the reasons given at `Handle`'s
+// impls; the list of worker threads is behind a `Mutex`.
+impl std::panic::UnwindSafe for Runtime {}
+impl std::panic::RefUnwindSafe for Runtime {}
+
 impl Runtime {
     /// A multi-thread runtime with default settings.
     pub fn new() -> io::Result<Runtime> {
