@@ -28,6 +28,8 @@
 //! # std::io::Result::Ok(()) }).unwrap();
 //! ```
 
+#[doc(hidden)]
+pub mod ext;
 mod interest;
 mod read_buf;
 mod traits;
