@@ -28,30 +28,33 @@
 //! # std::io::Result::Ok(()) }).unwrap();
 //! ```
 
+mod blocking;
+mod buf_reader;
+mod buf_stream;
+mod buf_writer;
+mod copy;
+mod duplex;
 #[doc(hidden)]
 pub mod ext;
 mod interest;
+mod join;
 mod read_buf;
+mod split;
+mod stdio;
 mod traits;
 mod util;
 
-pub use futures::io::{
-    AllowStdIo, AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt, BufReader, BufWriter,
-    Cursor, LineWriter, ReadHalf, ReuniteError, Take, WriteHalf,
-};
+pub use buf_reader::BufReader;
+pub use buf_stream::BufStream;
+pub use buf_writer::BufWriter;
+pub use copy::{copy, copy_bidirectional, copy_bidirectional_with_sizes, copy_buf};
+pub use duplex::{DuplexStream, SimplexStream, duplex, simplex};
+pub use futures::io::{AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 pub use interest::{Interest, Ready};
+pub use join::{Join, join};
 pub use read_buf::ReadBuf;
+pub use split::{ReadHalf, WriteHalf, split};
+pub use stdio::{Stderr, Stdin, Stdout, stderr, stdin, stdout};
 pub use std::io::{Error, ErrorKind, IoSlice, IoSliceMut, Result, SeekFrom};
 pub use traits::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
-pub use util::{Empty, Repeat, Sink, copy, copy_buf, empty, repeat, sink};
-
-/// Splits a reader-writer into a read half and a write half that can be
-/// used from different tasks (they share the object through a lock).
-///
-/// For smp_rt's streams, prefer their own `split`/`into_split`, which need
-/// no lock and wait on each direction separately.
-pub fn split<T: futures::io::AsyncRead + futures::io::AsyncWrite>(
-    stream: T,
-) -> (ReadHalf<T>, WriteHalf<T>) {
-    futures::io::AsyncReadExt::split(stream)
-}
+pub use util::{Empty, Repeat, Sink, empty, repeat, sink};
