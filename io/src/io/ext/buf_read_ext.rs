@@ -144,7 +144,7 @@ pub trait AsyncBufReadExt: AsyncBufRead {
     /// # smp_rt::block_on(async {
     /// use smp_rt::io::AsyncBufReadExt;
     ///
-    /// let mut segments = (&b"a,b,,c"[..]).split(b',');
+    /// let mut segments = std::io::Cursor::new(b"a,b,,c").split(b',');
     /// let mut all = Vec::new();
     /// while let Some(segment) = segments.next_segment().await? {
     ///     all.push(segment);

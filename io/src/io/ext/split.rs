@@ -65,7 +65,7 @@ impl<R: AsyncBufRead + Unpin> Split<R> {
     /// # smp_rt::block_on(async {
     /// use smp_rt::io::AsyncBufReadExt;
     ///
-    /// let mut records = (&b"r1\0r2\0"[..]).split(0);
+    /// let mut records = std::io::Cursor::new(b"r1\0r2\0").split(0);
     /// assert_eq!(records.next_segment().await?, Some(b"r1".to_vec()));
     /// assert_eq!(records.next_segment().await?, Some(b"r2".to_vec()));
     /// assert_eq!(records.next_segment().await?, None);
