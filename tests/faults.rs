@@ -585,7 +585,8 @@ fn io_helpers_on_always_ready_ends_yield_so_a_timeout_fires() {
     let rt = Builder::new_current_thread().build().unwrap();
     rt.block_on(async {
         let mut sink = io::sink();
-        let copy = io::copy(io::repeat(1), &mut sink);
+        let mut ones = io::repeat(1);
+        let copy = io::copy(&mut ones, &mut sink);
         assert!(timeout(Duration::from_millis(20), copy).await.is_err());
         let spin = async {
             let mut buf = [0; 8];

@@ -184,7 +184,11 @@ impl<T: Read + Send + 'static> Blocking<T> {
 }
 
 impl<T: Write + Send + 'static> Blocking<T> {
-    pub(crate) fn poll_write(&mut self, cx: &mut Context<'_>, src: &[u8]) -> Poll<io::Result<usize>> {
+    pub(crate) fn poll_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        src: &[u8],
+    ) -> Poll<io::Result<usize>> {
         ready!(poll_charge(cx));
         loop {
             match &mut self.state {

@@ -236,7 +236,11 @@ impl<R: AsyncRead + AsyncSeek> AsyncSeek for BufReader<R> {
 
 impl<R: AsyncRead + AsyncSeek> BufReader<R> {
     /// Waits for the seek back over the buffered bytes, then seeks by `n`.
-    fn poll_overflowed(mut self: Pin<&mut Self>, cx: &mut Context<'_>, n: i64) -> Poll<io::Result<u64>> {
+    fn poll_overflowed(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        n: i64,
+    ) -> Poll<io::Result<u64>> {
         if self.as_mut().get_pin_mut().poll_complete(cx)?.is_pending() {
             *self.project().seek_state = SeekState::PendingOverflowed(n);
             return Poll::Pending;

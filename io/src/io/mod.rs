@@ -52,7 +52,7 @@ pub use interest::{Interest, Ready};
 pub use join::{Join, join};
 pub use read_buf::ReadBuf;
 pub use split::{ReadHalf, WriteHalf, split};
-pub use stdio::{Stderr, Stdin, Stdout, stderr, stdin, stdout};
 pub use std::io::{Error, ErrorKind, IoSlice, IoSliceMut, Result, SeekFrom};
+pub use stdio::{Stderr, Stdin, Stdout, stderr, stdin, stdout};
 pub use traits::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
 pub use util::{Empty, Repeat, Sink, empty, repeat, sink};
