@@ -34,6 +34,8 @@ mod buf_stream;
 mod buf_writer;
 mod copy;
 mod duplex;
+#[doc(hidden)]
+pub mod ext;
 mod interest;
 mod join;
 mod read_buf;
