@@ -33,8 +33,9 @@ pin_project_lite::pin_project! {
     /// use std::pin::Pin;
     ///
     /// let mut reader = BufReader::with_capacity(4, &b"abcdef"[..]);
-    /// let got = poll_fn(|cx| Pin::new(&mut reader).poll_fill_buf(cx)).await?;
-    /// assert_eq!(got, b"abcd");
+    /// // One read of the inner reader fills the buffer as far as it can.
+    /// poll_fn(|cx| Pin::new(&mut reader).poll_fill_buf(cx).map_ok(drop)).await?;
+    /// assert_eq!(reader.buffer(), b"abcd");
     /// Pin::new(&mut reader).consume(3);
     /// assert_eq!(reader.buffer(), b"d");
     /// # std::io::Result::Ok(()) }).unwrap();

@@ -1,22 +1,23 @@
-//! The IO traits and helpers: the futures crate's traits and adapters,
-//! re-exported, and smp_rt's own `copy`, `copy_buf`, `empty`, `repeat` and
-//! `sink`, which charge reductions (see `util`).
+//! The IO traits and helpers, in tokio's shape: the traits, the adapters
+//! (`BufReader`, `BufWriter`, `BufStream`, `split`, `join`), in-memory
+//! pipes (`duplex`, `simplex`), `copy` and its kin, `empty`, `repeat`,
+//! `sink`, and the standard streams. What never waits charges reductions.
 //!
 //! smp_rt's streams implement [`AsyncRead`] and [`AsyncWrite`]; the
 //! extension traits add `read_exact`, `write_all`, `close`, ... (With the
 //! `tokio-io` feature they also implement tokio's traits.) Every wait of an
-//! smp_rt stream charges a reduction; the futures crate's in-memory
-//! adapters (`Cursor`, `AllowStdIo`) do not.
+//! smp_rt stream charges a reduction; `std`'s in-memory readers and
+//! writers (`&[u8]`, `Vec<u8>`, `Cursor`) do not, as in tokio.
 //!
 //! # Examples
 //!
 //! ```
 //! # smp_rt::block_on(async {
-//! use smp_rt_io::io::{self, AsyncReadExt, AsyncWriteExt};
+//! use smp_rt_io::io::{AsyncReadExt, AsyncWriteExt};
 //! use smp_rt_io::net::UnixStream;
 //!
 //! let (a, mut b) = UnixStream::pair()?;
-//! let (mut reader, mut writer) = io::split(a);
+//! let (mut reader, mut writer) = a.into_split();
 //! writer.write_all(b"through a split").await?;
 //! writer.close().await?; // shuts down writing: `b` reads end-of-file
 //! let mut got = Vec::new();
