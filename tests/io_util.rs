@@ -662,3 +662,63 @@ async fn stdout_and_stderr_take_writes_and_flush() {
     write_all(&mut stderr, b"io_util: stderr\n").await;
     shutdown(&mut stderr).await;
 }
+
+/// Run by [`stdin_and_stdout_carry_a_childs_input_to_its_output`] as a
+/// child process: copies its standard input to its standard output
+/// between markers.
+#[test]
+#[ignore = "a child process of stdin_and_stdout_carry_a_childs_input_to_its_output"]
+fn stdio_child() {
+    let rt = smp_rt::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut stdout = io::stdout();
+        write_all(&mut stdout, b"@@").await;
+        let copied = io::copy(&mut io::stdin(), &mut stdout).await.unwrap();
+        write_all(&mut stdout, format!("@@copied={copied}@@").as_bytes()).await;
+        flush(&mut stdout).await;
+    });
+}
+
+#[test]
+fn stdin_and_stdout_carry_a_childs_input_to_its_output() {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+
+    // Under an emulator, `SMP_RT_TEST_CHILD_RUNNER` is the command to start
+    // the child under, as `.ci/run` sets it.
+    let exe = std::env::current_exe().unwrap();
+    let runner = std::env::var("SMP_RT_TEST_CHILD_RUNNER").unwrap_or_default();
+    let mut runner = runner.split_whitespace();
+    let mut cmd = match runner.next() {
+        Some(program) => {
+            let mut cmd = Command::new(program);
+            cmd.args(runner).arg(&exe);
+            cmd
+        }
+        None => Command::new(&exe),
+    };
+    cmd.args([
+        "--exact",
+        "stdio_child",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input: Vec<u8> = b"from the parent\n".repeat(10_000);
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let out = String::from_utf8(out.stdout).unwrap();
+    let expected = format!("@@{}@@copied=160000@@", "from the parent\n".repeat(10_000));
+    assert!(out.contains(&expected), "{out}");
+}
