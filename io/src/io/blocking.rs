@@ -184,7 +184,11 @@ impl<T: Read + Send + 'static> Blocking<T> {
 }
 
 impl<T: Write + Send + 'static> Blocking<T> {
-    pub(crate) fn poll_write(&mut self, cx: &mut Context<'_>, src: &[u8]) -> Poll<io::Result<usize>> {
+    pub(crate) fn poll_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        src: &[u8],
+    ) -> Poll<io::Result<usize>> {
         ready!(poll_charge(cx));
         loop {
             match &mut self.state {
@@ -228,5 +232,106 @@ impl<T: Write + Send + 'static> Blocking<T> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::poll_fn;
+    use std::io::{self, Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    use std::sync::{Arc, Mutex};
+
+    use super::{Blocking, ReadBuf};
+
+    /// A reader of `0..len` that counts its calls.
+    struct Counted {
+        next: u8,
+        len: u8,
+        calls: Arc<AtomicUsize>,
+    }
+
+    impl Read for Counted {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.calls.fetch_add(1, Relaxed);
+            let n = buf.len().min(usize::from(self.len - self.next));
+            for byte in &mut buf[..n] {
+                *byte = self.next;
+                self.next += 1;
+            }
+            Ok(n)
+        }
+    }
+
+    /// A writer into a shared vector, or one that fails every call.
+    struct Shared(Option<Arc<Mutex<Vec<u8>>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            match &self.0 {
+                Some(out) => out.lock().unwrap().write(buf),
+                None => Err(io::Error::other("this writer always fails")),
+            }
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    async fn read(blocking: &mut Blocking<Counted>, max: usize) -> Vec<u8> {
+        let mut memory = vec![0; max];
+        let mut buf = ReadBuf::new(&mut memory);
+        poll_fn(|cx| blocking.poll_read(cx, &mut buf))
+            .await
+            .unwrap();
+        buf.filled().to_vec()
+    }
+
+    #[test]
+    fn each_read_runs_one_blocking_read_of_at_most_the_callers_room() {
+        crate::test_rt::runtime().block_on(async {
+            let calls = Arc::new(AtomicUsize::new(0));
+            let mut blocking = Blocking::new(Counted {
+                next: 0,
+                len: 10,
+                calls: calls.clone(),
+            });
+            assert_eq!(read(&mut blocking, 4).await, [0, 1, 2, 3]);
+            assert_eq!(read(&mut blocking, 4).await, [4, 5, 6, 7]);
+            assert_eq!(read(&mut blocking, 4).await, [8, 9]);
+            assert!(read(&mut blocking, 4).await.is_empty(), "end-of-file");
+            assert_eq!(calls.load(Relaxed), 4);
+        });
+    }
+
+    #[test]
+    fn writes_reach_the_writer_in_order_once_flushed() {
+        crate::test_rt::runtime().block_on(async {
+            let out = Arc::new(Mutex::new(Vec::new()));
+            let mut blocking = Blocking::new(Shared(Some(out.clone())));
+            for chunk in [&b"ab"[..], b"cd", b"ef"] {
+                let n = poll_fn(|cx| blocking.poll_write(cx, chunk)).await.unwrap();
+                assert_eq!(n, 2);
+            }
+            poll_fn(|cx| blocking.poll_flush(cx)).await.unwrap();
+            assert_eq!(*out.lock().unwrap(), b"abcdef");
+        });
+    }
+
+    #[test]
+    fn a_failed_write_is_reported_by_the_next_call() {
+        crate::test_rt::runtime().block_on(async {
+            let mut blocking = Blocking::new(Shared(None));
+            // Reported written at once: the bytes are in the adapter.
+            let n = poll_fn(|cx| blocking.poll_write(cx, b"lost"))
+                .await
+                .unwrap();
+            assert_eq!(n, 4);
+            let err = poll_fn(|cx| blocking.poll_flush(cx)).await.unwrap_err();
+            assert_eq!(err.to_string(), "this writer always fails");
+            // The error is reported once; the flush it interrupted runs now.
+            poll_fn(|cx| blocking.poll_flush(cx)).await.unwrap();
+        });
     }
 }

@@ -33,8 +33,9 @@ pin_project_lite::pin_project! {
     /// use std::pin::Pin;
     ///
     /// let mut reader = BufReader::with_capacity(4, &b"abcdef"[..]);
-    /// let got = poll_fn(|cx| Pin::new(&mut reader).poll_fill_buf(cx)).await?;
-    /// assert_eq!(got, b"abcd");
+    /// // One read of the inner reader fills the buffer as far as it can.
+    /// poll_fn(|cx| Pin::new(&mut reader).poll_fill_buf(cx).map_ok(drop)).await?;
+    /// assert_eq!(reader.buffer(), b"abcd");
     /// Pin::new(&mut reader).consume(3);
     /// assert_eq!(reader.buffer(), b"d");
     /// # std::io::Result::Ok(()) }).unwrap();
@@ -236,7 +237,11 @@ impl<R: AsyncRead + AsyncSeek> AsyncSeek for BufReader<R> {
 
 impl<R: AsyncRead + AsyncSeek> BufReader<R> {
     /// Waits for the seek back over the buffered bytes, then seeks by `n`.
-    fn poll_overflowed(mut self: Pin<&mut Self>, cx: &mut Context<'_>, n: i64) -> Poll<io::Result<u64>> {
+    fn poll_overflowed(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        n: i64,
+    ) -> Poll<io::Result<u64>> {
         if self.as_mut().get_pin_mut().poll_complete(cx)?.is_pending() {
             *self.project().seek_state = SeekState::PendingOverflowed(n);
             return Poll::Pending;

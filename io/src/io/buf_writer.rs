@@ -84,7 +84,11 @@ impl<W: AsyncWrite> BufWriter<W> {
         let mut this = self.project();
         let mut res = Ok(());
         while *this.written < this.buf.len() {
-            match this.inner.as_mut().poll_write(cx, &this.buf[*this.written..]) {
+            match this
+                .inner
+                .as_mut()
+                .poll_write(cx, &this.buf[*this.written..])
+            {
                 Poll::Pending => break,
                 Poll::Ready(Ok(0)) => {
                     res = Err(io::Error::new(

@@ -7,7 +7,9 @@
 //! smp_rt's streams implement [`AsyncRead`] and [`AsyncWrite`] (and the
 //! futures crate's traits, and with the `tokio-io` feature tokio's). Every
 //! wait of an smp_rt stream charges a reduction, and so does every poll of
-//! an extension trait's future.
+//! an extension trait's future and everything else that never waits;
+//! `std`'s in-memory readers and writers (`&[u8]`, `Vec<u8>`, `Cursor`)
+//! do not, as in tokio.
 //!
 //! # Examples
 //!
