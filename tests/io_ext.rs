@@ -259,12 +259,29 @@ async fn read_line_of_invalid_utf8_is_invalid_data_and_leaves_the_string_unchang
 }
 
 #[smp_rt::test]
-async fn read_line_keeps_what_it_read_before_an_error_of_the_reader() {
+async fn an_error_of_the_reader_keeps_the_bytes_read_except_in_read_to_string() {
     let mut reader = Chunks::with_errors(vec![Some(b"partial ".to_vec()), None]);
     let mut line = String::from("[");
     let err = reader.read_line(&mut line).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Other);
     assert_eq!(line, "[partial ");
+
+    // read_to_string gives nothing on an error: the string is as it was.
+    let mut reader = Chunks::with_errors(vec![Some(b"lost".to_vec()), None]);
+    let mut text = String::from("kept");
+    let err = reader.read_to_string(&mut text).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Other);
+    assert_eq!(text, "kept");
+
+    // read_until and read_to_end keep the bytes read before the error.
+    let mut reader = Chunks::with_errors(vec![Some(b"ab".to_vec()), None]);
+    let mut until = Vec::new();
+    assert!(reader.read_until(b'\n', &mut until).await.is_err());
+    assert_eq!(until, b"ab");
+    let mut reader = Chunks::with_errors(vec![Some(b"cd".to_vec()), None]);
+    let mut all = Vec::new();
+    assert!(reader.read_to_end(&mut all).await.is_err());
+    assert_eq!(all, b"cd");
 }
 
 #[smp_rt::test]
