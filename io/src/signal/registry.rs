@@ -157,11 +157,9 @@ impl Globals {
     /// Wakes the listeners of every signal delivered since the last
     /// dispatch. Called after a drain of the read end.
     pub(crate) fn dispatch(&self) {
-        for slot in self
-            .slots
-            .iter()
-            .filter(|slot| slot.installed.get().is_some())
-        {
+        // Every slot, not only those whose `installed` is set: a handler
+        // can run between its registration and that store.
+        for slot in self.slots.iter() {
             // SeqCst: pairs with the handler's store (see the module docs).
             if slot.pending.swap(false, Ordering::SeqCst) {
                 let waiting = {
