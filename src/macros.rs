@@ -242,13 +242,13 @@ macro_rules! pin {
 pub mod __private {
     use std::cell::Cell;
     use std::hash::{BuildHasher, RandomState};
-    use std::pin::Pin;
     use std::task::Context;
 
     pub use futures::future::MaybeDone;
     pub use smp_rt_executor::task::poll_charge;
     pub use smp_rt_macros::{join_internal, select_internal, try_join_internal};
     pub use std::future::{Future, IntoFuture, poll_fn};
+    pub use std::pin::Pin;
     pub use std::task::Poll;
 
     thread_local! {

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use smp_rt_executor::runtime as executor;
 pub use smp_rt_executor::runtime::{
-    DEFAULT_REDUCTIONS, EnterGuard, Handle, Id, MIN_REDUCTIONS, RuntimeMetrics, TryCurrentError,
+    DEFAULT_REDUCTIONS, EnterGuard, Handle, Id, MIN_REDUCTIONS, RuntimeFlavor, RuntimeMetrics,
+    TryCurrentError,
 };
 use smp_rt_io::Reactor;
 use smp_rt_timers::Timers;
