@@ -237,6 +237,33 @@ async fn a_buf_writer_gathers_a_vectored_write_for_a_one_buffer_writer() {
     assert_eq!(writer.get_ref().writes, 0);
 }
 
+#[smp_rt::test]
+async fn seeking_a_buf_writer_writes_its_buffer_out_first() {
+    let mut writer = BufWriter::new(Cursor::new(Vec::new()));
+    writer.write_all(b"abc").await.unwrap();
+    assert_eq!(writer.seek(SeekFrom::Start(1)).await.unwrap(), 1);
+    assert_eq!(writer.get_ref().get_ref(), b"abc");
+    writer.write_all(b"X").await.unwrap();
+    writer.flush().await.unwrap();
+    assert_eq!(writer.into_inner().into_inner(), b"aXc");
+}
+
+#[smp_rt::test]
+async fn a_buf_stream_from_a_buf_writer_over_a_buf_reader_keeps_both_buffers() {
+    let (mut theirs, ours) = io::duplex(64);
+    theirs.write_all(b"line one\nline two\n").await.unwrap();
+    theirs.shutdown().await.unwrap(); // a lost buffer reads as end-of-file
+    let mut reader = BufReader::new(ours);
+    assert_eq!(read_line(&mut reader).await, "line one\n");
+    let mut writer = BufWriter::new(reader);
+    writer.write_all(b"unsent").await.unwrap();
+    let mut stream = BufStream::from(writer);
+    // What the reader had buffered is still there, and so is the unsent write.
+    assert_eq!(read_line(&mut stream).await, "line two\n");
+    stream.flush().await.unwrap();
+    assert_eq!(read_some(&mut theirs, 16).await, b"unsent");
+}
+
 #[smp_rt::test(worker_threads = 2)]
 async fn a_buf_stream_buffers_both_ways_over_a_unix_stream() {
     let (a, mut b) = UnixStream::pair().unwrap();
