@@ -6,85 +6,41 @@
 mod common;
 
 use std::any::Any;
-use std::future::poll_fn;
 use std::io::{Cursor, IoSlice, SeekFrom};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use smp_rt::io::{
-    self, AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite, BufReader, BufStream, BufWriter, ReadBuf,
+    self, AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncSeek, AsyncSeekExt,
+    AsyncWrite, AsyncWriteExt, BufReader, BufStream, BufWriter, ReadBuf,
 };
 use smp_rt::net::UnixStream;
 use smp_rt::sync::mpsc;
 use smp_rt::time::timeout;
 
-// ---- Small drivers of the poll methods.
+// ---- Small helpers over the extension traits.
 
+/// One read of at most `max` bytes.
 async fn read_some<R: AsyncRead + Unpin + ?Sized>(reader: &mut R, max: usize) -> Vec<u8> {
-    let mut memory = vec![0; max];
-    let mut buf = ReadBuf::new(&mut memory);
-    poll_fn(|cx| Pin::new(&mut *reader).poll_read(cx, &mut buf))
-        .await
-        .unwrap();
-    buf.filled().to_vec()
+    let mut buf = vec![0; max];
+    let n = reader.read(&mut buf).await.unwrap();
+    buf.truncate(n);
+    buf
 }
 
 async fn read_to_end<R: AsyncRead + Unpin + ?Sized>(reader: &mut R) -> Vec<u8> {
     let mut all = Vec::new();
-    loop {
-        let got = read_some(reader, 1024).await;
-        if got.is_empty() {
-            return all;
-        }
-        all.extend_from_slice(&got);
-    }
+    reader.read_to_end(&mut all).await.unwrap();
+    all
 }
 
-async fn write_all<W: AsyncWrite + Unpin + ?Sized>(writer: &mut W, mut bytes: &[u8]) {
-    while !bytes.is_empty() {
-        let n = poll_fn(|cx| Pin::new(&mut *writer).poll_write(cx, bytes))
-            .await
-            .unwrap();
-        bytes = &bytes[n..];
-    }
-}
-
-async fn flush<W: AsyncWrite + Unpin + ?Sized>(writer: &mut W) {
-    poll_fn(|cx| Pin::new(&mut *writer).poll_flush(cx))
-        .await
-        .unwrap();
-}
-
-async fn shutdown<W: AsyncWrite + Unpin + ?Sized>(writer: &mut W) {
-    poll_fn(|cx| Pin::new(&mut *writer).poll_shutdown(cx))
-        .await
-        .unwrap();
-}
-
-/// One line, through the reader's buffer, with its `\n`.
+/// One line, with its `\n`; empty at end-of-file.
 async fn read_line<R: AsyncBufRead + Unpin + ?Sized>(reader: &mut R) -> String {
-    let mut line = Vec::new();
-    poll_fn(|cx| {
-        loop {
-            let buf = ready!(Pin::new(&mut *reader).poll_fill_buf(cx)).unwrap();
-            if buf.is_empty() {
-                return Poll::Ready(());
-            }
-            let (take, done) = match buf.iter().position(|&b| b == b'\n') {
-                Some(i) => (i + 1, true),
-                None => (buf.len(), false),
-            };
-            line.extend_from_slice(&buf[..take]);
-            Pin::new(&mut *reader).consume(take);
-            if done {
-                return Poll::Ready(());
-            }
-        }
-    })
-    .await;
-    String::from_utf8(line).unwrap()
+    let mut line = String::new();
+    reader.read_line(&mut line).await.unwrap();
+    line
 }
 
 /// The message of a panic's payload.
@@ -162,10 +118,10 @@ async fn a_buf_reader_reads_lines_over_a_unix_stream_across_chunks() {
     let writer = smp_rt::spawn(async move {
         // Chunks that split lines and hold several.
         for chunk in [&b"fir"[..], b"st\nsec", b"ond\nthird\nla", b"st"] {
-            write_all(&mut tx, chunk).await;
+            tx.write_all(chunk).await.unwrap();
             smp_rt::task::yield_now().await;
         }
-        shutdown(&mut tx).await;
+        tx.shutdown().await.unwrap();
     });
     let mut reader = BufReader::with_capacity(4, rx);
     let mut lines = Vec::new();
@@ -220,27 +176,14 @@ async fn seeking_a_buf_reader_discards_its_buffer_and_counts_from_what_was_read(
     assert_eq!(read_some(&mut reader, 2).await, [0, 1]);
     assert_eq!(reader.buffer().len(), 14);
     // Relative to the next byte this reader returns, not to the inner one.
-    Pin::new(&mut reader)
-        .start_seek(SeekFrom::Current(3))
-        .unwrap();
-    let at = poll_fn(|cx| Pin::new(&mut reader).poll_complete(cx))
-        .await
-        .unwrap();
+    let at = reader.seek(SeekFrom::Current(3)).await.unwrap();
     assert_eq!(at, 5);
     assert!(reader.buffer().is_empty());
     assert_eq!(read_some(&mut reader, 1).await, [5]);
     // An offset that overflows with the buffered bytes subtracted.
-    Pin::new(&mut reader)
-        .start_seek(SeekFrom::Current(i64::MIN))
-        .unwrap();
-    let err = poll_fn(|cx| Pin::new(&mut reader).poll_complete(cx))
-        .await
-        .unwrap_err();
+    let err = reader.seek(SeekFrom::Current(i64::MIN)).await.unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
-    Pin::new(&mut reader).start_seek(SeekFrom::End(-1)).unwrap();
-    let at = poll_fn(|cx| Pin::new(&mut reader).poll_complete(cx))
-        .await
-        .unwrap();
+    let at = reader.seek(SeekFrom::End(-1)).await.unwrap();
     assert_eq!(at, 63);
     assert_eq!(read_to_end(&mut reader).await, [63]);
 }
@@ -251,17 +194,17 @@ async fn seeking_a_buf_reader_discards_its_buffer_and_counts_from_what_was_read(
 async fn a_buf_writer_gathers_small_writes_into_few_inner_writes() {
     let mut writer = BufWriter::with_capacity(64, Counting::default());
     for i in 0..100u8 {
-        write_all(&mut writer, &[i; 10]).await;
+        writer.write_all(&[i; 10]).await.unwrap();
     }
     // 1000 bytes through a 64-byte buffer: 6 tens per inner write.
     assert_eq!(writer.get_ref().writes, 16);
     assert_eq!(writer.buffer().len(), 40);
-    flush(&mut writer).await;
+    writer.flush().await.unwrap();
     assert_eq!(writer.get_ref().writes, 17);
     let expected: Vec<u8> = (0..100u8).flat_map(|i| [i; 10]).collect();
     assert_eq!(writer.get_ref().written, expected);
     // A write as large as the buffer goes straight through.
-    write_all(&mut writer, &[7; 64]).await;
+    writer.write_all(&[7; 64]).await.unwrap();
     assert_eq!(writer.get_ref().writes, 18);
     assert!(writer.buffer().is_empty());
 }
@@ -269,9 +212,9 @@ async fn a_buf_writer_gathers_small_writes_into_few_inner_writes() {
 #[smp_rt::test]
 async fn a_buf_writer_writes_its_buffer_out_on_shutdown() {
     let mut writer = BufWriter::new(Counting::default());
-    write_all(&mut writer, b"held back").await;
+    writer.write_all(b"held back").await.unwrap();
     assert_eq!(writer.get_ref().writes, 0);
-    shutdown(&mut writer).await;
+    writer.shutdown().await.unwrap();
     let inner = writer.into_inner();
     assert_eq!(inner.written, b"held back");
     assert!(inner.shut_down);
@@ -287,23 +230,48 @@ async fn a_buf_writer_gathers_a_vectored_write_for_a_one_buffer_writer() {
         IoSlice::new(b"de"),
         IoSlice::new(b"fghij"),
     ];
-    let n = poll_fn(|cx| Pin::new(&mut writer).poll_write_vectored(cx, &bufs))
-        .await
-        .unwrap();
+    let n = writer.write_vectored(&bufs).await.unwrap();
     // The whole buffers that fit: "abc" and "de", not the third.
     assert_eq!(n, 5);
     assert_eq!(writer.buffer(), b"abcde");
     assert_eq!(writer.get_ref().writes, 0);
 }
 
+#[smp_rt::test]
+async fn seeking_a_buf_writer_writes_its_buffer_out_first() {
+    let mut writer = BufWriter::new(Cursor::new(Vec::new()));
+    writer.write_all(b"abc").await.unwrap();
+    assert_eq!(writer.seek(SeekFrom::Start(1)).await.unwrap(), 1);
+    assert_eq!(writer.get_ref().get_ref(), b"abc");
+    writer.write_all(b"X").await.unwrap();
+    writer.flush().await.unwrap();
+    assert_eq!(writer.into_inner().into_inner(), b"aXc");
+}
+
+#[smp_rt::test]
+async fn a_buf_stream_from_a_buf_writer_over_a_buf_reader_keeps_both_buffers() {
+    let (mut theirs, ours) = io::duplex(64);
+    theirs.write_all(b"line one\nline two\n").await.unwrap();
+    theirs.shutdown().await.unwrap(); // a lost buffer reads as end-of-file
+    let mut reader = BufReader::new(ours);
+    assert_eq!(read_line(&mut reader).await, "line one\n");
+    let mut writer = BufWriter::new(reader);
+    writer.write_all(b"unsent").await.unwrap();
+    let mut stream = BufStream::from(writer);
+    // What the reader had buffered is still there, and so is the unsent write.
+    assert_eq!(read_line(&mut stream).await, "line two\n");
+    stream.flush().await.unwrap();
+    assert_eq!(read_some(&mut theirs, 16).await, b"unsent");
+}
+
 #[smp_rt::test(worker_threads = 2)]
 async fn a_buf_stream_buffers_both_ways_over_a_unix_stream() {
     let (a, mut b) = UnixStream::pair().unwrap();
     let mut stream = BufStream::new(a);
-    write_all(&mut stream, b"ping\n").await;
-    flush(&mut stream).await;
+    stream.write_all(b"ping\n").await.unwrap();
+    stream.flush().await.unwrap();
     assert_eq!(read_some(&mut b, 16).await, b"ping\n");
-    write_all(&mut b, b"pong\nmore\n").await;
+    b.write_all(b"pong\nmore\n").await.unwrap();
     assert_eq!(read_line(&mut stream).await, "pong\n");
     assert_eq!(read_line(&mut stream).await, "more\n");
 }
@@ -316,8 +284,8 @@ async fn copy_moves_a_stream_to_its_end_and_returns_the_count() {
     let data: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
     let sent = data.clone();
     let writer = smp_rt::spawn(async move {
-        write_all(&mut tx, &sent).await;
-        shutdown(&mut tx).await;
+        tx.write_all(&sent).await.unwrap();
+        tx.shutdown().await.unwrap();
     });
     let mut out = Vec::new();
     let copied = io::copy(&mut rx, &mut out).await.unwrap();
@@ -366,10 +334,10 @@ async fn copy_flushes_the_writer_while_the_reader_waits() {
         };
         io::copy(&mut rx, &mut writer).await
     });
-    write_all(&mut tx, b"first").await;
+    tx.write_all(b"first").await.unwrap();
     // The reader has nothing more (and no end-of-file): the copy flushes.
     assert_eq!(flushed.recv().await.unwrap(), b"first");
-    write_all(&mut tx, b"second").await;
+    tx.write_all(b"second").await.unwrap();
     assert_eq!(flushed.recv().await.unwrap(), b"second");
     drop(tx);
     assert_eq!(copy.await.unwrap().unwrap(), 11);
@@ -424,12 +392,12 @@ async fn copy_bidirectional_proxies_between_two_socket_pairs() {
     let server = smp_rt::spawn(async move {
         // The request ends when the proxy shuts the server's side down.
         let request = read_to_end(&mut server).await;
-        write_all(&mut server, b"response to ").await;
-        write_all(&mut server, &request).await;
-        shutdown(&mut server).await;
+        server.write_all(b"response to ").await.unwrap();
+        server.write_all(&request).await.unwrap();
+        server.shutdown().await.unwrap();
     });
-    write_all(&mut client, b"request").await;
-    shutdown(&mut client).await;
+    client.write_all(b"request").await.unwrap();
+    client.shutdown().await.unwrap();
     assert_eq!(read_to_end(&mut client).await, b"response to request");
     server.await.unwrap();
     assert_eq!(proxy.await.unwrap().unwrap(), (7, 19));
@@ -458,7 +426,7 @@ async fn a_duplex_direction_holds_at_most_max_buf_size_bytes() {
     assert!(matches!(n, Poll::Ready(Ok(4))), "{n:?}");
     assert!(poll_once(|cx| Pin::new(&mut a).poll_write(cx, b"efgh")).is_pending());
     // The other direction is separate.
-    write_all(&mut b, b"back").await;
+    b.write_all(b"back").await.unwrap();
     assert_eq!(read_some(&mut b, 2).await, b"ab");
     let n = poll_once(|cx| Pin::new(&mut a).poll_write(cx, b"efgh"));
     assert!(matches!(n, Poll::Ready(Ok(2))), "{n:?}");
@@ -470,33 +438,27 @@ async fn a_duplex_direction_holds_at_most_max_buf_size_bytes() {
 async fn a_full_duplex_wakes_its_writer_when_read() {
     let (mut a, mut b) = io::duplex(3);
     let writer = smp_rt::spawn(async move {
-        write_all(&mut a, b"more than three bytes").await;
+        a.write_all(b"more than three bytes").await.unwrap();
         a
     });
-    assert_eq!(read_to_end_of(&mut b, 21).await, b"more than three bytes");
+    assert_eq!(read_exactly(&mut b, 21).await, b"more than three bytes");
     drop(writer.await.unwrap());
 }
 
 /// Reads exactly `n` bytes.
-async fn read_to_end_of<R: AsyncRead + Unpin>(reader: &mut R, n: usize) -> Vec<u8> {
-    let mut all = Vec::new();
-    while all.len() < n {
-        let got = read_some(reader, n - all.len()).await;
-        assert!(!got.is_empty(), "early end-of-file");
-        all.extend_from_slice(&got);
-    }
+async fn read_exactly<R: AsyncRead + Unpin>(reader: &mut R, n: usize) -> Vec<u8> {
+    let mut all = vec![0; n];
+    reader.read_exact(&mut all).await.unwrap();
     all
 }
 
 #[smp_rt::test]
 async fn a_dropped_duplex_end_gives_end_of_file_after_the_rest_and_broken_pipe() {
     let (mut a, mut b) = io::duplex(64);
-    write_all(&mut a, b"last words").await;
+    a.write_all(b"last words").await.unwrap();
     drop(a);
     assert_eq!(read_to_end(&mut b).await, b"last words");
-    let err = poll_fn(|cx| Pin::new(&mut b).poll_write(cx, b"anyone?"))
-        .await
-        .unwrap_err();
+    let err = b.write_all(b"anyone?").await.unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
 }
 
@@ -512,15 +474,13 @@ async fn dropping_a_duplex_end_wakes_a_reader_waiting_on_the_other() {
 #[smp_rt::test]
 async fn a_duplex_shut_down_gives_end_of_file_and_refuses_writes() {
     let (mut a, mut b) = io::duplex(64);
-    write_all(&mut a, b"done").await;
-    shutdown(&mut a).await;
+    a.write_all(b"done").await.unwrap();
+    a.shutdown().await.unwrap();
     assert_eq!(read_to_end(&mut b).await, b"done");
-    let err = poll_fn(|cx| Pin::new(&mut a).poll_write(cx, b"x"))
-        .await
-        .unwrap_err();
+    let err = a.write_all(b"x").await.unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
     // The other direction is still open.
-    write_all(&mut b, b"reply").await;
+    b.write_all(b"reply").await.unwrap();
     assert_eq!(read_some(&mut a, 16).await, b"reply");
 }
 
@@ -537,8 +497,8 @@ fn a_duplex_or_simplex_of_zero_bytes_panics_with_an_explanation() {
 #[smp_rt::test]
 async fn a_simplex_passes_bytes_one_way_until_shut_down() {
     let (mut rx, mut tx) = io::simplex(8);
-    write_all(&mut tx, b"one way").await;
-    shutdown(&mut tx).await;
+    tx.write_all(b"one way").await.unwrap();
+    tx.shutdown().await.unwrap();
     assert_eq!(read_to_end(&mut rx).await, b"one way");
     let whole = rx.unsplit(tx);
     drop(whole);
@@ -552,19 +512,19 @@ async fn split_halves_work_from_two_tasks_and_unsplit() {
     let (mut reader, mut writer) = io::split(a);
     assert!(reader.is_pair_of(&writer) && writer.is_pair_of(&reader));
     let echo = smp_rt::spawn(async move {
-        let got = read_to_end_of(&mut b, 4).await;
-        write_all(&mut b, &got).await;
+        let got = read_exactly(&mut b, 4).await;
+        b.write_all(&got).await.unwrap();
         b
     });
     let writing = smp_rt::spawn(async move {
-        write_all(&mut writer, b"echo").await;
+        writer.write_all(b"echo").await.unwrap();
         writer
     });
-    assert_eq!(read_to_end_of(&mut reader, 4).await, b"echo");
+    assert_eq!(read_exactly(&mut reader, 4).await, b"echo");
     let writer = writing.await.unwrap();
     let mut a = reader.unsplit(writer);
     let mut b = echo.await.unwrap();
-    write_all(&mut a, b"whole").await;
+    a.write_all(b"whole").await.unwrap();
     assert_eq!(read_some(&mut b, 16).await, b"whole");
 }
 
@@ -586,17 +546,15 @@ async fn join_reads_from_one_object_and_writes_to_another() {
     let (mut theirs_in, ours_in) = io::duplex(64);
     let (ours_out, mut theirs_out) = io::duplex(64);
     let mut both = io::join(ours_in, ours_out);
-    write_all(&mut theirs_in, b"in").await;
-    write_all(&mut both, b"out").await;
+    theirs_in.write_all(b"in").await.unwrap();
+    both.write_all(b"out").await.unwrap();
     assert_eq!(read_some(&mut both, 16).await, b"in");
     assert_eq!(read_some(&mut theirs_out, 16).await, b"out");
-    shutdown(&mut both).await;
+    both.shutdown().await.unwrap();
     assert!(read_to_end(&mut theirs_out).await.is_empty());
     let (reader, _writer) = both.into_inner();
     drop(reader);
-    let err = poll_fn(|cx| Pin::new(&mut theirs_in).poll_write(cx, b"x"))
-        .await
-        .unwrap_err();
+    let err = theirs_in.write_all(b"x").await.unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
 }
 
@@ -638,12 +596,10 @@ fn a_copy_between_in_memory_ends_charges_reductions() {
 async fn empty_is_at_end_of_file_and_sink_takes_everything() {
     let mut empty = io::empty();
     assert!(read_some(&mut empty, 8).await.is_empty());
-    write_all(&mut empty, b"dropped").await;
+    empty.write_all(b"dropped").await.unwrap();
     let mut sink = io::sink();
     let bufs = [IoSlice::new(b"ab"), IoSlice::new(b"cde")];
-    let n = poll_fn(|cx| Pin::new(&mut sink).poll_write_vectored(cx, &bufs))
-        .await
-        .unwrap();
+    let n = sink.write_vectored(&bufs).await.unwrap();
     assert_eq!(n, 5);
     assert_eq!(io::copy(&mut io::empty(), &mut sink).await.unwrap(), 0);
 }
@@ -653,14 +609,12 @@ async fn empty_is_at_end_of_file_and_sink_takes_everything() {
 #[smp_rt::test]
 async fn stdout_and_stderr_take_writes_and_flush() {
     let mut stdout = io::stdout();
-    let n = poll_fn(|cx| Pin::new(&mut stdout).poll_write(cx, b"io_util: stdout\n"))
-        .await
-        .unwrap();
+    let n = stdout.write(b"io_util: stdout\n").await.unwrap();
     assert_eq!(n, 16);
-    flush(&mut stdout).await;
+    stdout.flush().await.unwrap();
     let mut stderr = io::stderr();
-    write_all(&mut stderr, b"io_util: stderr\n").await;
-    shutdown(&mut stderr).await;
+    stderr.write_all(b"io_util: stderr\n").await.unwrap();
+    stderr.shutdown().await.unwrap();
 }
 
 /// Run by [`stdin_and_stdout_carry_a_childs_input_to_its_output`] as a
@@ -675,10 +629,13 @@ fn stdio_child() {
         .unwrap();
     rt.block_on(async {
         let mut stdout = io::stdout();
-        write_all(&mut stdout, b"@@").await;
+        stdout.write_all(b"@@").await.unwrap();
         let copied = io::copy(&mut io::stdin(), &mut stdout).await.unwrap();
-        write_all(&mut stdout, format!("@@copied={copied}@@").as_bytes()).await;
-        flush(&mut stdout).await;
+        stdout
+            .write_all(format!("@@copied={copied}@@").as_bytes())
+            .await
+            .unwrap();
+        stdout.flush().await.unwrap();
     });
 }
 

@@ -28,16 +28,17 @@ pin_project_lite::pin_project! {
     ///
     /// ```
     /// # smp_rt::block_on(async {
-    /// use smp_rt_io::io::{AsyncBufRead, BufReader};
-    /// use std::future::poll_fn;
-    /// use std::pin::Pin;
+    /// use smp_rt_io::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    /// use smp_rt_io::net::UnixStream;
     ///
-    /// let mut reader = BufReader::with_capacity(4, &b"abcdef"[..]);
-    /// // One read of the inner reader fills the buffer as far as it can.
-    /// poll_fn(|cx| Pin::new(&mut reader).poll_fill_buf(cx).map_ok(drop)).await?;
-    /// assert_eq!(reader.buffer(), b"abcd");
-    /// Pin::new(&mut reader).consume(3);
-    /// assert_eq!(reader.buffer(), b"d");
+    /// let (mut tx, rx) = UnixStream::pair()?;
+    /// tx.write_all(b"one\ntwo\n").await?;
+    /// tx.shutdown().await?;
+    /// let mut reader = BufReader::new(rx);
+    /// let mut line = String::new();
+    /// reader.read_line(&mut line).await?;
+    /// assert_eq!(line, "one\n");
+    /// assert_eq!(reader.buffer(), b"two\n", "read with the first line");
     /// # std::io::Result::Ok(()) }).unwrap();
     /// ```
     pub struct BufReader<R> {

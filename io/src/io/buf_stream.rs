@@ -18,15 +18,17 @@ pin_project_lite::pin_project! {
     ///
     /// ```
     /// # smp_rt::block_on(async {
-    /// use smp_rt_io::io::{AsyncWrite, BufStream};
+    /// use smp_rt_io::io::{AsyncBufReadExt, AsyncWriteExt, BufStream};
     /// use smp_rt_io::net::UnixStream;
-    /// use std::future::poll_fn;
-    /// use std::pin::Pin;
     ///
-    /// let (a, _b) = UnixStream::pair()?;
-    /// let mut stream = BufStream::new(a);
-    /// poll_fn(|cx| Pin::new(&mut stream).poll_write(cx, b"ping")).await?;
-    /// poll_fn(|cx| Pin::new(&mut stream).poll_flush(cx)).await?; // now `_b` can read it
+    /// let (a, b) = UnixStream::pair()?;
+    /// let mut ours = BufStream::new(a);
+    /// let mut theirs = BufStream::new(b);
+    /// ours.write_all(b"ping\n").await?;
+    /// ours.flush().await?; // only now does `theirs` see it
+    /// let mut line = String::new();
+    /// theirs.read_line(&mut line).await?;
+    /// assert_eq!(line, "ping\n");
     /// # std::io::Result::Ok(()) }).unwrap();
     /// ```
     #[derive(Debug)]

@@ -27,14 +27,12 @@ pin_project_lite::pin_project! {
     ///
     /// ```
     /// # smp_rt::block_on(async {
-    /// use smp_rt_io::io::{AsyncWrite, BufWriter};
-    /// use std::future::poll_fn;
-    /// use std::pin::Pin;
+    /// use smp_rt_io::io::{AsyncWriteExt, BufWriter};
     ///
     /// let mut writer = BufWriter::new(Vec::new());
-    /// poll_fn(|cx| Pin::new(&mut writer).poll_write(cx, b"held")).await?;
+    /// writer.write_all(b"held").await?;
     /// assert!(writer.get_ref().is_empty(), "still in the buffer");
-    /// poll_fn(|cx| Pin::new(&mut writer).poll_flush(cx)).await?;
+    /// writer.flush().await?;
     /// assert_eq!(writer.get_ref(), b"held");
     /// # std::io::Result::Ok(()) }).unwrap();
     /// ```

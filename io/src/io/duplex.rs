@@ -52,17 +52,14 @@ pub struct SimplexStream {
 ///
 /// ```
 /// # smp_rt::block_on(async {
-/// use smp_rt_io::io::{self, AsyncRead, AsyncWrite, ReadBuf};
-/// use std::future::poll_fn;
-/// use std::pin::Pin;
+/// use smp_rt_io::io::{self, AsyncReadExt, AsyncWriteExt};
 ///
 /// let (mut rx, mut tx) = io::simplex(16);
-/// poll_fn(|cx| Pin::new(&mut tx).poll_write(cx, b"one way")).await?;
-/// poll_fn(|cx| Pin::new(&mut tx).poll_shutdown(cx)).await?;
-/// let mut memory = [0; 16];
-/// let mut buf = ReadBuf::new(&mut memory);
-/// poll_fn(|cx| Pin::new(&mut rx).poll_read(cx, &mut buf)).await?;
-/// assert_eq!(buf.filled(), b"one way");
+/// tx.write_all(b"one way").await?;
+/// tx.shutdown().await?;
+/// let mut got = String::new();
+/// rx.read_to_string(&mut got).await?;
+/// assert_eq!(got, "one way");
 /// # std::io::Result::Ok(()) }).unwrap();
 /// ```
 #[track_caller]
@@ -263,16 +260,18 @@ pub struct DuplexStream {
 ///
 /// ```
 /// # smp_rt::block_on(async {
-/// use smp_rt_io::io::{self, AsyncRead, AsyncWrite, ReadBuf};
-/// use std::future::poll_fn;
-/// use std::pin::Pin;
+/// use smp_rt_io::io::{self, AsyncReadExt, AsyncWriteExt};
 ///
 /// let (mut client, mut server) = io::duplex(64);
-/// poll_fn(|cx| Pin::new(&mut client).poll_write(cx, b"ping")).await?;
-/// let mut memory = [0; 4];
-/// let mut buf = ReadBuf::new(&mut memory);
-/// poll_fn(|cx| Pin::new(&mut server).poll_read(cx, &mut buf)).await?;
-/// assert_eq!(buf.filled(), b"ping");
+/// client.write_all(b"ping").await?;
+/// let mut buf = [0u8; 4];
+/// server.read_exact(&mut buf).await?;
+/// assert_eq!(&buf, b"ping");
+/// drop(server);
+/// let mut rest = Vec::new();
+/// assert_eq!(client.read_to_end(&mut rest).await?, 0, "end-of-file");
+/// let err = client.write_all(b"anyone?").await.unwrap_err();
+/// assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
 /// # std::io::Result::Ok(()) }).unwrap();
 /// ```
 #[track_caller]

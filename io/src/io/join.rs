@@ -14,17 +14,14 @@ use super::{AsyncBufRead, AsyncRead, AsyncWrite, ReadBuf};
 ///
 /// ```
 /// # smp_rt::block_on(async {
-/// use smp_rt_io::io::{self, AsyncRead, AsyncWrite, ReadBuf};
-/// use std::future::poll_fn;
-/// use std::pin::Pin;
+/// use smp_rt_io::io::{self, AsyncReadExt, AsyncWriteExt};
 ///
 /// let mut both = io::join(&b"in"[..], Vec::new());
-/// poll_fn(|cx| Pin::new(&mut both).poll_write(cx, b"out")).await?;
-/// let mut memory = [0; 2];
-/// let mut buf = ReadBuf::new(&mut memory);
-/// poll_fn(|cx| Pin::new(&mut both).poll_read(cx, &mut buf)).await?;
+/// both.write_all(b"out").await?;
+/// let mut read = String::new();
+/// both.read_to_string(&mut read).await?;
 /// let (_, written) = both.into_inner();
-/// assert_eq!((buf.filled(), &written[..]), (&b"in"[..], &b"out"[..]));
+/// assert_eq!((read.as_str(), &written[..]), ("in", &b"out"[..]));
 /// # std::io::Result::Ok(()) }).unwrap();
 /// ```
 pub fn join<R, W>(reader: R, writer: W) -> Join<R, W>

@@ -55,18 +55,21 @@ impl<T> Inner<T> {
 ///
 /// ```
 /// # smp_rt::block_on(async {
-/// use smp_rt_io::io::{self, AsyncRead, AsyncWrite, ReadBuf};
-/// use std::future::poll_fn;
-/// use std::pin::Pin;
+/// use smp_rt_io::io::{self, AsyncReadExt, AsyncWriteExt};
 ///
 /// let (a, mut b) = io::duplex(64);
 /// let (mut reader, mut writer) = io::split(a);
-/// poll_fn(|cx| Pin::new(&mut writer).poll_write(cx, b"ping")).await?;
-/// let mut memory = [0; 4];
-/// let mut buf = ReadBuf::new(&mut memory);
-/// poll_fn(|cx| Pin::new(&mut b).poll_read(cx, &mut buf)).await?;
-/// assert_eq!(buf.filled(), b"ping");
-/// let a = reader.unsplit(writer);
+/// let pinger = smp_rt::spawn(async move {
+///     writer.write_all(b"ping").await?;
+///     std::io::Result::Ok(writer)
+/// });
+/// let mut ping = [0; 4];
+/// b.read_exact(&mut ping).await?;
+/// b.write_all(b"pong").await?;
+/// let mut pong = [0; 4];
+/// reader.read_exact(&mut pong).await?;
+/// let writer = pinger.await.unwrap()?;
+/// let a = reader.unsplit(writer); // whole again
 /// # drop(a);
 /// # std::io::Result::Ok(()) }).unwrap();
 /// ```

@@ -35,15 +35,12 @@ pub struct Stdin {
 ///
 /// ```no_run
 /// # smp_rt::block_on(async {
-/// use smp_rt_io::io::{self, AsyncRead, ReadBuf};
-/// use std::future::poll_fn;
-/// use std::pin::Pin;
+/// use smp_rt_io::io::{self, AsyncBufReadExt, BufReader};
 ///
-/// let mut stdin = io::stdin();
-/// let mut memory = [0; 64];
-/// let mut buf = ReadBuf::new(&mut memory);
-/// poll_fn(|cx| Pin::new(&mut stdin).poll_read(cx, &mut buf)).await?;
-/// println!("read {} bytes", buf.filled().len());
+/// let mut lines = BufReader::new(io::stdin()).lines();
+/// while let Some(line) = lines.next_line().await? {
+///     println!("got: {line}");
+/// }
 /// # std::io::Result::Ok(()) }).unwrap();
 /// ```
 pub fn stdin() -> Stdin {
@@ -79,13 +76,11 @@ pub struct Stdout {
 ///
 /// ```
 /// # smp_rt::block_on(async {
-/// use smp_rt_io::io::{self, AsyncWrite};
-/// use std::future::poll_fn;
-/// use std::pin::Pin;
+/// use smp_rt_io::io::{self, AsyncWriteExt};
 ///
 /// let mut stdout = io::stdout();
-/// poll_fn(|cx| Pin::new(&mut stdout).poll_write(cx, b"hello\n")).await?;
-/// poll_fn(|cx| Pin::new(&mut stdout).poll_flush(cx)).await?;
+/// stdout.write_all(b"hello\n").await?;
+/// stdout.flush().await?; // written out now
 /// # std::io::Result::Ok(()) }).unwrap();
 /// ```
 pub fn stdout() -> Stdout {
@@ -107,13 +102,11 @@ pub struct Stderr {
 ///
 /// ```
 /// # smp_rt::block_on(async {
-/// use smp_rt_io::io::{self, AsyncWrite};
-/// use std::future::poll_fn;
-/// use std::pin::Pin;
+/// use smp_rt_io::io::{self, AsyncWriteExt};
 ///
 /// let mut stderr = io::stderr();
-/// poll_fn(|cx| Pin::new(&mut stderr).poll_write(cx, b"warning\n")).await?;
-/// poll_fn(|cx| Pin::new(&mut stderr).poll_flush(cx)).await?;
+/// stderr.write_all(b"warning\n").await?;
+/// stderr.flush().await?;
 /// # std::io::Result::Ok(()) }).unwrap();
 /// ```
 pub fn stderr() -> Stderr {

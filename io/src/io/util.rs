@@ -30,15 +30,11 @@ pub struct Empty {
 ///
 /// ```
 /// # smp_rt::block_on(async {
-/// use smp_rt_io::io::{self, AsyncRead, ReadBuf};
-/// use std::future::poll_fn;
-/// use std::pin::Pin;
+/// use smp_rt_io::io::{self, AsyncReadExt};
 ///
-/// let mut memory = [0; 8];
-/// let mut buf = ReadBuf::new(&mut memory);
-/// let mut empty = io::empty();
-/// poll_fn(|cx| Pin::new(&mut empty).poll_read(cx, &mut buf)).await?;
-/// assert!(buf.filled().is_empty());
+/// let mut buffer = String::new();
+/// io::empty().read_to_string(&mut buffer).await?;
+/// assert!(buffer.is_empty());
 /// # std::io::Result::Ok(()) }).unwrap();
 /// ```
 pub fn empty() -> Empty {
@@ -126,15 +122,11 @@ pub struct Repeat {
 ///
 /// ```
 /// # smp_rt::block_on(async {
-/// use smp_rt_io::io::{self, AsyncRead, ReadBuf};
-/// use std::future::poll_fn;
-/// use std::pin::Pin;
+/// use smp_rt_io::io::{self, AsyncReadExt};
 ///
-/// let mut memory = [0; 3];
-/// let mut buf = ReadBuf::new(&mut memory);
-/// let mut sevens = io::repeat(7);
-/// poll_fn(|cx| Pin::new(&mut sevens).poll_read(cx, &mut buf)).await?;
-/// assert_eq!(buf.filled(), [7, 7, 7]);
+/// let mut buffer = [0; 3];
+/// io::repeat(7).read_exact(&mut buffer).await?;
+/// assert_eq!(buffer, [7, 7, 7]);
 /// # std::io::Result::Ok(()) }).unwrap();
 /// ```
 pub fn repeat(byte: u8) -> Repeat {
@@ -168,13 +160,10 @@ pub struct Sink {
 ///
 /// ```
 /// # smp_rt::block_on(async {
-/// use smp_rt_io::io::{self, AsyncWrite};
-/// use std::future::poll_fn;
-/// use std::pin::Pin;
+/// use smp_rt_io::io::{self, AsyncWriteExt};
 ///
 /// let mut sink = io::sink();
-/// let n = poll_fn(|cx| Pin::new(&mut sink).poll_write(cx, b"gone")).await?;
-/// assert_eq!(n, 4);
+/// assert_eq!(sink.write(b"gone").await?, 4);
 /// # std::io::Result::Ok(()) }).unwrap();
 /// ```
 pub fn sink() -> Sink {
