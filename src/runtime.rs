@@ -302,6 +302,14 @@ pub struct Runtime {
     timers: Arc<Timers>,
 }
 
+/// Lets [`LocalSet::block_on`](crate::task::LocalSet::block_on) take this
+/// runtime.
+impl AsRef<executor::Runtime> for Runtime {
+    fn as_ref(&self) -> &executor::Runtime {
+        self.inner()
+    }
+}
+
 impl Drop for Runtime {
     fn drop(&mut self) {
         // Tasks first, then the reactor and the timers: IO objects and

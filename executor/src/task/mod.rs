@@ -17,6 +17,7 @@ mod id;
 mod join_error;
 mod join_handle;
 mod join_set;
+mod local_set;
 pub(crate) mod owner;
 mod priority;
 mod task_local;
@@ -30,6 +31,7 @@ pub use id::Id;
 pub use join_error::JoinError;
 pub use join_handle::{AbortHandle, JoinHandle};
 pub use join_set::JoinSet;
+pub use local_set::{LocalEnterGuard, LocalSet, spawn_local};
 pub use priority::Priority;
 pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
 
@@ -37,7 +39,7 @@ pub use budget::{
     ConsumeBudget, Unconstrained, YieldNow, consume_budget, poll_charge, reduce, unconstrained,
     yield_now,
 };
-pub(crate) use budget::{Preempt, Slice, run_slice};
+pub(crate) use budget::{Preempt, Slice, mark_preempted, run_nested_slice, run_slice};
 
 use crate::context;
 use crate::runtime::Handle;
@@ -151,6 +153,46 @@ where
     let (task, handle) = async_task::Builder::new()
         .metadata(header)
         .spawn(move |_: &Header| Harness::new(future), schedule);
+    let handle = JoinHandle::new(handle, task.waker());
+    (task, handle)
+}
+
+/// A new task cell for a future that need not be `Send`: `future` in its
+/// harness, with `header` and `schedule` as in [`new_task`].
+///
+/// # Safety
+///
+/// The returned task (its `Runnable`) is run and dropped only on the
+/// calling thread, and `schedule` hands it back to that thread without
+/// running or dropping it elsewhere: the future and its harness never
+/// leave this thread. (The output may leave it only inside the returned
+/// handle, which is `Send` only when the output is.)
+pub(crate) unsafe fn new_local_task<F, S>(
+    future: F,
+    header: Header,
+    schedule: S,
+) -> (Task, JoinHandle<F::Output>)
+where
+    F: Future + 'static,
+    F::Output: 'static,
+    S: async_task::Schedule<Header> + Send + Sync + 'static,
+{
+    const {
+        assert!(
+            std::mem::size_of::<S>() == 0,
+            "a schedule function that captures state costs a count per wake (see `owner`)"
+        )
+    };
+    // SAFETY: the future is not required to be `Send`, which async-task's
+    // `spawn_unchecked` leaves to its caller: the caller's contract keeps
+    // the runnable, hence the future, on this thread. Everything else
+    // `spawn_unchecked` asks holds as for `spawn`: the future and the
+    // schedule function are `'static`, and the metadata is `Send + Sync`.
+    let (task, handle) = unsafe {
+        async_task::Builder::new()
+            .metadata(header)
+            .spawn_unchecked(move |_: &Header| Harness::new(future), schedule)
+    };
     let handle = JoinHandle::new(handle, task.waker());
     (task, handle)
 }

@@ -1,0 +1,415 @@
+//! `task::LocalSet` and `task::spawn_local`, written like tokio's
+//! `task_local_set` tests.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::time::Duration;
+
+use smp_rt::runtime::{self, Runtime};
+use smp_rt::sync::{mpsc, oneshot};
+use smp_rt::task::{self, JoinSet, LocalSet};
+
+fn rt() -> Runtime {
+    runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[smp_rt::test(flavor = "current_thread")]
+async fn local_current_thread_scheduler() {
+    LocalSet::new()
+        .run_until(async {
+            task::spawn_local(async {}).await.unwrap();
+        })
+        .await;
+}
+
+#[smp_rt::test(flavor = "multi_thread")]
+async fn local_threadpool() {
+    thread_local! {
+        static ON_RT_THREAD: Cell<bool> = const { Cell::new(false) };
+    }
+
+    ON_RT_THREAD.with(|cell| cell.set(true));
+
+    LocalSet::new()
+        .run_until(async {
+            assert!(ON_RT_THREAD.with(|cell| cell.get()));
+            task::spawn_local(async {
+                assert!(ON_RT_THREAD.with(|cell| cell.get()));
+            })
+            .await
+            .unwrap();
+        })
+        .await;
+}
+
+#[smp_rt::test(flavor = "multi_thread")]
+async fn localset_future_threadpool() {
+    thread_local! {
+        static ON_LOCAL_THREAD: Cell<bool> = const { Cell::new(false) };
+    }
+
+    ON_LOCAL_THREAD.with(|cell| cell.set(true));
+
+    let local = LocalSet::new();
+    local.spawn_local(async move {
+        assert!(ON_LOCAL_THREAD.with(|cell| cell.get()));
+    });
+    local.await;
+}
+
+#[smp_rt::test(flavor = "current_thread")]
+async fn local_set_future_completes_when_all_tasks_finished() {
+    let local = LocalSet::new();
+    let (tx, rx) = oneshot::channel::<u32>();
+    let got = Rc::new(Cell::new(0));
+    let got2 = got.clone();
+    local.spawn_local(async move {
+        got2.set(rx.await.unwrap());
+    });
+    local.spawn_local(async move {
+        task::yield_now().await;
+        tx.send(9).unwrap();
+    });
+    local.await;
+    assert_eq!(got.get(), 9);
+}
+
+#[test]
+fn local_set_block_on_runs_non_send_tasks() {
+    let rt = rt();
+    let local = LocalSet::new();
+    let rc = Rc::new(Cell::new(0));
+    let rc2 = rc.clone();
+    let out = local.block_on(&rt, async move {
+        let h = task::spawn_local(async move {
+            rc2.set(rc2.get() + 1);
+            "done"
+        });
+        h.await.unwrap()
+    });
+    assert_eq!(out, "done");
+    assert_eq!(rc.get(), 1);
+}
+
+#[test]
+fn local_set_block_on_multi_thread_runtime() {
+    let rt = runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let local = LocalSet::new();
+    let out = local.block_on(&rt, async {
+        let rc = Rc::new(3);
+        let send = smp_rt::spawn(async { 4 }).await.unwrap();
+        task::spawn_local(async move { *rc + send }).await.unwrap()
+    });
+    assert_eq!(out, 7);
+}
+
+#[test]
+fn tasks_left_after_run_until_run_on_the_next_poll() {
+    let rt = rt();
+    let local = LocalSet::new();
+    let (tx, rx) = std::sync::mpsc::channel();
+    local.block_on(&rt, async move {
+        task::spawn_local(async move {
+            task::yield_now().await;
+            tx.send(()).unwrap();
+        });
+    });
+    assert!(
+        rx.try_recv().is_err(),
+        "the task has not run to its end yet"
+    );
+    local.block_on(&rt, async {
+        task::yield_now().await;
+        task::yield_now().await;
+    });
+    rx.try_recv().expect("the task ran in the second run_until");
+}
+
+#[test]
+fn spawn_local_from_enter_runs_when_polled() {
+    let rt = rt();
+    let local = LocalSet::new();
+    let handle = {
+        let _guard = local.enter();
+        task::spawn_local(async { Rc::new(5) })
+    };
+    let out = local.block_on(&rt, handle).unwrap();
+    assert_eq!(*out, 5);
+}
+
+#[test]
+#[should_panic(expected = "spawn_local was called outside a LocalSet or LocalRuntime")]
+fn spawn_local_outside_a_local_set_panics() {
+    let rt = rt();
+    rt.block_on(async {
+        task::spawn_local(async {});
+    });
+}
+
+#[smp_rt::test(flavor = "current_thread")]
+async fn local_tasks_are_aborted() {
+    LocalSet::new()
+        .run_until(async {
+            let dropped = Rc::new(Cell::new(false));
+            struct SetOnDrop(Rc<Cell<bool>>);
+            impl Drop for SetOnDrop {
+                fn drop(&mut self) {
+                    self.0.set(true);
+                }
+            }
+            let guard = SetOnDrop(dropped.clone());
+            let handle = task::spawn_local(async move {
+                let _guard = guard;
+                std::future::pending::<()>().await;
+            });
+            task::yield_now().await;
+            let abort = handle.abort_handle();
+            abort.abort();
+            let err = handle.await.unwrap_err();
+            assert!(err.is_cancelled());
+            assert!(dropped.get(), "the future was dropped by the abort");
+        })
+        .await;
+}
+
+#[smp_rt::test(flavor = "current_thread")]
+async fn local_task_panic_is_a_join_error() {
+    LocalSet::new()
+        .run_until(async {
+            let handle = task::spawn_local(async {
+                let _rc = Rc::new(());
+                panic!("local boom");
+            });
+            let id = handle.id();
+            let err = handle.await.unwrap_err();
+            assert!(err.is_panic());
+            assert_eq!(err.id(), id);
+            // The set survives: the next task runs.
+            assert_eq!(task::spawn_local(async { 1 }).await.unwrap(), 1);
+        })
+        .await;
+}
+
+#[smp_rt::test(flavor = "current_thread")]
+async fn local_tasks_have_ids() {
+    LocalSet::new()
+        .run_until(async {
+            let handle = task::spawn_local(async { task::id() });
+            let expected = handle.id();
+            assert_eq!(handle.await.unwrap(), expected);
+            // The future given to run_until is not a task of the set.
+            assert_eq!(task::try_id(), None);
+        })
+        .await;
+}
+
+smp_rt::task_local! {
+    static REQ: u32;
+}
+
+#[smp_rt::test(flavor = "current_thread")]
+async fn task_local_works_in_local_tasks() {
+    LocalSet::new()
+        .run_until(async {
+            let h = task::spawn_local(REQ.scope(11, async {
+                task::yield_now().await;
+                REQ.get()
+            }));
+            assert_eq!(h.await.unwrap(), 11);
+            assert!(REQ.try_with(|_| ()).is_err());
+        })
+        .await;
+}
+
+#[test]
+fn wake_from_another_thread_runs_the_task() {
+    let rt = runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let local = LocalSet::new();
+    let (tx, rx) = oneshot::channel::<u32>();
+    let out = local.block_on(&rt, async move {
+        let rc = Rc::new(2);
+        let h = task::spawn_local(async move { rx.await.unwrap() * *rc });
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(10));
+            tx.send(21).unwrap();
+        });
+        h.await.unwrap()
+    });
+    assert_eq!(out, 42);
+}
+
+#[test]
+fn wake_from_another_thread_wakes_an_awaited_local_set() {
+    let rt = rt();
+    let (tx, rx) = oneshot::channel::<u32>();
+    let got = Rc::new(Cell::new(0));
+    let local = LocalSet::new();
+    let got2 = got.clone();
+    local.spawn_local(async move { got2.set(rx.await.unwrap()) });
+    let sender = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(10));
+        tx.send(5).unwrap();
+    });
+    rt.block_on(local);
+    sender.join().unwrap();
+    assert_eq!(got.get(), 5);
+}
+
+#[test]
+fn drop_drops_tasks_with_the_set_entered() {
+    let rt = rt();
+    let local = LocalSet::new();
+    let dropped = Rc::new(Cell::new(0));
+
+    struct SpawnsOnDrop(Rc<Cell<u32>>);
+    impl Drop for SpawnsOnDrop {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() + 1);
+            // The set is entered while its tasks drop: spawn_local works,
+            // and the new task is cancelled unrun.
+            let handle = task::spawn_local(async {});
+            drop(handle);
+        }
+    }
+    for _ in 0..3 {
+        let guard = SpawnsOnDrop(dropped.clone());
+        local.spawn_local(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await;
+        });
+    }
+    local.block_on(&rt, task::yield_now());
+    assert_eq!(dropped.get(), 0);
+    drop(local);
+    assert_eq!(dropped.get(), 3);
+}
+
+#[test]
+fn drop_waits_for_a_task_woken_on_another_thread() {
+    let local = LocalSet::new();
+    let (tx, rx) = oneshot::channel::<()>();
+    let drops = Rc::new(Cell::new(0));
+    struct Count(Rc<Cell<u32>>);
+    impl Drop for Count {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() + 1);
+        }
+    }
+    let count = Count(drops.clone());
+    local.spawn_local(async move {
+        let _count = count;
+        let _ = rx.await;
+    });
+    let rt = rt();
+    local.block_on(&rt, task::yield_now());
+    let waker = std::thread::spawn(move || {
+        // Before or during the drop; after it, the receiver is gone.
+        let _ = tx.send(());
+    });
+    drop(local);
+    waker.join().unwrap();
+    assert_eq!(drops.get(), 1);
+}
+
+#[smp_rt::test(flavor = "current_thread")]
+async fn join_set_spawn_local() {
+    let local = LocalSet::new();
+    local
+        .run_until(async {
+            let mut set = JoinSet::new();
+            for i in 0..5u32 {
+                let rc = Rc::new(i);
+                set.spawn_local(async move { *rc });
+            }
+            let mut sum = 0;
+            while let Some(out) = set.join_next().await {
+                sum += out.unwrap();
+            }
+            assert_eq!(sum, 10);
+        })
+        .await;
+}
+
+#[smp_rt::test(flavor = "current_thread")]
+async fn join_set_spawn_local_on() {
+    let local = LocalSet::new();
+    let mut set = JoinSet::new();
+    set.spawn_local_on(async { Rc::new(8) }, &local);
+    let out = local.run_until(set.join_next()).await.unwrap().unwrap();
+    assert_eq!(*out, 8);
+}
+
+/// A local task that never awaits anything but charging points does not
+/// keep a Send task on the same worker from running: the set yields when
+/// its poller's reductions are spent.
+#[test]
+fn a_busy_local_set_does_not_starve_the_worker() {
+    let rt = runtime::Builder::new_current_thread()
+        .reductions(100)
+        .build()
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let spins = Arc::new(AtomicUsize::new(0));
+    let local = LocalSet::new();
+    {
+        let stop = stop.clone();
+        let spins = spins.clone();
+        local.spawn_local(async move {
+            while !stop.load(SeqCst) {
+                spins.fetch_add(1, SeqCst);
+                task::consume_budget().await;
+            }
+        });
+    }
+    rt.block_on(async {
+        let (tx, mut rx) = mpsc::channel::<()>(1);
+        let stop2 = stop.clone();
+        // A Send task on the same (only) worker stops the local loop.
+        smp_rt::spawn(async move {
+            stop2.store(true, SeqCst);
+            tx.send(()).await.unwrap();
+        });
+        local.run_until(async { rx.recv().await.unwrap() }).await;
+    });
+    assert!(stop.load(SeqCst));
+    assert!(spins.load(SeqCst) > 0);
+}
+
+#[test]
+fn local_set_counts_a_preemption_when_it_yields() {
+    let rt = runtime::Builder::new_current_thread()
+        .reductions(100)
+        .build()
+        .unwrap();
+    let local = LocalSet::new();
+    rt.block_on(async move {
+        let outer = smp_rt::spawn(async {}); // keeps the worker busy once
+        let (preemptions, polls) = {
+            let local_handle = local.spawn_local(async {
+                for _ in 0..500 {
+                    task::consume_budget().await;
+                }
+                task::stats()
+            });
+            let stats = local.run_until(local_handle).await.unwrap();
+            (stats.preemptions, stats.polls)
+        };
+        outer.await.unwrap();
+        assert!(
+            preemptions >= 1,
+            "the local task was preempted by its budget"
+        );
+        assert!(polls >= 2);
+    });
+}
