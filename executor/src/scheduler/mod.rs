@@ -19,10 +19,12 @@
 //! | `registry` | every task waiting on something, for shutdown and names |
 //! | `task_counts` | spawned and alive tasks, per worker |
 //! | `shutdown` | stopping workers and dropping every task |
+//! | `block_in_place` | lending a worker to another thread while a task blocks its own |
 //!
 //! [`Shared`] is what every thread may touch; each worker's private state is
 //! its [`Core`], reachable only from the thread running it.
 
+mod block_in_place;
 mod core;
 mod idle;
 mod park;
@@ -51,6 +53,7 @@ use crate::runtime::ThreadHook;
 use crate::task::owner::OwnerHeader;
 
 pub(crate) use self::core::Core;
+pub(crate) use block_in_place::block_in_place;
 pub(crate) use idle::Idle;
 pub(crate) use registry::Registry;
 pub(crate) use remote::Remote;

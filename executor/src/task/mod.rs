@@ -123,6 +123,54 @@ where
     current_handle("spawn_blocking").spawn_blocking(f)
 }
 
+/// Runs the blocking function `f` on the calling thread, while the other
+/// tasks of the calling worker go on running on another thread.
+///
+/// On a multi-thread runtime's worker, the worker (its queues, and the
+/// driver duty) is handed to a new thread for the length of `f`, and taken
+/// back when `f` returns; the calling task itself waits for `f`, so
+/// everything it borrows stays usable (unlike
+/// [`spawn_blocking`], which needs `'static` data). Outside any runtime,
+/// or in a multi-thread runtime's `block_on`, `f` just runs.
+///
+/// Prefer [`spawn_blocking`] for long calls: the worker is taken back only
+/// between two polls of the thread running it meanwhile, so a caller may
+/// wait for a poll of another task after `f` returns.
+///
+/// # Panics
+///
+/// Panics on a current-thread runtime (in a task or its `block_on`), whose
+/// one thread runs everything: "can call blocking only when running on the
+/// multi-threaded runtime".
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt_executor::task;
+///
+/// let rt = smp_rt_executor::runtime::Builder::new_multi_thread()
+///     .worker_threads(1)
+///     .build()
+///     .unwrap();
+/// let out = rt.block_on(async {
+///     smp_rt_executor::spawn(async {
+///         let data = vec![1, 2, 3];
+///         // Blocks this thread; the worker's other tasks keep running.
+///         task::block_in_place(|| data.iter().sum::<i32>())
+///     })
+///     .await
+///     .unwrap()
+/// });
+/// assert_eq!(out, 6);
+/// ```
+#[track_caller]
+pub fn block_in_place<F, R>(f: F) -> R
+where
+    F: FnOnce() -> R,
+{
+    crate::scheduler::block_in_place(f)
+}
+
 #[track_caller]
 fn current_handle(what: &str) -> Handle {
     match Handle::try_current() {
