@@ -413,3 +413,135 @@ fn local_set_counts_a_preemption_when_it_yields() {
         assert!(polls >= 2);
     });
 }
+
+fn local_rt() -> runtime::LocalRuntime {
+    runtime::Builder::new_current_thread()
+        .enable_all()
+        .build_local(runtime::LocalOptions::default())
+        .unwrap()
+}
+
+#[test]
+fn local_runtime_spawn_local_works_anywhere_inside_block_on() {
+    let rt = local_rt();
+    let out = rt.block_on(async {
+        let rc = Rc::new(1);
+        // From the future.
+        let a = task::spawn_local(async move { *rc }).await.unwrap();
+        // From a local task.
+        let b = task::spawn_local(async { task::spawn_local(async { 2 }).await.unwrap() })
+            .await
+            .unwrap();
+        // From a Send task of the same runtime.
+        let c = smp_rt::spawn(async { task::spawn_local(async { 3 }).await.unwrap() })
+            .await
+            .unwrap();
+        a + b + c
+    });
+    assert_eq!(out, 6);
+}
+
+#[test]
+fn local_runtime_spawns_send_tasks_and_has_a_handle() {
+    let rt = local_rt();
+    let h = rt.spawn(async { 5 });
+    let from_handle = rt.handle().spawn(async { 6 });
+    let out = rt.block_on(async { h.await.unwrap() + from_handle.await.unwrap() });
+    assert_eq!(out, 11);
+}
+
+#[test]
+fn local_runtime_spawn_local_before_block_on() {
+    let rt = local_rt();
+    let rc = Rc::new(Cell::new(0));
+    let rc2 = rc.clone();
+    let h = rt.spawn_local(async move { rc2.set(7) });
+    rt.block_on(h).unwrap();
+    assert_eq!(rc.get(), 7);
+}
+
+#[test]
+fn local_runtime_enter_allows_spawn_local() {
+    let rt = local_rt();
+    let h = {
+        let _guard = rt.enter();
+        let send = smp_rt::spawn(async { 1 });
+        let local = task::spawn_local(async { Rc::new(2) });
+        (send, local)
+    };
+    let (send, local) = rt.block_on(async { (h.0.await.unwrap(), h.1.await.unwrap()) });
+    assert_eq!(send + *local, 3);
+}
+
+#[test]
+fn build_local_needs_a_current_thread_builder() {
+    let err = runtime::Builder::new_multi_thread()
+        .build_local(runtime::LocalOptions::default())
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("new_current_thread"), "{err}");
+}
+
+#[test]
+fn local_runtime_drop_drops_local_tasks_with_the_runtime_entered() {
+    let rt = local_rt();
+    let dropped = Rc::new(Cell::new(false));
+    struct SpawnsOnDrop(Rc<Cell<bool>>);
+    impl Drop for SpawnsOnDrop {
+        fn drop(&mut self) {
+            // Both spawns find their scheduler while the tasks drop.
+            drop(smp_rt::spawn(async {}));
+            drop(task::spawn_local(async {}));
+            self.0.set(true);
+        }
+    }
+    let guard = SpawnsOnDrop(dropped.clone());
+    rt.spawn_local(async move {
+        let _guard = guard;
+        std::future::pending::<()>().await;
+    });
+    rt.block_on(task::yield_now());
+    drop(rt);
+    assert!(dropped.get());
+}
+
+#[test]
+fn local_runtime_shutdown_timeout_drops_local_tasks() {
+    let rt = local_rt();
+    let dropped = Rc::new(Cell::new(false));
+    struct SetOnDrop(Rc<Cell<bool>>);
+    impl Drop for SetOnDrop {
+        fn drop(&mut self) {
+            self.0.set(true);
+        }
+    }
+    let guard = SetOnDrop(dropped.clone());
+    rt.spawn_local(async move {
+        let _guard = guard;
+        std::future::pending::<()>().await;
+    });
+    rt.shutdown_timeout(Duration::from_millis(10));
+    assert!(dropped.get());
+}
+
+#[smp_rt::test(flavor = "local")]
+async fn local_flavor_test_runs_non_send_tasks() {
+    let rc = Rc::new(Cell::new(1));
+    let rc2 = rc.clone();
+    task::spawn_local(async move { rc2.set(rc2.get() + 1) })
+        .await
+        .unwrap();
+    assert_eq!(rc.get(), 2);
+    assert_eq!(smp_rt::spawn(async { 3 }).await.unwrap(), 3);
+}
+
+#[smp_rt::test(flavor = "local", start_paused = true)]
+async fn local_flavor_with_a_paused_clock() {
+    let start = smp_rt::time::Instant::now();
+    let h = task::spawn_local(async {
+        smp_rt::time::sleep(Duration::from_secs(60)).await;
+        Rc::new(())
+    });
+    h.await.unwrap();
+    assert!(start.elapsed() >= Duration::from_secs(60));
+}
