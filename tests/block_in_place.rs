@@ -237,3 +237,50 @@ fn shutdown_while_blocked() {
     drop(rt);
     unblock.join().unwrap();
 }
+
+/// Inside `f`, the task's slice does not apply: a budgeted future driven
+/// there by another executor completes however many reductions it charges
+/// (tokio's `coop_disabled_in_block_in_place`).
+#[test]
+fn coop_disabled_in_block_in_place() {
+    let rt = one_worker();
+    let (tx, mut rx) = smp_rt::sync::mpsc::unbounded_channel::<u32>();
+    for i in 0..5000 {
+        tx.send(i).unwrap();
+    }
+    drop(tx);
+    let n = rt.block_on(async move {
+        smp_rt::spawn(async move {
+            task::block_in_place(move || {
+                futures::executor::block_on(async move {
+                    let mut n = 0;
+                    while rx.recv().await.is_some() {
+                        n += 1;
+                    }
+                    n
+                })
+            })
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(n, 5000);
+}
+
+/// The common use: block on the runtime's own async code from `f`; with
+/// one worker, the spawned task runs on the thread the worker was lent to.
+#[test]
+fn block_on_the_runtime_inside_block_in_place() {
+    let rt = one_worker();
+    let out = rt.block_on(async {
+        smp_rt::spawn(async {
+            task::block_in_place(|| {
+                smp_rt::runtime::Handle::current()
+                    .block_on(async { smp_rt::spawn(async { 21 }).await.unwrap() * 2 })
+            })
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(out, 42);
+}

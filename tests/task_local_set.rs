@@ -545,3 +545,489 @@ async fn local_flavor_with_a_paused_clock() {
     h.await.unwrap();
     assert!(start.elapsed() >= Duration::from_secs(60));
 }
+
+// The tests below are tokio's own `task_local_set` tests, with smp_rt's paths.
+
+#[smp_rt::test(flavor = "multi_thread")]
+async fn localset_future_timers() {
+    static RAN1: AtomicBool = AtomicBool::new(false);
+    static RAN2: AtomicBool = AtomicBool::new(false);
+
+    let local = LocalSet::new();
+    local.spawn_local(async move {
+        smp_rt::time::sleep(Duration::from_millis(5)).await;
+        RAN1.store(true, SeqCst);
+    });
+    local.spawn_local(async move {
+        smp_rt::time::sleep(Duration::from_millis(10)).await;
+        RAN2.store(true, SeqCst);
+    });
+    local.await;
+    assert!(RAN1.load(SeqCst));
+    assert!(RAN2.load(SeqCst));
+}
+
+#[smp_rt::test]
+async fn localset_future_drives_all_local_futs() {
+    static RAN1: AtomicBool = AtomicBool::new(false);
+    static RAN2: AtomicBool = AtomicBool::new(false);
+    static RAN3: AtomicBool = AtomicBool::new(false);
+
+    let local = LocalSet::new();
+    local.spawn_local(async move {
+        task::spawn_local(async {
+            task::yield_now().await;
+            RAN3.store(true, SeqCst);
+        });
+        task::yield_now().await;
+        RAN1.store(true, SeqCst);
+    });
+    local.spawn_local(async move {
+        task::yield_now().await;
+        RAN2.store(true, SeqCst);
+    });
+    local.await;
+    assert!(RAN1.load(SeqCst));
+    assert!(RAN2.load(SeqCst));
+    assert!(RAN3.load(SeqCst));
+}
+
+#[smp_rt::test(flavor = "multi_thread")]
+async fn local_threadpool_timer() {
+    thread_local! {
+        static ON_RT_THREAD: Cell<bool> = const { Cell::new(false) };
+    }
+
+    ON_RT_THREAD.with(|cell| cell.set(true));
+
+    LocalSet::new()
+        .run_until(async {
+            assert!(ON_RT_THREAD.with(|cell| cell.get()));
+            let join = task::spawn_local(async move {
+                assert!(ON_RT_THREAD.with(|cell| cell.get()));
+                smp_rt::time::sleep(Duration::from_millis(10)).await;
+                assert!(ON_RT_THREAD.with(|cell| cell.get()));
+            });
+            join.await.unwrap();
+        })
+        .await;
+}
+
+#[test]
+fn enter_guard_spawn() {
+    let local = LocalSet::new();
+    let _guard = local.enter();
+
+    let join = task::spawn_local(async { true });
+    let rt = rt();
+    local.block_on(&rt, async move {
+        assert!(join.await.unwrap());
+    });
+}
+
+mod block_in_place_cases {
+    use super::*;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    struct BlockInPlaceOnDrop;
+    impl Future for BlockInPlaceOnDrop {
+        type Output = ();
+
+        fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+            Poll::Pending
+        }
+    }
+    impl Drop for BlockInPlaceOnDrop {
+        fn drop(&mut self) {
+            smp_rt::task::block_in_place(|| {});
+        }
+    }
+
+    async fn complete(jh: smp_rt::task::JoinHandle<()>) {
+        match jh.await {
+            Ok(()) => {}
+            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            Err(err) if err.is_cancelled() => panic!("task cancelled"),
+            Err(err) => panic!("{err:?}"),
+        }
+    }
+
+    #[test]
+    #[should_panic = "can call blocking only when running on the multi-threaded runtime"]
+    fn local_threadpool_blocking_in_place() {
+        let rt = rt();
+        LocalSet::new().block_on(&rt, async {
+            let join = task::spawn_local(async move {
+                task::block_in_place(|| {});
+            });
+            complete(join).await;
+        });
+    }
+
+    #[smp_rt::test(flavor = "multi_thread")]
+    #[should_panic = "can call blocking only when running on the multi-threaded runtime"]
+    async fn block_in_place_in_run_until_mt() {
+        let local_set = LocalSet::new();
+        local_set
+            .run_until(async {
+                smp_rt::task::block_in_place(|| {});
+            })
+            .await;
+    }
+
+    #[smp_rt::test(flavor = "multi_thread")]
+    #[should_panic = "can call blocking only when running on the multi-threaded runtime"]
+    async fn block_in_place_in_spawn_local_mt() {
+        let local_set = LocalSet::new();
+        let jh = local_set.spawn_local(async {
+            smp_rt::task::block_in_place(|| {});
+        });
+        local_set.await;
+        complete(jh).await;
+    }
+
+    #[smp_rt::test(flavor = "multi_thread")]
+    #[should_panic = "can call blocking only when running on the multi-threaded runtime"]
+    async fn block_in_place_in_spawn_local_drop_mt() {
+        let local_set = LocalSet::new();
+        let jh = local_set.spawn_local(BlockInPlaceOnDrop);
+        local_set.run_until(smp_rt::task::yield_now()).await;
+        drop(local_set);
+        complete(jh).await;
+    }
+
+    #[smp_rt::test(flavor = "current_thread")]
+    #[should_panic = "can call blocking only when running on the multi-threaded runtime"]
+    async fn block_in_place_in_run_until_ct() {
+        let local_set = LocalSet::new();
+        local_set
+            .run_until(async {
+                smp_rt::task::block_in_place(|| {});
+            })
+            .await;
+    }
+
+    #[smp_rt::test(flavor = "current_thread")]
+    #[should_panic = "can call blocking only when running on the multi-threaded runtime"]
+    async fn block_in_place_in_spawn_local_ct() {
+        let local_set = LocalSet::new();
+        let jh = local_set.spawn_local(async {
+            smp_rt::task::block_in_place(|| {});
+        });
+        local_set.await;
+        complete(jh).await;
+    }
+
+    #[smp_rt::test(flavor = "current_thread")]
+    #[should_panic = "can call blocking only when running on the multi-threaded runtime"]
+    async fn block_in_place_in_spawn_local_drop_ct() {
+        let local_set = LocalSet::new();
+        let jh = local_set.spawn_local(BlockInPlaceOnDrop);
+        local_set.run_until(smp_rt::task::yield_now()).await;
+        drop(local_set);
+        complete(jh).await;
+    }
+}
+
+#[smp_rt::test(flavor = "multi_thread")]
+async fn local_threadpool_blocking_run() {
+    thread_local! {
+        static ON_RT_THREAD: Cell<bool> = const { Cell::new(false) };
+    }
+
+    ON_RT_THREAD.with(|cell| cell.set(true));
+
+    LocalSet::new()
+        .run_until(async {
+            assert!(ON_RT_THREAD.with(|cell| cell.get()));
+            let join = task::spawn_local(async move {
+                assert!(ON_RT_THREAD.with(|cell| cell.get()));
+                task::spawn_blocking(|| {
+                    assert!(
+                        !ON_RT_THREAD.with(|cell| cell.get()),
+                        "blocking must not run on the local task set's thread"
+                    );
+                })
+                .await
+                .unwrap();
+                assert!(ON_RT_THREAD.with(|cell| cell.get()));
+            });
+            join.await.unwrap();
+        })
+        .await;
+}
+
+#[smp_rt::test(flavor = "multi_thread")]
+async fn all_spawns_are_local() {
+    use futures::future;
+    thread_local! {
+        static ON_RT_THREAD: Cell<bool> = const { Cell::new(false) };
+    }
+
+    ON_RT_THREAD.with(|cell| cell.set(true));
+
+    LocalSet::new()
+        .run_until(async {
+            assert!(ON_RT_THREAD.with(|cell| cell.get()));
+            let handles = (0..128)
+                .map(|_| {
+                    task::spawn_local(async {
+                        assert!(ON_RT_THREAD.with(|cell| cell.get()));
+                    })
+                })
+                .collect::<Vec<_>>();
+            for joined in future::join_all(handles).await {
+                joined.unwrap();
+            }
+        })
+        .await;
+}
+
+#[smp_rt::test(flavor = "multi_thread")]
+async fn nested_spawn_is_local() {
+    thread_local! {
+        static ON_RT_THREAD: Cell<bool> = const { Cell::new(false) };
+    }
+
+    ON_RT_THREAD.with(|cell| cell.set(true));
+
+    LocalSet::new()
+        .run_until(async {
+            assert!(ON_RT_THREAD.with(|cell| cell.get()));
+            task::spawn_local(async {
+                assert!(ON_RT_THREAD.with(|cell| cell.get()));
+                task::spawn_local(async {
+                    assert!(ON_RT_THREAD.with(|cell| cell.get()));
+                    task::spawn_local(async {
+                        assert!(ON_RT_THREAD.with(|cell| cell.get()));
+                        task::spawn_local(async {
+                            assert!(ON_RT_THREAD.with(|cell| cell.get()));
+                        })
+                        .await
+                        .unwrap();
+                    })
+                    .await
+                    .unwrap();
+                })
+                .await
+                .unwrap();
+            })
+            .await
+            .unwrap();
+        })
+        .await;
+}
+
+#[test]
+fn join_local_future_elsewhere() {
+    thread_local! {
+        static ON_RT_THREAD: Cell<bool> = const { Cell::new(false) };
+    }
+
+    ON_RT_THREAD.with(|cell| cell.set(true));
+
+    let rt = Runtime::new().unwrap();
+    let local = LocalSet::new();
+    local.block_on(&rt, async move {
+        let (tx, rx) = oneshot::channel();
+        let join = task::spawn_local(async move {
+            assert!(
+                ON_RT_THREAD.with(|cell| cell.get()),
+                "local task must run on local thread, no matter where it is awaited"
+            );
+            rx.await.unwrap();
+
+            "hello world"
+        });
+        let join2 = smp_rt::spawn(async move {
+            assert!(
+                !ON_RT_THREAD.with(|cell| cell.get()),
+                "spawned task should be on a worker"
+            );
+
+            tx.send(()).expect("task shouldn't have ended yet");
+
+            join.await.expect("task should complete successfully");
+        });
+        join2.await.unwrap()
+    });
+}
+
+#[smp_rt::test(flavor = "multi_thread")]
+async fn localset_in_thread_local() {
+    thread_local! {
+        static LOCAL_SET: LocalSet = LocalSet::new();
+    }
+
+    // holds runtime thread until end of main fn.
+    let (_tx, rx) = oneshot::channel::<()>();
+    let handle = smp_rt::runtime::Handle::current();
+
+    std::thread::spawn(move || {
+        LOCAL_SET.with(|local_set| {
+            handle.block_on(local_set.run_until(async move {
+                let _ = rx.await;
+            }))
+        });
+    });
+}
+
+#[test]
+fn drop_cancels_tasks() {
+    let rt = rt();
+    let rc1 = Rc::new(());
+    let rc2 = rc1.clone();
+
+    let (started_tx, started_rx) = oneshot::channel();
+
+    let local = LocalSet::new();
+    local.spawn_local(async move {
+        let _rc2 = rc2;
+
+        started_tx.send(()).unwrap();
+        futures::future::pending::<()>().await;
+    });
+
+    local.block_on(&rt, async {
+        started_rx.await.unwrap();
+    });
+    drop(local);
+    drop(rt);
+
+    assert_eq!(1, Rc::strong_count(&rc1));
+}
+
+#[test]
+fn drop_cancels_remote_tasks() {
+    let (tx, mut rx) = mpsc::channel::<()>(1024);
+
+    let rt = rt();
+
+    let local = LocalSet::new();
+    local.spawn_local(async move { while rx.recv().await.is_some() {} });
+    local.block_on(&rt, async {
+        smp_rt::time::sleep(Duration::from_millis(1)).await;
+    });
+
+    drop(tx);
+
+    drop(local);
+}
+
+#[test]
+fn local_tasks_wake_join_all() {
+    use futures::future::join_all;
+
+    let rt = rt();
+    let set = LocalSet::new();
+    let mut handles = Vec::new();
+
+    for _ in 1..=128 {
+        handles.push(set.spawn_local(async move {
+            task::spawn_local(async move {}).await.unwrap();
+        }));
+    }
+
+    rt.block_on(set.run_until(join_all(handles)));
+}
+
+#[smp_rt::test]
+async fn acquire_mutex_in_drop() {
+    use futures::future::pending;
+
+    let (tx1, rx1) = oneshot::channel::<()>();
+    let (tx2, rx2) = oneshot::channel::<()>();
+    let local = LocalSet::new();
+
+    local.spawn_local(async move {
+        let _ = rx2.await;
+        unreachable!();
+    });
+
+    local.spawn_local(async move {
+        let _ = rx1.await;
+        tx2.send(()).unwrap();
+        unreachable!();
+    });
+
+    local.spawn_local(async move {
+        pending::<()>().await;
+        tx1.send(()).unwrap();
+    });
+
+    local
+        .run_until(async {
+            task::yield_now().await;
+        })
+        .await;
+
+    drop(local);
+}
+
+#[smp_rt::test]
+async fn spawn_wakes_localset() {
+    use futures::FutureExt;
+    let local = LocalSet::new();
+    futures::select! {
+        _ = local.run_until(futures::future::pending::<()>()).fuse() => unreachable!(),
+        ret = async { local.spawn_local(futures::future::ready(())).await.unwrap()}.fuse() => ret
+    }
+}
+
+#[smp_rt::test]
+async fn sleep_with_local_enter_guard() {
+    let local = LocalSet::new();
+    let _guard = local.enter();
+
+    let (tx, rx) = oneshot::channel();
+
+    local
+        .run_until(async move {
+            task::spawn_local(async move {
+                smp_rt::time::sleep(Duration::ZERO).await;
+
+                tx.send(()).expect("failed to send");
+            });
+            assert_eq!(rx.await, Ok(()));
+        })
+        .await;
+}
+
+#[test]
+fn store_local_set_in_thread_local_with_runtime() {
+    thread_local! {
+        static CURRENT: RtAndLocalSet = RtAndLocalSet::new();
+    }
+
+    struct RtAndLocalSet {
+        rt: Runtime,
+        local: LocalSet,
+    }
+
+    impl RtAndLocalSet {
+        fn new() -> RtAndLocalSet {
+            RtAndLocalSet {
+                rt: rt(),
+                local: LocalSet::new(),
+            }
+        }
+
+        async fn inner_method(&self) {
+            self.local
+                .run_until(async move {
+                    task::spawn_local(async {});
+                })
+                .await
+        }
+
+        fn method(&self) {
+            self.rt.block_on(self.inner_method());
+        }
+    }
+
+    CURRENT.with(|f| {
+        f.method();
+    });
+}

@@ -47,6 +47,14 @@ use crate::task::{self, Priority};
 /// thread meanwhile; see the module docs and `task::block_in_place`.
 #[track_caller]
 pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
+    if task::local_set_entered() {
+        // The set's tasks run on this thread only: none could run while it
+        // blocks (tokio panics here too, whatever the runtime's flavor).
+        panic_current_thread();
+    }
+    // `f` is not part of the task's slice: budgeted futures it drives (say,
+    // with another executor's `block_on`) must not yield for a spent one.
+    let _unconstrained = Unconstrained(context::replace_slice(task::Slice::UNLIMITED));
     let Some(worker_ptr) = context::worker() else {
         let current_thread = context::with_handle(|h| h.shared.config.flavor)
             .is_some_and(|flavor| flavor == Flavor::CurrentThread);
@@ -76,13 +84,23 @@ pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
     out
 }
 
+/// Puts the task's slice back when `f` returned or unwound.
+struct Unconstrained(task::Slice);
+
+impl Drop for Unconstrained {
+    fn drop(&mut self) {
+        context::set_slice(self.0);
+    }
+}
+
 #[track_caller]
 fn panic_current_thread() -> ! {
     panic!(
         "can call blocking only when running on the multi-threaded runtime: block_in_place was \
-         called on a current-thread runtime, whose one thread runs every task, so nothing could \
-         run while it blocks. Use task::spawn_blocking(f).await instead, or build the runtime \
-         with Builder::new_multi_thread()."
+         called on a current-thread runtime or inside a LocalSet, whose one thread runs all its \
+         tasks, so none of them could run while it blocks. Use task::spawn_blocking(f).await \
+         instead, or run the caller as a task of a runtime built with \
+         Builder::new_multi_thread()."
     )
 }
 

@@ -27,8 +27,9 @@
 //!
 //! The set keeps a waker of every task it spawned and that has not finished
 //! (`live`). Dropping the set closes the queue, wakes every live task, and
-//! drops each as it arrives in the queue, on the set's thread, until none is
-//! live: a wake racing on another thread only delays its task's arrival.
+//! cancels each as it arrives in the queue (marked aborted and run once, so
+//! its future is dropped by its harness, on the set's thread), until none
+//! is live: a wake racing on another thread only delays its task's arrival.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
@@ -271,7 +272,15 @@ impl Future for LocalSet {
 
 impl Drop for LocalSet {
     fn drop(&mut self) {
-        let _entered = self.enter();
+        // `try_with`: a set kept in a thread-local may be dropped after
+        // `CURRENT` (its tasks then drop without the set entered).
+        let prev = CURRENT
+            .try_with(|c| c.replace(Some(self.queue.clone())))
+            .ok();
+        let _entered = prev.map(|prev| LocalEnterGuard {
+            prev,
+            _not_send: PhantomData,
+        });
         self.queue.close_and_drop_tasks();
     }
 }
@@ -316,6 +325,11 @@ where
              #[smp_rt::main(flavor = \"local\")]); or make the future Send and use spawn."
         ),
     }
+}
+
+/// `true` while a [`LocalSet`] runs or is entered on this thread.
+pub(crate) fn local_set_entered() -> bool {
+    CURRENT.try_with(|c| c.borrow().is_some()).unwrap_or(false)
 }
 
 /// Marks this thread as running `queue`'s tasks (and `queue` as entered)
@@ -480,16 +494,16 @@ impl LocalQueue {
                 return;
             }
             let tasks = std::mem::take(&mut state.ready);
-            let removed: Vec<Option<Waker>> = tasks
-                .iter()
-                .map(|task| state.live.remove(&key(task.metadata())))
-                .collect();
             drop(state);
-            // Dropping a task drops its future, which may wake or spawn
-            // local tasks: those are queued (or cancelled) and handled by
-            // the next round.
-            drop(tasks);
-            drop(removed);
+            // Each task is cancelled as an abort cancels it: its next run
+            // drops the future (a panic there is the task's `JoinError`)
+            // and finishes it, which takes it out of `live`. Dropping a
+            // future may wake or spawn local tasks: those are queued (or
+            // cancelled at once) and handled by the next round.
+            for task in tasks {
+                task.metadata().abort();
+                harness::run(task);
+            }
         }
     }
 }

@@ -31,6 +31,7 @@ pub use id::Id;
 pub use join_error::JoinError;
 pub use join_handle::{AbortHandle, JoinHandle};
 pub use join_set::JoinSet;
+pub(crate) use local_set::local_set_entered;
 pub use local_set::{LocalEnterGuard, LocalSet, spawn_local};
 pub use priority::Priority;
 pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
@@ -128,7 +129,8 @@ where
 ///
 /// On a multi-thread runtime's worker, the worker (its queues, and the
 /// driver duty) is handed to a new thread for the length of `f`, and taken
-/// back when `f` returns; the calling task itself waits for `f`, so
+/// back when `f` returns; `f` runs outside the task's reduction slice (it
+/// is never charged). The calling task itself waits for `f`, so
 /// everything it borrows stays usable (unlike
 /// [`spawn_blocking`], which needs `'static` data). Outside any runtime,
 /// or in a multi-thread runtime's `block_on`, `f` just runs.
@@ -140,7 +142,8 @@ where
 /// # Panics
 ///
 /// Panics on a current-thread runtime (in a task or its `block_on`), whose
-/// one thread runs everything: "can call blocking only when running on the
+/// one thread runs everything, and inside a [`LocalSet`] (its tasks run on
+/// this thread only): "can call blocking only when running on the
 /// multi-threaded runtime".
 ///
 /// # Examples
