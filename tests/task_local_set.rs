@@ -1031,3 +1031,31 @@ fn store_local_set_in_thread_local_with_runtime() {
         f.method();
     });
 }
+
+#[smp_rt::test(flavor = "current_thread")]
+async fn builder_spawn_local_and_spawn_local_on() {
+    let local = LocalSet::new();
+    let on = task::Builder::new()
+        .name("local-on")
+        .priority(task::Priority::High)
+        .spawn_local_on(async { (Rc::new(1), task::current_priority()) }, &local)
+        .unwrap();
+    let (rc, priority) = local
+        .run_until(async {
+            let inner = task::Builder::new()
+                .name("inner")
+                .spawn_local(async { Rc::new(2) })
+                .unwrap();
+            assert_eq!(*inner.await.unwrap(), 2);
+            on.await.unwrap()
+        })
+        .await;
+    assert_eq!(*rc, 1);
+    assert_eq!(priority, task::Priority::High);
+}
+
+#[test]
+#[should_panic(expected = "task::Builder::spawn_local was called outside a LocalSet")]
+fn builder_spawn_local_outside_a_local_set_panics() {
+    let _ = task::Builder::new().spawn_local(async {});
+}

@@ -120,6 +120,11 @@ impl fmt::Debug for LocalEnterGuard {
 }
 
 impl LocalSet {
+    /// The set's queue (for `task::Builder::spawn_local_on`).
+    pub(crate) fn queue(&self) -> &Arc<LocalQueue> {
+        &self.queue
+    }
+
     /// An empty set.
     pub fn new() -> LocalSet {
         LocalSet {
@@ -128,6 +133,7 @@ impl LocalSet {
                 state: Mutex::new(State {
                     ready: VecDeque::new(),
                     live: HashMap::new(),
+                    names: HashMap::new(),
                     waker: None,
                 }),
                 closed: AtomicBool::new(false),
@@ -314,11 +320,21 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
+    current_queue("spawn_local").spawn(future)
+}
+
+/// The queue of the set entered on this thread.
+///
+/// # Panics
+///
+/// Panics outside a `LocalSet` or `LocalRuntime`; `what` names the caller.
+#[track_caller]
+pub(crate) fn current_queue(what: &str) -> Arc<LocalQueue> {
     let queue = CURRENT.with(|c| c.borrow().clone());
     match queue {
-        Some(queue) => queue.spawn(future),
+        Some(queue) => queue,
         None => panic!(
-            "spawn_local was called outside a LocalSet or LocalRuntime: a task that is not Send \
+            "{what} was called outside a LocalSet or LocalRuntime: a task that is not Send \
              can only run on the thread of the set that owns it. Run the caller inside \
              LocalSet::run_until or LocalSet::block_on (or after LocalSet::enter), or in a \
              LocalRuntime (Builder::new_current_thread().build_local(..), \
@@ -382,6 +398,8 @@ struct State {
     ready: VecDeque<Task>,
     /// A waker of every task spawned and not finished, by header address.
     live: HashMap<usize, Waker>,
+    /// The names of the live tasks that have one, by header address.
+    names: HashMap<usize, Box<str>>,
     /// The waker of the set's poller.
     waker: Option<Waker>,
 }
@@ -401,7 +419,24 @@ impl LocalQueue {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let header = Header::new(false, Priority::Normal, Owner::new(self.clone()));
+        self.spawn_task(future, None, Priority::Normal)
+    }
+
+    /// Spawns a task with a name (kept until it finishes) and a priority
+    /// (which `task::current_priority` reports; the set runs its tasks in
+    /// the order they were queued, whatever their priorities).
+    #[track_caller]
+    pub(crate) fn spawn_task<F>(
+        self: &Arc<Self>,
+        future: F,
+        name: Option<Box<str>>,
+        priority: Priority,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let header = Header::new(name.is_some(), priority, Owner::new(self.clone()));
         // SAFETY: `schedule_local` only pushes the task into this queue, and
         // the queue's tasks are run and dropped only by the set's own
         // methods (`tick`, `close_and_drop_tasks`), on the set's thread: the
@@ -415,7 +450,13 @@ impl LocalQueue {
             drop(task);
             return handle;
         }
-        self.lock().live.insert(key(task.metadata()), task.waker());
+        {
+            let mut state = self.lock();
+            state.live.insert(key(task.metadata()), task.waker());
+            if let Some(name) = name {
+                state.names.insert(key(task.metadata()), name);
+            }
+        }
         self.push(task);
         handle
     }
@@ -465,6 +506,8 @@ impl LocalQueue {
             let Some(task) = self.lock().ready.pop_front() else {
                 return false;
             };
+            let span = task.metadata().span();
+            let _span = span.enter();
             let (_, spent) = run_nested_slice(reductions, || harness::run(task));
             if spent {
                 mark_preempted();
@@ -530,12 +573,21 @@ unsafe impl Scheduler for LocalQueue {
     }
 
     fn task_finished(&self, task: &Header) {
-        let waker = self.lock().live.remove(&key(task));
+        let waker = {
+            let mut state = self.lock();
+            if task.is_named() {
+                state.names.remove(&key(task));
+            }
+            state.live.remove(&key(task))
+        };
         // Outside the lock: no task reference is dropped under it.
         drop(waker);
     }
 
-    fn task_name(&self, _task: &Header) -> Option<String> {
-        None
+    fn task_name(&self, task: &Header) -> Option<String> {
+        self.lock()
+            .names
+            .get(&key(task))
+            .map(|name| name.to_string())
     }
 }
