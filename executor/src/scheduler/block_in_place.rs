@@ -2,13 +2,14 @@
 //! elsewhere meanwhile.
 //!
 //! The worker (its `WorkerContext`: the core, the queues' owner ends) is
-//! *lent* to a new thread for the length of the blocking call:
+//! *lent* to a thread of the blocking pool for the length of the blocking call:
 //!
 //! ```text
 //!   blocking thread                       lent-to thread
 //!   in_task = false, end_poll
 //!   uninstall the worker
-//!   start the lent-to thread ───────────► install the worker (same context)
+//!   queue the lending job ──────────────► (a blocking-pool thread)
+//!                                         install the worker (same context)
 //!   f()                                   loop { tick, or idle } until
 //!     (wakes and spawns go to the           give_back or shutdown
 //!      worker's inbox, as from a
@@ -40,7 +41,6 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use super::{Flavor, WorkerContext};
 use crate::context;
-use crate::runtime::Handle;
 use crate::task::{self, Priority};
 
 /// Runs `f`, letting the current worker's other tasks run on another
@@ -74,11 +74,7 @@ pub(crate) fn block_in_place<F: FnOnce() -> R, R>(f: F) -> R {
         // is no task to keep blocked apart from its worker.
         return f();
     }
-    let Some(lent) = Lent::start(worker_ptr) else {
-        // No thread could be started: block the worker, as a plain
-        // blocking call in a task would.
-        return f();
-    };
+    let lent = Lent::start(worker_ptr);
     let out = f();
     drop(lent);
     out
@@ -130,9 +126,8 @@ unsafe impl Send for SendPtr {}
 
 impl Lent {
     /// Lends the worker at `ptr` (installed on this thread, inside a task's
-    /// poll) to a new thread; `None` if the thread cannot be started (the
-    /// worker is then left as it was).
-    fn start(ptr: NonNull<WorkerContext>) -> Option<Lent> {
+    /// poll) to a thread of the blocking pool.
+    fn start(ptr: NonNull<WorkerContext>) -> Lent {
         // SAFETY: as in `block_in_place`: installed on this thread.
         let worker = unsafe { ptr.as_ref() };
         let shared = worker.shared.clone();
@@ -147,24 +142,32 @@ impl Lent {
         context::replace_worker(None);
 
         let lent = SendPtr(ptr);
-        let theirs = handback.clone();
-        let name = format!("{}-lent-{}", shared.config.thread_name, worker.index);
-        let started = std::thread::Builder::new().name(name).spawn(move || {
-            let lent = lent;
-            let config = shared.config.clone();
-            config.run_thread(|| run_lent(shared, lent.0, &theirs));
-        });
-        if started.is_err() {
-            context::replace_worker(Some(ptr));
-            worker.in_task.set(true);
-            worker.remote().run.start_poll(priority);
-            return None;
-        }
-        Some(Lent {
+        // Set when the job is over, or when the pool drops it unrun (it is
+        // shutting down): either way the context is free again.
+        let returned = ReturnOnDrop(handback.clone());
+        let runner = shared.clone();
+        // The blocking pool reuses its threads, and its shutdown covers
+        // this job like any other.
+        drop(shared.spawn_blocking(move || {
+            let (lent, returned) = (lent, returned);
+            run_lent(runner, lent.0, &returned.0);
+        }));
+        Lent {
             worker: ptr,
             handback,
             priority,
-        })
+        }
+    }
+}
+
+/// Sets `returned` when dropped: the lent-to side is done with the context.
+struct ReturnOnDrop(Arc<Handback>);
+
+impl Drop for ReturnOnDrop {
+    fn drop(&mut self) {
+        let mut returned = self.0.returned.lock().unwrap_or_else(|p| p.into_inner());
+        *returned = true;
+        self.0.returned_cv.notify_one();
     }
 }
 
@@ -201,13 +204,11 @@ impl Drop for Lent {
 }
 
 /// The lent-to thread: runs the worker's loop until the worker is asked
-/// back or the runtime shuts down, then hands it back.
+/// back or the runtime shuts down. The caller hands the worker back
+/// (`ReturnOnDrop`) after this returns.
 fn run_lent(shared: Arc<super::Shared>, ptr: NonNull<WorkerContext>, handback: &Handback) {
-    let _enter = context::enter(Handle {
-        shared: shared.clone(),
-    });
     // SAFETY: the blocking thread keeps the context alive and leaves it
-    // alone until `returned` is set below (the module docs).
+    // alone until `returned` is set, after this returns (the module docs).
     let worker = unsafe { ptr.as_ref() };
     let prev = context::replace_worker(Some(ptr));
     let asked_back = || handback.give_back.load(SeqCst);
@@ -228,7 +229,4 @@ fn run_lent(shared: Arc<super::Shared>, ptr: NonNull<WorkerContext>, handback: &
         }
     }
     context::replace_worker(prev);
-    let mut returned = handback.returned.lock().unwrap_or_else(|p| p.into_inner());
-    *returned = true;
-    handback.returned_cv.notify_one();
 }

@@ -128,16 +128,17 @@ where
 /// tasks of the calling worker go on running on another thread.
 ///
 /// On a multi-thread runtime's worker, the worker (its queues, and the
-/// driver duty) is handed to a new thread for the length of `f`, and taken
-/// back when `f` returns; `f` runs outside the task's reduction slice (it
-/// is never charged). The calling task itself waits for `f`, so
-/// everything it borrows stays usable (unlike
+/// driver duty) is handed to a thread of the blocking pool for the length
+/// of `f`, and taken back when `f` returns; `f` runs outside the task's
+/// reduction slice (it is never charged). The calling task itself waits
+/// for `f`, so everything it borrows stays usable (unlike
 /// [`spawn_blocking`], which needs `'static` data). Outside any runtime,
 /// or in a multi-thread runtime's `block_on`, `f` just runs.
 ///
 /// Prefer [`spawn_blocking`] for long calls: the worker is taken back only
 /// between two polls of the thread running it meanwhile, so a caller may
-/// wait for a poll of another task after `f` returns.
+/// wait for a poll of another task after `f` returns (and, if that task is
+/// itself in `block_in_place`, for its `f`).
 ///
 /// # Panics
 ///
