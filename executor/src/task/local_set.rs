@@ -500,8 +500,7 @@ impl LocalQueue {
             context::with_handle(|h| h.shared.config.reductions).unwrap_or(DEFAULT_REDUCTIONS);
         for _ in 0..MAX_TASKS_PER_TICK {
             if !has_budget_remaining() {
-                mark_preempted();
-                return !self.lock().ready.is_empty();
+                return self.yield_if_queued();
             }
             let Some(task) = self.lock().ready.pop_front() else {
                 return false;
@@ -510,11 +509,20 @@ impl LocalQueue {
             let _span = span.enter();
             let (_, spent) = run_nested_slice(reductions, || harness::run(task));
             if spent {
-                mark_preempted();
-                return !self.lock().ready.is_empty();
+                return self.yield_if_queued();
             }
         }
         !self.lock().ready.is_empty()
+    }
+
+    /// The poller's slice is spent: `true` (yield) if tasks wait, and then
+    /// the poll counts as preempted, as a task's would.
+    fn yield_if_queued(&self) -> bool {
+        let queued = !self.lock().ready.is_empty();
+        if queued {
+            mark_preempted();
+        }
+        queued
     }
 
     /// Closes the queue and drops every task not finished (see the module
