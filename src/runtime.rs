@@ -255,6 +255,12 @@ impl Builder {
     /// [`start_paused`](Builder::start_paused) on a multi-thread runtime;
     /// the OS error if the reactor or a thread cannot be created.
     pub fn build(&mut self) -> io::Result<Runtime> {
+        self.build_runtime(false)
+    }
+
+    /// [`build`](Builder::build); `local` marks the runtime as a
+    /// `LocalRuntime`'s.
+    fn build_runtime(&mut self, local: bool) -> io::Result<Runtime> {
         if self.start_paused && !self.current_thread {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -270,11 +276,15 @@ impl Builder {
         }
         let timers = Arc::new(timers);
         let driver = IoTimeDriver::new(reactor.clone(), timers.clone());
-        let inner = executor::Builder::with_settings(self.settings.clone())
+        let mut builder = executor::Builder::with_settings(self.settings.clone());
+        builder
             .driver(driver)
             .extension(reactor.clone())
-            .extension(timers.clone())
-            .build()?;
+            .extension(timers.clone());
+        if local {
+            builder.extension(Arc::new(crate::task::LocalRuntimeMarker));
+        }
+        let inner = builder.build()?;
         Ok(Runtime {
             inner: Some(inner),
             reactor,
@@ -319,7 +329,7 @@ impl Builder {
                  the thread that calls block_on. Use Builder::new_current_thread().build_local(..)",
             ));
         }
-        let rt = self.build()?;
+        let rt = self.build_runtime(true)?;
         Ok(LocalRuntime {
             local: Some(LocalSet::new()),
             rt: Some(rt),

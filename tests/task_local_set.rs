@@ -146,7 +146,9 @@ fn spawn_local_from_enter_runs_when_polled() {
 }
 
 #[test]
-#[should_panic(expected = "spawn_local was called outside a LocalSet or LocalRuntime")]
+#[should_panic(
+    expected = "`spawn_local` called from outside of a `task::LocalSet` or `runtime::LocalRuntime`"
+)]
 fn spawn_local_outside_a_local_set_panics() {
     let rt = rt();
     rt.block_on(async {
@@ -1055,7 +1057,170 @@ async fn builder_spawn_local_and_spawn_local_on() {
 }
 
 #[test]
-#[should_panic(expected = "task::Builder::spawn_local was called outside a LocalSet")]
+#[should_panic(expected = "task::Builder::spawn_local needs the set")]
 fn builder_spawn_local_outside_a_local_set_panics() {
     let _ = task::Builder::new().spawn_local(async {});
+}
+
+// tokio's `rt_local` tests, with smp_rt's paths.
+mod rt_local {
+    use smp_rt::runtime::LocalOptions;
+    use smp_rt::task::LocalSet;
+    use smp_rt::task::spawn_local;
+    use std::panic;
+
+    #[test]
+    fn test_spawn_local_in_runtime() {
+        let rt = rt();
+
+        let res = rt.block_on(async move {
+            let (tx, rx) = smp_rt::sync::oneshot::channel();
+
+            spawn_local(async {
+                smp_rt::task::yield_now().await;
+                tx.send(5).unwrap();
+            });
+
+            rx.await.unwrap()
+        });
+
+        assert_eq!(res, 5);
+    }
+
+    #[test]
+    fn test_spawn_from_handle() {
+        let rt = rt();
+
+        let (tx, rx) = smp_rt::sync::oneshot::channel();
+
+        rt.handle().spawn(async {
+            smp_rt::task::yield_now().await;
+            tx.send(5).unwrap();
+        });
+
+        let res = rt.block_on(async move { rx.await.unwrap() });
+
+        assert_eq!(res, 5);
+    }
+
+    #[test]
+    fn test_spawn_local_on_runtime_object() {
+        let rt = rt();
+
+        let (tx, rx) = smp_rt::sync::oneshot::channel();
+
+        rt.spawn_local(async {
+            smp_rt::task::yield_now().await;
+            tx.send(5).unwrap();
+        });
+
+        let res = rt.block_on(async move { rx.await.unwrap() });
+
+        assert_eq!(res, 5);
+    }
+
+    #[test]
+    fn test_spawn_local_from_guard() {
+        let rt = rt();
+
+        let (tx, rx) = smp_rt::sync::oneshot::channel();
+
+        let _guard = rt.enter();
+
+        spawn_local(async {
+            smp_rt::task::yield_now().await;
+            tx.send(5).unwrap();
+        });
+
+        let res = rt.block_on(async move { rx.await.unwrap() });
+
+        assert_eq!(res, 5);
+    }
+
+    #[test]
+    fn test_spawn_from_guard_other_thread() {
+        let (tx, rx) = std::sync::mpsc::channel();
+
+        std::thread::spawn(move || {
+            let rt = rt();
+            let handle = rt.handle().clone();
+
+            tx.send(handle).unwrap();
+        });
+
+        let handle = rx.recv().unwrap();
+
+        let _guard = handle.enter();
+
+        smp_rt::spawn(async {});
+    }
+
+    #[test]
+    #[should_panic = "Local tasks can only be spawned on a LocalRuntime from the thread the runtime was created on"]
+    fn test_spawn_local_from_guard_other_thread() {
+        let (tx, rx) = std::sync::mpsc::channel();
+
+        std::thread::spawn(move || {
+            let rt = rt();
+            let handle = rt.handle().clone();
+
+            tx.send(handle).unwrap();
+        });
+
+        let handle = rx.recv().unwrap();
+
+        let _guard = handle.enter();
+
+        spawn_local(async {});
+    }
+
+    #[test]
+    #[should_panic = "`spawn_local` called from outside of a `task::LocalSet` or `runtime::LocalRuntime`"]
+    fn test_spawn_local_panic() {
+        let rt = rt();
+        let local = LocalSet::new();
+
+        rt.block_on(local.run_until(async {
+            let panic = std::thread::spawn(|| {
+                let _jh = smp_rt::task::spawn_local(async {
+                    println!("you will never see this line");
+                });
+            })
+            .join()
+            .unwrap_err();
+
+            panic::resume_unwind(panic);
+        }));
+    }
+
+    #[test]
+    #[should_panic = "`spawn_local` called from outside of a `task::LocalSet` or `runtime::LocalRuntime`"]
+    fn test_spawn_local_in_current_thread_runtime() {
+        let rt = smp_rt::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+
+        rt.block_on(async move {
+            spawn_local(async {});
+        })
+    }
+
+    #[test]
+    #[should_panic = "`spawn_local` called from outside of a `task::LocalSet` or `runtime::LocalRuntime`"]
+    fn test_spawn_local_in_multi_thread_runtime() {
+        let rt = smp_rt::runtime::Builder::new_multi_thread()
+            .build()
+            .unwrap();
+
+        rt.block_on(async move {
+            spawn_local(async {});
+        })
+    }
+
+    fn rt() -> smp_rt::runtime::LocalRuntime {
+        smp_rt::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build_local(LocalOptions::default())
+            .unwrap()
+    }
 }

@@ -331,17 +331,34 @@ where
 #[track_caller]
 pub(crate) fn current_queue(what: &str) -> Arc<LocalQueue> {
     let queue = CURRENT.with(|c| c.borrow().clone());
-    match queue {
-        Some(queue) => queue,
-        None => panic!(
-            "{what} was called outside a LocalSet or LocalRuntime: a task that is not Send \
-             can only run on the thread of the set that owns it. Run the caller inside \
-             LocalSet::run_until or LocalSet::block_on (or after LocalSet::enter), or in a \
-             LocalRuntime (Builder::new_current_thread().build_local(..), \
-             #[smp_rt::main(flavor = \"local\")]); or make the future Send and use spawn."
-        ),
+    if let Some(queue) = queue {
+        return queue;
     }
+    let in_local_runtime = crate::runtime::Handle::current_extension::<LocalRuntimeMarker>()
+        .is_ok_and(|marker| marker.is_some());
+    if in_local_runtime {
+        panic!(
+            "Local tasks can only be spawned on a LocalRuntime from the thread the runtime was \
+             created on: {what} was called where the handle of a LocalRuntime of another thread \
+             is entered. Spawn Send tasks there with spawn, or call {what} on the runtime's own \
+             thread (inside its block_on, or after its enter)."
+        );
+    }
+    panic!(
+        "`spawn_local` called from outside of a `task::LocalSet` or `runtime::LocalRuntime`: \
+         {what} needs the set that will run the task, which is not Send and so runs on that \
+         set's thread only. Run the caller inside LocalSet::run_until or LocalSet::block_on (or \
+         after LocalSet::enter), or in a LocalRuntime (Builder::new_current_thread() \
+         .build_local(..), #[smp_rt::main(flavor = \"local\")]); or make the future Send and \
+         use spawn."
+    )
 }
+
+/// Marks a runtime as a `LocalRuntime`'s (an extension the facade's
+/// `Builder::build_local` attaches), for `spawn_local`'s panic message.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct LocalRuntimeMarker;
 
 /// `true` while a [`LocalSet`] runs or is entered on this thread.
 pub(crate) fn local_set_entered() -> bool {

@@ -32,7 +32,7 @@ pub use join_error::JoinError;
 pub use join_handle::{AbortHandle, JoinHandle};
 pub use join_set::JoinSet;
 pub(crate) use local_set::local_set_entered;
-pub use local_set::{LocalEnterGuard, LocalSet, spawn_local};
+pub use local_set::{LocalEnterGuard, LocalRuntimeMarker, LocalSet, spawn_local};
 pub use priority::Priority;
 pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
 
