@@ -112,6 +112,10 @@ struct Handback {
 /// A worker lent to another thread; dropping it takes the worker back.
 struct Lent {
     worker: NonNull<WorkerContext>,
+    /// The worker's runtime and index, to unpark it without touching the
+    /// context while it is lent.
+    shared: Arc<super::Shared>,
+    index: usize,
     handback: Arc<Handback>,
     priority: Priority,
 }
@@ -154,6 +158,8 @@ impl Lent {
         }));
         Lent {
             worker: ptr,
+            shared,
+            index: worker.index,
             handback,
             priority,
         }
@@ -178,13 +184,9 @@ impl Drop for Lent {
         // lent-to thread either sees the flag in its idle's look, or is
         // woken.
         handback.give_back.store(true, SeqCst);
-        {
-            // SAFETY: only `shared`, `index` and the remote are read, which
-            // never change and are `Sync`; the context itself is alive (on
-            // this thread's stack, below this call).
-            let worker = unsafe { self.worker.as_ref() };
-            worker.remote().parker.unpark(&*worker.shared.driver, false);
-        }
+        self.shared.workers[self.index]
+            .parker
+            .unpark(&*self.shared.driver, false);
         let mut returned = handback.returned.lock().unwrap_or_else(|p| p.into_inner());
         while !*returned {
             returned = handback
@@ -211,6 +213,9 @@ fn run_lent(shared: Arc<super::Shared>, ptr: NonNull<WorkerContext>, handback: &
     // alone until `returned` is set, after this returns (the module docs).
     let worker = unsafe { ptr.as_ref() };
     let prev = context::replace_worker(Some(ptr));
+    // SeqCst: the look of the park handshake, which pairs with the store
+    // and the unpark in `Lent::drop` (the idle's last look before it sleeps
+    // reads this through its `woken`).
     let asked_back = || handback.give_back.load(SeqCst);
     loop {
         let run = catch_unwind(AssertUnwindSafe(|| {
