@@ -216,7 +216,9 @@ fn array<T>(v: Vec<T>) -> [T; 4] {
 pub(crate) fn current_worker<'w>(shared: &Shared) -> Option<&'w WorkerContext> {
     let worker = context::worker()?;
     // SAFETY: the context points at a `WorkerContext` on this thread's
-    // stack for as long as it is installed (see `WorkerContext::install`).
+    // stack for as long as it is installed (see `WorkerContext::install`),
+    // or on the stack of a thread that lent it to this one and waits for
+    // it back (see `block_in_place`).
     let worker = unsafe { worker.as_ref() };
     ptr::eq(&*worker.shared, shared).then_some(worker)
 }
