@@ -25,6 +25,7 @@
 //! * [`task`]: spawning, priorities, reductions, `JoinHandle`, `JoinSet`;
 //! * [`sync`]: `oneshot`, `mpsc`, `Mutex`, `Notify`, `Semaphore`, each
 //!   charging a reduction per operation;
+//! * [`signal`]: `ctrl_c` and Unix signal listeners;
 //! * [`main`] and [`test`]: the entry-point attributes.
 
 #![warn(missing_docs, rust_2018_idioms)]
@@ -36,6 +37,8 @@ pub mod runtime;
 
 pub use runtime::block_on;
 pub use smp_rt_executor::{JoinHandle, spawn, spawn_blocking, task, task_local};
+#[cfg(unix)]
+pub use smp_rt_io::signal;
 pub use smp_rt_io::{io, net};
 pub use smp_rt_macros::{main, test};
 pub use smp_rt_process as process;

@@ -1224,3 +1224,18 @@ mod rt_local {
             .unwrap()
     }
 }
+
+/// As tokio's: a `LocalRuntime` may cross `catch_unwind`.
+#[test]
+fn local_runtime_is_unwind_safe() {
+    fn unwind_safe<T: std::panic::UnwindSafe + std::panic::RefUnwindSafe>() {}
+    unwind_safe::<runtime::LocalRuntime>();
+    let rt = local_rt();
+    let caught = std::panic::catch_unwind(|| rt.block_on(async { panic!("inside") }));
+    assert!(caught.is_err());
+    // The runtime goes on after a panic in block_on.
+    assert_eq!(
+        rt.block_on(async { task::spawn_local(async { 1 }).await.unwrap() }),
+        1
+    );
+}

@@ -59,6 +59,8 @@ pub mod io;
 pub mod net;
 mod poll_evented;
 mod reactor;
+#[cfg(unix)]
+pub mod signal;
 
 pub use reactor::Reactor;
 

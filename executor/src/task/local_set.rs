@@ -348,7 +348,7 @@ pub(crate) fn current_queue(what: &str) -> Arc<LocalQueue> {
         "`spawn_local` called from outside of a `task::LocalSet` or `runtime::LocalRuntime`: \
          {what} needs the set that will run the task, which is not Send and so runs on that \
          set's thread only. Run the caller inside LocalSet::run_until or LocalSet::block_on (or \
-         after LocalSet::enter), or in a LocalRuntime (Builder::new_current_thread() \
+         after LocalSet::enter), or in a LocalRuntime (Builder::new_current_thread()\
          .build_local(..), #[smp_rt::main(flavor = \"local\")]); or make the future Send and \
          use spawn."
     )

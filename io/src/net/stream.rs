@@ -25,7 +25,6 @@ pub(crate) trait StreamSocket: AsFd {
     fn shutdown_write(&self) -> io::Result<()>;
     /// Reads once into memory that may be uninitialized; the bytes read
     /// are the first `n` of `buf`.
-    #[cfg(feature = "tokio-io")]
     fn read_uninit(&self, buf: &mut [std::mem::MaybeUninit<u8>]) -> io::Result<usize> {
         let (read, _) = rustix::io::read(self.as_fd(), buf)?;
         Ok(read.len())
@@ -70,7 +69,7 @@ fn vectored_len(lens: impl ExactSizeIterator<Item = usize>) -> usize {
 }
 
 impl<T: StreamSocket> PollEvented<T> {
-    /// `AsyncRead::poll_read`.
+    /// `futures::io::AsyncRead::poll_read`.
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
@@ -79,9 +78,8 @@ impl<T: StreamSocket> PollEvented<T> {
         self.poll_read_stream(cx, buf.len(), |io| io.read_once(buf))
     }
 
-    /// `tokio::io::AsyncRead::poll_read`: like [`poll_read`](Self::poll_read)
+    /// `io::AsyncRead::poll_read`: like [`poll_read`](Self::poll_read)
     /// into memory that may be uninitialized.
-    #[cfg(feature = "tokio-io")]
     pub(crate) fn poll_read_uninit(
         &self,
         cx: &mut Context<'_>,
@@ -132,8 +130,8 @@ impl<T: StreamSocket> PollEvented<T> {
     }
 }
 
-/// Implements the read traits (futures', and tokio's with `tokio-io`) on a
-/// type, given how to reach its `PollEvented`.
+/// Implements the read traits (smp_rt's, futures', and tokio's with
+/// `tokio-io`) on a type, given how to reach its `PollEvented`.
 macro_rules! impl_async_read {
     ($ty:ty $(, $lt:lifetime)?; |$this:ident| $io:expr) => {
         impl<$($lt)?> futures::io::AsyncRead for $ty {
@@ -156,12 +154,11 @@ macro_rules! impl_async_read {
             }
         }
 
-        #[cfg(feature = "tokio-io")]
-        impl<$($lt)?> tokio::io::AsyncRead for $ty {
+        impl<$($lt)?> crate::io::AsyncRead for $ty {
             fn poll_read(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
-                buf: &mut tokio::io::ReadBuf<'_>,
+                buf: &mut crate::io::ReadBuf<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
                 let $this = &*self;
                 // SAFETY: the read only writes to the unfilled part (it
@@ -174,12 +171,30 @@ macro_rules! impl_async_read {
                 std::task::Poll::Ready(Ok(()))
             }
         }
+
+        #[cfg(feature = "tokio-io")]
+        impl<$($lt)?> tokio::io::AsyncRead for $ty {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut tokio::io::ReadBuf<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                let $this = &*self;
+                // SAFETY: as in smp_rt's own `poll_read` above.
+                let n = std::task::ready!($io.poll_read_uninit(cx, unsafe { buf.unfilled_mut() }))?;
+                // SAFETY: those `n` bytes were just written by the read.
+                unsafe { buf.assume_init(n) };
+                buf.advance(n);
+                std::task::Poll::Ready(Ok(()))
+            }
+        }
     };
 }
 
-/// Implements the write traits (futures', and tokio's with `tokio-io`) on a
-/// type, given how to reach its `PollEvented` and, optionally, what to do
-/// after a shutdown (`|this| ...`, with `this: &mut Self`).
+/// Implements the write traits (smp_rt's, futures', and tokio's with
+/// `tokio-io`) on a type, given how to reach its `PollEvented` and,
+/// optionally, what to do after a shutdown (`|this| ...`, with
+/// `this: &mut Self`).
 macro_rules! impl_async_write {
     ($ty:ty $(, $lt:lifetime)?; |$this:ident| $io:expr $(; |$closed:ident| $after_close:expr)?) => {
         impl<$($lt)?> futures::io::AsyncWrite for $ty {
@@ -220,6 +235,42 @@ macro_rules! impl_async_write {
                     $after_close;
                 )?
                 std::task::Poll::Ready(Ok(()))
+            }
+        }
+
+        impl<$($lt)?> crate::io::AsyncWrite for $ty {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                futures::io::AsyncWrite::poll_write(self, cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                futures::io::AsyncWrite::poll_write_vectored(self, cx, bufs)
+            }
+
+            fn is_write_vectored(&self) -> bool {
+                true
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                futures::io::AsyncWrite::poll_flush(self, cx)
+            }
+
+            fn poll_shutdown(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                futures::io::AsyncWrite::poll_close(self, cx)
             }
         }
 
