@@ -22,6 +22,9 @@ pub(crate) enum Flavor {
     MultiThread,
     /// `Builder::new_current_thread()`: one worker, on the calling thread.
     CurrentThread,
+    /// `Builder::new_current_thread().build_local(..)`: a current-thread
+    /// runtime whose `block_on` also runs `spawn_local` tasks.
+    Local,
 }
 
 impl Flavor {
@@ -39,6 +42,7 @@ impl Flavor {
         match name {
             "multi_thread" => Some(Self::MultiThread),
             "current_thread" => Some(Self::CurrentThread),
+            "local" => Some(Self::Local),
             _ => None,
         }
     }
@@ -222,12 +226,21 @@ pub(crate) fn parse(attr_name: &str, args: TokenStream, errors: &mut Errors) -> 
         (None, Some(_)) => config.flavor = Flavor::MultiThread,
         (None, None) => {}
     }
-    if let (Some(Flavor::CurrentThread), Some(arg)) = (flavor, worker_threads_arg) {
+    if let (Some(one @ (Flavor::CurrentThread | Flavor::Local)), Some(arg)) =
+        (flavor, worker_threads_arg)
+    {
+        let name = if one == Flavor::Local {
+            "local"
+        } else {
+            "current_thread"
+        };
         errors.push(syn::Error::new_spanned(
             arg,
-            "`worker_threads` cannot be used with `flavor = \"current_thread\"`, which always \
-             runs exactly one worker on the calling thread; remove `worker_threads`, or use \
-             `flavor = \"multi_thread\"` to choose the number of workers",
+            format!(
+                "`worker_threads` cannot be used with `flavor = \"{name}\"`, which always \
+                 runs exactly one worker on the calling thread; remove `worker_threads`, or use \
+                 `flavor = \"multi_thread\"` to choose the number of workers"
+            ),
         ));
         config.worker_threads = None;
     }
@@ -250,6 +263,7 @@ pub(crate) fn parse(attr_name: &str, args: TokenStream, errors: &mut Errors) -> 
                  multi-thread runtime: only a current-thread runtime can pause its clock (as in \
                  tokio); remove `worker_threads`",
             )),
+            (Some(Flavor::Local), _) => {}
             _ => config.flavor = Flavor::CurrentThread,
         }
     }
@@ -280,8 +294,8 @@ fn parse_flavor(value: &Expr) -> Result<Flavor, syn::Error> {
             syn::Error::new_spanned(
                 lit,
                 format!(
-                    "unknown runtime flavor {:?}; the valid flavors are \"multi_thread\" and \
-                     \"current_thread\"",
+                    "unknown runtime flavor {:?}; the valid flavors are \"multi_thread\", \
+                     \"current_thread\" and \"local\"",
                     lit.value()
                 ),
             )
@@ -300,7 +314,8 @@ fn parse_flavor(value: &Expr) -> Result<Flavor, syn::Error> {
             Err(syn::Error::new_spanned(
                 other,
                 format!(
-                    "`flavor` expects a string literal, \"multi_thread\" or \"current_thread\"{hint}"
+                    "`flavor` expects a string literal, \"multi_thread\", \"current_thread\" or \
+                     \"local\"{hint}"
                 ),
             ))
         }
@@ -500,6 +515,7 @@ mod tests {
         let text = error_text(quote!(flavor = "single"));
         assert!(text.contains("unknown runtime flavor \"single\""), "{text}");
         assert!(text.contains("\"current_thread\""), "{text}");
+        assert!(text.contains("\"local\""), "{text}");
         let text = error_text(quote!(flavor = current_thread));
         assert!(text.contains("`flavor = \"current_thread\"`"), "{text}");
     }
@@ -521,6 +537,29 @@ mod tests {
         assert!(error_text(quote!(worker_threads)).contains("needs a value"));
         let twice = error_text(quote!(reductions = 100, reductions = 200));
         assert!(twice.contains("more than once"), "{twice}");
+    }
+
+    #[test]
+    fn local_is_read() {
+        let (config, result) = run(quote!(flavor = "local", reductions = 700));
+        assert!(result.is_ok());
+        assert_eq!(config.flavor, Flavor::Local);
+        assert_eq!(config.reductions.map(|r| r.value), Some(700));
+    }
+
+    #[test]
+    fn local_keeps_its_flavor_with_start_paused() {
+        let (config, result) = run(quote!(flavor = "local", start_paused = true));
+        assert!(result.is_ok());
+        assert_eq!(config.flavor, Flavor::Local);
+    }
+
+    #[test]
+    fn worker_threads_conflicts_with_local() {
+        let (config, result) = run(quote!(flavor = "local", worker_threads = 2));
+        let text = result.expect_err("expected an error").to_string();
+        assert!(text.contains("`flavor = \"local\"`"), "{text}");
+        assert!(config.worker_threads.is_none());
     }
 
     #[test]

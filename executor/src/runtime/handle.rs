@@ -150,6 +150,7 @@ impl Handle {
     /// Enters the runtime on this thread until the guard is dropped.
     pub fn enter(&self) -> EnterGuard<'_> {
         EnterGuard {
+            local: None,
             _guard: context::enter(self.clone()),
             _handle: PhantomData,
         }
@@ -268,8 +269,21 @@ impl Handle {
 /// Returned by [`Handle::enter`] and `Runtime::enter`.
 #[derive(Debug)]
 pub struct EnterGuard<'a> {
+    /// A `LocalRuntime`'s local set, entered after the runtime (so left
+    /// before it: fields drop in order).
+    local: Option<crate::task::LocalEnterGuard>,
     _guard: context::EnterGuard,
     _handle: PhantomData<&'a Handle>,
+}
+
+impl<'a> EnterGuard<'a> {
+    /// Also enters `local` until the guard drops: `LocalRuntime::enter`,
+    /// under which `task::spawn_local` spawns onto the runtime's local set.
+    #[doc(hidden)]
+    pub fn and_local(mut self, local: &crate::task::LocalSet) -> EnterGuard<'a> {
+        self.local = Some(local.enter());
+        self
+    }
 }
 
 impl fmt::Debug for context::EnterGuard {

@@ -201,6 +201,14 @@ impl Runtime {
     }
 }
 
+/// Lets [`LocalSet::block_on`](crate::task::LocalSet::block_on) take this
+/// runtime, or one that wraps it.
+impl AsRef<Runtime> for Runtime {
+    fn as_ref(&self) -> &Runtime {
+        self
+    }
+}
+
 impl Drop for Runtime {
     fn drop(&mut self) {
         self.shutdown(None);
