@@ -36,7 +36,7 @@ pub mod runtime;
 
 pub use runtime::block_on;
 pub use smp_rt_executor::{JoinHandle, spawn, spawn_blocking, task, task_local};
-pub use smp_rt_io::{io, net};
+pub use smp_rt_io::{fs, io, net};
 pub use smp_rt_macros::{main, test};
 pub use smp_rt_process as process;
 pub use smp_rt_sync as sync;

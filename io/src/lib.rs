@@ -55,6 +55,7 @@
 #![warn(missing_docs, rust_2018_idioms)]
 
 mod backoff;
+pub mod fs;
 pub mod io;
 pub mod net;
 mod poll_evented;
