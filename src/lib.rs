@@ -38,9 +38,25 @@ pub use runtime::block_on;
 pub use smp_rt_executor::{JoinHandle, spawn, spawn_blocking, task, task_local};
 pub use smp_rt_io::{fs, io, net};
 pub use smp_rt_macros::{main, test};
-pub use smp_rt_process as process;
 pub use smp_rt_sync as sync;
 pub use smp_rt_timers as time;
 
 #[doc(hidden)]
 pub use macros::__private;
+
+pub mod process {
+    //! Processes of two kinds: BEAM-style processes (smp_rt tasks with a
+    //! mailbox, links and monitors: [`spawn`], [`Pid`], [`supervisor`], ...),
+    //! and operating-system child processes as `tokio::process` ([`Command`],
+    //! [`Child`] and its pipes).
+    //!
+    //! ```
+    //! # smp_rt::block_on(async {
+    //! let status = smp_rt::process::Command::new("true").status().await?;
+    //! assert!(status.success());
+    //! # std::io::Result::Ok(()) }).unwrap();
+    //! ```
+
+    pub use smp_rt_io::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
+    pub use smp_rt_process::*;
+}

@@ -59,6 +59,7 @@ pub mod fs;
 pub mod io;
 pub mod net;
 mod poll_evented;
+pub mod process;
 mod reactor;
 
 pub use reactor::Reactor;
