@@ -142,3 +142,38 @@ fn spawn_watcher(pid: u32, watch: Arc<ThreadWatch>) -> io::Result<()> {
         })?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::future::poll_fn;
+    use std::process::{Command, Stdio};
+
+    use super::ExitWatch;
+
+    #[test]
+    fn without_a_pidfd_a_thread_sees_the_exit() {
+        crate::test_rt::runtime().block_on(async {
+            let mut child = Command::new("cat")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap();
+            let pid = child.id();
+            let mut stdin = child.stdin.take();
+            let mut watch = ExitWatch::Unwatched;
+            let status = poll_fn(|cx| {
+                let poll = watch.poll_exit(cx, pid, || child.try_wait());
+                if poll.is_pending() && matches!(watch, ExitWatch::Thread(_)) {
+                    // cat exits once its input ends; only the watching
+                    // thread can wake this task then.
+                    drop(stdin.take());
+                }
+                poll
+            })
+            .await
+            .unwrap();
+            assert!(stdin.is_none(), "cat cannot exit before its input ends");
+            assert!(status.success());
+        });
+    }
+}
