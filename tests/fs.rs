@@ -23,8 +23,7 @@ impl TempDir {
     fn new() -> TempDir {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path =
-            std::env::temp_dir().join(format!("smp_rt-fs-test-{}-{n}", std::process::id()));
+        let path = std::env::temp_dir().join(format!("smp_rt-fs-test-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).unwrap();
         TempDir(path)
@@ -119,7 +118,13 @@ async fn links_permissions_and_canonical_paths() {
     let link = dir.join("link");
     fs::symlink(&target, &link).await.unwrap();
     assert_eq!(fs::read_link(&link).await.unwrap(), target);
-    assert!(fs::symlink_metadata(&link).await.unwrap().file_type().is_symlink());
+    assert!(
+        fs::symlink_metadata(&link)
+            .await
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
     assert!(fs::metadata(&link).await.unwrap().is_file());
     assert_eq!(
         fs::canonicalize(&link).await.unwrap(),
@@ -133,7 +138,13 @@ async fn links_permissions_and_canonical_paths() {
     let mut perm = fs::metadata(&target).await.unwrap().permissions();
     perm.set_readonly(true);
     fs::set_permissions(&target, perm).await.unwrap();
-    assert!(fs::metadata(&target).await.unwrap().permissions().readonly());
+    assert!(
+        fs::metadata(&target)
+            .await
+            .unwrap()
+            .permissions()
+            .readonly()
+    );
 }
 
 #[smp_rt::test]
@@ -155,7 +166,11 @@ async fn directories_and_their_entries() {
         .unwrap();
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = fs::metadata(dir.join("d/e")).await.unwrap().permissions().mode();
+        let mode = fs::metadata(dir.join("d/e"))
+            .await
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o700);
     }
     let err = DirBuilder::new().create(dir.join("f/g")).await.unwrap_err();
@@ -416,7 +431,10 @@ async fn open_options_create_new_append_truncate_and_mode() {
         .open(&link)
         .await
         .unwrap_err();
-    assert_eq!(err.raw_os_error(), Some(rustix::io::Errno::LOOP.raw_os_error()));
+    assert_eq!(
+        err.raw_os_error(),
+        Some(rustix::io::Errno::LOOP.raw_os_error())
+    );
     use std::os::unix::fs::PermissionsExt;
     let mode = fs::metadata(&private).await.unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);

@@ -127,7 +127,9 @@ async fn wait_closes_stdin_and_wait_with_output_reads_both_streams() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    write_all(child.stdin.as_mut().unwrap(), b"ignored").await.unwrap();
+    write_all(child.stdin.as_mut().unwrap(), b"ignored")
+        .await
+        .unwrap();
     // cat would read forever if `wait` did not close its input.
     assert!(child.wait().await.unwrap().success());
     assert!(child.stdin.is_none());
@@ -138,7 +140,9 @@ async fn wait_closes_stdin_and_wait_with_output_reads_both_streams() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    write_all(child.stdin.as_mut().unwrap(), b"this\n").await.unwrap();
+    write_all(child.stdin.as_mut().unwrap(), b"this\n")
+        .await
+        .unwrap();
     let output = child.wait_with_output().await.unwrap();
     assert!(output.status.success());
     assert_eq!(output.stdout, b"got this\n");

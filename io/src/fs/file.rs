@@ -353,6 +353,7 @@ impl File {
     ///
     /// Bytes read ahead are dropped, as with
     /// [`into_std`](File::into_std).
+    #[allow(clippy::result_large_err)] // tokio's signature: the file itself back
     pub fn try_into_std(mut self) -> Result<std::fs::File, File> {
         if matches!(self.inner.get_mut().state, State::Busy(_)) {
             return Err(self);

@@ -14,9 +14,9 @@
 //! pid cannot be reused while the pidfd or the thread watches it.
 
 use std::io;
-use std::process::ExitStatus;
 #[cfg(target_os = "linux")]
 use std::os::fd::OwnedFd;
+use std::process::ExitStatus;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
@@ -26,9 +26,9 @@ use smp_rt_executor::task::poll_charge;
 
 #[cfg(target_os = "linux")]
 use crate::poll_evented::PollEvented;
-use crate::reactor::Inner;
 #[cfg(target_os = "linux")]
 use crate::reactor::Direction;
+use crate::reactor::Inner;
 
 /// How a running child's exit is noticed.
 #[derive(Debug)]
@@ -125,16 +125,14 @@ fn spawn_watcher(pid: u32, watch: Arc<ThreadWatch>) -> io::Result<()> {
     std::thread::Builder::new()
         .name("smp_rt-child-wait".into())
         .spawn(move || {
-            let options = rustix::process::WaitIdOptions::EXITED
-                | rustix::process::WaitIdOptions::NOWAIT;
-            loop {
-                match rustix::process::waitid(rustix::process::WaitId::Pid(pid), options) {
-                    Err(rustix::io::Errno::INTR) => {}
-                    // Exited, or no longer this process's child to watch
-                    // (reaped already): either way the task looks.
-                    _ => break,
-                }
-            }
+            let options =
+                rustix::process::WaitIdOptions::EXITED | rustix::process::WaitIdOptions::NOWAIT;
+            // Returns once the child exited, or is no longer this
+            // process's child to watch (reaped already): either way the
+            // task looks.
+            while let Err(rustix::io::Errno::INTR) =
+                rustix::process::waitid(rustix::process::WaitId::Pid(pid), options)
+            {}
             // Release: the task's Acquire load that sees it finds the child
             // waitable.
             watch.exited.store(true, Ordering::Release);

@@ -20,7 +20,10 @@ use crate::poll_evented::PollEvented;
 use crate::reactor::Inner;
 
 /// Puts the parent's end of a pipe in non-blocking mode and registers it.
-fn register<T: AsFd>(pipe: T, reactor: Option<&std::sync::Arc<Inner>>) -> io::Result<PollEvented<T>> {
+fn register<T: AsFd>(
+    pipe: T,
+    reactor: Option<&std::sync::Arc<Inner>>,
+) -> io::Result<PollEvented<T>> {
     rustix::io::ioctl_fionbio(&pipe, true)?;
     match reactor {
         Some(reactor) => PollEvented::with_reactor(reactor, pipe),
@@ -148,7 +151,9 @@ fn poll_read_init<T: AsFd>(
     buf: &mut [u8],
 ) -> Poll<io::Result<usize>> {
     let len = buf.len();
-    io.poll_read_stream(cx, len, |pipe| Ok(rustix::io::read(pipe.as_fd(), &mut *buf)?))
+    io.poll_read_stream(cx, len, |pipe| {
+        Ok(rustix::io::read(pipe.as_fd(), &mut *buf)?)
+    })
 }
 
 macro_rules! pipe_read {
@@ -200,8 +205,9 @@ pipe_read!(ChildStderr);
 
 impl ChildStdin {
     fn poll_write_pipe(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_write_stream(cx, buf.len(), |pipe| Ok(rustix::io::write(pipe.as_fd(), buf)?))
+        self.io.poll_write_stream(cx, buf.len(), |pipe| {
+            Ok(rustix::io::write(pipe.as_fd(), buf)?)
+        })
     }
 
     /// Nothing is buffered here: ready at once (charging a reduction).
