@@ -25,6 +25,9 @@
 //! * [`task`]: spawning, priorities, reductions, `JoinHandle`, `JoinSet`;
 //! * [`sync`]: `oneshot`, `mpsc`, `Mutex`, `Notify`, `Semaphore`, each
 //!   charging a reduction per operation;
+//! * [`fs`]: files and directories on the blocking pool, as `tokio::fs`;
+//! * [`process`]: BEAM-style processes, and child processes as
+//!   `tokio::process`;
 //! * [`main`] and [`test`]: the entry-point attributes.
 
 #![warn(missing_docs, rust_2018_idioms)]

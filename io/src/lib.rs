@@ -1,5 +1,6 @@
 //! smp_rt's IO: a reactor (epoll on Linux, [`polling`] elsewhere), and TCP,
-//! UDP and Unix sockets.
+//! UDP and Unix sockets; files ([`fs`], on the blocking pool) and child
+//! processes ([`process`], their pipes and exits on the reactor).
 //!
 //! # The model
 //!
