@@ -473,16 +473,36 @@ async fn set_len_sync_clone_and_std_conversions() {
 }
 
 #[test]
-fn a_file_waits_charge_reductions() {
+fn file_and_directory_polls_charge_reductions() {
     let dir = TempDir::new();
     let path = dir.join("reductions");
-    std::fs::write(&path, vec![7; 300]).unwrap();
+    std::fs::write(&path, "x").unwrap();
     let preemptions = preemptions_of(move || async move {
         let mut file = File::open(&path).await.unwrap();
-        // One byte per read: 300 blocking reads, each waited for.
+        // Nothing in flight: every poll is ready at once, so only the
+        // reductions it charges can end the slice.
         for _ in 0..300 {
-            assert_eq!(read_some(&mut file, 1).await.unwrap(), [7]);
+            flush(&mut file).await.unwrap();
         }
+    });
+    assert!(preemptions > 0);
+
+    let listed = dir.join("listed");
+    std::fs::create_dir(&listed).unwrap();
+    for i in 0..300 {
+        std::fs::write(listed.join(i.to_string()), []).unwrap();
+    }
+    let preemptions = preemptions_of(move || async move {
+        // Entries come in batches: most polls return one already read.
+        // Spending the slice between them makes the next poll end it, with
+        // entries left in the batch: none may be lost.
+        let mut entries = fs::read_dir(&listed).await.unwrap();
+        let mut n = 0;
+        while entries.next_entry().await.unwrap().is_some() {
+            n += 1;
+            smp_rt::task::reduce(20);
+        }
+        assert_eq!(n, 300);
     });
     assert!(preemptions > 0);
 }

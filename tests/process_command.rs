@@ -309,6 +309,9 @@ fn pipe_reads_charge_reductions() {
             .spawn()
             .unwrap();
         let mut stdout = child.stdout.take().unwrap();
+        // All 3000 bytes are then in the pipe: no read waits, so only the
+        // reductions each poll charges can end the slice.
+        assert!(child.wait().await.unwrap().success());
         let mut total = 0;
         loop {
             let chunk = read_some(&mut stdout, 1).await.unwrap();
@@ -318,7 +321,6 @@ fn pipe_reads_charge_reductions() {
             total += chunk.len();
         }
         assert_eq!(total, 3000);
-        assert!(child.wait().await.unwrap().success());
     });
     assert!(preemptions > 0);
 }

@@ -107,9 +107,12 @@ impl ReadDir {
                     let batch_ref = batch
                         .as_mut()
                         .expect("a ReadDir's batch is back before its next poll");
-                    if let Some(entry) = batch_ref.entries.pop_front() {
+                    if !batch_ref.entries.is_empty() {
+                        // Charged before the entry is taken: a poll that
+                        // ends the slice must leave it for the next one.
                         ready!(poll_charge(cx));
-                        return Poll::Ready(entry.map(Some));
+                        let entry = batch_ref.entries.pop_front();
+                        return Poll::Ready(entry.transpose());
                     }
                     if batch_ref.done {
                         return Poll::Ready(Ok(None));
