@@ -506,3 +506,27 @@ fn file_and_directory_polls_charge_reductions() {
     });
     assert!(preemptions > 0);
 }
+
+#[smp_rt::test]
+async fn the_futures_crates_traits_on_a_file() {
+    use futures::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+    let dir = TempDir::new();
+    let path = dir.join("futures");
+    let mut file = File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .open(&path)
+        .await
+        .unwrap();
+    file.write_all(b"futures io").await.unwrap();
+    file.flush().await.unwrap();
+    assert_eq!(file.seek(SeekFrom::Start(8)).await.unwrap(), 8);
+    let mut tail = String::new();
+    file.read_to_string(&mut tail).await.unwrap();
+    assert_eq!(tail, "io");
+    assert_eq!(file.seek(SeekFrom::Current(-4)).await.unwrap(), 6);
+    file.write_all(b"IO").await.unwrap();
+    file.close().await.unwrap();
+    assert_eq!(fs::read(&path).await.unwrap(), b"futureIOio");
+}

@@ -45,7 +45,8 @@ const DEFAULT_MAX_BUF_SIZE: usize = 2 * 1024 * 1024;
 /// An open file, as `tokio::fs::File`: `std::fs::File` whose operations
 /// run on the blocking pool.
 ///
-/// It implements [`AsyncRead`], [`AsyncWrite`] and [`AsyncSeek`]. A write
+/// It implements [`AsyncRead`], [`AsyncWrite`] and [`AsyncSeek`], and the
+/// futures crate's three traits. A write
 /// returns once its bytes are in the file's buffer and completes in the
 /// background, so **flush before dropping the file** (or before reading
 /// what was written through another handle): a write still in flight when
@@ -76,6 +77,9 @@ pub struct File {
     /// poll methods, which take `&mut self`, reach it without locking.
     inner: Mutex<Inner>,
     max_buf_size: usize,
+    /// The seek that the futures crate's `poll_seek` started and has not
+    /// seen complete.
+    futures_seek: Option<SeekFrom>,
 }
 
 struct Inner {
@@ -275,6 +279,7 @@ impl File {
                 pos: 0,
             }),
             max_buf_size: DEFAULT_MAX_BUF_SIZE,
+            futures_seek: None,
         }
     }
 
@@ -362,6 +367,7 @@ impl File {
             std,
             inner: self.inner,
             max_buf_size: self.max_buf_size,
+            futures_seek: self.futures_seek,
         })
     }
 
@@ -527,6 +533,60 @@ impl AsyncSeek for File {
                 Some(_) => {}
             }
         }
+    }
+}
+
+/// The futures crate's traits, for its ecosystem: the same operations.
+impl futures::io::AsyncRead for File {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let mut buf = ReadBuf::new(buf);
+        ready!(AsyncRead::poll_read(self, cx, &mut buf))?;
+        Poll::Ready(Ok(buf.filled().len()))
+    }
+}
+
+impl futures::io::AsyncWrite for File {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        AsyncWrite::poll_write(self, cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        AsyncWrite::poll_flush(self, cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        AsyncWrite::poll_shutdown(self, cx)
+    }
+}
+
+/// One call for the whole seek: it waits for the operation in flight,
+/// starts the seek and waits for it. A seek to another position than the
+/// one a dropped `poll_seek` started first lets that one complete.
+impl futures::io::AsyncSeek for File {
+    fn poll_seek(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        position: SeekFrom,
+    ) -> Poll<io::Result<u64>> {
+        let me = self.get_mut();
+        if me.futures_seek != Some(position) {
+            // Whatever is in flight (an earlier seek, a write whose error
+            // is kept for later) completes first.
+            let _ = ready!(AsyncSeek::poll_complete(Pin::new(&mut *me), cx));
+            AsyncSeek::start_seek(Pin::new(&mut *me), position)?;
+            me.futures_seek = Some(position);
+        }
+        let result = ready!(AsyncSeek::poll_complete(Pin::new(&mut *me), cx));
+        me.futures_seek = None;
+        Poll::Ready(result)
     }
 }
 
