@@ -530,3 +530,25 @@ async fn the_futures_crates_traits_on_a_file() {
     file.close().await.unwrap();
     assert_eq!(fs::read(&path).await.unwrap(), b"futureIOio");
 }
+
+/// tokio's traits, with the `tokio-io` feature (on for this crate's tests).
+#[smp_rt::test]
+async fn tokios_traits_on_a_file() {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+    let dir = TempDir::new();
+    let path = dir.join("tokio");
+    let mut file = File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .open(&path)
+        .await
+        .unwrap();
+    file.write_all(b"tokio io").await.unwrap();
+    file.flush().await.unwrap();
+    assert_eq!(file.seek(SeekFrom::Start(6)).await.unwrap(), 6);
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail).await.unwrap();
+    assert_eq!(tail, b"io");
+    assert_eq!(file.stream_position().await.unwrap(), 8);
+}

@@ -324,3 +324,27 @@ fn pipe_reads_charge_reductions() {
     });
     assert!(preemptions > 0);
 }
+
+/// tokio's traits, with the `tokio-io` feature (on for this crate's tests).
+#[smp_rt::test]
+async fn tokios_traits_on_the_pipes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut child = Command::new("cat")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"via tokio").await.unwrap();
+    drop(stdin);
+    let mut out = Vec::new();
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_to_end(&mut out)
+        .await
+        .unwrap();
+    assert_eq!(out, b"via tokio");
+    assert!(child.wait().await.unwrap().success());
+}

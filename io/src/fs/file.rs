@@ -45,8 +45,9 @@ const DEFAULT_MAX_BUF_SIZE: usize = 2 * 1024 * 1024;
 /// An open file, as `tokio::fs::File`: `std::fs::File` whose operations
 /// run on the blocking pool.
 ///
-/// It implements [`AsyncRead`], [`AsyncWrite`] and [`AsyncSeek`], and the
-/// futures crate's three traits. A write
+/// It implements [`AsyncRead`], [`AsyncWrite`] and [`AsyncSeek`], the
+/// futures crate's three traits, and with the `tokio-io` feature tokio's.
+/// A write
 /// returns once its bytes are in the file's buffer and completes in the
 /// background, so **flush before dropping the file** (or before reading
 /// what was written through another handle): a write still in flight when
@@ -587,6 +588,55 @@ impl futures::io::AsyncSeek for File {
         let result = ready!(AsyncSeek::poll_complete(Pin::new(&mut *me), cx));
         me.futures_seek = None;
         Poll::Ready(result)
+    }
+}
+
+#[cfg(feature = "tokio-io")]
+impl tokio::io::AsyncRead for File {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        // SAFETY: smp_rt's `ReadBuf` over the unfilled part only writes
+        // to it (it never de-initializes a byte).
+        let mut unfilled = ReadBuf::uninit(unsafe { buf.unfilled_mut() });
+        ready!(AsyncRead::poll_read(self, cx, &mut unfilled))?;
+        let n = unfilled.filled().len();
+        // SAFETY: the read filled, so initialized, those `n` bytes.
+        unsafe { buf.assume_init(n) };
+        buf.advance(n);
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[cfg(feature = "tokio-io")]
+impl tokio::io::AsyncWrite for File {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        AsyncWrite::poll_write(self, cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        AsyncWrite::poll_flush(self, cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        AsyncWrite::poll_shutdown(self, cx)
+    }
+}
+
+#[cfg(feature = "tokio-io")]
+impl tokio::io::AsyncSeek for File {
+    fn start_seek(self: Pin<&mut Self>, position: SeekFrom) -> io::Result<()> {
+        AsyncSeek::start_seek(self, position)
+    }
+
+    fn poll_complete(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
+        AsyncSeek::poll_complete(self, cx)
     }
 }
 
