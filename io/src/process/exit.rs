@@ -76,6 +76,15 @@ impl ExitWatch {
         ExitWatch::Unwatched
     }
 
+    /// The pidfd, deregistered, for the reaper.
+    pub(super) fn into_pidfd(self) -> Option<std::os::fd::OwnedFd> {
+        match self {
+            #[cfg(target_os = "linux")]
+            ExitWatch::Pidfd(pidfd) => Some(pidfd.into_inner()),
+            _ => None,
+        }
+    }
+
     /// Polls for the child's exit; `try_wait` is the child's own
     /// non-blocking wait, which reaps it. Charges one reduction.
     pub(super) fn poll_exit(

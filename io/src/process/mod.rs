@@ -469,11 +469,11 @@ async fn read_to_end<R: AsyncRead + Unpin>(pipe: Option<&mut R>) -> io::Result<V
 
 impl Drop for Child {
     fn drop(&mut self) {
-        if let Some(mut running) = self.running.take() {
+        if let Some(Running { mut std, exit }) = self.running.take() {
             if self.kill_on_drop {
-                let _ = running.std.kill();
+                let _ = std.kill();
             }
-            reaper::reap(running.std);
+            reaper::reap(std, exit.into_pidfd());
         }
     }
 }
