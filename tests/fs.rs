@@ -552,3 +552,9 @@ async fn tokios_traits_on_a_file() {
     assert_eq!(tail, b"io");
     assert_eq!(file.stream_position().await.unwrap(), 8);
 }
+
+#[test]
+#[should_panic(expected = "spawn_blocking")]
+fn fs_outside_a_runtime_panics_saying_why() {
+    let _ = futures::executor::block_on(fs::read("/nonexistent"));
+}
