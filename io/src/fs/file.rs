@@ -14,8 +14,9 @@
 //!   a blocking write of the whole buffer and returns at once: the write
 //!   completes in the background. A write that finds the file busy first
 //!   waits for the operation in flight.
-//! * A failed background write is kept, and returned by the next write or
-//!   flush (or the seek after it); `flush` waits for the write in flight.
+//! * A failed background write is returned by the next write or flush;
+//!   a read or seek that waits for it keeps its error for the write or
+//!   flush after it. `flush` waits for the write in flight.
 //! * Bytes read ahead and not yet returned are given back before a write
 //!   or a seek: the operating system's cursor is moved back by their
 //!   number, so the file's position is the one its user sees.
@@ -52,7 +53,7 @@ const DEFAULT_MAX_BUF_SIZE: usize = 2 * 1024 * 1024;
 /// background, so **flush before dropping the file** (or before reading
 /// what was written through another handle): a write still in flight when
 /// the `File` is dropped completes, but its error is lost. An error of a
-/// background write is returned by the next write, flush or seek.
+/// background write is returned by the next write or flush.
 ///
 /// # Examples
 ///
@@ -85,7 +86,7 @@ pub struct File {
 
 struct Inner {
     state: State,
-    /// The error of a background write, for the next write, flush or seek.
+    /// The error of a background write, for the next write or flush.
     last_write_err: Option<io::Error>,
     /// The position the last completed seek returned.
     pos: u64,

@@ -10,7 +10,7 @@
 //! [`File`] keeps one operation in flight: a write returns as soon as its
 //! bytes are copied into the file's buffer, and completes in the
 //! background; `flush` waits for it, and an error of a background write is
-//! returned by the next operation.
+//! returned by the next write or flush.
 //!
 //! # Panics
 //!
