@@ -28,6 +28,7 @@
 //! * [`fs`]: files and directories on the blocking pool, as `tokio::fs`;
 //! * [`process`]: BEAM-style processes, and child processes as
 //!   `tokio::process`;
+//! * [`signal`]: `ctrl_c` and Unix signal listeners;
 //! * [`main`] and [`test`]: the entry-point attributes.
 
 #![warn(missing_docs, rust_2018_idioms)]
@@ -39,6 +40,8 @@ pub mod runtime;
 
 pub use runtime::block_on;
 pub use smp_rt_executor::{JoinHandle, spawn, spawn_blocking, task, task_local};
+#[cfg(unix)]
+pub use smp_rt_io::signal;
 pub use smp_rt_io::{fs, io, net};
 pub use smp_rt_macros::{main, test};
 pub use smp_rt_sync as sync;

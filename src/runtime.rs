@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use smp_rt_executor::runtime as executor;
 pub use smp_rt_executor::runtime::{
-    DEFAULT_REDUCTIONS, EnterGuard, Handle, Id, MIN_REDUCTIONS, RuntimeMetrics, TryCurrentError,
+    DEFAULT_REDUCTIONS, EnterGuard, Handle, Id, MIN_REDUCTIONS, RuntimeFlavor, RuntimeMetrics,
+    TryCurrentError,
 };
 use smp_rt_io::Reactor;
 use smp_rt_timers::Timers;
@@ -301,6 +302,13 @@ pub struct Runtime {
     reactor: Arc<Reactor>,
     timers: Arc<Timers>,
 }
+
+// Unwind-safe, as tokio's `Runtime` is: the executor's runtime is (see its
+// impls), and the reactor and the timers run user code (wakers) only
+// outside their critical sections, through `wake_caught`, under locks that
+// recover from poisoning.
+impl std::panic::UnwindSafe for Runtime {}
+impl std::panic::RefUnwindSafe for Runtime {}
 
 impl Drop for Runtime {
     fn drop(&mut self) {

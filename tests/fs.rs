@@ -413,7 +413,7 @@ async fn open_options_create_new_append_truncate_and_mode() {
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
 
     let private = dir.join("private");
-    let nofollow = rustix::fs::OFlags::NOFOLLOW.bits() as i32;
+    let nofollow = libc::O_NOFOLLOW;
     let _file = OpenOptions::new()
         .write(true)
         .create(true)

@@ -62,6 +62,8 @@ pub mod net;
 mod poll_evented;
 pub mod process;
 mod reactor;
+#[cfg(unix)]
+pub mod signal;
 
 pub use reactor::Reactor;
 

@@ -25,6 +25,16 @@ pub(crate) enum Flavor {
 }
 
 impl Flavor {
+    /// The flavor without a `flavor` argument, as in tokio: `main` runs a
+    /// pool of workers, `test` runs on the test's own thread.
+    fn default_for(attr_name: &str) -> Self {
+        if attr_name == "test" {
+            Self::CurrentThread
+        } else {
+            Self::MultiThread
+        }
+    }
+
     fn from_name(name: &str) -> Option<Self> {
         match name {
             "multi_thread" => Some(Self::MultiThread),
@@ -88,7 +98,10 @@ impl Errors {
 /// argument that was valid, so that the function can still be expanded (and
 /// the user sees only the errors that matter).
 pub(crate) fn parse(attr_name: &str, args: TokenStream, errors: &mut Errors) -> Config {
-    let mut config = Config::default();
+    let mut config = Config {
+        flavor: Flavor::default_for(attr_name),
+        ..Config::default()
+    };
     let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args) {
         Ok(metas) => metas,
         Err(error) => {
@@ -202,8 +215,12 @@ pub(crate) fn parse(attr_name: &str, args: TokenStream, errors: &mut Errors) -> 
         }
     }
 
-    if let Some(parsed) = flavor {
-        config.flavor = parsed;
+    match (flavor, &config.worker_threads) {
+        (Some(parsed), _) => config.flavor = parsed,
+        // `worker_threads` asks for a pool of workers, whatever the
+        // attribute's default flavor.
+        (None, Some(_)) => config.flavor = Flavor::MultiThread,
+        (None, None) => {}
     }
     if let (Some(Flavor::CurrentThread), Some(arg)) = (flavor, worker_threads_arg) {
         errors.push(syn::Error::new_spanned(
@@ -360,8 +377,12 @@ mod tests {
     use quote::quote;
 
     fn run(args: TokenStream) -> (Config, Result<(), syn::Error>) {
+        run_as("main", args)
+    }
+
+    fn run_as(attr_name: &str, args: TokenStream) -> (Config, Result<(), syn::Error>) {
         let mut errors = Errors::default();
-        let config = parse("main", args, &mut errors);
+        let config = parse(attr_name, args, &mut errors);
         (config, errors.into_result())
     }
 
@@ -376,12 +397,43 @@ mod tests {
     }
 
     #[test]
-    fn no_arguments_mean_multi_thread_defaults() {
+    fn main_without_arguments_means_multi_thread() {
         let (config, result) = run(quote!());
         assert!(result.is_ok());
         assert_eq!(config.flavor, Flavor::MultiThread);
         assert!(config.worker_threads.is_none());
         assert!(config.reductions.is_none());
+    }
+
+    #[test]
+    fn test_without_arguments_means_current_thread() {
+        let (config, result) = run_as("test", quote!());
+        assert!(result.is_ok());
+        assert_eq!(config.flavor, Flavor::CurrentThread);
+        let (config, result) = run_as("test", quote!(reductions = 100));
+        assert!(result.is_ok());
+        assert_eq!(config.flavor, Flavor::CurrentThread);
+        let (config, result) = run_as("test", quote!(flavor = "multi_thread"));
+        assert!(result.is_ok());
+        assert_eq!(config.flavor, Flavor::MultiThread);
+    }
+
+    #[test]
+    fn worker_threads_without_flavor_means_multi_thread() {
+        for attr_name in ["main", "test"] {
+            let (config, result) = run_as(attr_name, quote!(worker_threads = 3));
+            assert!(result.is_ok());
+            assert_eq!(config.flavor, Flavor::MultiThread, "{attr_name}");
+            assert_eq!(config.worker_threads.map(|w| w.value), Some(3));
+        }
+        let text = {
+            let (_, result) = run_as("test", quote!(start_paused = true, worker_threads = 2));
+            result.expect_err("expected an error").to_string()
+        };
+        assert!(
+            text.contains("cannot be used with `worker_threads`"),
+            "{text}"
+        );
     }
 
     #[test]
