@@ -558,3 +558,27 @@ async fn tokios_traits_on_a_file() {
 fn fs_outside_a_runtime_panics_saying_why() {
     let _ = futures::executor::block_on(fs::read("/nonexistent"));
 }
+
+/// smp_rt's own extension traits: `seek` waits for the write in flight
+/// (a bare `start_seek` would refuse to start).
+#[smp_rt::test]
+async fn smp_rt_extension_traits_on_a_file() {
+    use smp_rt::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+    let dir = TempDir::new();
+    let path = dir.join("ext");
+    let mut file = File::options()
+        .read(true)
+        .write(true)
+        .create(true)
+        .open(&path)
+        .await
+        .unwrap();
+    file.write_all(b"extension").await.unwrap();
+    assert_eq!(file.seek(SeekFrom::Start(3)).await.unwrap(), 3);
+    let mut rest = Vec::new();
+    file.read_to_end(&mut rest).await.unwrap();
+    assert_eq!(rest, b"ension");
+    assert_eq!(file.stream_position().await.unwrap(), 9);
+    file.shutdown().await.unwrap();
+    assert_eq!(fs::read_to_string(&path).await.unwrap(), "extension");
+}

@@ -59,16 +59,18 @@ const DEFAULT_MAX_BUF_SIZE: usize = 2 * 1024 * 1024;
 ///
 /// ```
 /// # smp_rt::block_on(async {
-/// use std::future::poll_fn;
-/// use std::pin::Pin;
 /// use smp_rt::fs::File;
-/// use smp_rt::io::AsyncWrite;
+/// use smp_rt::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt, SeekFrom};
 ///
 /// let path = std::env::temp_dir().join(format!("smp_rt-file-doc-{}", std::process::id()));
-/// let mut file = File::create(&path).await?;
-/// let n = poll_fn(|cx| Pin::new(&mut file).poll_write(cx, b"hello")).await?;
-/// poll_fn(|cx| Pin::new(&mut file).poll_flush(cx)).await?;
-/// assert_eq!(file.metadata().await?.len(), n as u64);
+/// let mut file = File::options().read(true).write(true).create(true).open(&path).await?;
+/// file.write_all(b"hello").await?;
+/// file.flush().await?; // the write completed: its bytes are in the file
+/// assert_eq!(file.metadata().await?.len(), 5);
+/// file.seek(SeekFrom::Start(1)).await?;
+/// let mut rest = String::new();
+/// file.read_to_string(&mut rest).await?;
+/// assert_eq!(rest, "ello");
 /// # smp_rt::fs::remove_file(&path).await?;
 /// # std::io::Result::Ok(()) }).unwrap();
 /// ```

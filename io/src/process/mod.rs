@@ -317,16 +317,19 @@ impl fmt::Debug for Command {
 /// ```
 /// # smp_rt::block_on(async {
 /// use std::process::Stdio;
+/// use smp_rt::io::AsyncWriteExt;
 /// use smp_rt::process::Command;
 ///
 /// let mut child = Command::new("cat")
 ///     .stdin(Stdio::piped())
 ///     .stdout(Stdio::piped())
 ///     .spawn()?;
-/// let stdin = child.stdin.take().unwrap();
-/// # drop(stdin); // cat reads end-of-file
+/// let mut stdin = child.stdin.take().unwrap();
+/// stdin.write_all(b"meow").await?;
+/// drop(stdin); // cat reads end-of-file
 /// let output = child.wait_with_output().await?;
 /// assert!(output.status.success());
+/// assert_eq!(output.stdout, b"meow");
 /// # std::io::Result::Ok(()) }).unwrap();
 /// ```
 #[derive(Debug)]
