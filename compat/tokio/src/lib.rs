@@ -20,6 +20,11 @@
 
 pub use smp_rt::{join, pin, select, spawn, task_local, try_join};
 
+pub mod fs {
+    //! tokio's `fs`: smp_rt's files and directories, on the blocking pool.
+    pub use smp_rt::fs::*;
+}
+
 pub mod io {
     //! tokio's `io`: smp_rt's tokio-shaped IO traits and helpers.
     pub use smp_rt::io::*;
@@ -28,6 +33,12 @@ pub mod io {
 pub mod net {
     //! tokio's `net`: smp_rt's sockets.
     pub use smp_rt::net::*;
+}
+
+pub mod process {
+    //! tokio's `process`: smp_rt's child processes (its BEAM-style
+    //! processes stay in `smp_rt::process`).
+    pub use smp_rt::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
 }
 
 pub mod runtime {
