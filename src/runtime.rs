@@ -384,6 +384,26 @@ pub struct LocalRuntime {
 }
 
 impl LocalRuntime {
+    /// A local runtime with default settings:
+    /// `Builder::new_current_thread().build_local(LocalOptions::default())`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    ///
+    /// let rt = smp_rt::runtime::LocalRuntime::new()?;
+    /// let shared = Rc::new(5); // not `Send`
+    /// let seen = rt.block_on(async move {
+    ///     smp_rt::task::spawn_local(async move { *shared * 2 }).await.unwrap()
+    /// });
+    /// assert_eq!(seen, 10);
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn new() -> io::Result<LocalRuntime> {
+        Builder::new_current_thread().build_local(LocalOptions::default())
+    }
+
     fn local(&self) -> &LocalSet {
         self.local
             .as_ref()

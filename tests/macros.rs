@@ -199,3 +199,16 @@ async fn name_names_the_runtime() {
 async fn without_name_the_runtime_has_none() {
     assert_eq!(Handle::current().name(), None);
 }
+
+mod renamed {
+    // The runtime crate under another name, as `crate = "..."` is for.
+    pub use smp_rt as runtime_crate;
+}
+
+#[smp_rt::test(crate = "renamed::runtime_crate")]
+async fn the_crate_argument_names_the_runtime_by_another_path() {
+    assert_eq!(
+        smp_rt::runtime::Handle::current().runtime_flavor(),
+        smp_rt::runtime::RuntimeFlavor::CurrentThread
+    );
+}

@@ -12,7 +12,8 @@ use syn::{Expr, ExprLit, Lit, LitInt, Meta, MetaNameValue, Token};
 /// `runtime::MIN_REDUCTIONS` (`tests/macros.rs` checks that they agree).
 const MIN_REDUCTIONS: u32 = 66;
 
-const ACCEPTED: &str = "`flavor`, `worker_threads`, `reductions`, `start_paused` and `name`";
+const ACCEPTED: &str =
+    "`flavor`, `worker_threads`, `reductions`, `start_paused`, `name` and `crate`";
 
 /// Which runtime flavor to build.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,6 +66,9 @@ pub(crate) struct Config {
     pub(crate) start_paused: Option<Located<bool>>,
     /// The runtime's name (`Builder::name`), as tokio's `name = "..."`.
     pub(crate) name: Option<syn::LitStr>,
+    /// The path the expansion names the runtime by (`crate = "..."`, as
+    /// tokio's), when the crate is not reachable under its usual name.
+    pub(crate) krate: Option<syn::Path>,
 }
 
 impl Default for Config {
@@ -75,6 +79,7 @@ impl Default for Config {
             reductions: None,
             start_paused: None,
             name: None,
+            krate: None,
         }
     }
 }
@@ -138,7 +143,7 @@ pub(crate) fn parse(attr_name: &str, args: TokenStream, errors: &mut Errors) -> 
         };
         if !matches!(
             name.as_str(),
-            "flavor" | "worker_threads" | "reductions" | "start_paused" | "name"
+            "flavor" | "worker_threads" | "reductions" | "start_paused" | "name" | "crate"
         ) {
             errors.push(syn::Error::new_spanned(
                 meta.path(),
@@ -160,6 +165,7 @@ pub(crate) fn parse(attr_name: &str, args: TokenStream, errors: &mut Errors) -> 
             "worker_threads" => "worker_threads = 4",
             "start_paused" => "start_paused = true",
             "name" => "name = \"my-runtime\"",
+            "crate" => "crate = \"my_runtime\"",
             _ => "reductions = 2000",
         };
         let value = match &meta {
@@ -185,6 +191,24 @@ pub(crate) fn parse(attr_name: &str, args: TokenStream, errors: &mut Errors) -> 
                 other => errors.push(syn::Error::new_spanned(
                     other,
                     format!("`name` expects a non-empty string literal, e.g. `{example}`"),
+                )),
+            },
+            "crate" => match value {
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(lit), ..
+                }) => match lit.parse::<syn::Path>() {
+                    Ok(path) => config.krate = Some(path),
+                    Err(_) => errors.push(syn::Error::new_spanned(
+                        lit,
+                        format!(
+                            "`crate` expects the path of the runtime crate as a string, e.g. \
+                             `{example}`"
+                        ),
+                    )),
+                },
+                other => errors.push(syn::Error::new_spanned(
+                    other,
+                    format!("`crate` expects a string literal, e.g. `{example}`"),
                 )),
             },
             "start_paused" => match parse_bool(&name, example, value) {

@@ -58,8 +58,16 @@ impl Parse for Function {
     }
 }
 
-/// Expands `#[smp_rt::main(args)]` or `#[smp_rt::test(args)]` applied to `item`.
-pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+/// Expands `#[smp_rt::main(args)]` or `#[smp_rt::test(args)]` applied to
+/// `item`. The expansion names the runtime crate `default_crate` (`::smp_rt`,
+/// or `::tokio` for the tokio facade's attributes) unless `crate = "..."`
+/// says otherwise.
+pub(crate) fn expand(
+    kind: Kind,
+    default_crate: &str,
+    args: TokenStream,
+    item: TokenStream,
+) -> TokenStream {
     let mut errors = Errors::default();
     let config = args::parse(kind.name(), args, &mut errors);
 
@@ -83,7 +91,10 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
     };
 
     check(kind, &mut function, &mut errors);
-    let expanded = generate(kind, &config, function);
+    let krate = config.krate.clone().unwrap_or_else(|| {
+        syn::parse_str(default_crate).expect("the default crate path is a valid path")
+    });
+    let expanded = generate(kind, &config, &krate, function);
     match errors.into_result() {
         Ok(()) => expanded,
         Err(error) => {
@@ -144,7 +155,7 @@ fn check(kind: Kind, function: &mut Function, errors: &mut Errors) {
     }
 }
 
-fn generate(kind: Kind, config: &Config, function: Function) -> TokenStream {
+fn generate(kind: Kind, config: &Config, krate: &syn::Path, function: Function) -> TokenStream {
     let Function {
         attrs,
         vis,
@@ -158,7 +169,7 @@ fn generate(kind: Kind, config: &Config, function: Function) -> TokenStream {
         Flavor::CurrentThread | Flavor::Local => quote!(new_current_thread),
     };
     let finish = match config.flavor {
-        Flavor::Local => quote!(.build_local(::smp_rt::runtime::LocalOptions::default())),
+        Flavor::Local => quote!(.build_local(#krate::runtime::LocalOptions::default())),
         Flavor::MultiThread | Flavor::CurrentThread => quote!(.build()),
     };
     let worker_threads = config.worker_threads.as_ref().map(|workers| {
@@ -184,7 +195,7 @@ fn generate(kind: Kind, config: &Config, function: Function) -> TokenStream {
     let runtime = syn::Ident::new("__smp_rt_runtime", Span::mixed_site());
     let build = quote! {
         #[allow(clippy::expect_used)]
-        let #runtime = ::smp_rt::runtime::Builder::#constructor()
+        let #runtime = #krate::runtime::Builder::#constructor()
             #worker_threads
             #reductions
             #start_paused

@@ -64,6 +64,7 @@ use expand::Kind;
 /// | `reductions` | how many reductions a task may use before it is preempted, an integer `>= 1` | the runtime's default |
 /// | `start_paused` | `true`: the runtime's clock starts paused (`Builder::start_paused`, see `smp_rt::time::pause`); needs the current-thread flavor, which it selects when `flavor` is not given | `false` |
 /// | `name` | the runtime's name, a non-empty string (`Builder::name`, read back with `Handle::name`) | none |
+/// | `crate` | the path the expansion names the runtime by, a string, when `smp_rt` is renamed in `Cargo.toml` (tokio's `crate` argument) | `"::smp_rt"` |
 ///
 /// ```
 /// #[smp_rt::main(worker_threads = 4, reductions = 2000)]
@@ -120,7 +121,7 @@ use expand::Kind;
 /// `start_paused = true` with `flavor = "multi_thread"` or `worker_threads`.
 #[proc_macro_attribute]
 pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand(Kind::Main, args.into(), item.into()).into()
+    expand::expand(Kind::Main, "::smp_rt", args.into(), item.into()).into()
 }
 
 /// Runs an `async` test on a new `smp_rt` runtime.
@@ -192,12 +193,27 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// second test attribute such as `#[test]` on the same function.
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand(Kind::Test, args.into(), item.into()).into()
+    expand::expand(Kind::Test, "::smp_rt", args.into(), item.into()).into()
 }
 
 /// The implementation of `smp_rt::select!`; use that macro instead.
 ///
 /// The input is the `smp_rt` crate path, `;`, then the `select!` input.
+/// `#[tokio::main]` of the tokio facade (`compat/tokio`): `#[main]`, with
+/// the expansion naming the runtime `::tokio`, the facade's name.
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn tokio_main(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::expand(Kind::Main, "::tokio", args.into(), item.into()).into()
+}
+
+/// `#[tokio::test]` of the tokio facade: `#[test]`, naming `::tokio`.
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn tokio_test(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::expand(Kind::Test, "::tokio", args.into(), item.into()).into()
+}
+
 #[doc(hidden)]
 #[proc_macro]
 pub fn select_internal(input: TokenStream) -> TokenStream {

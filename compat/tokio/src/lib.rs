@@ -19,6 +19,7 @@
 #![warn(missing_docs, rust_2018_idioms)]
 
 pub use smp_rt::{join, pin, select, spawn, task_local, try_join};
+pub use smp_rt_macros::{tokio_main as main, tokio_test as test};
 
 pub mod fs {
     //! tokio's `fs`: smp_rt's files and directories, on the blocking pool.
@@ -44,6 +45,11 @@ pub mod process {
 pub mod runtime {
     //! tokio's `runtime`: smp_rt's runtime, builder and handle.
     pub use smp_rt::runtime::*;
+}
+
+pub mod signal {
+    //! tokio's `signal`: smp_rt's signal listeners.
+    pub use smp_rt::signal::*;
 }
 
 pub mod sync {

@@ -1,0 +1,2 @@
+#[smp_rt::main(crate = "not a path")]
+async fn main() {}
