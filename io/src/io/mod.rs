@@ -31,6 +31,8 @@
 mod interest;
 mod read_buf;
 mod traits;
+#[cfg(unix)]
+pub mod unix;
 mod util;
 
 pub use futures::io::{

@@ -91,6 +91,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use crate::io::{Interest, Ready};
+
 #[cfg(all(
     any(target_os = "linux", target_os = "android"),
     not(smp_rt_portable_poller)
@@ -116,6 +118,11 @@ pub(crate) struct PollEvent {
     writable: bool,
     /// The peer shut down its side: reads reach the end of the stream.
     read_closed: bool,
+    /// Writing can make no progress any more (hang-up, or an error on a
+    /// writable socket).
+    write_closed: bool,
+    /// An error is pending on the descriptor.
+    error: bool,
 }
 
 /// One of the two directions of a source.
@@ -137,16 +144,85 @@ impl Direction {
     const fn index(self) -> usize {
         self as usize
     }
+
+    /// The direction's *unconfirmed* bit in `Source::readiness`: its ready
+    /// bit was set at registration, not by an event.
+    const fn unconfirmed(self) -> u64 {
+        UNCONFIRMED_READ << (self as u64)
+    }
 }
 
 /// Both ready bits of `Source::readiness`.
 const READY_MASK: u64 = 0b11;
 /// Sticky bit of `Source::readiness`: the reading side reached its end.
 const READ_CLOSED: u64 = 0b100;
+/// Sticky bit of `Source::readiness`: the writing side can make no progress.
+const WRITE_CLOSED: u64 = 0b1000;
+/// Bit of `Source::readiness`: the poller reported an error condition.
+const ERROR: u64 = 0b1_0000;
+/// Bit of `Source::readiness`: the read bit is the registration's guess,
+/// not yet confirmed by an event (see "Optimism and the readiness API").
+const UNCONFIRMED_READ: u64 = 0b10_0000;
+/// As [`UNCONFIRMED_READ`], for the write bit.
+const UNCONFIRMED_WRITE: u64 = 0b100_0000;
 /// The bits below the tick.
-const FLAGS_MASK: u64 = READY_MASK | READ_CLOSED;
+const FLAGS_MASK: u64 =
+    READY_MASK | READ_CLOSED | WRITE_CLOSED | ERROR | UNCONFIRMED_READ | UNCONFIRMED_WRITE;
 /// One step of the tick counter that sits above the flags.
-const TICK_ONE: u64 = 0b1000;
+const TICK_ONE: u64 = 0b1000_0000;
+/// A new source's readiness: both directions ready, neither confirmed.
+const REGISTERED: u64 = READY_MASK | UNCONFIRMED_READ | UNCONFIRMED_WRITE;
+
+/// What the readiness API may report from a readiness word: `confirmed`
+/// leaves out ready bits that no event has set yet (tokio's view); without
+/// it, they count (the view of an operation about to be tried anyway).
+fn ready_of(readiness: u64, confirmed: bool) -> Ready {
+    let mut ready = Ready::EMPTY;
+    let unconfirmed = if confirmed { readiness } else { 0 };
+    if readiness & Direction::Read.bit() != 0 && unconfirmed & UNCONFIRMED_READ == 0 {
+        ready |= Ready::READABLE;
+    }
+    if readiness & Direction::Write.bit() != 0 && unconfirmed & UNCONFIRMED_WRITE == 0 {
+        ready |= Ready::WRITABLE;
+    }
+    if readiness & READ_CLOSED != 0 {
+        ready |= Ready::READ_CLOSED;
+    }
+    if readiness & WRITE_CLOSED != 0 {
+        ready |= Ready::WRITE_CLOSED;
+    }
+    if readiness & ERROR != 0 {
+        ready |= Ready::ERROR;
+    }
+    ready
+}
+
+/// The bits of `Source::readiness` that clearing `ready` clears: the ready
+/// bits (with their unconfirmed marks) and the error bit; the closed bits
+/// are sticky.
+fn clear_mask(ready: Ready) -> u64 {
+    let mut mask = 0;
+    if ready.is_readable() {
+        mask |= Direction::Read.bit() | UNCONFIRMED_READ;
+    }
+    if ready.is_writable() {
+        mask |= Direction::Write.bit() | UNCONFIRMED_WRITE;
+    }
+    if ready.is_error() {
+        mask |= ERROR;
+    }
+    mask
+}
+
+/// What the readiness API saw: the readiness that answers an interest, and
+/// the tick it was seen with (for clearing it again).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ReadyEvent {
+    /// The readiness seen, within the interest asked for.
+    pub(crate) ready: Ready,
+    /// The tick seen with it.
+    pub(crate) tick: Tick,
+}
 
 /// The tick a readiness check observed; see [`Source::clear_ready`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -393,7 +469,7 @@ impl Inner {
             key,
             fd,
             reactor: Arc::clone(self),
-            readiness: AtomicU64::new(READY_MASK),
+            readiness: AtomicU64::new(REGISTERED),
             state: Mutex::new(SourceState::default()),
         });
         registry.slots[key] = Some(source.clone());
@@ -448,8 +524,8 @@ impl Source {
         &self.reactor
     }
 
-    /// The current tick, whether or not the direction is ready: what an
-    /// operation tried without waiting passes to `clear_ready`.
+    /// The current tick, whether or not the direction is ready.
+    #[cfg(test)]
     pub(crate) fn tick(&self) -> Tick {
         Tick::of(self.readiness.load(Ordering::Acquire))
     }
@@ -489,12 +565,85 @@ impl Source {
         Poll::Pending
     }
 
+    /// The readiness API's wait: returns what answers `interest` once an
+    /// event has confirmed it (see "Optimism and the readiness API");
+    /// otherwise registers the task with each direction `interest` covers
+    /// (errors are reported to both, so an error interest waits with the
+    /// readers).
+    pub(crate) fn poll_ready_interest(
+        &self,
+        interest: Interest,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<ReadyEvent>> {
+        let seen = |readiness: u64| {
+            let ready = ready_of(readiness, true).intersection(interest);
+            (!ready.is_empty()).then_some(ReadyEvent {
+                ready,
+                tick: Tick::of(readiness),
+            })
+        };
+        if let Some(event) = seen(self.readiness.load(Ordering::Acquire)) {
+            return Poll::Ready(Ok(event));
+        }
+        let mut state = lock(&self.state);
+        if state.shutdown {
+            return Poll::Ready(Err(shut_down_error()));
+        }
+        if state.closed {
+            return Poll::Ready(Err(closed_error()));
+        }
+        // As in `poll_ready`: the reactor sets bits under this lock.
+        if let Some(event) = seen(self.readiness.load(Ordering::Acquire)) {
+            return Poll::Ready(Ok(event));
+        }
+        let mut dirs = [None, None];
+        if interest.is_readable() || interest.is_error() {
+            dirs[0] = Some(Direction::Read);
+        }
+        if interest.is_writable() {
+            dirs[1] = Some(Direction::Write);
+        }
+        for dir in dirs.into_iter().flatten() {
+            let waiters = &mut state.waiters[dir.index()];
+            match waiters.iter_mut().find(|w| w.will_wake(cx.waker())) {
+                Some(waker) => waker.clone_from(cx.waker()),
+                None => waiters.push(cx.waker().clone()),
+            }
+        }
+        Poll::Pending
+    }
+
+    /// What answers `interest` for an operation tried without waiting: the
+    /// registration's unconfirmed guess counts (the operation itself
+    /// checks), a cleared direction does not (it is known to block).
+    pub(crate) fn try_ready(&self, interest: Interest) -> ReadyEvent {
+        let readiness = self.readiness.load(Ordering::Acquire);
+        ReadyEvent {
+            ready: ready_of(readiness, false).intersection(interest),
+            tick: Tick::of(readiness),
+        }
+    }
+
+    /// Clears the readiness in `event` (its ready directions and error;
+    /// the closed bits stay) if no event arrived since it was seen.
+    pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
+        let mask = clear_mask(event.ready);
+        // AcqRel/Acquire: as `clear_ready`, the tick comparison against the
+        // reactor's `dispatch` decides whether an event came in between.
+        let _ = self
+            .readiness
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |readiness| {
+                (Tick::of(readiness) == event.tick).then_some(readiness & !mask)
+            });
+    }
+
     /// Clears `dir`'s ready bit if no event arrived since `tick` was seen.
     pub(crate) fn clear_ready(&self, dir: Direction, tick: Tick) {
         let _ = self
             .readiness
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |readiness| {
-                (Tick::of(readiness) == tick).then_some(readiness & !dir.bit())
+                (Tick::of(readiness) == tick)
+                    .then_some(readiness & !(dir.bit() | dir.unconfirmed()))
             });
     }
 
@@ -507,7 +656,8 @@ impl Source {
             .readiness
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |readiness| {
                 let closed = dir == Direction::Read && readiness & READ_CLOSED != 0;
-                (Tick::of(readiness) == tick && !closed).then_some(readiness & !dir.bit())
+                (Tick::of(readiness) == tick && !closed)
+                    .then_some(readiness & !(dir.bit() | dir.unconfirmed()))
             });
     }
 
@@ -518,23 +668,33 @@ impl Source {
             return;
         }
         let mut bits = 0;
+        // An event confirms the directions it reports.
+        let mut confirmed = 0;
         if event.readable {
             bits |= Direction::Read.bit();
+            confirmed |= UNCONFIRMED_READ;
             wakers.append(&mut state.waiters[Direction::Read.index()]);
         }
         if event.writable {
             bits |= Direction::Write.bit();
+            confirmed |= UNCONFIRMED_WRITE;
             wakers.append(&mut state.waiters[Direction::Write.index()]);
         }
         if event.read_closed {
             bits |= READ_CLOSED;
+        }
+        if event.write_closed {
+            bits |= WRITE_CLOSED;
+        }
+        if event.error {
+            bits |= ERROR;
         }
         if bits != 0 {
             let _ = self
                 .readiness
                 .fetch_update(Ordering::AcqRel, Ordering::Acquire, |readiness| {
                     let tick = (readiness & !FLAGS_MASK).wrapping_add(TICK_ONE);
-                    Some(tick | (readiness & FLAGS_MASK) | bits)
+                    Some(tick | (readiness & FLAGS_MASK & !confirmed) | bits)
                 });
         }
     }
@@ -763,6 +923,8 @@ mod tests {
             readable: true,
             writable: false,
             read_closed,
+            write_closed: false,
+            error: false,
         };
         let ready_tick =
             |source: &Source, cx: &mut Context<'_>| match source.poll_ready(Direction::Read, cx) {

@@ -4,7 +4,6 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::{self, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use rustix::net::{AddressFamily, SocketAddrUnix};
 
@@ -12,7 +11,7 @@ use crate::net::connect::{connect, stream_socket};
 use crate::net::stream::{impl_async_read, impl_async_write};
 use crate::net::unix::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use crate::poll_evented::{self, PollEvented};
-use crate::reactor::{Direction, Inner};
+use crate::reactor::Inner;
 
 /// A connected Unix domain stream socket.
 ///
@@ -121,39 +120,9 @@ impl UnixStream {
         self.io.get_ref().peer_addr()
     }
 
-    /// Waits until the socket is (probably) readable.
-    pub async fn readable(&self) -> io::Result<()> {
-        self.io.ready(Direction::Read).await
-    }
-
-    /// Waits until the socket is (probably) writable.
-    pub async fn writable(&self) -> io::Result<()> {
-        self.io.ready(Direction::Write).await
-    }
-
-    /// Polls for readability; the waker is woken when it may have changed.
-    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.poll_ready(Direction::Read, cx)
-    }
-
-    /// Polls for writability; the waker is woken when it may have changed.
-    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.poll_ready(Direction::Write, cx)
-    }
-
-    /// Reads once without waiting: the bytes read (0 at end-of-file), or
-    /// `WouldBlock` if nothing is there yet.
-    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io
-            .try_io(Direction::Read, |s| io::Read::read(&mut &*s, buf))
-    }
-
-    /// Writes once without waiting: the bytes written, or `WouldBlock` if
-    /// the socket's send buffer is full.
-    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io
-            .try_io(Direction::Write, |s| io::Write::write(&mut &*s, buf))
-    }
+    crate::net::stream::stream_readiness!(
+        "use smp_rt_io::net::UnixStream;\nlet (a, b) = UnixStream::pair()?;"
+    );
 
     /// Splits the socket into a read half and a write half that borrow it.
     /// The write half's `close` shuts down writing.
