@@ -145,6 +145,14 @@ impl Direction {
         self as usize
     }
 
+    /// `[read, write]` with only this direction set.
+    const fn only(self) -> [bool; 2] {
+        match self {
+            Direction::Read => [true, false],
+            Direction::Write => [false, true],
+        }
+    }
+
     /// The direction's *unconfirmed* bit in `Source::readiness`: its ready
     /// bit was set at registration, not by an event.
     const fn unconfirmed(self) -> u64 {
@@ -168,8 +176,13 @@ const UNCONFIRMED_WRITE: u64 = 0b100_0000;
 /// The bits below the tick.
 const FLAGS_MASK: u64 =
     READY_MASK | READ_CLOSED | WRITE_CLOSED | ERROR | UNCONFIRMED_READ | UNCONFIRMED_WRITE;
-/// One step of the tick counter that sits above the flags.
-const TICK_ONE: u64 = 0b1000_0000;
+/// Where the read direction's tick counter starts, above the flags.
+const READ_TICK_SHIFT: u32 = 7;
+/// Where the write direction's tick counter starts, above the read tick.
+const WRITE_TICK_SHIFT: u32 = READ_TICK_SHIFT + TICK_BITS;
+/// The width of each direction's tick counter (it wraps around: an
+/// operation would have to span 2^28 events of its direction to be fooled).
+const TICK_BITS: u32 = 28;
 /// A new source's readiness: both directions ready, neither confirmed.
 const REGISTERED: u64 = READY_MASK | UNCONFIRMED_READ | UNCONFIRMED_WRITE;
 
@@ -224,13 +237,47 @@ pub(crate) struct ReadyEvent {
     pub(crate) tick: Tick,
 }
 
-/// The tick a readiness check observed; see [`Source::clear_ready`].
+/// The ticks a readiness check observed; see [`Source::clear_ready`].
+///
+/// Each direction has its own tick, moved by the events that report that
+/// direction only: a write event during a read does not keep the read
+/// readiness a `WouldBlock` proved stale.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Tick(u64);
 
 impl Tick {
     fn of(readiness: u64) -> Tick {
         Tick(readiness & !FLAGS_MASK)
+    }
+
+    /// `dir`'s tick.
+    fn of_dir(self, dir: Direction) -> u64 {
+        let shift = match dir {
+            Direction::Read => READ_TICK_SHIFT,
+            Direction::Write => WRITE_TICK_SHIFT,
+        };
+        (self.0 >> shift) & ((1 << TICK_BITS) - 1)
+    }
+
+    /// Whether no event of a direction in `dirs` came between `self` and
+    /// `now`.
+    fn same_for(self, now: Tick, dirs: [bool; 2]) -> bool {
+        [Direction::Read, Direction::Write]
+            .into_iter()
+            .zip(dirs)
+            .all(|(dir, check)| !check || self.of_dir(dir) == now.of_dir(dir))
+    }
+
+    /// These ticks with those of the directions in `dirs` moved one step.
+    fn bumped(self, dirs: [bool; 2]) -> u64 {
+        let mut ticks = self.0;
+        for (shift, bump) in [READ_TICK_SHIFT, WRITE_TICK_SHIFT].into_iter().zip(dirs) {
+            if bump {
+                let field = ((1u64 << TICK_BITS) - 1) << shift;
+                ticks = (ticks & !field) | (ticks.wrapping_add(1 << shift) & field);
+            }
+        }
+        ticks
     }
 }
 
@@ -633,7 +680,14 @@ impl Source {
         let _ = self
             .readiness
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |readiness| {
-                (Tick::of(readiness) == event.tick).then_some(readiness & !mask)
+                let dirs = [
+                    mask & (Direction::Read.bit() | ERROR) != 0,
+                    mask & (Direction::Write.bit() | ERROR) != 0,
+                ];
+                event
+                    .tick
+                    .same_for(Tick::of(readiness), dirs)
+                    .then_some(readiness & !mask)
             });
     }
 
@@ -642,7 +696,7 @@ impl Source {
         let _ = self
             .readiness
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |readiness| {
-                (Tick::of(readiness) == tick)
+                tick.same_for(Tick::of(readiness), dir.only())
                     .then_some(readiness & !(dir.bit() | dir.unconfirmed()))
             });
     }
@@ -656,7 +710,7 @@ impl Source {
             .readiness
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |readiness| {
                 let closed = dir == Direction::Read && readiness & READ_CLOSED != 0;
-                (Tick::of(readiness) == tick && !closed)
+                (tick.same_for(Tick::of(readiness), dir.only()) && !closed)
                     .then_some(readiness & !(dir.bit() | dir.unconfirmed()))
             });
     }
@@ -693,8 +747,8 @@ impl Source {
             let _ = self
                 .readiness
                 .fetch_update(Ordering::AcqRel, Ordering::Acquire, |readiness| {
-                    let tick = (readiness & !FLAGS_MASK).wrapping_add(TICK_ONE);
-                    Some(tick | (readiness & FLAGS_MASK & !confirmed) | bits)
+                    let ticks = Tick::of(readiness).bumped([event.readable, event.writable]);
+                    Some(ticks | (readiness & FLAGS_MASK & !confirmed) | bits)
                 });
         }
     }
@@ -956,6 +1010,84 @@ mod tests {
         let tick = ready_tick(&source, &mut cx);
         source.clear_ready(Direction::Read, tick);
         assert!(source.poll_ready(Direction::Read, &mut cx).is_pending());
+        source.deregister();
+    }
+
+    fn event(source: &Source, readable: bool, writable: bool) -> PollEvent {
+        PollEvent {
+            key: source.key,
+            readable,
+            writable,
+            read_closed: false,
+            write_closed: false,
+            error: false,
+        }
+    }
+
+    #[test]
+    fn the_readiness_api_waits_for_an_event_where_operations_try_optimistically() {
+        let reactor = Reactor::new().unwrap();
+        let (_a, b) = UnixStream::pair().unwrap();
+        // SAFETY: `b` outlives the deregistration at the end of the test.
+        let source = unsafe { reactor.inner().register(b.as_raw_fd()) }.unwrap();
+        let mut cx = Context::from_waker(Waker::noop());
+        let both = Interest::READABLE | Interest::WRITABLE;
+
+        // Registered: operations try, the readiness API has seen nothing.
+        assert!(source.poll_ready(Direction::Read, &mut cx).is_ready());
+        assert!(source.poll_ready_interest(both, &mut cx).is_pending());
+        assert_eq!(
+            source.try_ready(both).ready,
+            Ready::READABLE | Ready::WRITABLE
+        );
+
+        // An event confirms only the direction it reports.
+        source.dispatch(event(&source, false, true), &mut Vec::new());
+        match source.poll_ready_interest(both, &mut cx) {
+            Poll::Ready(Ok(seen)) => assert_eq!(seen.ready, Ready::WRITABLE),
+            other => panic!("expected writable, got {other:?}"),
+        }
+        // A clear of what the readiness API saw makes it wait again.
+        let Poll::Ready(Ok(seen)) = source.poll_ready_interest(Interest::WRITABLE, &mut cx) else {
+            panic!("expected writable");
+        };
+        source.clear_readiness(seen);
+        assert!(
+            source
+                .poll_ready_interest(Interest::WRITABLE, &mut cx)
+                .is_pending()
+        );
+        source.deregister();
+    }
+
+    #[test]
+    fn an_event_of_one_direction_does_not_keep_the_other_from_being_cleared() {
+        let reactor = Reactor::new().unwrap();
+        let (_a, b) = UnixStream::pair().unwrap();
+        // SAFETY: `b` outlives the deregistration at the end of the test.
+        let source = unsafe { reactor.inner().register(b.as_raw_fd()) }.unwrap();
+        let mut cx = Context::from_waker(Waker::noop());
+        source.dispatch(event(&source, true, true), &mut Vec::new());
+
+        // A write event while a read found nothing: the read is cleared.
+        let read = source.try_ready(Interest::READABLE);
+        source.dispatch(event(&source, false, true), &mut Vec::new());
+        source.clear_readiness(read);
+        assert!(
+            source
+                .poll_ready_interest(Interest::READABLE, &mut cx)
+                .is_pending()
+        );
+        // A read event meanwhile keeps it.
+        source.dispatch(event(&source, true, false), &mut Vec::new());
+        let read = source.try_ready(Interest::READABLE);
+        source.dispatch(event(&source, true, false), &mut Vec::new());
+        source.clear_readiness(read);
+        assert!(
+            source
+                .poll_ready_interest(Interest::READABLE, &mut cx)
+                .is_ready()
+        );
         source.deregister();
     }
 
