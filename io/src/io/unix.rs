@@ -101,6 +101,7 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// # Panics
     ///
     /// Outside an smp_rt runtime with IO.
+    #[track_caller]
     pub fn new(inner: T) -> io::Result<AsyncFd<T>> {
         AsyncFd::with_interest(inner, Interest::READABLE | Interest::WRITABLE)
     }
@@ -117,6 +118,7 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// # Panics
     ///
     /// Outside an smp_rt runtime with IO.
+    #[track_caller]
     pub fn with_interest(inner: T, interest: Interest) -> io::Result<AsyncFd<T>> {
         #[cfg(any(target_os = "linux", target_os = "android"))]
         if interest.is_priority() {

@@ -96,7 +96,7 @@ fn lookup<I>(f: impl FnOnce() -> io::Result<I> + Send + 'static) -> io::Result<L
 where
     I: Iterator<Item = SocketAddr>,
 {
-    let (handle, _) = poll_evented::current()?;
+    let (handle, _) = poll_evented::current();
     let job = handle.spawn_blocking(move || f().map(Iterator::collect));
     Ok(Box::pin(async move { job.await.map_err(join_error)? }))
 }

@@ -45,8 +45,11 @@ impl UdpSocket {
     ///
     /// # Errors
     ///
-    /// The error of the last address tried, a lookup error, or an error
-    /// outside an smp_rt runtime.
+    /// The error of the last address tried, or a lookup error.
+    ///
+    /// # Panics
+    ///
+    /// When polled outside an smp_rt runtime with IO, as tokio's does.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
         let addrs = resolve(addr).await?;
         let mut last_err = None;
@@ -66,7 +69,12 @@ impl UdpSocket {
     ///
     /// # Errors
     ///
-    /// Outside an smp_rt runtime, or if the socket cannot be registered.
+    /// If the socket cannot be registered.
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with IO, as tokio's does.
+    #[track_caller]
     pub fn from_std(socket: net::UdpSocket) -> io::Result<UdpSocket> {
         socket.set_nonblocking(true)?;
         Ok(UdpSocket {

@@ -63,9 +63,13 @@ impl TcpStream {
     /// # Errors
     ///
     /// The error of the last address tried (for example `ConnectionRefused`),
-    /// a lookup error, or an error outside an smp_rt runtime.
+    /// or a lookup error.
+    ///
+    /// # Panics
+    ///
+    /// When polled outside an smp_rt runtime with IO, as tokio's does.
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
-        poll_evented::current()?;
+        poll_evented::current();
         let mut last_err = None;
         for addr in resolve(addr).await? {
             match TcpSocket::new_for_addr(addr)?.connect(addr).await {
@@ -96,7 +100,12 @@ impl TcpStream {
     ///
     /// # Errors
     ///
-    /// Outside an smp_rt runtime, or if the socket cannot be registered.
+    /// If the socket cannot be registered.
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with IO, as tokio's does.
+    #[track_caller]
     pub fn from_std(stream: net::TcpStream) -> io::Result<TcpStream> {
         stream.set_nonblocking(true)?;
         Ok(TcpStream {

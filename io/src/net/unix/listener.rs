@@ -52,6 +52,7 @@ impl UnixListener {
     ///
     /// The OS error (`AddrInUse` if `path` exists), or an error outside an
     /// smp_rt runtime.
+    #[track_caller]
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
         UnixListener::from_std(net::UnixListener::bind(path)?)
     }
@@ -61,7 +62,12 @@ impl UnixListener {
     ///
     /// # Errors
     ///
-    /// Outside an smp_rt runtime, or if the socket cannot be registered.
+    /// If the socket cannot be registered.
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with IO, as tokio's does.
+    #[track_caller]
     pub fn from_std(listener: net::UnixListener) -> io::Result<UnixListener> {
         listener.set_nonblocking(true)?;
         Ok(UnixListener {

@@ -61,10 +61,13 @@ impl UnixStream {
     ///
     /// # Errors
     ///
-    /// The OS error (`NotFound`, `ConnectionRefused`, `WouldBlock`, ...), or
-    /// an error outside an smp_rt runtime.
+    /// The OS error (`NotFound`, `ConnectionRefused`, `WouldBlock`, ...).
+    ///
+    /// # Panics
+    ///
+    /// When polled outside an smp_rt runtime with IO, as tokio's does.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        let (_, reactor) = poll_evented::current()?;
+        let (_, reactor) = poll_evented::current();
         let addr = unix_addr(path.as_ref())?;
         let socket = net::UnixStream::from(stream_socket(AddressFamily::UNIX)?);
         let io = connect(reactor.inner(), socket, &addr).await?;
@@ -75,7 +78,12 @@ impl UnixStream {
     ///
     /// # Errors
     ///
-    /// The OS error, or an error outside an smp_rt runtime.
+    /// The OS error.
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with IO, as tokio's does.
+    #[track_caller]
     pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
         let (a, b) = net::UnixStream::pair()?;
         Ok((UnixStream::from_std(a)?, UnixStream::from_std(b)?))
@@ -96,7 +104,12 @@ impl UnixStream {
     ///
     /// # Errors
     ///
-    /// Outside an smp_rt runtime, or if the socket cannot be registered.
+    /// If the socket cannot be registered.
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with IO, as tokio's does.
+    #[track_caller]
     pub fn from_std(stream: net::UnixStream) -> io::Result<UnixStream> {
         stream.set_nonblocking(true)?;
         Ok(UnixStream {
