@@ -751,6 +751,20 @@ fn recv_from_into_buf<B: BufMut + ?Sized>(
     Ok((n, from))
 }
 
+impl TryFrom<net::UdpSocket> for UdpSocket {
+    type Error = io::Error;
+
+    /// [`UdpSocket::from_std`].
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with IO, as `from_std` does.
+    #[track_caller]
+    fn try_from(socket: net::UdpSocket) -> io::Result<UdpSocket> {
+        UdpSocket::from_std(socket)
+    }
+}
+
 impl AsRawFd for UdpSocket {
     fn as_raw_fd(&self) -> RawFd {
         self.io.get_ref().as_raw_fd()

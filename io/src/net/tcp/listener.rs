@@ -168,6 +168,20 @@ fn raise_backlog(listener: &net::TcpListener) {
     }
 }
 
+impl TryFrom<net::TcpListener> for TcpListener {
+    type Error = io::Error;
+
+    /// [`TcpListener::from_std`].
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with IO, as `from_std` does.
+    #[track_caller]
+    fn try_from(socket: net::TcpListener) -> io::Result<TcpListener> {
+        TcpListener::from_std(socket)
+    }
+}
+
 impl AsRawFd for TcpListener {
     fn as_raw_fd(&self) -> RawFd {
         self.io.get_ref().as_raw_fd()

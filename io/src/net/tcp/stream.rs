@@ -3,6 +3,7 @@ use std::io;
 use std::net::{self, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use crate::io::ReadBuf;
 use crate::net::addr::{ToSocketAddrs, resolve};
@@ -139,6 +140,51 @@ impl TcpStream {
         self.io.get_ref().nodelay()
     }
 
+    /// How long closing the socket waits for unsent data (`SO_LINGER`);
+    /// `None` when it does not wait.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `getsockopt`.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        Ok(rustix::net::sockopt::socket_linger(self)?)
+    }
+
+    /// Sets `SO_LINGER`. With a duration, closing the socket (dropping the
+    /// stream) blocks the thread until the data is sent or the time is up:
+    /// a worker thread, here. tokio deprecates it for that reason; prefer
+    /// [`set_zero_linger`](Self::set_zero_linger) to reset on close.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `setsockopt`.
+    #[deprecated = "`SO_LINGER` causes the socket to block the thread on drop"]
+    pub fn set_linger(&self, dur: Option<Duration>) -> io::Result<()> {
+        Ok(rustix::net::sockopt::set_socket_linger(self, dur)?)
+    }
+
+    /// Sets a linger of zero: closing the socket discards unsent data and
+    /// resets the connection (`RST`) instead of the orderly `FIN`.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `setsockopt`.
+    pub fn set_zero_linger(&self) -> io::Result<()> {
+        Ok(rustix::net::sockopt::set_socket_linger(
+            self,
+            Some(Duration::ZERO),
+        )?)
+    }
+
+    /// Takes the socket's pending error (`SO_ERROR`), if any.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `getsockopt`.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+
     /// Sets the IP time-to-live of outgoing packets.
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         self.io.get_ref().set_ttl(ttl)
@@ -234,6 +280,20 @@ impl TcpStream {
 
 impl_async_read!(TcpStream; |this| this.io);
 impl_async_write!(TcpStream; |this| this.io);
+
+impl TryFrom<net::TcpStream> for TcpStream {
+    type Error = io::Error;
+
+    /// [`TcpStream::from_std`].
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with IO, as `from_std` does.
+    #[track_caller]
+    fn try_from(socket: net::TcpStream) -> io::Result<TcpStream> {
+        TcpStream::from_std(socket)
+    }
+}
 
 impl AsRawFd for TcpStream {
     fn as_raw_fd(&self) -> RawFd {

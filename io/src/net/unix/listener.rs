@@ -112,6 +112,20 @@ impl UnixListener {
     }
 }
 
+impl TryFrom<net::UnixListener> for UnixListener {
+    type Error = io::Error;
+
+    /// [`UnixListener::from_std`].
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with IO, as `from_std` does.
+    #[track_caller]
+    fn try_from(socket: net::UnixListener) -> io::Result<UnixListener> {
+        UnixListener::from_std(socket)
+    }
+}
+
 impl AsRawFd for UnixListener {
     fn as_raw_fd(&self) -> RawFd {
         self.io.get_ref().as_raw_fd()

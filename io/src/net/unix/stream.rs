@@ -159,6 +159,20 @@ impl UnixStream {
 impl_async_read!(UnixStream; |this| this.io);
 impl_async_write!(UnixStream; |this| this.io);
 
+impl TryFrom<net::UnixStream> for UnixStream {
+    type Error = io::Error;
+
+    /// [`UnixStream::from_std`].
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with IO, as `from_std` does.
+    #[track_caller]
+    fn try_from(socket: net::UnixStream) -> io::Result<UnixStream> {
+        UnixStream::from_std(socket)
+    }
+}
+
 impl AsRawFd for UnixStream {
     fn as_raw_fd(&self) -> RawFd {
         self.io.get_ref().as_raw_fd()
