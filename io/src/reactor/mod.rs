@@ -22,8 +22,10 @@
 //!
 //! Each source has two directions, read and write. Per source:
 //!
-//! * `readiness` (an atomic) holds one *ready* bit per direction and a tick
-//!   counter that the reactor bumps on every event it delivers to the source;
+//! * `readiness` (an atomic) holds one *ready* bit per direction and one
+//!   tick counter per direction that the reactor bumps on every event it
+//!   delivers for that direction (plus the closed, error and unconfirmed
+//!   bits below);
 //! * `state` (a mutex) holds the wakers waiting in each direction, which
 //!   directions are armed in the poller, and whether the source is closed.
 //!
@@ -35,7 +37,8 @@
 //!    `Pending`;
 //! 2. try the non-blocking operation;
 //! 3. on `WouldBlock`, [`Source::clear_ready`] clears the ready bit *only if
-//!    the tick is still the one seen in step 1*: an event that arrived while
+//!    the direction's tick is still the one seen in step 1*: an event that
+//!    arrived for that direction while
 //!    the operation ran bumped the tick, so it is not lost and the operation
 //!    is retried; then back to step 1.
 //!
@@ -54,6 +57,19 @@
 //! operation failing and its task registering: the reactor sets the bits
 //! under the state lock, and step 1 re-checks them under the same lock
 //! before it registers.
+//!
+//! # Optimism and the readiness API
+//!
+//! The ready bits a source starts with are a guess, marked *unconfirmed*
+//! until an event for the direction arrives. IO operations
+//! ([`Source::poll_ready`], and [`Source::try_ready`] for the `try_*`
+//! calls) count them: the first operation is tried at once. tokio's
+//! readiness API ([`Source::poll_ready_interest`]: `ready`, `readable`,
+//! `poll_read_ready`, `AsyncFd`) does not: it reports only what an event
+//! confirmed, so a new socket with nothing to read is not readable.
+//! Registration makes epoll report the descriptor's current state, so a
+//! direction that is ready is confirmed one reactor turn later.
+//! `docs/DESIGN.md` ("IO readiness") has the whole rule.
 //!
 //! # Interest
 //!
