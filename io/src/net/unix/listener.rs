@@ -50,8 +50,11 @@ impl UnixListener {
     ///
     /// # Errors
     ///
-    /// The OS error (`AddrInUse` if `path` exists), or an error outside an
-    /// smp_rt runtime.
+    /// The OS error (`AddrInUse` if `path` exists).
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with IO, as tokio's does.
     #[track_caller]
     pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
         UnixListener::from_std(net::UnixListener::bind(path)?)
