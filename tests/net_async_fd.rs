@@ -172,6 +172,11 @@ fn a_descriptor_epoll_cannot_watch_is_an_error() {
         let file = std::fs::File::open("/proc/self/exe").unwrap();
         let err = AsyncFd::new(file).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+        // `try_new` gives the object back with the error.
+        let file = std::fs::File::open("/proc/self/exe").unwrap();
+        let (file, err) = AsyncFd::try_new(file).unwrap_err().into_parts();
+        assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+        assert!(file.metadata().unwrap().is_file());
         #[cfg(target_os = "linux")]
         {
             let err = AsyncFd::with_interest(event_fd(), Interest::PRIORITY).unwrap_err();

@@ -86,14 +86,29 @@ impl<T: AsFd> PollEvented<T> {
 
     /// Registers `io`, which must be in non-blocking mode, with `reactor`.
     pub(crate) fn with_reactor(reactor: &Arc<Inner>, io: T) -> io::Result<PollEvented<T>> {
+        PollEvented::try_with_reactor(reactor, io).map_err(|(_, err)| err)
+    }
+
+    /// [`new`](Self::new), giving `io` back with the error.
+    #[track_caller]
+    pub(crate) fn try_new(io: T) -> Result<PollEvented<T>, (T, io::Error)> {
+        let (_, reactor) = current();
+        PollEvented::try_with_reactor(reactor.inner(), io)
+    }
+
+    /// [`with_reactor`](Self::with_reactor), giving `io` back with the
+    /// error.
+    fn try_with_reactor(reactor: &Arc<Inner>, io: T) -> Result<PollEvented<T>, (T, io::Error)> {
         let fd = io.as_fd().as_raw_fd();
         // SAFETY: `io` owns the descriptor and stays in this `PollEvented`
         // until `Drop` or `into_inner` has deregistered the source.
-        let source = unsafe { reactor.register(fd) }?;
-        Ok(PollEvented {
-            source,
-            io: Some(io),
-        })
+        match unsafe { reactor.register(fd) } {
+            Ok(source) => Ok(PollEvented {
+                source,
+                io: Some(io),
+            }),
+            Err(err) => Err((io, err)),
+        }
     }
 
     /// The object.

@@ -32,6 +32,20 @@ impl<T: AsRawFd> AsFd for RawSource<T> {
     }
 }
 
+/// `Unsupported` for an interest the reactor does not watch (priority).
+fn check_interest(interest: Interest) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if interest.is_priority() {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "smp_rt's reactor does not watch priority (out-of-band) data: register \
+             the AsyncFd with `Interest::READABLE` instead",
+        ));
+    }
+    let _ = interest;
+    Ok(())
+}
+
 /// A file descriptor registered with the runtime's reactor, for waiting
 /// until it is readable or writable (tokio's `AsyncFd`).
 ///
@@ -120,18 +134,49 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// Outside an smp_rt runtime with IO.
     #[track_caller]
     pub fn with_interest(inner: T, interest: Interest) -> io::Result<AsyncFd<T>> {
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        if interest.is_priority() {
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "smp_rt's reactor does not watch priority (out-of-band) data: register \
-                 the AsyncFd with `Interest::READABLE` instead",
-            ));
-        }
+        check_interest(interest)?;
         Ok(AsyncFd {
             io: PollEvented::new(RawSource(inner))?,
             interest,
         })
+    }
+
+    /// [`new`](Self::new), giving `inner` back if the registration fails.
+    ///
+    /// # Errors
+    ///
+    /// [`AsyncFdTryNewError`], holding `inner` and the OS error.
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with IO.
+    #[track_caller]
+    pub fn try_new(inner: T) -> Result<AsyncFd<T>, AsyncFdTryNewError<T>> {
+        AsyncFd::try_with_interest(inner, Interest::READABLE | Interest::WRITABLE)
+    }
+
+    /// [`with_interest`](Self::with_interest), giving `inner` back if the
+    /// registration fails.
+    ///
+    /// # Errors
+    ///
+    /// [`AsyncFdTryNewError`], holding `inner` and the error.
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with IO.
+    #[track_caller]
+    pub fn try_with_interest(
+        inner: T,
+        interest: Interest,
+    ) -> Result<AsyncFd<T>, AsyncFdTryNewError<T>> {
+        if let Err(cause) = check_interest(interest) {
+            return Err(AsyncFdTryNewError { inner, cause });
+        }
+        match PollEvented::try_new(RawSource(inner)) {
+            Ok(io) => Ok(AsyncFd { io, interest }),
+            Err((RawSource(inner), cause)) => Err(AsyncFdTryNewError { inner, cause }),
+        }
     }
 
     /// The interest given at creation.
@@ -538,5 +583,43 @@ impl<T: AsRawFd + fmt::Debug> fmt::Debug for AsyncFdReadyMutGuard<'_, T> {
             .field("async_fd", &*self.async_fd)
             .field("ready", &self.ready())
             .finish()
+    }
+}
+
+/// The error of [`AsyncFd::try_new`]: the object, given back, and why it
+/// could not be registered.
+pub struct AsyncFdTryNewError<T> {
+    inner: T,
+    cause: io::Error,
+}
+
+impl<T> AsyncFdTryNewError<T> {
+    /// The object and the error.
+    pub fn into_parts(self) -> (T, io::Error) {
+        (self.inner, self.cause)
+    }
+}
+
+impl<T> fmt::Display for AsyncFdTryNewError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.cause, f)
+    }
+}
+
+impl<T> fmt::Debug for AsyncFdTryNewError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.cause, f)
+    }
+}
+
+impl<T> std::error::Error for AsyncFdTryNewError<T> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.cause)
+    }
+}
+
+impl<T> From<AsyncFdTryNewError<T>> for io::Error {
+    fn from(err: AsyncFdTryNewError<T>) -> io::Error {
+        err.cause
     }
 }
