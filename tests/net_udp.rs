@@ -235,14 +235,27 @@ fn poll_methods_and_buffer_receives() {
         assert_eq!((n, from), (3, a_addr));
         assert_eq!(got, b"threefourfivesix");
 
-        // `try_io` and `async_io` with an operation of the caller's.
-        let err = a
-            .try_io(Interest::WRITABLE, || {
+        // `async_io` with an operation of the caller's: retried at each
+        // readiness until it does not block.
+        a.send(b"seven").await.unwrap();
+        let mut buf = [0; 16];
+        let n = b
+            .async_io(Interest::READABLE, || {
+                let (read, _) =
+                    rustix::net::recv(&b, &mut buf[..], rustix::net::RecvFlags::empty())?;
+                Ok(read)
+            })
+            .await
+            .unwrap();
+        assert_eq!(&buf[..n], b"seven");
+        // `try_io` runs the operation when the socket may be ready, and
+        // passes its `WouldBlock` on.
+        let err = b
+            .try_io(Interest::READABLE, || {
                 Err::<(), _>(ErrorKind::WouldBlock.into())
             })
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::WouldBlock);
-        a.async_io(Interest::WRITABLE, || Ok(())).await.unwrap();
     });
 }
 
