@@ -25,6 +25,10 @@
 //! * [`task`]: spawning, priorities, reductions, `JoinHandle`, `JoinSet`;
 //! * [`sync`]: `oneshot`, `mpsc`, `Mutex`, `Notify`, `Semaphore`, each
 //!   charging a reduction per operation;
+//! * [`fs`]: files and directories on the blocking pool, as `tokio::fs`;
+//! * [`process`]: BEAM-style processes, and child processes as
+//!   `tokio::process`;
+//! * [`signal`]: `ctrl_c` and Unix signal listeners;
 //! * [`main`] and [`test`]: the entry-point attributes.
 
 #![warn(missing_docs, rust_2018_idioms)]
@@ -36,11 +40,29 @@ pub mod runtime;
 
 pub use runtime::block_on;
 pub use smp_rt_executor::{JoinHandle, spawn, spawn_blocking, task, task_local};
-pub use smp_rt_io::{io, net};
+#[cfg(unix)]
+pub use smp_rt_io::signal;
+pub use smp_rt_io::{fs, io, net};
 pub use smp_rt_macros::{main, test};
-pub use smp_rt_process as process;
 pub use smp_rt_sync as sync;
 pub use smp_rt_timers as time;
 
 #[doc(hidden)]
 pub use macros::__private;
+
+pub mod process {
+    //! Processes of two kinds: BEAM-style processes (smp_rt tasks with a
+    //! mailbox, links and monitors: [`spawn`], [`Pid`], [`supervisor`], ...),
+    //! and operating-system child processes as `tokio::process` ([`Command`],
+    //! [`Child`] and its pipes).
+    //!
+    //! ```
+    //! # smp_rt::block_on(async {
+    //! let status = smp_rt::process::Command::new("true").status().await?;
+    //! assert!(status.success());
+    //! # std::io::Result::Ok(()) }).unwrap();
+    //! ```
+
+    pub use smp_rt_io::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command};
+    pub use smp_rt_process::*;
+}

@@ -199,19 +199,56 @@ macro_rules! try_join {
     };
 }
 
+/// Pins values on the stack, shadowing each name with a `Pin<&mut T>`
+/// (tokio's `pin!`): a future that is not `Unpin` can then be polled by
+/// reference, e.g. in a loop of [`select!`].
+///
+/// ```text
+/// pin!(name, ...);
+/// pin! { let name = <expression>; ... }
+/// ```
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// # #[smp_rt::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let ticks = async { 7 };
+/// smp_rt::pin!(ticks);
+/// smp_rt::pin! {
+///     let later = smp_rt::time::sleep(Duration::from_millis(1));
+/// }
+/// later.as_mut().await;
+/// assert_eq!((&mut ticks).await, 7);
+/// # }
+/// ```
+#[macro_export]
+macro_rules! pin {
+    ($($name:ident),* $(,)?) => { $(
+        #[allow(unused_mut)]
+        let mut $name = ::core::pin::pin!($name);
+    )* };
+    ($(let $name:ident = $init:expr;)*) => { $(
+        #[allow(unused_mut)]
+        let mut $name = ::core::pin::pin!($init);
+    )* };
+}
+
 /// Support for the expansion of [`select!`], [`join!`] and [`try_join!`].
 /// Not public API.
 #[doc(hidden)]
 pub mod __private {
     use std::cell::Cell;
     use std::hash::{BuildHasher, RandomState};
-    use std::pin::Pin;
     use std::task::Context;
 
     pub use futures::future::MaybeDone;
     pub use smp_rt_executor::task::poll_charge;
     pub use smp_rt_macros::{join_internal, select_internal, try_join_internal};
     pub use std::future::{Future, IntoFuture, poll_fn};
+    pub use std::pin::Pin;
     pub use std::task::Poll;
 
     thread_local! {

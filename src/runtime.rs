@@ -13,13 +13,15 @@ use std::time::Duration;
 
 use smp_rt_executor::runtime as executor;
 pub use smp_rt_executor::runtime::{
-    DEFAULT_REDUCTIONS, EnterGuard, Handle, Id, MIN_REDUCTIONS, RuntimeMetrics, TryCurrentError,
+    DEFAULT_REDUCTIONS, EnterGuard, Handle, Id, MIN_REDUCTIONS, RuntimeFlavor, RuntimeMetrics,
+    TryCurrentError,
 };
 use smp_rt_io::Reactor;
 use smp_rt_timers::Timers;
 
 use crate::JoinHandle;
 use crate::driver::IoTimeDriver;
+use crate::task::LocalSet;
 
 /// Builds a [`Runtime`] (tokio's `runtime::Builder`, with reductions).
 ///
@@ -254,6 +256,12 @@ impl Builder {
     /// [`start_paused`](Builder::start_paused) on a multi-thread runtime;
     /// the OS error if the reactor or a thread cannot be created.
     pub fn build(&mut self) -> io::Result<Runtime> {
+        self.build_runtime(false)
+    }
+
+    /// [`build`](Builder::build); `local` marks the runtime as a
+    /// `LocalRuntime`'s.
+    fn build_runtime(&mut self, local: bool) -> io::Result<Runtime> {
         if self.start_paused && !self.current_thread {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -269,16 +277,225 @@ impl Builder {
         }
         let timers = Arc::new(timers);
         let driver = IoTimeDriver::new(reactor.clone(), timers.clone());
-        let inner = executor::Builder::with_settings(self.settings.clone())
+        let mut builder = executor::Builder::with_settings(self.settings.clone());
+        builder
             .driver(driver)
             .extension(reactor.clone())
-            .extension(timers.clone())
-            .build()?;
+            .extension(timers.clone());
+        if local {
+            builder.extension(Arc::new(crate::task::LocalRuntimeMarker));
+        }
+        let inner = builder.build()?;
         Ok(Runtime {
             inner: Some(inner),
             reactor,
             timers,
         })
+    }
+}
+
+impl Builder {
+    /// Builds a [`LocalRuntime`]: a current-thread runtime whose
+    /// `block_on` also runs tasks that are not `Send`
+    /// ([`task::spawn_local`](crate::task::spawn_local)).
+    ///
+    /// # Errors
+    ///
+    /// As [`build`](Builder::build); also an error on a builder made by
+    /// [`new_multi_thread`](Builder::new_multi_thread): a local runtime runs
+    /// on the thread that calls `block_on`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::runtime::{Builder, LocalOptions};
+    ///
+    /// let rt = Builder::new_current_thread()
+    ///     .enable_all()
+    ///     .build_local(LocalOptions::default())
+    ///     .unwrap();
+    /// let rc = std::rc::Rc::new(1);
+    /// let out = rt.block_on(async move {
+    ///     smp_rt::task::spawn_local(async move { *rc + 1 }).await.unwrap()
+    /// });
+    /// assert_eq!(out, 2);
+    /// assert!(Builder::new_multi_thread().build_local(LocalOptions::default()).is_err());
+    /// ```
+    pub fn build_local(&mut self, options: LocalOptions) -> io::Result<LocalRuntime> {
+        let LocalOptions { _private: () } = options;
+        if !self.current_thread {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "build_local needs a current-thread builder: a local runtime runs its tasks on \
+                 the thread that calls block_on. Use Builder::new_current_thread().build_local(..)",
+            ));
+        }
+        let rt = self.build_runtime(true)?;
+        Ok(LocalRuntime {
+            local: Some(LocalSet::new()),
+            rt: Some(rt),
+        })
+    }
+}
+
+/// Options for [`Builder::build_local`] (tokio's `runtime::LocalOptions`);
+/// none yet.
+#[derive(Debug, Default, Clone)]
+#[non_exhaustive]
+pub struct LocalOptions {
+    _private: (),
+}
+
+/// A current-thread runtime that also runs tasks that are not `Send`
+/// (tokio's `runtime::LocalRuntime`).
+///
+/// Inside its [`block_on`](LocalRuntime::block_on),
+/// [`task::spawn_local`](crate::task::spawn_local) works anywhere (in the
+/// future, in its local tasks, in its `Send` tasks), and
+/// [`spawn`](crate::spawn) of `Send` futures works as on any runtime. The
+/// runtime is neither `Send` nor `Sync`: its local tasks live on its
+/// thread. Dropping it drops the local tasks first, then the rest.
+///
+/// # Examples
+///
+/// ```
+/// use std::rc::Rc;
+/// use smp_rt::runtime::{Builder, LocalOptions};
+///
+/// let rt = Builder::new_current_thread()
+///     .build_local(LocalOptions::default())
+///     .unwrap();
+/// let shared = Rc::new(std::cell::Cell::new(0));
+/// let s = shared.clone();
+/// rt.spawn_local(async move { s.set(s.get() + 1) });
+/// rt.block_on(async {
+///     let send = smp_rt::spawn(async { 2 }).await.unwrap();
+///     shared.set(shared.get() + send);
+///     smp_rt::task::yield_now().await;
+/// });
+/// assert_eq!(shared.get(), 3);
+/// ```
+#[derive(Debug)]
+pub struct LocalRuntime {
+    /// Its local tasks; `None` once dropped (before `rt`).
+    local: Option<LocalSet>,
+    /// `None` once shut down.
+    rt: Option<Runtime>,
+}
+
+impl LocalRuntime {
+    fn local(&self) -> &LocalSet {
+        self.local
+            .as_ref()
+            .expect("the local set is only dropped with the runtime")
+    }
+
+    fn rt(&self) -> &Runtime {
+        self.rt
+            .as_ref()
+            .expect("the runtime is only shut down by consuming it")
+    }
+
+    /// Runs `future` to completion on the current thread, running the
+    /// runtime's tasks, local and `Send`, meanwhile.
+    ///
+    /// # Panics
+    ///
+    /// Panics if called from a worker thread or inside another `block_on`.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let local = self.local();
+        // Entered for the whole call, so that `spawn_local` works from the
+        // runtime's `Send` tasks too (they run on this thread).
+        let _entered = local.enter();
+        local.block_on(self.rt(), future)
+    }
+
+    /// Spawns a task that need not be `Send`; it runs during `block_on`.
+    #[track_caller]
+    pub fn spawn_local<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.local().spawn_local(future)
+    }
+
+    /// Spawns a `Send` task on this runtime.
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.rt().spawn(future)
+    }
+
+    /// Runs `f` on the blocking pool.
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.rt().spawn_blocking(f)
+    }
+
+    /// The runtime's handle (it spawns `Send` tasks only).
+    pub fn handle(&self) -> &Handle {
+        self.rt().handle()
+    }
+
+    /// Enters the runtime on this thread until the guard is dropped:
+    /// `spawn` and `spawn_local` (whose tasks run during the next
+    /// `block_on`) work meanwhile.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::runtime::{Builder, LocalOptions};
+    ///
+    /// let rt = Builder::new_current_thread().build_local(LocalOptions::default()).unwrap();
+    /// let handle = {
+    ///     let _guard = rt.enter();
+    ///     smp_rt::task::spawn_local(async { std::rc::Rc::new(4) })
+    /// };
+    /// assert_eq!(*rt.block_on(handle).unwrap(), 4);
+    /// ```
+    pub fn enter(&self) -> EnterGuard<'_> {
+        self.rt().enter().and_local(self.local())
+    }
+
+    /// The runtime's counters.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        self.rt().metrics()
+    }
+
+    /// Shuts down, waiting at most `timeout` for busy threads; the local
+    /// tasks are dropped first.
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.drop_local();
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_timeout(timeout);
+        }
+    }
+
+    /// Shuts down without waiting for busy threads.
+    pub fn shutdown_background(self) {
+        self.shutdown_timeout(Duration::ZERO);
+    }
+
+    /// Drops the local tasks, with the runtime entered (their `Drop` may
+    /// spawn).
+    fn drop_local(&mut self) {
+        if let (Some(local), Some(rt)) = (self.local.take(), &self.rt) {
+            let _entered = rt.enter();
+            drop(local);
+        }
+    }
+}
+
+impl Drop for LocalRuntime {
+    fn drop(&mut self) {
+        self.drop_local();
     }
 }
 
@@ -301,6 +518,21 @@ pub struct Runtime {
     reactor: Arc<Reactor>,
     timers: Arc<Timers>,
 }
+
+/// Lets [`LocalSet::block_on`](crate::task::LocalSet::block_on) take this
+/// runtime.
+impl AsRef<executor::Runtime> for Runtime {
+    fn as_ref(&self) -> &executor::Runtime {
+        self.inner()
+    }
+}
+
+// Unwind-safe, as tokio's `Runtime` is: the executor's runtime is (see its
+// impls), and the reactor and the timers run user code (wakers) only
+// outside their critical sections, through `wake_caught`, under locks that
+// recover from poisoning.
+impl std::panic::UnwindSafe for Runtime {}
+impl std::panic::RefUnwindSafe for Runtime {}
 
 impl Drop for Runtime {
     fn drop(&mut self) {

@@ -437,7 +437,7 @@ fn a_panicking_waker_in_the_io_driver_leaves_the_runtime_working() {
         let (mut a, mut b) = UnixStream::pair().unwrap();
         let mut buf = [0u8; 4];
         {
-            let mut read = b.read(&mut buf);
+            let mut read = std::pin::pin!(b.read(&mut buf));
             assert!(poll_with(&mut read, &waker).is_pending());
         }
         a.write_all(b"wake").await.unwrap();
@@ -540,7 +540,7 @@ fn a_handle_used_after_its_runtime_is_dropped_fails_clearly() {
     assert!(err.is_cancelled());
     // block_on panics with an explanation rather than wait forever.
     let panic = catch_unwind(AssertUnwindSafe(|| {
-        handle.block_on(sleep(Duration::from_millis(1)));
+        handle.block_on(async { sleep(Duration::from_millis(1)).await });
     }))
     .unwrap_err();
     let message = panic_message(&*panic);
@@ -585,13 +585,20 @@ fn io_helpers_on_always_ready_ends_yield_so_a_timeout_fires() {
     let rt = Builder::new_current_thread().build().unwrap();
     rt.block_on(async {
         let mut sink = io::sink();
-        let copy = io::copy(io::repeat(1), &mut sink);
+        let mut ones = io::repeat(1);
+        let copy = io::copy(&mut ones, &mut sink);
         assert!(timeout(Duration::from_millis(20), copy).await.is_err());
         let spin = async {
-            let mut buf = [0; 8];
+            let mut memory = [0; 8];
             let mut empty = io::empty();
             loop {
-                assert_eq!(empty.read(&mut buf).await.unwrap(), 0);
+                let mut buf = io::ReadBuf::new(&mut memory);
+                poll_fn(|cx| {
+                    io::AsyncRead::poll_read(std::pin::Pin::new(&mut empty), cx, &mut buf)
+                })
+                .await
+                .unwrap();
+                assert!(buf.filled().is_empty());
             }
         };
         assert!(timeout(Duration::from_millis(20), spin).await.is_err());

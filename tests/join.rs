@@ -276,3 +276,66 @@ fn join_works_outside_the_runtime() {
     });
     assert_eq!(out, (1, 2));
 }
+
+/// A future that holds 32 bytes across an await.
+async fn holds_32_bytes(n: u8) -> u8 {
+    let bytes = [n; 32];
+    smp_rt::task::yield_now().await;
+    bytes[31]
+}
+
+/// The same, returning a `Result`.
+async fn holds_32_bytes_ok(n: u8) -> Result<u8, u32> {
+    Ok(holds_32_bytes(n).await)
+}
+
+/// Asserts that the first future is no larger than the second (tokio's,
+/// joining the same futures).
+fn assert_no_larger<A, B>(shape: &str, ours: &A, tokios: &B) {
+    let (ours, tokios) = (size_of_val(ours), size_of_val(tokios));
+    assert!(
+        ours <= tokios,
+        "{shape}: smp_rt's future is {ours} bytes, tokio's {tokios}"
+    );
+}
+
+#[test]
+fn join_futures_are_no_larger_than_tokios() {
+    assert_no_larger(
+        "join of one",
+        &async { smp_rt::join!(holds_32_bytes(1)) },
+        &async { tokio::join!(holds_32_bytes(1)) },
+    );
+    assert_no_larger(
+        "join of three",
+        &async { smp_rt::join!(holds_32_bytes(1), holds_32_bytes(2), ready(3u64)) },
+        &async { tokio::join!(holds_32_bytes(1), holds_32_bytes(2), ready(3u64)) },
+    );
+    assert_no_larger(
+        "biased join",
+        &async { smp_rt::join!(biased; holds_32_bytes(1), holds_32_bytes(2)) },
+        &async { tokio::join!(biased; holds_32_bytes(1), holds_32_bytes(2)) },
+    );
+    assert_no_larger(
+        "try_join of three",
+        &async {
+            smp_rt::try_join!(
+                holds_32_bytes_ok(1),
+                holds_32_bytes_ok(2),
+                ready(Ok::<u64, u32>(3))
+            )
+        },
+        &async {
+            tokio::try_join!(
+                holds_32_bytes_ok(1),
+                holds_32_bytes_ok(2),
+                ready(Ok::<u64, u32>(3))
+            )
+        },
+    );
+    assert_no_larger(
+        "biased try_join",
+        &async { smp_rt::try_join!(biased; holds_32_bytes_ok(1), holds_32_bytes_ok(2)) },
+        &async { tokio::try_join!(biased; holds_32_bytes_ok(1), holds_32_bytes_ok(2)) },
+    );
+}

@@ -7,7 +7,7 @@ use std::fmt;
 use std::num::NonZero;
 use std::thread;
 
-use smp_rt::runtime::Handle;
+use smp_rt::runtime::{Handle, RuntimeFlavor};
 
 fn num_workers() -> usize {
     Handle::current().metrics().num_workers()
@@ -27,13 +27,49 @@ async fn preemptions_while_charging(charges: u32) -> u64 {
 }
 
 #[smp_rt::test]
-async fn default_flavor_runs_one_worker_per_core() {
+async fn test_without_arguments_runs_on_the_test_thread() {
+    // As `#[tokio::test]`: the current-thread flavor, whose one worker is
+    // the test's own thread.
+    assert_eq!(
+        Handle::current().runtime_flavor(),
+        RuntimeFlavor::CurrentThread
+    );
+    assert_eq!(num_workers(), 1);
+    let caller = thread::current().id();
+    let ran_on = smp_rt::spawn(async { thread::current().id() })
+        .await
+        .expect("the spawned task failed");
+    assert_eq!(ran_on, caller);
+}
+
+#[smp_rt::main]
+async fn default_main() -> (RuntimeFlavor, usize) {
+    (Handle::current().runtime_flavor(), num_workers())
+}
+
+#[test]
+fn main_without_arguments_runs_one_worker_per_core() {
     let cores = thread::available_parallelism().map_or(1, NonZero::get);
+    assert_eq!(default_main(), (RuntimeFlavor::MultiThread, cores));
+}
+
+#[smp_rt::test(flavor = "multi_thread")]
+async fn test_with_multi_thread_flavor_runs_one_worker_per_core() {
+    let cores = thread::available_parallelism().map_or(1, NonZero::get);
+    assert_eq!(
+        Handle::current().runtime_flavor(),
+        RuntimeFlavor::MultiThread
+    );
     assert_eq!(num_workers(), cores);
 }
 
 #[smp_rt::test(worker_threads = 3)]
 async fn worker_threads_sets_the_number_of_workers() {
+    // `worker_threads` without a flavor selects the multi-thread one.
+    assert_eq!(
+        Handle::current().runtime_flavor(),
+        RuntimeFlavor::MultiThread
+    );
     assert_eq!(num_workers(), 3);
 }
 

@@ -113,7 +113,7 @@ fn ready_reports_what_the_stream_is_ready_for() {
 
         // The peer's end of the stream answers a readable interest, and
         // keeps answering it.
-        client.close().await.unwrap();
+        client.shutdown().await.unwrap();
         for _ in 0..2 {
             let ready = server.ready(Interest::READABLE).await.unwrap();
             assert!(ready.is_readable() || ready.is_read_closed(), "{ready:?}");

@@ -43,10 +43,9 @@ fn spawn_echo_server(listener: TcpListener, n: usize) -> smp_rt::JoinHandle<()> 
         for _ in 0..n {
             let (mut stream, _) = listener.accept().await.expect("accept");
             handlers.push(smp_rt::spawn(async move {
-                // `stream.split()` would pick `AsyncReadExt::split` (by value).
-                let (mut r, mut w) = TcpStream::split(&mut stream);
+                let (mut r, mut w) = stream.split();
                 io::copy(&mut r, &mut w).await.expect("echo");
-                w.close().await.expect("shutdown");
+                w.shutdown().await.expect("shutdown");
             }));
         }
         for handler in handlers {
@@ -73,7 +72,7 @@ fn one_megabyte_echo_round_trip() {
         let sent = data.clone();
         let write = smp_rt::spawn(async move {
             writer.write_all(&sent).await.unwrap();
-            writer.close().await.unwrap();
+            writer.shutdown().await.unwrap();
         });
         let mut echoed = Vec::with_capacity(data.len());
         reader.read_to_end(&mut echoed).await.unwrap();
@@ -98,7 +97,7 @@ fn three_hundred_concurrent_connections() {
                     let message = format!("message {i} from client {i}");
                     let mut stream = TcpStream::connect(addr).await.unwrap();
                     stream.write_all(message.as_bytes()).await.unwrap();
-                    stream.close().await.unwrap();
+                    stream.shutdown().await.unwrap();
                     let mut echoed = String::new();
                     stream.read_to_string(&mut echoed).await.unwrap();
                     assert_eq!(echoed, message);
@@ -129,7 +128,7 @@ fn half_close_server_reads_to_eof_then_replies() {
 
         let mut stream = TcpStream::connect(addr).await.unwrap();
         stream.write_all(b"the request").await.unwrap();
-        stream.close().await.unwrap();
+        stream.shutdown().await.unwrap();
         let mut reply = Vec::new();
         stream.read_to_end(&mut reply).await.unwrap();
         assert_eq!(reply, b"reply to: the request");
@@ -156,7 +155,7 @@ fn owned_halves_work_from_different_tasks_and_reunite() {
 
         let mut stream = reader.reunite(writer).unwrap();
         stream.write_all(b"pong").await.unwrap();
-        stream.close().await.unwrap();
+        stream.shutdown().await.unwrap();
         let mut rest = Vec::new();
         stream.read_to_end(&mut rest).await.unwrap();
         assert_eq!(rest, b"pong");
@@ -189,7 +188,7 @@ fn connect_accepts_every_address_form() {
         ];
         for stream in &mut streams {
             stream.write_all(b"x").await.unwrap();
-            stream.close().await.unwrap();
+            stream.shutdown().await.unwrap();
             let mut echoed = Vec::new();
             stream.read_to_end(&mut echoed).await.unwrap();
             assert_eq!(echoed, b"x");

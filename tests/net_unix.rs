@@ -73,7 +73,7 @@ fn listener_and_stream_echo() {
                 smp_rt::spawn(async move {
                     let (mut r, mut w) = UnixStream::split(&mut stream);
                     smp_rt::io::copy(&mut r, &mut w).await.unwrap();
-                    w.close().await.unwrap();
+                    w.shutdown().await.unwrap();
                 });
             }
         });

@@ -237,3 +237,42 @@ fn coop_cooperative_charges_a_future_that_does_not() {
     // ends the slice. 1000 of them need 11 slices: 10 preemptions.
     assert_eq!(wrapped, 10);
 }
+
+#[test]
+fn coop_poll_proceed_charges_progress_and_gives_back_the_rest() {
+    let rt = single_worker(100);
+    let (idle, busy) = rt.block_on(async {
+        // 1000 tries without progress: each reduction is given back, so
+        // the slice never ends.
+        let idle = smp_rt::spawn(async {
+            std::future::poll_fn(|cx| {
+                for _ in 0..1000 {
+                    let restore = std::task::ready!(task::coop::poll_proceed(cx));
+                    drop(restore);
+                }
+                std::task::Poll::Ready(())
+            })
+            .await;
+            task::stats().preemptions
+        });
+        // 1000 steps of progress, one reduction each.
+        let busy = smp_rt::spawn(async {
+            let mut left = 1000;
+            std::future::poll_fn(|cx| {
+                while left > 0 {
+                    let restore = std::task::ready!(task::coop::poll_proceed(cx));
+                    left -= 1;
+                    restore.made_progress();
+                }
+                std::task::Poll::Ready(())
+            })
+            .await;
+            task::stats().preemptions
+        });
+        (idle.await.unwrap(), busy.await.unwrap())
+    });
+    assert_eq!(idle, 0);
+    // As for `cooperative` above: 99 steps fit in the first slice, 100
+    // in each of the next, so 1000 steps end 10 slices.
+    assert_eq!(busy, 10);
+}

@@ -598,3 +598,129 @@ async fn a_busy_select_loop_is_preempted() {
     .unwrap();
     assert!(preemptions >= 1, "{preemptions} preemptions");
 }
+
+/// A future that holds 32 bytes across an await.
+async fn holds_32_bytes(n: u8) -> u8 {
+    let bytes = [n; 32];
+    smp_rt::task::yield_now().await;
+    bytes[31]
+}
+
+/// Asserts that the first future is no larger than the second (tokio's,
+/// with the same branches).
+fn assert_no_larger<A, B>(shape: &str, ours: &A, tokios: &B) {
+    let (ours, tokios) = (size_of_val(ours), size_of_val(tokios));
+    assert!(
+        ours <= tokios,
+        "{shape}: smp_rt's future is {ours} bytes, tokio's {tokios}"
+    );
+}
+
+#[test]
+fn select_futures_are_no_larger_than_tokios() {
+    assert_no_larger(
+        "one branch",
+        &async {
+            smp_rt::select! { n = ready(1u64) => n }
+        },
+        &async {
+            tokio::select! { n = ready(1u64) => n }
+        },
+    );
+    assert_no_larger(
+        "three branches",
+        &async {
+            smp_rt::select! {
+                n = ready(1u8) => n,
+                n = holds_32_bytes(2) => n,
+                () = pending::<()>() => 0,
+            }
+        },
+        &async {
+            tokio::select! {
+                n = ready(1u8) => n,
+                n = holds_32_bytes(2) => n,
+                () = pending::<()>() => 0,
+            }
+        },
+    );
+    assert_no_larger(
+        "biased",
+        &async {
+            smp_rt::select! {
+                biased;
+                n = holds_32_bytes(1) => n,
+                n = holds_32_bytes(2) => n,
+            }
+        },
+        &async {
+            tokio::select! {
+                biased;
+                n = holds_32_bytes(1) => n,
+                n = holds_32_bytes(2) => n,
+            }
+        },
+    );
+    let allow = true;
+    assert_no_larger(
+        "preconditions, patterns and else",
+        &async {
+            smp_rt::select! {
+                Some(n) = ready(Some(1u8)), if allow => n,
+                n = holds_32_bytes(2), if !allow => n,
+                Ok(n) = ready(Ok::<u8, ()>(3)) => n,
+                else => 0,
+            }
+        },
+        &async {
+            tokio::select! {
+                Some(n) = ready(Some(1u8)), if allow => n,
+                n = holds_32_bytes(2), if !allow => n,
+                Ok(n) = ready(Ok::<u8, ()>(3)) => n,
+                else => 0,
+            }
+        },
+    );
+    assert_no_larger(
+        "ten branches",
+        &async {
+            smp_rt::select! {
+                n = holds_32_bytes(0) => n, n = holds_32_bytes(1) => n,
+                n = holds_32_bytes(2) => n, n = holds_32_bytes(3) => n,
+                n = holds_32_bytes(4) => n, n = holds_32_bytes(5) => n,
+                n = holds_32_bytes(6) => n, n = holds_32_bytes(7) => n,
+                n = holds_32_bytes(8) => n, n = holds_32_bytes(9) => n,
+            }
+        },
+        &async {
+            tokio::select! {
+                n = holds_32_bytes(0) => n, n = holds_32_bytes(1) => n,
+                n = holds_32_bytes(2) => n, n = holds_32_bytes(3) => n,
+                n = holds_32_bytes(4) => n, n = holds_32_bytes(5) => n,
+                n = holds_32_bytes(6) => n, n = holds_32_bytes(7) => n,
+                n = holds_32_bytes(8) => n, n = holds_32_bytes(9) => n,
+            }
+        },
+    );
+    assert_no_larger(
+        "a pinned future selected in a loop",
+        &async {
+            let mut slow = pin!(holds_32_bytes(1));
+            loop {
+                smp_rt::select! {
+                    n = &mut slow => break n,
+                    () = smp_rt::task::yield_now() => {}
+                }
+            }
+        },
+        &async {
+            let mut slow = pin!(holds_32_bytes(1));
+            loop {
+                tokio::select! {
+                    n = &mut slow => break n,
+                    () = smp_rt::task::yield_now() => {}
+                }
+            }
+        },
+    );
+}

@@ -240,6 +240,30 @@ async fn sender_closed() {
     tx.closed().await;
 }
 
+/// Panics in its `Drop`.
+#[derive(Clone)]
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("a value whose destructor panics");
+    }
+}
+
+/// The last receiver drops a value whose destructor panics: the panic
+/// reaches whoever dropped the receiver, and the senders waiting in
+/// `closed()` hear of it all the same.
+#[test]
+fn the_last_receiver_dropped_with_a_panicking_value_still_ends_closed() {
+    let (tx, rx) = broadcast::channel(4);
+    assert!(tx.send(PanicsOnDrop).is_ok());
+    let mut closed = pin!(tx.closed());
+    assert!(poll_once(&mut closed).is_pending());
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(rx)));
+    assert!(panic.is_err(), "the destructor's panic propagates");
+    assert!(poll_once(&mut closed).is_ready());
+}
+
 #[smp_rt::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_task_receives_every_value() {
     let (tx, _) = broadcast::channel::<u64>(4096);
@@ -385,4 +409,24 @@ fn sends_charge_a_reduction_each() {
         .unwrap()
     });
     assert!(charged >= 100, "100 sends charged {charged} reductions");
+}
+
+#[smp_rt::test]
+async fn a_weak_sender_does_not_keep_the_channel_open() {
+    let (tx, mut rx) = broadcast::channel::<u32>(4);
+    let weak = tx.downgrade();
+    let also_weak = weak.clone();
+    assert_eq!((tx.strong_count(), tx.weak_count()), (1, 2));
+    let upgraded = weak.upgrade().expect("a sender is alive");
+    upgraded.send(1).unwrap();
+    assert_eq!(weak.strong_count(), 2);
+    drop(upgraded);
+    drop(tx);
+    // Only weak senders are left: the channel is closed and stays closed.
+    assert_eq!(rx.recv().await, Ok(1));
+    assert_eq!(rx.recv().await, Err(broadcast::error::RecvError::Closed));
+    assert!(also_weak.upgrade().is_none());
+    assert_eq!((weak.strong_count(), weak.weak_count()), (0, 2));
+    drop(also_weak);
+    assert_eq!(weak.weak_count(), 1);
 }

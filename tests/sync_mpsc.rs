@@ -596,6 +596,114 @@ fn dropping_receiver_drops_queued_messages() {
     drop(tx);
 }
 
+/// Counts its drops; the first one made with `panics` panics in its `Drop`.
+struct PanicsOnDrop {
+    drops: Arc<AtomicUsize>,
+    panics: bool,
+}
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, SeqCst);
+        if self.panics {
+            panic!("a message whose destructor panics");
+        }
+    }
+}
+
+fn messages(drops: &Arc<AtomicUsize>) -> impl Iterator<Item = PanicsOnDrop> {
+    (0..3).map(|i| PanicsOnDrop {
+        drops: Arc::clone(drops),
+        panics: i == 0,
+    })
+}
+
+/// The first message's destructor panics: the others are dropped all the
+/// same, and the panic reaches whoever dropped the receiver.
+#[test]
+fn dropping_a_receiver_drops_every_message_when_one_destructor_panics() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = mpsc::channel(4);
+    for message in messages(&drops) {
+        tx.try_send(message).ok().unwrap();
+    }
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(rx)));
+    assert!(panic.is_err(), "the destructor's panic propagates");
+    assert_eq!(drops.load(SeqCst), 3, "bounded: every message was dropped");
+    assert!(tx.is_closed());
+
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = mpsc::unbounded_channel();
+    for message in messages(&drops) {
+        tx.send(message).ok().unwrap();
+    }
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(rx)));
+    assert!(panic.is_err(), "the destructor's panic propagates");
+    assert_eq!(
+        drops.load(SeqCst),
+        3,
+        "unbounded: every message was dropped"
+    );
+    assert!(tx.is_closed());
+}
+
+/// A waker that counts its live clones (the `Arc`'s strong count, less the
+/// test's own reference).
+struct CountedWaker;
+
+impl std::task::Wake for CountedWaker {
+    fn wake(self: Arc<Self>) {}
+}
+
+fn live_clones(waker: &Arc<CountedWaker>) -> usize {
+    Arc::strong_count(waker) - 1
+}
+
+/// The receiver's task waker is released when the receiver is dropped, not
+/// when the last sender is.
+#[test]
+fn dropping_a_receiver_releases_its_waker() {
+    let counted = Arc::new(CountedWaker);
+    {
+        let (tx, mut rx) = mpsc::channel::<u8>(1);
+        {
+            let waker = Waker::from(Arc::clone(&counted));
+            let mut cx = Context::from_waker(&waker);
+            assert!(pin!(rx.recv()).poll(&mut cx).is_pending());
+        }
+        assert_eq!(
+            live_clones(&counted),
+            1,
+            "registered by the bounded receiver"
+        );
+        drop(rx);
+        assert_eq!(
+            live_clones(&counted),
+            0,
+            "released with the bounded receiver"
+        );
+        drop(tx);
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel::<u8>();
+    {
+        let waker = Waker::from(Arc::clone(&counted));
+        let mut cx = Context::from_waker(&waker);
+        assert!(pin!(rx.recv()).poll(&mut cx).is_pending());
+    }
+    assert_eq!(
+        live_clones(&counted),
+        1,
+        "registered by the unbounded receiver"
+    );
+    drop(rx);
+    assert_eq!(
+        live_clones(&counted),
+        0,
+        "released with the unbounded receiver"
+    );
+    drop(tx);
+}
+
 #[test]
 fn senders_compare_by_channel() {
     let (a, _ra) = mpsc::channel::<u8>(1);

@@ -41,7 +41,7 @@ async fn local() {
     j3.await.unwrap();
 }
 
-#[smp_rt::test]
+#[smp_rt::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_value_follows_the_future_across_awaits_and_workers() {
     let mut set = JoinSet::new();
     for i in 0..64u32 {

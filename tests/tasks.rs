@@ -226,6 +226,55 @@ fn a_panic_after_an_await_is_caught_too() {
     });
 }
 
+/// Panics in its poll while it holds a std lock's guard; its `Drop` records
+/// `std::thread::panicking()`.
+struct PanicsHoldingAGuard {
+    _guard: std::sync::MutexGuard<'static, ()>,
+    drops: Arc<std::sync::Mutex<Vec<bool>>>,
+}
+
+// SAFETY: a `MutexGuard` must be released by the thread that took it. The
+// test's runtime is current-thread: the task is made, polled and dropped on
+// the thread inside `block_on`.
+unsafe impl Send for PanicsHoldingAGuard {}
+
+impl std::future::Future for PanicsHoldingAGuard {
+    type Output = ();
+
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        panic!("a poll that panics");
+    }
+}
+
+impl Drop for PanicsHoldingAGuard {
+    fn drop(&mut self) {
+        self.drops.lock().unwrap().push(std::thread::panicking());
+    }
+}
+
+#[test]
+fn a_task_that_panics_has_its_future_dropped_while_the_panic_unwinds() {
+    let rt = Builder::new_current_thread().build().unwrap();
+    let lock: &'static std::sync::Mutex<()> = Box::leak(Box::default());
+    let drops = Arc::new(std::sync::Mutex::new(Vec::new()));
+    rt.block_on(async {
+        let future = PanicsHoldingAGuard {
+            _guard: lock.lock().unwrap(),
+            drops: drops.clone(),
+        };
+        assert!(smp_rt::spawn(future).await.unwrap_err().is_panic());
+    });
+    assert_eq!(
+        *drops.lock().unwrap(),
+        [true],
+        "the future was dropped once, while the panic unwound"
+    );
+    assert!(
+        lock.is_poisoned(),
+        "a lock held by a future that panicked is poisoned"
+    );
+}
+
 /// A hand-written future whose destructor panics: `Ready(7)` at its first
 /// poll, or never ready.
 struct PanicsOnDrop {

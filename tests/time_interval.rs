@@ -228,6 +228,22 @@ fn a_zero_period_panics_in_interval_at() {
     let _ = interval_at(Instant::now(), Duration::ZERO);
 }
 
+#[test]
+#[should_panic(
+    expected = "smp_rt::time::interval needs a runtime, and there is no smp_rt runtime \
+                           on this thread: call it from inside a runtime"
+)]
+fn interval_outside_a_runtime_panics_when_called() {
+    // Not ticked: the call itself panics, as tokio's does.
+    let _ = interval(Duration::from_millis(1));
+}
+
+#[test]
+#[should_panic(expected = "smp_rt::time::interval_at needs a runtime")]
+fn interval_at_outside_a_runtime_panics_when_called() {
+    let _ = interval_at(Instant::now(), Duration::from_millis(1));
+}
+
 #[smp_rt::test(flavor = "current_thread")]
 async fn intervals_on_a_current_thread_runtime() {
     within_30s(async {

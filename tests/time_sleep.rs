@@ -330,25 +330,54 @@ fn sleeps_inside_block_on_of_a_multi_thread_runtime() {
     }));
 }
 
+/// What a panic for want of a runtime says: what was wrong and how to fix it.
+const NO_RUNTIME: &str = "needs a runtime, and there is no smp_rt runtime on this thread: \
+                          call it from inside a runtime (#[smp_rt::main], Runtime::block_on or Runtime::enter)";
+
 #[test]
-fn a_sleep_created_outside_the_runtime_can_be_awaited_inside() {
-    let s = sleep(Duration::from_millis(5));
-    let deadline = s.deadline();
+#[should_panic(expected = "smp_rt::time::sleep needs a runtime")]
+fn sleep_outside_a_runtime_panics_when_called() {
+    // Not awaited, not polled: the call itself panics, as tokio's does.
+    drop(sleep(Duration::from_millis(1)));
+}
+
+#[test]
+#[should_panic(expected = "smp_rt::time::sleep_until needs a runtime")]
+fn sleep_until_outside_a_runtime_panics_when_called() {
+    drop(sleep_until(Instant::now() + Duration::from_millis(1)));
+}
+
+#[test]
+fn the_panic_for_want_of_a_runtime_says_how_to_fix_it() {
+    for make in [
+        (|| drop(sleep(Duration::from_millis(1)))) as fn(),
+        || drop(sleep_until(Instant::now())),
+        || drop(sleep(Duration::MAX)),
+    ] {
+        let panic = std::panic::catch_unwind(make).expect_err("made outside a runtime");
+        let message = panic.downcast_ref::<String>().expect("a formatted message");
+        assert!(message.contains(NO_RUNTIME), "{message}");
+    }
+}
+
+#[test]
+fn a_sleep_made_inside_enter_can_be_awaited_in_block_on() {
     let rt = Builder::new_current_thread().build().unwrap();
+    let s = {
+        let _entered = rt.enter();
+        sleep(Duration::from_millis(5))
+    };
+    let deadline = s.deadline();
     rt.block_on(within_30s(s));
     assert!(Instant::now() >= deadline);
 }
 
 #[test]
-#[should_panic(expected = "there is no smp_rt runtime")]
-fn polling_a_sleep_outside_a_runtime_panics() {
-    futures::executor::block_on(sleep(Duration::from_millis(1)));
-}
-
-#[test]
 #[should_panic(expected = "has no timers")]
-fn polling_a_sleep_on_an_executor_only_runtime_panics() {
-    smp_rt_executor::block_on(sleep(Duration::from_millis(1)));
+fn a_sleep_on_an_executor_only_runtime_panics_when_called() {
+    smp_rt_executor::block_on(async {
+        drop(sleep(Duration::from_millis(1)));
+    });
 }
 
 /// Each poll of a timer future charges a reduction: 200 ready sleeps do

@@ -137,13 +137,43 @@ impl Future for Value {
 
 #[test]
 fn accessors_reach_the_inner_future() {
-    let mut t = timeout(Duration::from_secs(1), Value { value: 9 });
+    let rt = Builder::new_current_thread().build().unwrap();
+    let mut t = {
+        let _entered = rt.enter();
+        timeout(Duration::from_secs(1), Value { value: 9 })
+    };
     assert_eq!(t.get_ref().value, 9);
     t.get_mut().value += 1;
     let inner = t.into_inner();
     assert_eq!(inner.value, 10);
-    let rt = Builder::new_current_thread().build().unwrap();
     assert_eq!(rt.block_on(inner), 10);
+}
+
+#[test]
+#[should_panic(
+    expected = "smp_rt::time::timeout needs a runtime, and there is no smp_rt runtime \
+                           on this thread: call it from inside a runtime"
+)]
+fn timeout_outside_a_runtime_panics_when_called() {
+    // Not awaited: the call itself panics, as tokio's does.
+    drop(timeout(Duration::from_secs(1), async {}));
+}
+
+#[test]
+#[should_panic(
+    expected = "smp_rt::time::timeout_at needs a runtime, and there is no smp_rt runtime \
+                           on this thread: call it from inside a runtime"
+)]
+fn timeout_at_outside_a_runtime_panics_when_called() {
+    drop(timeout_at(Instant::now(), async {}));
+}
+
+/// A duration too large to be a deadline needs no timer, so no runtime
+/// either (as in tokio): the timeout only waits for its future.
+#[test]
+fn a_timeout_without_a_deadline_works_outside_a_runtime() {
+    let t = timeout(Duration::MAX, async { 5 });
+    assert_eq!(futures::executor::block_on(t), Ok(5));
 }
 
 /// An inner future that spends the whole slice every poll (and stays

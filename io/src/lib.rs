@@ -1,5 +1,6 @@
 //! smp_rt's IO: a reactor (epoll on Linux, [`polling`] elsewhere), and TCP,
-//! UDP and Unix sockets.
+//! UDP and Unix sockets; files ([`fs`], on the blocking pool) and child
+//! processes ([`process`], their pipes and exits on the reactor).
 //!
 //! # The model
 //!
@@ -55,10 +56,14 @@
 #![warn(missing_docs, rust_2018_idioms)]
 
 mod backoff;
+pub mod fs;
 pub mod io;
 pub mod net;
 mod poll_evented;
+pub mod process;
 mod reactor;
+#[cfg(unix)]
+pub mod signal;
 
 pub use reactor::Reactor;
 

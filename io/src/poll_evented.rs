@@ -13,27 +13,36 @@ use smp_rt_executor::task::poll_charge;
 use crate::io::{Interest, Ready};
 use crate::reactor::{Direction, Inner, Reactor, ReadyEvent, SHORT_READS_DRAIN, Source};
 
+/// The current runtime's handle and reactor, or an error that says what to
+/// do.
+pub(crate) fn try_current() -> io::Result<(Handle, Arc<Reactor>)> {
+    let handle = Handle::try_current().map_err(|_| {
+        io::Error::other(
+            "there is no smp_rt runtime on this thread: create and use IO objects inside a \
+             task, inside `Runtime::block_on`, or after `Runtime::enter`",
+        )
+    })?;
+    let reactor = handle.extension::<Reactor>().ok_or_else(|| {
+        io::Error::other(
+            "the current smp_rt runtime has no IO reactor: build it with \
+             `smp_rt::runtime::Builder` (the executor's own builder has no IO driver)",
+        )
+    })?;
+    Ok((handle, reactor))
+}
+
 /// The current runtime's handle and reactor.
 ///
 /// # Panics
 ///
 /// Outside an smp_rt runtime, or in one without a reactor, as tokio's IO
-/// types do, with a message that says what to do.
+/// types do, with [`try_current`]'s message, which says what to do.
 #[track_caller]
 pub(crate) fn current() -> (Handle, Arc<Reactor>) {
-    let Ok(handle) = Handle::try_current() else {
-        panic!(
-            "there is no smp_rt runtime on this thread: create and use IO objects inside a \
-             task, inside `Runtime::block_on`, or after `Runtime::enter`"
-        );
-    };
-    let Some(reactor) = handle.extension::<Reactor>() else {
-        panic!(
-            "the current smp_rt runtime has no IO reactor: build it with \
-             `smp_rt::runtime::Builder` (the executor's own builder has no IO driver)"
-        );
-    };
-    (handle, reactor)
+    match try_current() {
+        Ok(current) => current,
+        Err(err) => panic!("{err}"),
+    }
 }
 
 /// Whether `interest` asks for priority data, which the reactor does not

@@ -22,13 +22,27 @@ pub(crate) enum Flavor {
     MultiThread,
     /// `Builder::new_current_thread()`: one worker, on the calling thread.
     CurrentThread,
+    /// `Builder::new_current_thread().build_local(..)`: a current-thread
+    /// runtime whose `block_on` also runs `spawn_local` tasks.
+    Local,
 }
 
 impl Flavor {
+    /// The flavor without a `flavor` argument, as in tokio: `main` runs a
+    /// pool of workers, `test` runs on the test's own thread.
+    fn default_for(attr_name: &str) -> Self {
+        if attr_name == "test" {
+            Self::CurrentThread
+        } else {
+            Self::MultiThread
+        }
+    }
+
     fn from_name(name: &str) -> Option<Self> {
         match name {
             "multi_thread" => Some(Self::MultiThread),
             "current_thread" => Some(Self::CurrentThread),
+            "local" => Some(Self::Local),
             _ => None,
         }
     }
@@ -88,7 +102,10 @@ impl Errors {
 /// argument that was valid, so that the function can still be expanded (and
 /// the user sees only the errors that matter).
 pub(crate) fn parse(attr_name: &str, args: TokenStream, errors: &mut Errors) -> Config {
-    let mut config = Config::default();
+    let mut config = Config {
+        flavor: Flavor::default_for(attr_name),
+        ..Config::default()
+    };
     let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args) {
         Ok(metas) => metas,
         Err(error) => {
@@ -202,15 +219,28 @@ pub(crate) fn parse(attr_name: &str, args: TokenStream, errors: &mut Errors) -> 
         }
     }
 
-    if let Some(parsed) = flavor {
-        config.flavor = parsed;
+    match (flavor, &config.worker_threads) {
+        (Some(parsed), _) => config.flavor = parsed,
+        // `worker_threads` asks for a pool of workers, whatever the
+        // attribute's default flavor.
+        (None, Some(_)) => config.flavor = Flavor::MultiThread,
+        (None, None) => {}
     }
-    if let (Some(Flavor::CurrentThread), Some(arg)) = (flavor, worker_threads_arg) {
+    if let (Some(one @ (Flavor::CurrentThread | Flavor::Local)), Some(arg)) =
+        (flavor, worker_threads_arg)
+    {
+        let name = if one == Flavor::Local {
+            "local"
+        } else {
+            "current_thread"
+        };
         errors.push(syn::Error::new_spanned(
             arg,
-            "`worker_threads` cannot be used with `flavor = \"current_thread\"`, which always \
-             runs exactly one worker on the calling thread; remove `worker_threads`, or use \
-             `flavor = \"multi_thread\"` to choose the number of workers",
+            format!(
+                "`worker_threads` cannot be used with `flavor = \"{name}\"`, which always \
+                 runs exactly one worker on the calling thread; remove `worker_threads`, or use \
+                 `flavor = \"multi_thread\"` to choose the number of workers"
+            ),
         ));
         config.worker_threads = None;
     }
@@ -233,6 +263,7 @@ pub(crate) fn parse(attr_name: &str, args: TokenStream, errors: &mut Errors) -> 
                  multi-thread runtime: only a current-thread runtime can pause its clock (as in \
                  tokio); remove `worker_threads`",
             )),
+            (Some(Flavor::Local), _) => {}
             _ => config.flavor = Flavor::CurrentThread,
         }
     }
@@ -263,8 +294,8 @@ fn parse_flavor(value: &Expr) -> Result<Flavor, syn::Error> {
             syn::Error::new_spanned(
                 lit,
                 format!(
-                    "unknown runtime flavor {:?}; the valid flavors are \"multi_thread\" and \
-                     \"current_thread\"",
+                    "unknown runtime flavor {:?}; the valid flavors are \"multi_thread\", \
+                     \"current_thread\" and \"local\"",
                     lit.value()
                 ),
             )
@@ -283,7 +314,8 @@ fn parse_flavor(value: &Expr) -> Result<Flavor, syn::Error> {
             Err(syn::Error::new_spanned(
                 other,
                 format!(
-                    "`flavor` expects a string literal, \"multi_thread\" or \"current_thread\"{hint}"
+                    "`flavor` expects a string literal, \"multi_thread\", \"current_thread\" or \
+                     \"local\"{hint}"
                 ),
             ))
         }
@@ -360,8 +392,12 @@ mod tests {
     use quote::quote;
 
     fn run(args: TokenStream) -> (Config, Result<(), syn::Error>) {
+        run_as("main", args)
+    }
+
+    fn run_as(attr_name: &str, args: TokenStream) -> (Config, Result<(), syn::Error>) {
         let mut errors = Errors::default();
-        let config = parse("main", args, &mut errors);
+        let config = parse(attr_name, args, &mut errors);
         (config, errors.into_result())
     }
 
@@ -376,12 +412,43 @@ mod tests {
     }
 
     #[test]
-    fn no_arguments_mean_multi_thread_defaults() {
+    fn main_without_arguments_means_multi_thread() {
         let (config, result) = run(quote!());
         assert!(result.is_ok());
         assert_eq!(config.flavor, Flavor::MultiThread);
         assert!(config.worker_threads.is_none());
         assert!(config.reductions.is_none());
+    }
+
+    #[test]
+    fn test_without_arguments_means_current_thread() {
+        let (config, result) = run_as("test", quote!());
+        assert!(result.is_ok());
+        assert_eq!(config.flavor, Flavor::CurrentThread);
+        let (config, result) = run_as("test", quote!(reductions = 100));
+        assert!(result.is_ok());
+        assert_eq!(config.flavor, Flavor::CurrentThread);
+        let (config, result) = run_as("test", quote!(flavor = "multi_thread"));
+        assert!(result.is_ok());
+        assert_eq!(config.flavor, Flavor::MultiThread);
+    }
+
+    #[test]
+    fn worker_threads_without_flavor_means_multi_thread() {
+        for attr_name in ["main", "test"] {
+            let (config, result) = run_as(attr_name, quote!(worker_threads = 3));
+            assert!(result.is_ok());
+            assert_eq!(config.flavor, Flavor::MultiThread, "{attr_name}");
+            assert_eq!(config.worker_threads.map(|w| w.value), Some(3));
+        }
+        let text = {
+            let (_, result) = run_as("test", quote!(start_paused = true, worker_threads = 2));
+            result.expect_err("expected an error").to_string()
+        };
+        assert!(
+            text.contains("cannot be used with `worker_threads`"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -448,6 +515,7 @@ mod tests {
         let text = error_text(quote!(flavor = "single"));
         assert!(text.contains("unknown runtime flavor \"single\""), "{text}");
         assert!(text.contains("\"current_thread\""), "{text}");
+        assert!(text.contains("\"local\""), "{text}");
         let text = error_text(quote!(flavor = current_thread));
         assert!(text.contains("`flavor = \"current_thread\"`"), "{text}");
     }
@@ -469,6 +537,29 @@ mod tests {
         assert!(error_text(quote!(worker_threads)).contains("needs a value"));
         let twice = error_text(quote!(reductions = 100, reductions = 200));
         assert!(twice.contains("more than once"), "{twice}");
+    }
+
+    #[test]
+    fn local_is_read() {
+        let (config, result) = run(quote!(flavor = "local", reductions = 700));
+        assert!(result.is_ok());
+        assert_eq!(config.flavor, Flavor::Local);
+        assert_eq!(config.reductions.map(|r| r.value), Some(700));
+    }
+
+    #[test]
+    fn local_keeps_its_flavor_with_start_paused() {
+        let (config, result) = run(quote!(flavor = "local", start_paused = true));
+        assert!(result.is_ok());
+        assert_eq!(config.flavor, Flavor::Local);
+    }
+
+    #[test]
+    fn worker_threads_conflicts_with_local() {
+        let (config, result) = run(quote!(flavor = "local", worker_threads = 2));
+        let text = result.expect_err("expected an error").to_string();
+        assert!(text.contains("`flavor = \"local\"`"), "{text}");
+        assert!(config.worker_threads.is_none());
     }
 
     #[test]

@@ -155,7 +155,11 @@ fn generate(kind: Kind, config: &Config, function: Function) -> TokenStream {
 
     let constructor = match config.flavor {
         Flavor::MultiThread => quote!(new_multi_thread),
-        Flavor::CurrentThread => quote!(new_current_thread),
+        Flavor::CurrentThread | Flavor::Local => quote!(new_current_thread),
+    };
+    let finish = match config.flavor {
+        Flavor::Local => quote!(.build_local(::smp_rt::runtime::LocalOptions::default())),
+        Flavor::MultiThread | Flavor::CurrentThread => quote!(.build()),
     };
     let worker_threads = config.worker_threads.as_ref().map(|workers| {
         let mut value = Literal::usize_unsuffixed(workers.value);
@@ -186,7 +190,7 @@ fn generate(kind: Kind, config: &Config, function: Function) -> TokenStream {
             #start_paused
             #name
             .enable_all()
-            .build()
+            #finish
             .expect("failed to build the smp_rt runtime");
     };
     let inner = if can_nest(&sig, &body) {

@@ -60,7 +60,7 @@ use expand::Kind;
 /// | Argument | Value | Default |
 /// |---|---|---|
 /// | `flavor` | `"multi_thread"`: a pool of worker threads; `"current_thread"`: one worker, on the calling thread | `"multi_thread"` |
-/// | `worker_threads` | the number of workers, an integer `>= 1`; only with `"multi_thread"` | one per core |
+/// | `worker_threads` | the number of workers, an integer `>= 1`; only with `"multi_thread"`, which it selects when `flavor` is not given | one per core |
 /// | `reductions` | how many reductions a task may use before it is preempted, an integer `>= 1` | the runtime's default |
 /// | `start_paused` | `true`: the runtime's clock starts paused (`Builder::start_paused`, see `smp_rt::time::pause`); needs the current-thread flavor, which it selects when `flavor` is not given | `false` |
 /// | `name` | the runtime's name, a non-empty string (`Builder::name`, read back with `Handle::name`) | none |
@@ -132,10 +132,13 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// test.
 ///
 /// ```
+/// use smp_rt::runtime::{Handle, RuntimeFlavor};
+///
 /// #[smp_rt::test]
 /// async fn adds() {
 ///     let handle = smp_rt::spawn(async { 1 + 1 });
 ///     assert_eq!(handle.await.unwrap(), 2);
+///     assert_eq!(Handle::current().runtime_flavor(), RuntimeFlavor::CurrentThread);
 /// }
 ///
 /// #[smp_rt::test(flavor = "current_thread")]
@@ -154,10 +157,16 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # Arguments
 ///
-/// The same as [`macro@main`]: `flavor = "multi_thread" | "current_thread"`
-/// (default `"multi_thread"`), `worker_threads = <integer >= 1>` (only with
-/// `"multi_thread"`, default one per core), `reductions = <integer >= 1>`,
-/// `start_paused = true | false` and `name = "<runtime name>"`.
+/// The same as [`macro@main`]: `flavor = "multi_thread" | "current_thread"`,
+/// `worker_threads = <integer >= 1>` (only with `"multi_thread"`, default
+/// one per core), `reductions = <integer >= 1>`, `start_paused = true |
+/// false` and `name = "<runtime name>"`.
+///
+/// Unlike `main`, and as with `#[tokio::test]`, the default flavor is
+/// `"current_thread"`: without arguments the test and every task it spawns
+/// run on the test's own thread. Write `flavor = "multi_thread"` (or give
+/// `worker_threads`, which selects it) for a test that needs several
+/// workers.
 ///
 /// `start_paused = true` starts the test with its runtime's clock paused,
 /// as tokio's does: sleeps, timeouts and intervals then run in virtual time,

@@ -250,7 +250,7 @@ fn expand_select(input: SelectInput) -> TokenStream {
     let ms = Span::mixed_site();
     let count = branches.len();
     let count_lit = Literal::u32_suffixed(count as u32);
-    let all_disabled = Literal::u64_suffixed(u64::MAX >> (64 - count));
+    let all_disabled = Literal::u64_unsuffixed(u64::MAX >> (64 - count));
     let out = Ident::new("__SmpRtSelectOutput", ms);
     let variants: Vec<Ident> = (0..count)
         .map(|i| format_ident!("Branch{}", i, span = ms))
@@ -261,7 +261,9 @@ fn expand_select(input: SelectInput) -> TokenStream {
     let futs: Vec<Ident> = (0..count)
         .map(|i| format_ident!("__fut{}", i, span = ms))
         .collect();
-    let bits: Vec<Literal> = (0..count).map(|i| Literal::u64_suffixed(1 << i)).collect();
+    let bits: Vec<Literal> = (0..count)
+        .map(|i| Literal::u64_unsuffixed(1 << i))
+        .collect();
     let indices: Vec<Index> = (0..count).map(Index::from).collect();
     let branch_ids: Vec<Literal> = (0..count)
         .map(|i| Literal::u32_suffixed(i as u32))
@@ -277,24 +279,49 @@ fn expand_select(input: SelectInput) -> TokenStream {
     });
 
     let init_exprs = branches.iter().map(|branch| &branch.fut);
-    let pins = futs.iter().zip(&indices).map(|(fut, index)| {
+    let inits: Vec<Ident> = (0..count)
+        .map(|i| format_ident!("__init{}", i, span = ms))
+        .collect();
+    let into_futures = inits.iter().map(|init| {
         quote_spanned! {ms=>
-            let mut #fut = ::core::pin::pin!(
-                #krate::__private::IntoFuture::into_future(__init.#index)
-            );
+            #krate::__private::IntoFuture::into_future(#init)
         }
     });
+    // The smallest unsigned integer with a bit per branch.
+    let mask = Ident::new(
+        match count {
+            0..=8 => "u8",
+            9..=16 => "u16",
+            17..=32 => "u32",
+            _ => "u64",
+        },
+        ms,
+    );
 
     let polls = (0..count).map(|i| {
         let mut check = branches[i].pat.clone();
         binding_free(&mut check);
-        let (id, bit, fut, variant) = (&branch_ids[i], &bits[i], &futs[i], &variants[i]);
+        let (id, bit, fut, variant, index) = (
+            &branch_ids[i],
+            &bits[i],
+            &futs[i],
+            &variants[i],
+            &indices[i],
+        );
         quote_spanned! {ms=>
             #id => {
                 if __disabled & #bit != 0 {
                     continue;
                 }
-                match #krate::__private::Future::poll(#fut.as_mut(), __cx) {
+                // SAFETY: the futures live in the tuple behind `__futs`, a
+                // local of the enclosing async body that nothing can name
+                // but this reference, so they are neither moved nor dropped
+                // before that body drops them in place; and the body is
+                // pinned while it runs this poll.
+                let #fut = unsafe {
+                    #krate::__private::Pin::new_unchecked(&mut __futs.#index)
+                };
+                match #krate::__private::Future::poll(#fut, __cx) {
                     #krate::__private::Poll::Pending => __pending = true,
                     #krate::__private::Poll::Ready(__value) => {
                         __disabled |= #bit;
@@ -346,14 +373,27 @@ fn expand_select(input: SelectInput) -> TokenStream {
                 Disabled,
             }
 
-            let mut __disabled: u64 = 0;
+            let mut __disabled: #mask = 0;
             #(#preconditions)*
 
             #[allow(unused_mut)]
             let mut __output = {
+                // The expressions are evaluated first, on their own, so that
+                // temporaries they borrow live as long as the `select!`.
                 let __init = (#(#init_exprs,)*);
-                #(#pins)*
-                #krate::__private::poll_fn(|__cx| {
+                // The futures stay in this one tuple, polled in place through
+                // `__futs`; the closure owns only that reference and the
+                // mask, so the `select!` takes little more room than its
+                // futures.
+                //
+                // `__init` is moved as a whole, by the `match`, not field by
+                // field: a partly moved tuple would keep its storage (and a
+                // drop flag) in the enclosing future across the await.
+                let mut __futs = match __init {
+                    (#(#inits,)*) => (#(#into_futures,)*),
+                };
+                let __futs = &mut __futs;
+                #krate::__private::poll_fn(move |__cx| {
                     if __disabled == #all_disabled {
                         return #krate::__private::Poll::Ready(#out::Disabled);
                     }
@@ -450,40 +490,66 @@ fn expand_join(kind: JoinKind, input: JoinInput) -> TokenStream {
         .collect();
     let indices: Vec<Index> = (0..count).map(Index::from).collect();
     let init_exprs = futures.iter();
-    let pins = futs.iter().zip(&indices).map(|(fut, index)| {
+    let inits: Vec<Ident> = (0..count)
+        .map(|i| format_ident!("__init{}", i, span = ms))
+        .collect();
+    let maybe_dones = inits.iter().map(|init| {
         quote_spanned! {ms=>
-            let mut #fut = ::core::pin::pin!(#krate::__private::maybe_done(__init.#index));
+            #krate::__private::maybe_done(#init)
         }
     });
+    // The future at `index` of the tuple behind `__futs`, pinned.
+    let pinned = |index: &Index| {
+        quote_spanned! {ms=>
+            // SAFETY: the futures live in the tuple behind `__futs`, a local
+            // of the enclosing async body that nothing can name but this
+            // reference, so they are neither moved nor dropped before that
+            // body drops them in place; and the body is pinned while it
+            // runs this poll.
+            unsafe { #krate::__private::Pin::new_unchecked(&mut __futs.#index) }
+        }
+    };
 
-    let polls = futs.iter().enumerate().map(|(i, fut)| {
-        let id = Literal::u32_suffixed(i as u32);
+    let polls = futs
+        .iter()
+        .zip(&indices)
+        .enumerate()
+        .map(|(i, (fut, index))| {
+            let id = Literal::u32_suffixed(i as u32);
+            let pinned = pinned(index);
+            match kind {
+                JoinKind::Join => quote_spanned! {ms=>
+                    #id => {
+                        let #fut = #pinned;
+                        if #krate::__private::Future::poll(#fut, __cx).is_pending() {
+                            __pending = true;
+                        }
+                    }
+                },
+                JoinKind::TryJoin => quote_spanned! {ms=>
+                    #id => {
+                        let #fut = #pinned;
+                        if let ::core::option::Option::Some(__err) =
+                            #krate::__private::poll_try_join(#fut, __cx, &mut __pending)
+                        {
+                            return #krate::__private::Poll::Ready(__err);
+                        }
+                    }
+                },
+            }
+        });
+
+    let outputs = indices.iter().map(|index| {
+        let pinned = pinned(index);
         match kind {
-            JoinKind::Join => quote_spanned! {ms=>
-                #id => {
-                    if #krate::__private::Future::poll(#fut.as_mut(), __cx).is_pending() {
-                        __pending = true;
-                    }
-                }
-            },
-            JoinKind::TryJoin => quote_spanned! {ms=>
-                #id => {
-                    if let ::core::option::Option::Some(__err) =
-                        #krate::__private::poll_try_join(#fut.as_mut(), __cx, &mut __pending)
-                    {
-                        return #krate::__private::Poll::Ready(__err);
-                    }
-                }
-            },
+            JoinKind::Join => quote_spanned!(ms=> #krate::__private::take_output(#pinned)),
+            JoinKind::TryJoin => quote_spanned!(ms=> #krate::__private::take_ok(#pinned)),
         }
     });
-
     let output = match kind {
-        JoinKind::Join => quote_spanned! {ms=>
-            (#(#krate::__private::take_output(#futs.as_mut()),)*)
-        },
+        JoinKind::Join => quote_spanned!(ms=> (#(#outputs,)*)),
         JoinKind::TryJoin => quote_spanned! {ms=>
-            ::core::result::Result::Ok((#(#krate::__private::take_ok(#futs.as_mut()),)*))
+            ::core::result::Result::Ok((#(#outputs,)*))
         },
     };
 
@@ -502,10 +568,17 @@ fn expand_join(kind: JoinKind, input: JoinInput) -> TokenStream {
 
     quote_spanned! {ms=>
         {
+            // As in `select!`: the expressions first, then the futures in
+            // one tuple polled in place through `__futs`, which the closure
+            // owns with the rotation.
+            // (`__init` is moved as a whole, see `select!`.)
             let __init = (#(#init_exprs,)*);
-            #(#pins)*
+            let mut __futs = match __init {
+                (#(#inits,)*) => (#(#maybe_dones,)*),
+            };
+            let __futs = &mut __futs;
             #rotation
-            #krate::__private::poll_fn(|__cx| {
+            #krate::__private::poll_fn(move |__cx| {
                 #start
                 let mut __pending = false;
                 for __i in 0..#count_lit {

@@ -172,6 +172,8 @@ struct Inner<T> {
     pos: u64,
     rx_cnt: usize,
     tx_cnt: usize,
+    /// Live [`WeakSender`]s; they keep nothing open.
+    weak_tx_cnt: usize,
     closed: bool,
     /// Receivers waiting in `recv`.
     waiters: WaitList<Option<Waker>>,
@@ -289,6 +291,7 @@ impl<T> Sender<T> {
                     pos: 0,
                     rx_cnt: 0,
                     tx_cnt: 1,
+                    weak_tx_cnt: 0,
                     closed: false,
                     waiters: WaitList::new(),
                 }),
@@ -464,6 +467,37 @@ impl<T> Sender<T> {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
 
+    /// A [`WeakSender`] for this channel: it does not keep the channel
+    /// open (receivers see it closed once every `Sender` is gone).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::broadcast;
+    ///
+    /// let (tx, _rx) = broadcast::channel::<u32>(4);
+    /// let weak = tx.downgrade();
+    /// assert!(weak.upgrade().is_some());
+    /// drop(tx);
+    /// assert!(weak.upgrade().is_none());
+    /// ```
+    pub fn downgrade(&self) -> WeakSender<T> {
+        self.shared.lock().weak_tx_cnt += 1;
+        WeakSender {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// How many [`Sender`]s the channel has.
+    pub fn strong_count(&self) -> usize {
+        self.shared.lock().tx_cnt
+    }
+
+    /// How many [`WeakSender`]s the channel has.
+    pub fn weak_count(&self) -> usize {
+        self.shared.lock().weak_tx_cnt
+    }
+
     /// Completes when every receiver has been dropped.
     ///
     /// # Cancel safety
@@ -548,6 +582,62 @@ impl<T> Drop for Sender<T> {
         for w in wakers {
             w.wake();
         }
+    }
+}
+
+/// A sender that does not keep the channel open; [`upgrade`] it to send.
+/// Created by [`Sender::downgrade`].
+///
+/// [`upgrade`]: WeakSender::upgrade
+pub struct WeakSender<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> WeakSender<T> {
+    /// A [`Sender`], if one is still alive (the channel is then open).
+    pub fn upgrade(&self) -> Option<Sender<T>> {
+        let mut inner = self.shared.lock();
+        // Once the last sender is gone the channel is closed for good:
+        // a weak sender cannot reopen it.
+        if inner.tx_cnt == 0 {
+            return None;
+        }
+        inner.tx_cnt += 1;
+        drop(inner);
+        Some(Sender {
+            shared: Arc::clone(&self.shared),
+        })
+    }
+
+    /// How many [`Sender`]s the channel has.
+    pub fn strong_count(&self) -> usize {
+        self.shared.lock().tx_cnt
+    }
+
+    /// How many [`WeakSender`]s the channel has.
+    pub fn weak_count(&self) -> usize {
+        self.shared.lock().weak_tx_cnt
+    }
+}
+
+impl<T> Clone for WeakSender<T> {
+    fn clone(&self) -> Self {
+        self.shared.lock().weak_tx_cnt += 1;
+        WeakSender {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<T> Drop for WeakSender<T> {
+    fn drop(&mut self) {
+        self.shared.lock().weak_tx_cnt -= 1;
+    }
+}
+
+impl<T> fmt::Debug for WeakSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "broadcast::WeakSender")
     }
 }
 
@@ -790,10 +880,13 @@ impl<T> Drop for Receiver<T> {
         inner.rx_cnt -= 1;
         let last = inner.rx_cnt == 0;
         drop(inner);
-        drop(dropped);
+        // Before the values: a destructor among them may panic (the `Vec`
+        // still drops the rest, and the panic goes on to the receiver's
+        // owner), and the senders in `closed()` must hear of it anyway.
         if last {
             self.shared.notify_last_rx_drop.notify_waiters();
         }
+        drop(dropped);
     }
 }
 

@@ -226,6 +226,22 @@ struct Chan<F> {
     closed_event: Event,
 }
 
+// The channel is unwind-safe whatever the message type, as tokio's is (so
+// are all its handles, which only hold an `Arc` or a reference to it). Its
+// cells (the queues', the waker's) only make it auto-`!RefUnwindSafe`.
+// Every change to the shared state is an atomic step or a queue operation
+// that runs no user code; user code (a message's destructor, a waker's
+// `wake` or `drop`) runs only before or after such a step, on a message
+// already out of the queue or a waker already taken out of its slot, so a
+// panic in it leaves the channel as consistent as it found it. The
+// semaphore's lock recovers from poisoning for the same reason. One
+// exception, from futures' `AtomicWaker`: a waker whose `clone` panics
+// while the receiver registers it leaves the waker slot claimed, and that
+// receiver is not woken again (the panic goes to the receiver's poll;
+// tokio's own `AtomicWaker` catches that case).
+impl<F> std::panic::RefUnwindSafe for Chan<F> {}
+impl<F> std::panic::UnwindSafe for Chan<F> {}
+
 impl<F: Flavor> Chan<F> {
     fn new(flavor: F) -> Self {
         Chan {
@@ -576,8 +592,32 @@ impl<F: Flavor> Rx<F> {
 impl<F: Flavor> Drop for Rx<F> {
     fn drop(&mut self) {
         self.chan.close();
-        // Drop the messages now rather than with the last sender.
-        while self.chan.flavor.pop().is_some() {}
+        // Nothing polls this receiver any more: let its task's waker go now
+        // rather than with the last sender, and before the drain below,
+        // where a message's destructor may panic.
+        drop(self.chan.rx_waker.take());
+        // Drop the messages now rather than with the last sender. If one's
+        // destructor panics, `Drain`'s drop, run by the unwinding, drops the
+        // rest (a second panic there aborts the process, as in tokio), and
+        // the first panic goes on to the receiver's owner.
+        let mut drain = Drain(&self.chan.flavor);
+        drain.drain();
+    }
+}
+
+/// Pops and drops every message queued, again when dropped: see `Rx`'s
+/// `Drop`.
+struct Drain<'a, F: Flavor>(&'a F);
+
+impl<F: Flavor> Drain<'_, F> {
+    fn drain(&mut self) {
+        while self.0.pop().is_some() {}
+    }
+}
+
+impl<F: Flavor> Drop for Drain<'_, F> {
+    fn drop(&mut self) {
+        self.drain();
     }
 }
 

@@ -18,12 +18,13 @@
 //! reads one relaxed atomic, the clock's mode, before
 //! `std::time::Instant::now()`: [`Timers::now`].
 //!
-//! [`Instant::now`](crate::Instant::now), `sleep` and `interval` hold no
-//! `Timers`: finding the current runtime's takes a thread-local look-up, a
-//! type-map look-up and an `Arc` clone, too much for every `Instant::now()`.
-//! So they first read a process-wide count of runtimes whose clock is
-//! virtual ([`any_virtual_clock`], one relaxed load); only when it is not
-//! zero do they look the runtime up. A thread-local set while a paused
+//! [`Instant::now`](crate::Instant::now) holds no `Timers`: finding the
+//! current runtime's takes a thread-local look-up, a type-map look-up and an
+//! `Arc` clone, too much for every `Instant::now()` (a timer future pays it
+//! once, when it is made, and keeps them). So it first reads a
+//! process-wide count of runtimes whose clock is virtual
+//! ([`any_virtual_clock`], one relaxed load); only when it is not zero does
+//! it look the runtime up. A thread-local set while a paused
 //! runtime runs would need a hook where the executor enters and leaves a
 //! runtime on a thread, which the timers do not have (the executor owns
 //! that), and would miss the other threads of the runtime. The count is
@@ -116,7 +117,7 @@ pub(crate) fn now() -> std::time::Instant {
 /// ```
 #[track_caller]
 pub fn pause() {
-    current_timers().pause_clock();
+    current_timers("smp_rt::time::pause").pause_clock();
 }
 
 /// Resumes time: the clock runs again at real speed, from where the paused
@@ -145,7 +146,7 @@ pub fn pause() {
 /// ```
 #[track_caller]
 pub fn resume() {
-    current_timers().resume_clock();
+    current_timers("smp_rt::time::resume").resume_clock();
 }
 
 /// Moves the paused clock forward by `duration`, fires the timers that
@@ -184,7 +185,7 @@ pub fn resume() {
 /// ```
 pub async fn advance(duration: Duration) {
     {
-        let timers = current_timers();
+        let timers = current_timers("smp_rt::time::advance");
         timers.advance_clock(duration);
         // Usually on the worker's thread, between two polls, so the driver
         // is not firing meanwhile; if it is (a `block_on` from another

@@ -119,22 +119,25 @@ impl Node {
     }
 }
 
-/// The timers of the runtime this thread is in.
+/// The timers of the runtime this thread is in, for `what` (the function
+/// that needs them, named in the panic).
 ///
 /// # Panics
 ///
 /// Outside a runtime, or in a runtime without timers.
-pub(crate) fn current_timers() -> Arc<Timers> {
+#[track_caller]
+pub(crate) fn current_timers(what: &str) -> Arc<Timers> {
     match smp_rt_executor::runtime::Handle::current_extension::<Timers>() {
         Ok(Some(timers)) => timers,
         Ok(None) => panic!(
-            "this smp_rt runtime has no timers: it is an executor-only runtime \
-             (smp_rt_executor::runtime::Builder without a timers extension); \
+            "{what} needs timers, and this smp_rt runtime has no timers: it is an executor-only \
+             runtime (smp_rt_executor::runtime::Builder without a timers extension); \
              build it with smp_rt::runtime::Builder to use sleep, timeout and interval"
         ),
         Err(_) => panic!(
-            "there is no smp_rt runtime on this thread: timers need a runtime; \
-             call this from a task or inside Runtime::block_on"
+            "{what} needs a runtime, and there is no smp_rt runtime on this thread: \
+             call it from inside a runtime \
+             (#[smp_rt::main], Runtime::block_on or Runtime::enter)"
         ),
     }
 }
@@ -143,8 +146,8 @@ pin_project! {
     /// A timer's registration with its runtime's [`Timers`]: a pinned node
     /// plus where it is armed. Dropping it cancels the timer.
     pub(crate) struct TimerEntry {
-        // The runtime's timers, found on first use and kept.
-        timers: Option<Arc<Timers>>,
+        // The timers of the runtime the timer was made in.
+        timers: Arc<Timers>,
         // The shard the node is armed in (meaningful while `ARMED`).
         shard: u32,
         // The deadline was after the clock when it was set (`sleep`): the
@@ -162,37 +165,14 @@ pin_project! {
 }
 
 impl TimerEntry {
-    /// A timer not armed yet; it finds the current runtime's timers when it
-    /// is first polled.
-    pub(crate) fn new() -> TimerEntry {
+    /// A timer on `timers`, not armed yet. With `ahead`, the caller saw the
+    /// deadline after the clock: the first poll arms the timer without
+    /// reading the clock to check the deadline (if it has passed since, the
+    /// timers fire it at their next turn; if they have passed it already,
+    /// at once).
+    pub(crate) fn new(timers: Arc<Timers>, ahead: bool) -> TimerEntry {
         TimerEntry {
-            timers: None,
-            shard: 0,
-            ahead: false,
-            node: Node::new(),
-        }
-    }
-
-    /// Like [`new`](Self::new), for a deadline the caller saw after the
-    /// clock: the first poll arms the timer without reading the clock to
-    /// check the deadline (if it has passed since, the timers fire it at
-    /// their next turn; if they have passed it already, at once).
-    pub(crate) fn ahead() -> TimerEntry {
-        TimerEntry {
-            timers: None,
-            shard: 0,
-            ahead: true,
-            node: Node::new(),
-        }
-    }
-
-    /// A timer on the given timers (used by the crate's own tests and
-    /// benchmarks, which run without a runtime); `ahead` as for
-    /// [`ahead`](Self::ahead).
-    #[cfg(test)]
-    pub(crate) fn with_timers(timers: Arc<Timers>, ahead: bool) -> TimerEntry {
-        TimerEntry {
-            timers: Some(timers),
+            timers,
             shard: 0,
             ahead,
             node: Node::new(),
@@ -216,14 +196,14 @@ impl TimerEntry {
         match node.state.load(Acquire) {
             FIRED => Poll::Ready(()),
             ARMED => {
-                let timers = this.timers.as_ref().expect("an armed timer has its timers");
+                let timers = &*this.timers;
                 timers.assert_running();
                 // SAFETY: `ARMED` means the node was armed in `shard` of
                 // these timers; only its owner (us) changes that.
                 unsafe { timers.poll_armed(*this.shard, node.get_ref(), cx.waker()) }
             }
             _ => {
-                let timers = this.timers.get_or_insert_with(current_timers);
+                let timers = &*this.timers;
                 timers.assert_running();
                 if !*this.ahead && deadline <= timers.now() {
                     node.state.store(FIRED, Relaxed);
@@ -252,7 +232,7 @@ impl TimerEntry {
         let this = self.project();
         let node = this.node.into_ref();
         if node.state.load(Acquire) == ARMED {
-            let timers = this.timers.as_ref().expect("an armed timer has its timers");
+            let timers = &*this.timers;
             // SAFETY: `ARMED` means the node was armed in `shard` of these
             // timers; it is pinned, and this entry's drop cancels it.
             unsafe { timers.rearm(*this.shard, node, deadline) };
@@ -268,7 +248,7 @@ impl TimerEntry {
         let this = self.project();
         let node = this.node.into_ref();
         if node.state.load(Acquire) == ARMED {
-            let timers = this.timers.as_ref().expect("an armed timer has its timers");
+            let timers = &*this.timers;
             // SAFETY: `ARMED` means the node was armed in `shard` of these
             // timers.
             unsafe { timers.cancel(*this.shard, node.get_ref()) };

@@ -106,7 +106,13 @@ impl Instant {
     /// An instant about 30 years from now: the deadline used when
     /// `now + duration` overflows.
     pub(crate) fn far_future() -> Instant {
-        Instant::now() + Duration::from_secs(86_400 * 365 * 30)
+        Instant::far_future_from(Instant::now())
+    }
+
+    /// An instant about 30 years after `now`: the deadline used when
+    /// `now + duration` overflows.
+    pub(crate) fn far_future_from(now: Instant) -> Instant {
+        now + Duration::from_secs(86_400 * 365 * 30)
     }
 }
 

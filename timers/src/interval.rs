@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::{Instant, Sleep, sleep_until};
+use crate::{Instant, Sleep};
 
 /// How far past its scheduled instant a tick must be seen before it counts
 /// as missed (tokio's threshold).
@@ -18,8 +18,8 @@ const MISSED_THRESHOLD: Duration = Duration::from_millis(5);
 ///
 /// # Panics
 ///
-/// If `period` is zero. Ticking panics outside an smp_rt runtime, or in a
-/// runtime without timers.
+/// If `period` is zero, or if called outside an smp_rt runtime (as
+/// tokio's does outside a tokio runtime) or in a runtime without timers.
 ///
 /// # Examples
 ///
@@ -39,7 +39,7 @@ const MISSED_THRESHOLD: Duration = Duration::from_millis(5);
 #[track_caller]
 pub fn interval(period: Duration) -> Interval {
     assert!(period > Duration::ZERO, "`period` must be non-zero.");
-    interval_at(Instant::now(), period)
+    new_interval(Instant::now(), period, "smp_rt::time::interval")
 }
 
 /// An [`Interval`] whose first tick completes at `start` and whose ticks are
@@ -47,8 +47,8 @@ pub fn interval(period: Duration) -> Interval {
 ///
 /// # Panics
 ///
-/// If `period` is zero. Ticking panics outside an smp_rt runtime, or in a
-/// runtime without timers.
+/// If `period` is zero, or if called outside an smp_rt runtime (as
+/// tokio's does outside a tokio runtime) or in a runtime without timers.
 ///
 /// # Examples
 ///
@@ -66,8 +66,15 @@ pub fn interval(period: Duration) -> Interval {
 #[track_caller]
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
     assert!(period > Duration::ZERO, "`period` must be non-zero.");
+    new_interval(start, period, "smp_rt::time::interval_at")
+}
+
+/// An interval for `what` (the public function named in the panic outside
+/// a runtime); `period` is not zero.
+#[track_caller]
+fn new_interval(start: Instant, period: Duration, what: &str) -> Interval {
     Interval {
-        delay: Box::pin(sleep_until(start)),
+        delay: Box::pin(Sleep::until(start, what)),
         period,
         missed_tick_behavior: MissedTickBehavior::default(),
     }

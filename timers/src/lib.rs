@@ -14,8 +14,9 @@
 //!   timers every so often without sleeping. Arming a timer earlier than the
 //!   deadline the driver sleeps towards unparks it.
 //! * **Timer futures** ([`Sleep`], and [`Timeout`] and [`Interval`] built
-//!   on it) find their runtime's timers when first polled, arm a timer
-//!   then, and cancel it when dropped. The timer is a node inside the
+//!   on it) find their runtime's timers when they are made (so, as in
+//!   tokio, making one outside a runtime panics), arm a timer when first
+//!   polled, and cancel it when dropped. The timer is a node inside the
 //!   future itself, linked into the wheel while armed: arming and
 //!   cancelling are O(1) and allocate nothing, and a runtime holds millions
 //!   of armed timers with no memory but the futures'.

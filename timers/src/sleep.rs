@@ -3,13 +3,14 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use pin_project_lite::pin_project;
 
-use crate::Instant;
-use crate::entry::TimerEntry;
+use crate::entry::{TimerEntry, current_timers};
+use crate::{Instant, Timers};
 
 /// Waits until `duration` has elapsed.
 ///
@@ -33,8 +34,9 @@ use crate::entry::TimerEntry;
 ///
 /// # Panics
 ///
-/// Polling it panics outside an smp_rt runtime, or in a runtime without
-/// timers.
+/// If called outside an smp_rt runtime (as tokio's `sleep` does outside a
+/// tokio runtime), or in a runtime without timers. The returned `Sleep`
+/// belongs to the runtime it was made in.
 ///
 /// # Examples
 ///
@@ -76,21 +78,14 @@ use crate::entry::TimerEntry;
 /// }
 /// # }
 /// ```
+#[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
-    let now = Instant::now();
+    let timers = current_timers("smp_rt::time::sleep");
+    let now = Instant::from_std(timers.now());
     let deadline = now
         .checked_add(duration)
-        .unwrap_or_else(Instant::far_future);
-    Sleep {
-        deadline: deadline.into_std(),
-        // The clock is read once per timer: here, and the entry is told
-        // whether the deadline is still ahead.
-        entry: if deadline > now {
-            TimerEntry::ahead()
-        } else {
-            TimerEntry::new()
-        },
-    }
+        .unwrap_or_else(|| Instant::far_future_from(now));
+    Sleep::read_at(timers, now, deadline)
 }
 
 /// Waits until `deadline`.
@@ -100,8 +95,8 @@ pub fn sleep(duration: Duration) -> Sleep {
 ///
 /// # Panics
 ///
-/// Polling it panics outside an smp_rt runtime, or in a runtime without
-/// timers.
+/// If called outside an smp_rt runtime (as tokio's `sleep_until` does
+/// outside a tokio runtime), or in a runtime without timers.
 ///
 /// # Examples
 ///
@@ -115,20 +110,18 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// assert!(Instant::now() >= deadline);
 /// # }
 /// ```
+#[track_caller]
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep {
-        deadline: deadline.into_std(),
-        entry: TimerEntry::new(),
-    }
+    Sleep::until(deadline, "smp_rt::time::sleep_until")
 }
 
 pin_project! {
     /// Future returned by [`sleep`] and [`sleep_until`].
     ///
-    /// Its timer is armed when it is first polled (it finds the runtime's
-    /// timers then, and keeps them), and cancelled when it is dropped: a
-    /// dropped `Sleep` never wakes its task and leaves nothing behind in
-    /// the timers.
+    /// It belongs to the runtime it was made in (it finds that runtime's
+    /// timers then, and keeps them). Its timer is armed when it is first
+    /// polled, and cancelled when it is dropped: a dropped `Sleep` never
+    /// wakes its task and leaves nothing behind in the timers.
     ///
     /// Polling charges one reduction.
     ///
@@ -143,12 +136,32 @@ pin_project! {
 }
 
 impl Sleep {
+    /// [`sleep_until`] for `what` (the public function named in the panic
+    /// outside a runtime).
+    #[track_caller]
+    pub(crate) fn until(deadline: Instant, what: &str) -> Sleep {
+        Sleep {
+            deadline: deadline.into_std(),
+            entry: TimerEntry::new(current_timers(what), false),
+        }
+    }
+
+    /// A sleep on `timers` until `deadline`, made when their clock read
+    /// `now`. The clock is read once per timer: by the caller, and the entry
+    /// is told whether the deadline was still ahead then.
+    pub(crate) fn read_at(timers: Arc<Timers>, now: Instant, deadline: Instant) -> Sleep {
+        Sleep {
+            deadline: deadline.into_std(),
+            entry: TimerEntry::new(timers, deadline > now),
+        }
+    }
+
     /// A sleep on the given timers, without a runtime (tests).
     #[cfg(test)]
     pub(crate) fn new_in(timers: std::sync::Arc<crate::Timers>, deadline: Instant) -> Sleep {
         Sleep {
             deadline: deadline.into_std(),
-            entry: TimerEntry::with_timers(timers, false),
+            entry: TimerEntry::new(timers, false),
         }
     }
 
@@ -158,7 +171,7 @@ impl Sleep {
     pub(crate) fn ahead_in(timers: std::sync::Arc<crate::Timers>, deadline: Instant) -> Sleep {
         Sleep {
             deadline: deadline.into_std(),
-            entry: TimerEntry::with_timers(timers, true),
+            entry: TimerEntry::new(timers, true),
         }
     }
 

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use pin_project_lite::pin_project;
 
+use crate::entry::current_timers;
 use crate::error::Elapsed;
-use crate::{Instant, Sleep, sleep, sleep_until};
+use crate::{Instant, Sleep};
 
 /// Runs `future` for at most `duration`.
 ///
@@ -20,10 +21,15 @@ use crate::{Instant, Sleep, sleep, sleep_until};
 /// duration. When the deadline wins, `future` is dropped along with the
 /// `Timeout`.
 ///
+/// A `duration` too large to add to the current time means no deadline:
+/// the `Timeout` then needs no timer, and only waits for `future` (as
+/// tokio's does).
+///
 /// # Panics
 ///
-/// Polling it panics outside an smp_rt runtime, or in a runtime without
-/// timers (unless `future` completes on the first poll).
+/// If called outside an smp_rt runtime (as tokio's `timeout` does outside
+/// a tokio runtime), or in a runtime without timers; not for a `duration`
+/// too large to be a deadline, which needs no timer.
 ///
 /// # Examples
 ///
@@ -39,16 +45,33 @@ use crate::{Instant, Sleep, sleep, sleep_until};
 /// assert!(slow.is_err());
 /// # }
 /// ```
+#[track_caller]
 pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoFuture> {
+    let now = Instant::now();
+    // A `match`, not a closure: `#[track_caller]` does not reach into one.
+    #[allow(clippy::manual_map)]
+    let delay = match now.checked_add(duration) {
+        Some(deadline) => Some(Sleep::read_at(
+            current_timers("smp_rt::time::timeout"),
+            now,
+            deadline,
+        )),
+        None => None,
+    };
     Timeout {
         value: future.into_future(),
-        delay: sleep(duration),
+        delay,
     }
 }
 
 /// Runs `future` until `deadline` at the latest.
 ///
 /// See [`timeout`].
+///
+/// # Panics
+///
+/// If called outside an smp_rt runtime (as tokio's `timeout_at` does
+/// outside a tokio runtime), or in a runtime without timers.
 ///
 /// # Examples
 ///
@@ -62,10 +85,11 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 /// assert_eq!(answer, 42);
 /// # }
 /// ```
+#[track_caller]
 pub fn timeout_at<F: IntoFuture>(deadline: Instant, future: F) -> Timeout<F::IntoFuture> {
     Timeout {
         value: future.into_future(),
-        delay: sleep_until(deadline),
+        delay: Some(Sleep::until(deadline, "smp_rt::time::timeout_at")),
     }
 }
 
@@ -79,8 +103,9 @@ pin_project! {
     pub struct Timeout<F> {
         #[pin]
         value: F,
+        // `None`: no deadline (a duration too large to be one).
         #[pin]
-        delay: Sleep,
+        delay: Option<Sleep>,
     }
 }
 
@@ -112,7 +137,10 @@ impl<F: Future> Future for Timeout<F> {
         }
         // Not charged: the inner future may have spent the slice, and the
         // deadline must still be seen.
-        this.delay.poll_elapsed(cx).map(|()| Err(Elapsed::new()))
+        match this.delay.as_pin_mut() {
+            Some(delay) => delay.poll_elapsed(cx).map(|()| Err(Elapsed::new())),
+            None => Poll::Pending,
+        }
     }
 }
 

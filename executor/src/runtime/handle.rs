@@ -5,7 +5,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use super::{Id, Identity, RuntimeMetrics, block_on};
+use super::{Id, Identity, RuntimeFlavor, RuntimeMetrics, block_on};
 use crate::context;
 use crate::scheduler::{Flavor, Shared};
 use crate::task::{JoinHandle, Priority};
@@ -31,6 +31,14 @@ use crate::task::{JoinHandle, Priority};
 pub struct Handle {
     pub(crate) shared: Arc<Shared>,
 }
+
+// Unwind-safe, as tokio's `Handle` is. The runtime's shared state is made
+// to survive panics in the user code it runs (task polls, destructors,
+// wakers, thread hooks are caught; see `task/unwind.rs`), and its locks
+// are guards that unlock on unwinding: a panic through code holding a
+// handle cannot leave it in a state the runtime does not expect.
+impl std::panic::UnwindSafe for Handle {}
+impl std::panic::RefUnwindSafe for Handle {}
 
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -142,6 +150,7 @@ impl Handle {
     /// Enters the runtime on this thread until the guard is dropped.
     pub fn enter(&self) -> EnterGuard<'_> {
         EnterGuard {
+            local: None,
             _guard: context::enter(self.clone()),
             _handle: PhantomData,
         }
@@ -215,6 +224,29 @@ impl Handle {
         self.identity().name.as_deref()
     }
 
+    /// The flavor of the runtime: [`RuntimeFlavor::CurrentThread`] for a
+    /// runtime built with `new_current_thread`, whose one worker is the
+    /// thread inside `block_on`, else [`RuntimeFlavor::MultiThread`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt_executor::runtime::{Builder, Handle, RuntimeFlavor};
+    ///
+    /// let rt = Builder::new_current_thread().build().unwrap();
+    /// let flavor = rt.block_on(async { Handle::current().runtime_flavor() });
+    /// assert_eq!(flavor, RuntimeFlavor::CurrentThread);
+    ///
+    /// let rt = Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    /// assert_eq!(rt.handle().runtime_flavor(), RuntimeFlavor::MultiThread);
+    /// ```
+    pub fn runtime_flavor(&self) -> RuntimeFlavor {
+        match self.shared.config.flavor {
+            Flavor::CurrentThread => RuntimeFlavor::CurrentThread,
+            Flavor::MultiThread => RuntimeFlavor::MultiThread,
+        }
+    }
+
     fn identity(&self) -> &Identity {
         self.shared
             .config
@@ -237,8 +269,21 @@ impl Handle {
 /// Returned by [`Handle::enter`] and `Runtime::enter`.
 #[derive(Debug)]
 pub struct EnterGuard<'a> {
+    /// A `LocalRuntime`'s local set, entered after the runtime (so left
+    /// before it: fields drop in order).
+    local: Option<crate::task::LocalEnterGuard>,
     _guard: context::EnterGuard,
     _handle: PhantomData<&'a Handle>,
+}
+
+impl<'a> EnterGuard<'a> {
+    /// Also enters `local` until the guard drops: `LocalRuntime::enter`,
+    /// under which `task::spawn_local` spawns onto the runtime's local set.
+    #[doc(hidden)]
+    pub fn and_local(mut self, local: &crate::task::LocalSet) -> EnterGuard<'a> {
+        self.local = Some(local.enter());
+        self
+    }
 }
 
 impl fmt::Debug for context::EnterGuard {

@@ -26,6 +26,17 @@ pub use crate::metrics::RuntimeMetrics;
 use crate::scheduler::{Flavor, Shared, WorkerContext};
 use crate::task::JoinHandle;
 
+/// The flavor of a runtime, as [`Handle::runtime_flavor`] returns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RuntimeFlavor {
+    /// One worker, run by the thread inside `block_on`
+    /// (`Builder::new_current_thread`).
+    CurrentThread,
+    /// A pool of worker threads (`Builder::new_multi_thread`).
+    MultiThread,
+}
+
 /// An smp_rt runtime: workers, their queues, the blocking pool.
 ///
 /// Dropping it stops the workers and drops every task's future (queued or
@@ -52,6 +63,11 @@ pub struct Runtime {
     /// `shutdown_timeout`) do nothing.
     shut_down: bool,
 }
+
+// Unwind-safe, as tokio's `Runtime` is, for the reasons given at `Handle`'s
+// impls; the list of worker threads is behind a `Mutex`.
+impl std::panic::UnwindSafe for Runtime {}
+impl std::panic::RefUnwindSafe for Runtime {}
 
 impl Runtime {
     /// A multi-thread runtime with default settings.
@@ -182,6 +198,14 @@ impl Runtime {
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             shared.blocking.shutdown(left);
         }
+    }
+}
+
+/// Lets [`LocalSet::block_on`](crate::task::LocalSet::block_on) take this
+/// runtime, or one that wraps it.
+impl AsRef<Runtime> for Runtime {
+    fn as_ref(&self) -> &Runtime {
+        self
     }
 }
 

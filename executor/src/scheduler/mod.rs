@@ -19,10 +19,12 @@
 //! | `registry` | every task waiting on something, for shutdown and names |
 //! | `task_counts` | spawned and alive tasks, per worker |
 //! | `shutdown` | stopping workers and dropping every task |
+//! | `block_in_place` | lending a worker to another thread while a task blocks its own |
 //!
 //! [`Shared`] is what every thread may touch; each worker's private state is
 //! its [`Core`], reachable only from the thread running it.
 
+mod block_in_place;
 mod core;
 mod idle;
 mod park;
@@ -51,6 +53,7 @@ use crate::runtime::ThreadHook;
 use crate::task::owner::OwnerHeader;
 
 pub(crate) use self::core::Core;
+pub(crate) use block_in_place::block_in_place;
 pub(crate) use idle::Idle;
 pub(crate) use registry::Registry;
 pub(crate) use remote::Remote;
@@ -213,7 +216,9 @@ fn array<T>(v: Vec<T>) -> [T; 4] {
 pub(crate) fn current_worker<'w>(shared: &Shared) -> Option<&'w WorkerContext> {
     let worker = context::worker()?;
     // SAFETY: the context points at a `WorkerContext` on this thread's
-    // stack for as long as it is installed (see `WorkerContext::install`).
+    // stack for as long as it is installed (see `WorkerContext::install`),
+    // or on the stack of a thread that lent it to this one and waits for
+    // it back (see `block_in_place`).
     let worker = unsafe { worker.as_ref() };
     ptr::eq(&*worker.shared, shared).then_some(worker)
 }

@@ -148,6 +148,54 @@ pub(crate) fn run_slice<R>(
     (out, slice)
 }
 
+/// Runs `poll` (one poll of a task run inside the poll of another, as a
+/// `LocalSet` runs its tasks) as a slice carved from the current one: what
+/// is left of it, ended early by the same requests. What the inner poll
+/// charged is charged to the outer slice when it returns. Outside a slice
+/// (a plain thread, [`unconstrained`]) the inner poll gets a fresh slice of
+/// `reductions` instead. Returns what `poll` returned and whether the outer
+/// slice is spent now (its next charging await point would yield).
+pub(crate) fn run_nested_slice<R>(reductions: u32, poll: impl FnOnce() -> R) -> (R, bool) {
+    let outer = context::slice();
+    if !outer.limited {
+        let (out, _) = run_slice(reductions, None, poll);
+        return (out, false);
+    }
+    let inner = Slice {
+        size: outer.left.max(1),
+        left: outer.left.saturating_sub(1),
+        limited: true,
+        preempted: false,
+        preempt: outer.preempt,
+        preempt_mask: outer.preempt_mask,
+    };
+    /// Puts the outer slice back, charged, also on unwinding.
+    struct Restore(Slice);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let inner = context::replace_slice(self.0);
+            let mut outer = self.0;
+            outer.left = outer.left.saturating_sub(inner.size - inner.left);
+            context::set_slice(outer);
+        }
+    }
+    let restore = Restore(context::replace_slice(inner));
+    let out = poll();
+    drop(restore);
+    (out, context::slice().is_spent())
+}
+
+/// Marks the current slice as ended by its budget (a runner nested in a
+/// task, as a `LocalSet`, yielded because the slice was spent): the worker
+/// counts the poll as a preemption.
+pub(crate) fn mark_preempted() {
+    let mut slice = context::slice();
+    if slice.limited {
+        slice.preempted = true;
+        context::set_slice(slice);
+    }
+}
+
 /// Charges one reduction for a leaf future being polled.
 ///
 /// Returns `Poll::Ready(())` when the caller may go on. When the current

@@ -70,4 +70,64 @@ impl<'a> Builder<'a> {
     {
         handle.spawn_task(future, self.name.map(Box::from), self.priority)
     }
+
+    /// Spawns the task, which need not be `Send`, on the current
+    /// [`LocalSet`](super::LocalSet) (see [`spawn_local`](super::spawn_local)).
+    /// The set runs its tasks in the order they are queued: the priority is
+    /// the one `task::current_priority` reports.
+    ///
+    /// # Errors
+    ///
+    /// None yet: tokio's builder returns `io::Result` here too.
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a `LocalSet` or `LocalRuntime`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # smp_rt_executor::block_on(async {
+    /// use smp_rt_executor::task::{self, LocalSet};
+    ///
+    /// LocalSet::new()
+    ///     .run_until(async {
+    ///         let rc = std::rc::Rc::new(1);
+    ///         let handle = task::Builder::new()
+    ///             .name("local")
+    ///             .spawn_local(async move { *rc })
+    ///             .unwrap();
+    ///         assert_eq!(handle.await.unwrap(), 1);
+    ///     })
+    ///     .await;
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn spawn_local<F>(self, future: F) -> io::Result<JoinHandle<F::Output>>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let queue = super::local_set::current_queue("task::Builder::spawn_local");
+        Ok(queue.spawn_task(future, self.name.map(Box::from), self.priority))
+    }
+
+    /// Spawns the task, which need not be `Send`, on `local_set`.
+    ///
+    /// # Errors
+    ///
+    /// None yet: tokio's builder returns `io::Result` here too.
+    pub fn spawn_local_on<F>(
+        self,
+        future: F,
+        local_set: &super::LocalSet,
+    ) -> io::Result<JoinHandle<F::Output>>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        Ok(local_set
+            .queue()
+            .spawn_task(future, self.name.map(Box::from), self.priority))
+    }
 }

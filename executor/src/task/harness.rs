@@ -4,7 +4,11 @@
 //! Around each poll of the user's future the harness
 //! * drops the future and completes with "cancelled" if the task was aborted;
 //! * catches a panic and completes with it, so a panicking task never
-//!   unwinds into the worker;
+//!   unwinds into the worker; the future is dropped while the panic
+//!   unwinds, inside the catch, as tokio's harness does (its `Drop` sees
+//!   `std::thread::panicking()`, and a std lock guard it holds is
+//!   poisoned). A `Drop` that panics there is a panic during a panic, which
+//!   aborts the process, as in tokio;
 //! * records the poll and the reductions it charged in the header;
 //! * on `Pending`, tells the scheduler the task waits
 //!   ([`Scheduler::task_pending`](super::owner::Scheduler::task_pending));
@@ -87,8 +91,9 @@ impl<F: Future> Harness<F> {
         header: &Header,
         output: Result<T, JoinError>,
     ) -> Poll<TaskOutput<Result<T, JoinError>>> {
-        // SAFETY: the future is live: `finish` ends the only path that
-        // drops it before `Drop`, and is called once (the task completes).
+        // SAFETY: the future is live: `finish` and a panicking poll's
+        // `DropOnUnwind` end the only paths that drop it before `Drop`, and
+        // each is taken once (the task completes).
         let dropped = catch_unwind(AssertUnwindSafe(|| unsafe {
             ManuallyDrop::drop(&mut self.future)
         }));
@@ -102,14 +107,42 @@ impl<F: Future> Harness<F> {
                 output
             }
         };
-        // Before the output is published: `AbortHandle::is_finished` reads it.
-        header.set_finished();
-        // Before the output is published (the `Ready` below): a handle that
-        // returned sees the scheduler's bookkeeping done.
-        header.owner().task_finished(header);
-        // Last: the next thing to happen on this thread is `Drop` taking it.
-        context::set_future_dropped();
-        Poll::Ready(TaskOutput::new(output))
+        complete(header, output)
+    }
+}
+
+/// Marks the task finished, tells its scheduler, and completes with
+/// `output`, the future being dropped already. Nothing but `return` may
+/// follow it.
+fn complete<T>(
+    header: &Header,
+    output: Result<T, JoinError>,
+) -> Poll<TaskOutput<Result<T, JoinError>>> {
+    // Before the output is published: `AbortHandle::is_finished` reads it.
+    header.set_finished();
+    // Before the output is published (the `Ready` below): a handle that
+    // returned sees the scheduler's bookkeeping done.
+    header.owner().task_finished(header);
+    // Last: the next thing to happen on this thread is `Drop` taking it.
+    context::set_future_dropped();
+    Poll::Ready(TaskOutput::new(output))
+}
+
+/// Drops the future it borrows if it is dropped itself, which only a panic
+/// unwinding out of the future's poll does (a poll that returns forgets
+/// it). So a panicking task's future is dropped during the unwinding,
+/// inside the harness's `catch_unwind`, as tokio's harness does.
+struct DropOnUnwind<'a, F> {
+    future: &'a mut ManuallyDrop<F>,
+}
+
+impl<F> Drop for DropOnUnwind<'_, F> {
+    fn drop(&mut self) {
+        // SAFETY: the future is live (its poll was running), and after this
+        // drop the harness only completes with the panic (`complete`), which
+        // sets the flag that makes the harness's `Drop` skip it: it is
+        // dropped once.
+        unsafe { ManuallyDrop::drop(self.future) }
     }
 }
 
@@ -130,9 +163,17 @@ impl<F: Future> Future for Harness<F> {
         if header.is_aborted() {
             return this.finish(header, Err(JoinError::cancelled(header.id())));
         }
-        // SAFETY: as above; the future is live (no `finish` yet).
-        let future = unsafe { Pin::new_unchecked(&mut *this.future) };
-        let result = catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            let guard = DropOnUnwind {
+                future: &mut this.future,
+            };
+            // SAFETY: as above; the future is live (no `finish` yet).
+            let future = unsafe { Pin::new_unchecked(&mut **guard.future) };
+            let poll = future.poll(cx);
+            // The poll returned: the future stays.
+            std::mem::forget(guard);
+            poll
+        }));
 
         let slice = context::slice();
         header.record_poll(slice.charged(), slice.preempted);
@@ -150,7 +191,8 @@ impl<F: Future> Future for Harness<F> {
                 Poll::Pending
             }
             Ok(Poll::Ready(output)) => this.finish(header, Ok(output)),
-            Err(payload) => this.finish(header, Err(JoinError::panic(header.id(), payload))),
+            // `DropOnUnwind` dropped the future during the unwinding.
+            Err(payload) => complete(header, Err(JoinError::panic(header.id(), payload))),
         }
     }
 }
@@ -363,6 +405,59 @@ mod tests {
             Poll::Ready(Err(err)) => assert!(err.is_panic()),
             other => panic!("expected a panicked JoinError, got {other:?}"),
         }
+    }
+
+    /// Panics in its poll while it holds a std lock's guard; its `Drop`
+    /// records whether a panic was unwinding.
+    struct PanicsInPoll {
+        _guard: std::sync::MutexGuard<'static, ()>,
+        /// `std::thread::panicking()`, at each drop.
+        drops: Arc<Mutex<Vec<bool>>>,
+    }
+
+    // SAFETY: a `MutexGuard` must be released on the thread that took it;
+    // the test takes it, runs the task and drops it on its own thread.
+    unsafe impl Send for PanicsInPoll {}
+
+    impl Future for PanicsInPoll {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            panic!("boom");
+        }
+    }
+
+    impl Drop for PanicsInPoll {
+        fn drop(&mut self) {
+            self.drops.lock().unwrap().push(std::thread::panicking());
+        }
+    }
+
+    #[test]
+    fn a_panicking_poll_drops_the_future_while_unwinding() {
+        let recorder = recorder();
+        let lock: &'static Mutex<()> = Box::leak(Box::new(Mutex::new(())));
+        let drops = Arc::new(Mutex::new(Vec::new()));
+        let future = PanicsInPoll {
+            _guard: lock.lock().unwrap(),
+            drops: drops.clone(),
+        };
+        let (task, mut handle) = spawn(&recorder, future);
+        assert!(!run(task));
+        assert_eq!(
+            *drops.lock().unwrap(),
+            [true],
+            "the future was dropped once, inside the unwinding of its poll"
+        );
+        assert!(
+            lock.is_poisoned(),
+            "the guard it held was released while unwinding"
+        );
+        assert!(!context::take_future_dropped(), "the harness took the flag");
+        match poll_now(&mut handle) {
+            Poll::Ready(Err(err)) => assert!(err.is_panic()),
+            other => panic!("expected a panicked JoinError, got {other:?}"),
+        }
+        assert_eq!(recorder.finished.load(SeqCst), 1);
     }
 
     #[test]

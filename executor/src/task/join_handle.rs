@@ -57,6 +57,15 @@ unsafe impl<T: Send> Send for JoinHandle<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send> Sync for JoinHandle<T> {}
 
+// Unwind-safe whatever the output type, as tokio's is. The handle's state is
+// the task's, changed in atomic steps by async-task; the output is moved out
+// whole, never observed half-written; and the user code the handle runs (the
+// awaiter's waker) is behind `CatchingWaker`, or runs before or after those
+// steps. A panic through code holding a handle leaves it as consistent as it
+// found it.
+impl<T> std::panic::UnwindSafe for JoinHandle<T> {}
+impl<T> std::panic::RefUnwindSafe for JoinHandle<T> {}
+
 impl<T> JoinHandle<T> {
     /// The handle of `task`, with `waker`, one of the task's own.
     pub(crate) fn new(

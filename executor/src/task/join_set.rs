@@ -201,6 +201,137 @@ impl<T> JoinSet<T> {
     }
 }
 
+impl<T: 'static> JoinSet<T> {
+    /// Spawns `future`, which need not be `Send`, on the current
+    /// [`LocalSet`](super::LocalSet) and adds it to the set.
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a `LocalSet` or `LocalRuntime` (see
+    /// [`spawn_local`](super::spawn_local)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # smp_rt_executor::block_on(async {
+    /// use smp_rt_executor::task::{JoinSet, LocalSet};
+    ///
+    /// LocalSet::new()
+    ///     .run_until(async {
+    ///         let mut set = JoinSet::new();
+    ///         let rc = std::rc::Rc::new(4);
+    ///         set.spawn_local(async move { *rc });
+    ///         assert_eq!(set.join_next().await.unwrap().unwrap(), 4);
+    ///     })
+    ///     .await;
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn spawn_local<F>(&mut self, future: F) -> super::AbortHandle
+    where
+        F: Future<Output = T> + 'static,
+    {
+        self.insert(super::spawn_local(future))
+    }
+
+    /// Spawns `future`, which need not be `Send`, on `local_set` and adds
+    /// it to the set. It runs when `local_set` is polled.
+    pub fn spawn_local_on<F>(
+        &mut self,
+        future: F,
+        local_set: &super::LocalSet,
+    ) -> super::AbortHandle
+    where
+        F: Future<Output = T> + 'static,
+    {
+        self.insert(local_set.spawn_local(future))
+    }
+
+    /// Adds an already spawned task to the set.
+    pub fn insert(&mut self, handle: JoinHandle<T>) -> super::AbortHandle {
+        let abort = handle.abort_handle();
+        self.tasks.push(WithId(handle));
+        abort
+    }
+
+    /// Waits for the next task to complete; `None` when the set is empty.
+    pub async fn join_next(&mut self) -> Option<Result<T, JoinError>> {
+        self.tasks.next().await.map(drop_id)
+    }
+
+    /// [`join_next`](JoinSet::join_next), with the id of the task whose
+    /// output it is (a [`JoinError`] has it too, as [`JoinError::id`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # smp_rt_executor::block_on(async {
+    /// use smp_rt_executor::task::JoinSet;
+    ///
+    /// let mut set = JoinSet::new();
+    /// let abort = set.spawn(async { "out" });
+    /// let (id, value) = set.join_next_with_id().await.unwrap().unwrap();
+    /// assert_eq!((id, value), (abort.id(), "out"));
+    /// # });
+    /// ```
+    pub async fn join_next_with_id(&mut self) -> Option<Result<(Id, T), JoinError>> {
+        self.tasks.next().await
+    }
+
+    /// Aborts every task and waits for all of them to end; the set is
+    /// empty afterwards.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # smp_rt_executor::block_on(async {
+    /// use smp_rt_executor::task::JoinSet;
+    ///
+    /// let mut set = JoinSet::new();
+    /// for _ in 0..3 {
+    ///     set.spawn(std::future::pending::<()>());
+    /// }
+    /// set.shutdown().await;
+    /// assert!(set.is_empty());
+    /// # });
+    /// ```
+    pub async fn shutdown(&mut self) {
+        self.abort_all();
+        while self.join_next().await.is_some() {}
+    }
+
+    /// Waits for every task; outputs in completion order.
+    ///
+    /// # Panics
+    ///
+    /// If a task panicked, resumes its panic (the other tasks are aborted
+    /// when the set is dropped); if one was cancelled, panics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # smp_rt_executor::block_on(async {
+    /// use smp_rt_executor::task::JoinSet;
+    ///
+    /// let set: JoinSet<u32> = (1..=3).map(|i| async move { i }).collect();
+    /// let mut out = set.join_all().await;
+    /// out.sort();
+    /// assert_eq!(out, [1, 2, 3]);
+    /// # });
+    /// ```
+    pub async fn join_all(mut self) -> Vec<T> {
+        let mut out = Vec::with_capacity(self.len());
+        while let Some(result) = self.join_next().await {
+            match result {
+                Ok(value) => out.push(value),
+                Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+                Err(err) => panic!("a task in the JoinSet was cancelled: {err}"),
+            }
+        }
+        out
+    }
+}
+
 impl<T: Send + 'static> JoinSet<T> {
     /// Spawns `future` on the current runtime and adds it to the set.
     ///
@@ -286,90 +417,6 @@ impl<T: Send + 'static> JoinSet<T> {
         F: FnOnce() -> T + Send + 'static,
     {
         self.insert(handle.spawn_blocking(f))
-    }
-
-    /// Adds an already spawned task to the set.
-    pub fn insert(&mut self, handle: JoinHandle<T>) -> super::AbortHandle {
-        let abort = handle.abort_handle();
-        self.tasks.push(WithId(handle));
-        abort
-    }
-
-    /// Waits for the next task to complete; `None` when the set is empty.
-    pub async fn join_next(&mut self) -> Option<Result<T, JoinError>> {
-        self.tasks.next().await.map(drop_id)
-    }
-
-    /// [`join_next`](JoinSet::join_next), with the id of the task whose
-    /// output it is (a [`JoinError`] has it too, as [`JoinError::id`]).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # smp_rt_executor::block_on(async {
-    /// use smp_rt_executor::task::JoinSet;
-    ///
-    /// let mut set = JoinSet::new();
-    /// let abort = set.spawn(async { "out" });
-    /// let (id, value) = set.join_next_with_id().await.unwrap().unwrap();
-    /// assert_eq!((id, value), (abort.id(), "out"));
-    /// # });
-    /// ```
-    pub async fn join_next_with_id(&mut self) -> Option<Result<(Id, T), JoinError>> {
-        self.tasks.next().await
-    }
-
-    /// Aborts every task and waits for all of them to end; the set is
-    /// empty afterwards.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # smp_rt_executor::block_on(async {
-    /// use smp_rt_executor::task::JoinSet;
-    ///
-    /// let mut set = JoinSet::new();
-    /// for _ in 0..3 {
-    ///     set.spawn(std::future::pending::<()>());
-    /// }
-    /// set.shutdown().await;
-    /// assert!(set.is_empty());
-    /// # });
-    /// ```
-    pub async fn shutdown(&mut self) {
-        self.abort_all();
-        while self.join_next().await.is_some() {}
-    }
-
-    /// Waits for every task; outputs in completion order.
-    ///
-    /// # Panics
-    ///
-    /// If a task panicked, resumes its panic (the other tasks are aborted
-    /// when the set is dropped); if one was cancelled, panics.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// # smp_rt_executor::block_on(async {
-    /// use smp_rt_executor::task::JoinSet;
-    ///
-    /// let set: JoinSet<u32> = (1..=3).map(|i| async move { i }).collect();
-    /// let mut out = set.join_all().await;
-    /// out.sort();
-    /// assert_eq!(out, [1, 2, 3]);
-    /// # });
-    /// ```
-    pub async fn join_all(mut self) -> Vec<T> {
-        let mut out = Vec::with_capacity(self.len());
-        while let Some(result) = self.join_next().await {
-            match result {
-                Ok(value) => out.push(value),
-                Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
-                Err(err) => panic!("a task in the JoinSet was cancelled: {err}"),
-            }
-        }
-        out
     }
 }
 

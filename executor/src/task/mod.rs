@@ -17,6 +17,7 @@ mod id;
 mod join_error;
 mod join_handle;
 mod join_set;
+mod local_set;
 pub(crate) mod owner;
 mod priority;
 mod task_local;
@@ -30,6 +31,8 @@ pub use id::Id;
 pub use join_error::JoinError;
 pub use join_handle::{AbortHandle, JoinHandle};
 pub use join_set::JoinSet;
+pub(crate) use local_set::local_set_entered;
+pub use local_set::{LocalEnterGuard, LocalRuntimeMarker, LocalSet, spawn_local};
 pub use priority::Priority;
 pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
 
@@ -37,7 +40,7 @@ pub use budget::{
     ConsumeBudget, Unconstrained, YieldNow, consume_budget, poll_charge, reduce, unconstrained,
     yield_now,
 };
-pub(crate) use budget::{Preempt, Slice, run_slice};
+pub(crate) use budget::{Preempt, Slice, mark_preempted, run_nested_slice, run_slice};
 
 use crate::context;
 use crate::runtime::Handle;
@@ -121,6 +124,57 @@ where
     current_handle("spawn_blocking").spawn_blocking(f)
 }
 
+/// Runs the blocking function `f` on the calling thread, while the other
+/// tasks of the calling worker go on running on another thread.
+///
+/// On a multi-thread runtime's worker, the worker (its queues, and the
+/// driver duty) is handed to a thread of the blocking pool for the length
+/// of `f`, and taken back when `f` returns; `f` runs outside the task's
+/// reduction slice (it is never charged). The calling task itself waits
+/// for `f`, so everything it borrows stays usable (unlike
+/// [`spawn_blocking`], which needs `'static` data). Outside any runtime,
+/// or in a multi-thread runtime's `block_on`, `f` just runs.
+///
+/// Prefer [`spawn_blocking`] for long calls: the worker is taken back only
+/// between two polls of the thread running it meanwhile, so a caller may
+/// wait for a poll of another task after `f` returns (and, if that task is
+/// itself in `block_in_place`, for its `f`).
+///
+/// # Panics
+///
+/// Panics on a current-thread runtime (in a task or its `block_on`), whose
+/// one thread runs everything, and inside a [`LocalSet`] (its tasks run on
+/// this thread only): "can call blocking only when running on the
+/// multi-threaded runtime".
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt_executor::task;
+///
+/// let rt = smp_rt_executor::runtime::Builder::new_multi_thread()
+///     .worker_threads(1)
+///     .build()
+///     .unwrap();
+/// let out = rt.block_on(async {
+///     smp_rt_executor::spawn(async {
+///         let data = vec![1, 2, 3];
+///         // Blocks this thread; the worker's other tasks keep running.
+///         task::block_in_place(|| data.iter().sum::<i32>())
+///     })
+///     .await
+///     .unwrap()
+/// });
+/// assert_eq!(out, 6);
+/// ```
+#[track_caller]
+pub fn block_in_place<F, R>(f: F) -> R
+where
+    F: FnOnce() -> R,
+{
+    crate::scheduler::block_in_place(f)
+}
+
 #[track_caller]
 fn current_handle(what: &str) -> Handle {
     match Handle::try_current() {
@@ -151,6 +205,46 @@ where
     let (task, handle) = async_task::Builder::new()
         .metadata(header)
         .spawn(move |_: &Header| Harness::new(future), schedule);
+    let handle = JoinHandle::new(handle, task.waker());
+    (task, handle)
+}
+
+/// A new task cell for a future that need not be `Send`: `future` in its
+/// harness, with `header` and `schedule` as in [`new_task`].
+///
+/// # Safety
+///
+/// The returned task (its `Runnable`) is run and dropped only on the
+/// calling thread, and `schedule` hands it back to that thread without
+/// running or dropping it elsewhere: the future and its harness never
+/// leave this thread. (The output may leave it only inside the returned
+/// handle, which is `Send` only when the output is.)
+pub(crate) unsafe fn new_local_task<F, S>(
+    future: F,
+    header: Header,
+    schedule: S,
+) -> (Task, JoinHandle<F::Output>)
+where
+    F: Future + 'static,
+    F::Output: 'static,
+    S: async_task::Schedule<Header> + Send + Sync + 'static,
+{
+    const {
+        assert!(
+            std::mem::size_of::<S>() == 0,
+            "a schedule function that captures state costs a count per wake (see `owner`)"
+        )
+    };
+    // SAFETY: the future is not required to be `Send`, which async-task's
+    // `spawn_unchecked` leaves to its caller: the caller's contract keeps
+    // the runnable, hence the future, on this thread. Everything else
+    // `spawn_unchecked` asks holds as for `spawn`: the future and the
+    // schedule function are `'static`, and the metadata is `Send + Sync`.
+    let (task, handle) = unsafe {
+        async_task::Builder::new()
+            .metadata(header)
+            .spawn_unchecked(move |_: &Header| Harness::new(future), schedule)
+    };
     let handle = JoinHandle::new(handle, task.waker());
     (task, handle)
 }

@@ -1,29 +1,30 @@
-//! The IO helpers that never wait on a descriptor (`empty`, `repeat`,
-//! `sink`) and the ones that loop over a reader and a writer (`copy`,
-//! `copy_buf`), charging reductions.
+//! The IO objects that never wait on anything: `empty`, `repeat` and
+//! `sink`, charging reductions.
 //!
 //! A reader or writer that is always ready never returns `Pending`, so a
 //! loop over it would hold its worker forever, and a `timeout` around it
-//! would never fire: each of these charges one reduction per poll (and
-//! `copy` one per chunk), so the loop ends its slice at the budget like any
-//! other smp_rt leaf future.
+//! would never fire: each of these charges one reduction per poll, so the
+//! loop ends its slice at the budget like any other smp_rt leaf future.
 
-use std::future::Future;
-use std::io;
+use std::fmt;
+use std::io::{self, IoSlice, SeekFrom};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use futures::io::{AsyncBufRead, AsyncRead, AsyncWrite, BufReader};
 use smp_rt_executor::task::poll_charge;
 
-/// A reader that is always at end-of-file. See [`empty`].
-#[derive(Debug, Default, Clone, Copy)]
+use super::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite, ReadBuf};
+
+/// A reader that is always at end-of-file, and a writer that takes every
+/// byte and drops it. Created by [`empty`].
+#[derive(Default, Clone, Copy)]
 pub struct Empty {
     _private: (),
 }
 
-/// A reader that is always at end-of-file, and a writer that takes every
-/// byte and drops it (as [`sink`] does). Every poll charges one reduction.
+/// Creates a value that is always at end-of-file for reads, and takes and
+/// drops every byte written to it (as [`sink`] does). Seeking it always
+/// lands at position 0. Every poll charges one reduction.
 ///
 /// # Examples
 ///
@@ -31,8 +32,9 @@ pub struct Empty {
 /// # smp_rt::block_on(async {
 /// use smp_rt_io::io::{self, AsyncReadExt};
 ///
-/// let mut buf = Vec::new();
-/// assert_eq!(io::empty().read_to_end(&mut buf).await?, 0);
+/// let mut buffer = String::new();
+/// io::empty().read_to_string(&mut buffer).await?;
+/// assert!(buffer.is_empty());
 /// # std::io::Result::Ok(()) }).unwrap();
 /// ```
 pub fn empty() -> Empty {
@@ -43,10 +45,10 @@ impl AsyncRead for Empty {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        _: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
+        _: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         ready!(poll_charge(cx));
-        Poll::Ready(Ok(0))
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -68,23 +70,53 @@ impl AsyncWrite for Empty {
         Pin::new(&mut sink()).poll_write(cx, buf)
     }
 
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut sink()).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut sink()).poll_flush(cx)
     }
 
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut sink()).poll_close(cx)
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut sink()).poll_shutdown(cx)
     }
 }
 
-/// A reader that yields one byte over and over. See [`repeat`].
+impl AsyncSeek for Empty {
+    fn start_seek(self: Pin<&mut Self>, _: SeekFrom) -> io::Result<()> {
+        Ok(())
+    }
+
+    fn poll_complete(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
+        ready!(poll_charge(cx));
+        Poll::Ready(Ok(0))
+    }
+}
+
+impl fmt::Debug for Empty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad("Empty { .. }")
+    }
+}
+
+/// A reader that yields one byte over and over. Created by [`repeat`].
 #[derive(Debug, Clone, Copy)]
 pub struct Repeat {
     byte: u8,
 }
 
-/// A reader that fills every buffer with `byte`, forever. Every poll
-/// charges one reduction.
+/// Creates a reader that fills every buffer with `byte`, forever. Every
+/// poll charges one reduction, so a loop over it ends its slice at the
+/// budget (and a `timeout` around it fires).
 ///
 /// # Examples
 ///
@@ -92,9 +124,9 @@ pub struct Repeat {
 /// # smp_rt::block_on(async {
 /// use smp_rt_io::io::{self, AsyncReadExt};
 ///
-/// let mut buf = [0; 3];
-/// io::repeat(7).read_exact(&mut buf).await?;
-/// assert_eq!(buf, [7, 7, 7]);
+/// let mut buffer = [0; 3];
+/// io::repeat(7).read_exact(&mut buffer).await?;
+/// assert_eq!(buffer, [7, 7, 7]);
 /// # std::io::Result::Ok(()) }).unwrap();
 /// ```
 pub fn repeat(byte: u8) -> Repeat {
@@ -105,22 +137,24 @@ impl AsyncRead for Repeat {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         ready!(poll_charge(cx));
-        buf.fill(self.byte);
-        Poll::Ready(Ok(buf.len()))
+        let n = buf.remaining();
+        buf.initialize_unfilled_to(n).fill(self.byte);
+        buf.advance(n);
+        Poll::Ready(Ok(()))
     }
 }
 
-/// A writer that takes every byte and drops it. See [`sink`].
-#[derive(Debug, Default, Clone, Copy)]
+/// A writer that takes every byte and drops it. Created by [`sink`].
+#[derive(Default, Clone, Copy)]
 pub struct Sink {
     _private: (),
 }
 
-/// A writer that takes every byte and drops it. Every poll charges one
-/// reduction.
+/// Creates a writer that takes every byte and drops it. Every poll
+/// charges one reduction.
 ///
 /// # Examples
 ///
@@ -146,98 +180,31 @@ impl AsyncWrite for Sink {
         Poll::Ready(Ok(buf.len()))
     }
 
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        ready!(poll_charge(cx));
+        Poll::Ready(Ok(bufs.iter().map(|b| b.len()).sum()))
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         ready!(poll_charge(cx));
         Poll::Ready(Ok(()))
     }
 
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.poll_flush(cx)
     }
 }
 
-/// Copies everything `reader` gives into `writer`, until end-of-file, then
-/// flushes `writer`; returns the number of bytes copied. Charges one
-/// reduction per chunk, so a copy between two always-ready ends still
-/// ends its slice at the budget.
-///
-/// # Examples
-///
-/// ```
-/// # smp_rt::block_on(async {
-/// use smp_rt_io::io::{self, AsyncReadExt};
-///
-/// let mut reader = io::repeat(1).take(10_000);
-/// let copied = io::copy(&mut reader, &mut io::sink()).await?;
-/// assert_eq!(copied, 10_000);
-/// # std::io::Result::Ok(()) }).unwrap();
-/// ```
-pub async fn copy<R, W>(reader: R, writer: &mut W) -> io::Result<u64>
-where
-    R: AsyncRead,
-    W: AsyncWrite + Unpin + ?Sized,
-{
-    copy_buf(BufReader::new(reader), writer).await
-}
-
-/// [`copy`] from a buffered reader, through its own buffer.
-///
-/// # Examples
-///
-/// ```
-/// # smp_rt::block_on(async {
-/// use smp_rt_io::io::{self, Cursor};
-///
-/// let mut out = Vec::new();
-/// let copied = io::copy_buf(Cursor::new(b"abc".to_vec()), &mut out).await?;
-/// assert_eq!((copied, out.as_slice()), (3, &b"abc"[..]));
-/// # std::io::Result::Ok(()) }).unwrap();
-/// ```
-pub async fn copy_buf<R, W>(reader: R, writer: &mut W) -> io::Result<u64>
-where
-    R: AsyncBufRead,
-    W: AsyncWrite + Unpin + ?Sized,
-{
-    CopyBuf {
-        reader,
-        writer,
-        copied: 0,
-    }
-    .await
-}
-
-pin_project_lite::pin_project! {
-    /// The future of [`copy_buf`].
-    struct CopyBuf<'a, R, W: ?Sized> {
-        #[pin]
-        reader: R,
-        writer: &'a mut W,
-        copied: u64,
-    }
-}
-
-impl<R, W> Future for CopyBuf<'_, R, W>
-where
-    R: AsyncBufRead,
-    W: AsyncWrite + Unpin + ?Sized,
-{
-    type Output = io::Result<u64>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<u64>> {
-        let mut this = self.project();
-        loop {
-            ready!(poll_charge(cx));
-            let buf = ready!(this.reader.as_mut().poll_fill_buf(cx))?;
-            if buf.is_empty() {
-                ready!(Pin::new(&mut **this.writer).poll_flush(cx))?;
-                return Poll::Ready(Ok(*this.copied));
-            }
-            let written = ready!(Pin::new(&mut **this.writer).poll_write(cx, buf))?;
-            if written == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
-            }
-            *this.copied += written as u64;
-            this.reader.as_mut().consume(written);
-        }
+impl fmt::Debug for Sink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad("Sink { .. }")
     }
 }

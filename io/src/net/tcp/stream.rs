@@ -15,10 +15,11 @@ use crate::reactor::{Direction, Inner};
 
 /// A TCP connection.
 ///
-/// It implements the futures crate's `AsyncRead` and `AsyncWrite` (and
-/// tokio's with the `tokio-io` feature). Closing it as a writer
-/// (`AsyncWriteExt::close`) shuts its writing direction down: the peer reads
-/// end-of-file, and this side can still read. Dropping it closes the socket.
+/// It implements smp_rt's `AsyncRead` and `AsyncWrite` (and the futures
+/// crate's, and tokio's with the `tokio-io` feature). Shutting it down as a
+/// writer (`AsyncWriteExt::shutdown`) shuts its writing direction down: the
+/// peer reads end-of-file, and this side can still read. Dropping it closes
+/// the socket.
 ///
 /// Reads and writes charge one reduction per poll.
 ///
@@ -260,12 +261,7 @@ impl TcpStream {
 
     /// Splits the stream into a read half and a write half that borrow it,
     /// for reading and writing from two places of one task (or with
-    /// `join!`). The write half's `close` shuts down writing.
-    ///
-    /// With `AsyncReadExt` in scope, `stream.split()` on a `stream` held by
-    /// value resolves to the futures crate's `AsyncReadExt::split` (which
-    /// takes the stream and shares it through a lock); write
-    /// `TcpStream::split(&mut stream)` to get these halves.
+    /// `join!`). The write half's `shutdown` shuts down writing.
     pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
         split::split(self)
     }

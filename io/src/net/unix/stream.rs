@@ -15,9 +15,9 @@ use crate::reactor::Inner;
 
 /// A connected Unix domain stream socket.
 ///
-/// It implements the futures crate's `AsyncRead` and `AsyncWrite` (and
-/// tokio's with the `tokio-io` feature); closing it as a writer shuts its
-/// writing direction down. Reads and writes charge one reduction per poll.
+/// It implements smp_rt's `AsyncRead` and `AsyncWrite` (and the futures
+/// crate's, and tokio's with the `tokio-io` feature); shutting it down as a
+/// writer shuts its writing direction down. Reads and writes charge one reduction per poll.
 ///
 /// # Examples
 ///
@@ -138,12 +138,7 @@ impl UnixStream {
     );
 
     /// Splits the socket into a read half and a write half that borrow it.
-    /// The write half's `close` shuts down writing.
-    ///
-    /// With `AsyncReadExt` in scope, `stream.split()` on a `stream` held by
-    /// value resolves to the futures crate's `AsyncReadExt::split` (which
-    /// takes the stream and shares it through a lock); write
-    /// `UnixStream::split(&mut stream)` to get these halves.
+    /// The write half's `shutdown` shuts down writing.
     pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
         split::split(self)
     }

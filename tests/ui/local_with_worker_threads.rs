@@ -1,0 +1,2 @@
+#[smp_rt::main(flavor = "local", worker_threads = 2)]
+async fn main() {}
