@@ -174,6 +174,9 @@ fn datagrams_between_a_pair_and_by_path() {
         unbound.try_send(b"four").unwrap();
         bound.readable().await.unwrap();
         assert_eq!(bound.try_recv_from(&mut buf).unwrap().0, 4);
+        assert!(bound.take_error().unwrap().is_none());
         std::fs::remove_file(&path).unwrap();
+        let (stream, _peer) = UnixStream::pair().unwrap();
+        assert!(stream.take_error().unwrap().is_none());
     });
 }
