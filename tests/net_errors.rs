@@ -117,21 +117,43 @@ fn a_reset_by_the_peer_is_an_error() {
     });
 }
 
-#[test]
-fn outside_a_runtime_constructors_return_an_error() {
-    let err = futures::executor::block_on(TcpListener::bind("127.0.0.1:0")).unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Other);
-    assert!(err.to_string().contains("no smp_rt runtime"), "{err}");
+/// The panic message of `f`, which must panic.
+fn panic_of<R>(f: impl FnOnce() -> R) -> String {
+    let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) else {
+        panic!("expected a panic");
+    };
+    panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
 
-    let err = futures::executor::block_on(TcpStream::connect(closed_port())).unwrap_err();
-    assert!(err.to_string().contains("no smp_rt runtime"), "{err}");
-    let err = futures::executor::block_on(UdpSocket::bind("127.0.0.1:0")).unwrap_err();
-    assert!(err.to_string().contains("no smp_rt runtime"), "{err}");
-    let err = UnixStream::pair().unwrap_err();
-    assert!(err.to_string().contains("no smp_rt runtime"), "{err}");
-    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let err = TcpListener::from_std(std_listener).unwrap_err();
-    assert!(err.to_string().contains("no smp_rt runtime"), "{err}");
+#[test]
+fn outside_a_runtime_constructors_panic_saying_what_to_do() {
+    let messages = [
+        panic_of(|| futures::executor::block_on(TcpListener::bind("127.0.0.1:0"))),
+        panic_of(|| futures::executor::block_on(TcpStream::connect(closed_port()))),
+        panic_of(|| futures::executor::block_on(UdpSocket::bind("127.0.0.1:0"))),
+        panic_of(UnixStream::pair),
+        panic_of(|| TcpListener::from_std(std::net::TcpListener::bind("127.0.0.1:0").unwrap())),
+        panic_of(|| {
+            let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+            smp_rt::io::unix::AsyncFd::new(a)
+        }),
+        panic_of(|| {
+            futures::executor::block_on(async {
+                let socket = smp_rt::net::TcpSocket::new_v4().unwrap();
+                socket.connect(closed_port()).await
+            })
+        }),
+    ];
+    for message in messages {
+        assert!(
+            message.contains("no smp_rt runtime") && message.contains("Runtime::enter"),
+            "{message}"
+        );
+    }
 }
 
 #[test]

@@ -231,3 +231,53 @@ fn try_read_and_try_write_do_not_wait() {
         assert_eq!(&buf[..n], b"now");
     });
 }
+
+#[test]
+fn stream_options_conversions_and_lookup_host() {
+    run(|| async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = TcpStream::connect(addr).await.unwrap();
+        assert_eq!(client.linger().unwrap(), None);
+        client.set_zero_linger().unwrap();
+        assert_eq!(client.linger().unwrap(), Some(Duration::ZERO));
+        client.set_ttl(42).unwrap();
+        assert_eq!(client.ttl().unwrap(), 42);
+        client.set_nodelay(true).unwrap();
+        assert!(client.nodelay().unwrap());
+        assert!(client.take_error().unwrap().is_none());
+
+        // `std` types convert with `TryFrom`, registered with this runtime.
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let std_addr = std_listener.local_addr().unwrap();
+        let listener2 = TcpListener::try_from(std_listener).unwrap();
+        let std_stream = std::net::TcpStream::connect(std_addr).unwrap();
+        let mut stream = TcpStream::try_from(std_stream).unwrap();
+        let (mut accepted, _) = listener2.accept().await.unwrap();
+        accepted.write_all(b"converted").await.unwrap();
+        let mut buf = [0; 9];
+        stream.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"converted");
+        let udp =
+            smp_rt::net::UdpSocket::try_from(std::net::UdpSocket::bind("127.0.0.1:0").unwrap());
+        assert!(udp.is_ok());
+        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+        assert!(smp_rt::net::UnixStream::try_from(a).is_ok());
+
+        let local: Vec<_> = smp_rt::net::lookup_host("localhost:80")
+            .await
+            .unwrap()
+            .collect();
+        assert!(!local.is_empty());
+        assert!(
+            local.iter().all(|a| a.ip().is_loopback() && a.port() == 80),
+            "{local:?}"
+        );
+        let literal: Vec<_> = smp_rt::net::lookup_host(addr).await.unwrap().collect();
+        assert_eq!(literal, [addr]);
+        let Err(err) = smp_rt::net::lookup_host("no port here").await else {
+            panic!("a host without a port resolved");
+        };
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
+    });
+}

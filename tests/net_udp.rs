@@ -1,11 +1,15 @@
-//! UDP: `send_to`/`recv_from`, `connect` + `send`/`recv`, and several tasks
-//! waiting on one socket at once.
+//! UDP: `send_to`/`recv_from`, `connect` + `send`/`recv`, several tasks
+//! waiting on one socket at once, the readiness API and the `poll_*`
+//! methods, peeking, and socket options.
 
-use std::future::Future;
+use std::future::{Future, poll_fn};
+use std::io::ErrorKind;
+use std::net::Ipv4Addr;
 use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::Duration;
 
+use smp_rt::io::{Interest, ReadBuf};
 use smp_rt::net::UdpSocket;
 use smp_rt::runtime::Builder;
 
@@ -125,5 +129,166 @@ fn several_tasks_receive_on_one_socket() {
         }
         got.sort_unstable();
         assert_eq!(got, (0..TASKS as u8).collect::<Vec<_>>());
+    });
+}
+
+#[test]
+fn a_new_socket_is_not_readable_and_its_tries_would_block() {
+    run(|| async {
+        let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let pending = futures::poll!(poll_fn(|cx| a.poll_recv_ready(cx)));
+        assert!(pending.is_pending(), "{pending:?}");
+        let mut buf = [0; 8];
+        for err in [
+            a.try_recv_from(&mut buf).map(|_| ()).unwrap_err(),
+            a.try_peek_from(&mut buf).map(|_| ()).unwrap_err(),
+            a.try_peek_sender().map(|_| ()).unwrap_err(),
+        ] {
+            assert_eq!(err.kind(), ErrorKind::WouldBlock);
+        }
+        poll_fn(|cx| a.poll_send_ready(cx)).await.unwrap();
+        let ready = a
+            .ready(Interest::READABLE | Interest::WRITABLE)
+            .await
+            .unwrap();
+        assert!(ready.is_writable() && !ready.is_readable(), "{ready:?}");
+
+        // A datagram is an event: readable, and the tries get it.
+        let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        b.writable().await.unwrap();
+        b.try_send_to(b"dgram", a.local_addr().unwrap()).unwrap();
+        a.readable().await.unwrap();
+        let (n, from) = a.try_peek_from(&mut buf).unwrap();
+        assert_eq!((&buf[..n], from), (&b"dgram"[..], b.local_addr().unwrap()));
+        assert_eq!(a.try_peek_sender().unwrap(), b.local_addr().unwrap());
+        assert_eq!(a.try_recv_from(&mut buf).unwrap().0, 5);
+        // Taken: `WouldBlock` clears the readiness; the next wait waits.
+        assert_eq!(
+            a.try_recv_from(&mut buf).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        let pending = futures::poll!(poll_fn(|cx| a.poll_recv_ready(cx)));
+        assert!(pending.is_pending(), "{pending:?}");
+    });
+}
+
+#[test]
+fn poll_methods_and_buffer_receives() {
+    run(|| async {
+        let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let (a_addr, b_addr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+        a.connect(b_addr).await.unwrap();
+        b.connect(a_addr).await.unwrap();
+
+        assert_eq!(poll_fn(|cx| a.poll_send(cx, b"one")).await.unwrap(), 3);
+        assert_eq!(b.peek_sender().await.unwrap(), a_addr);
+        let mut storage = [0; 16];
+        let mut buf = ReadBuf::new(&mut storage);
+        poll_fn(|cx| b.poll_peek(cx, &mut buf)).await.unwrap();
+        assert_eq!(buf.filled(), b"one");
+        let mut buf = ReadBuf::new(&mut storage);
+        let from = poll_fn(|cx| b.poll_peek_from(cx, &mut buf)).await.unwrap();
+        assert_eq!((buf.filled(), from), (&b"one"[..], a_addr));
+        let mut peeked = [0; 16];
+        assert_eq!(b.peek(&mut peeked).await.unwrap(), 3);
+        let mut buf = ReadBuf::new(&mut storage);
+        poll_fn(|cx| b.poll_recv(cx, &mut buf)).await.unwrap();
+        assert_eq!(buf.filled(), b"one");
+
+        let sent = poll_fn(|cx| a.poll_send_to(cx, b"two", b_addr))
+            .await
+            .unwrap();
+        assert_eq!(sent, 3);
+        let mut buf = ReadBuf::new(&mut storage);
+        let from = poll_fn(|cx| b.poll_recv_from(cx, &mut buf)).await.unwrap();
+        assert_eq!((buf.filled(), from), (&b"two"[..], a_addr));
+
+        a.send(b"three").await.unwrap();
+        let mut got = Vec::with_capacity(16);
+        assert_eq!(b.recv_buf(&mut got).await.unwrap(), 5);
+        a.send(b"four").await.unwrap();
+        let (n, from) = b.recv_buf_from(&mut got).await.unwrap();
+        assert_eq!((n, from), (4, a_addr));
+        assert_eq!(got, b"threefour");
+        a.send(b"five").await.unwrap();
+        loop {
+            b.readable().await.unwrap();
+            match b.try_recv_buf(&mut got) {
+                Ok(n) => {
+                    assert_eq!(n, 4);
+                    break;
+                }
+                Err(err) if err.kind() == ErrorKind::WouldBlock => {}
+                Err(err) => panic!("{err}"),
+            }
+        }
+        a.send(b"six").await.unwrap();
+        let (n, from) = loop {
+            b.readable().await.unwrap();
+            match b.try_recv_buf_from(&mut got) {
+                Ok(got) => break got,
+                Err(err) if err.kind() == ErrorKind::WouldBlock => {}
+                Err(err) => panic!("{err}"),
+            }
+        };
+        assert_eq!((n, from), (3, a_addr));
+        assert_eq!(got, b"threefourfivesix");
+
+        // `async_io` with an operation of the caller's: retried at each
+        // readiness until it does not block.
+        a.send(b"seven").await.unwrap();
+        let mut buf = [0; 16];
+        let n = b
+            .async_io(Interest::READABLE, || {
+                let (read, _) =
+                    rustix::net::recv(&b, &mut buf[..], rustix::net::RecvFlags::empty())?;
+                Ok(read)
+            })
+            .await
+            .unwrap();
+        assert_eq!(&buf[..n], b"seven");
+        // `try_io` runs the operation when the socket may be ready, and
+        // passes its `WouldBlock` on.
+        let err = b
+            .try_io(Interest::READABLE, || {
+                Err::<(), _>(ErrorKind::WouldBlock.into())
+            })
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::WouldBlock);
+    });
+}
+
+#[test]
+fn socket_options_round_trip() {
+    run(|| async {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        socket.set_broadcast(true).unwrap();
+        assert!(socket.broadcast().unwrap());
+        socket.set_multicast_loop_v4(false).unwrap();
+        assert!(!socket.multicast_loop_v4().unwrap());
+        socket.set_multicast_ttl_v4(7).unwrap();
+        assert_eq!(socket.multicast_ttl_v4().unwrap(), 7);
+        socket.set_ttl(33).unwrap();
+        assert_eq!(socket.ttl().unwrap(), 33);
+        socket.set_tos(0x10).unwrap();
+        assert_eq!(socket.tos().unwrap(), 0x10);
+        let err = socket.set_tos(256).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("256"), "{err}");
+        assert!(socket.take_error().unwrap().is_none());
+
+        let group = Ipv4Addr::new(239, 255, 0, 1);
+        let lo = Ipv4Addr::LOCALHOST;
+        socket.join_multicast_v4(group, lo).unwrap();
+        socket.leave_multicast_v4(group, lo).unwrap();
+        // Leaving a group not joined is an error.
+        assert!(socket.leave_multicast_v4(group, lo).is_err());
+        // Joining something that is not a multicast group is one too.
+        assert!(socket.join_multicast_v4(lo, lo).is_err());
+
+        let v6 = UdpSocket::bind("[::1]:0").await.unwrap();
+        v6.set_multicast_loop_v6(false).unwrap();
+        assert!(!v6.multicast_loop_v6().unwrap());
     });
 }

@@ -8,7 +8,7 @@ use std::thread;
 use std::time::Duration;
 
 use smp_rt::io::{AsyncReadExt, AsyncWriteExt};
-use smp_rt::net::{UnixListener, UnixStream};
+use smp_rt::net::{UnixDatagram, UnixListener, UnixStream};
 use smp_rt::runtime::Builder;
 
 /// Runs `body` on a fresh 2-worker runtime; fails instead of hanging if it
@@ -126,5 +126,57 @@ fn connect_to_a_missing_path_fails() {
         let path = SocketPath::new();
         let err = UnixStream::connect(&path.0).await.unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::NotFound, "{err}");
+    });
+}
+
+#[test]
+fn datagrams_between_a_pair_and_by_path() {
+    run(|| async {
+        let (a, b) = UnixDatagram::pair().unwrap();
+        let pending = futures::poll!(std::future::poll_fn(|cx| b.poll_recv_ready(cx)));
+        assert!(pending.is_pending(), "{pending:?}");
+        assert_eq!(
+            b.try_recv(&mut [0; 8]).unwrap_err().kind(),
+            std::io::ErrorKind::WouldBlock
+        );
+        a.send(b"one").await.unwrap();
+        let mut buf = [0; 16];
+        assert_eq!(b.recv(&mut buf).await.unwrap(), 3);
+        assert_eq!(&buf[..3], b"one");
+        assert_eq!(
+            std::future::poll_fn(|cx| b.poll_send(cx, b"two"))
+                .await
+                .unwrap(),
+            3
+        );
+        let mut storage = [0; 16];
+        let mut read_buf = smp_rt::io::ReadBuf::new(&mut storage);
+        std::future::poll_fn(|cx| a.poll_recv(cx, &mut read_buf))
+            .await
+            .unwrap();
+        assert_eq!(read_buf.filled(), b"two");
+
+        // By path, from an unbound socket: the receiver sees no address.
+        let path = std::env::temp_dir().join(format!("smp_rt-dgram-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let bound = UnixDatagram::bind(&path).unwrap();
+        let unbound = UnixDatagram::unbound().unwrap();
+        unbound.send_to(b"three", &path).await.unwrap();
+        let (n, from) = bound.recv_from(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"three");
+        assert!(from.is_unnamed());
+        assert_eq!(
+            bound.local_addr().unwrap().as_pathname(),
+            Some(path.as_path())
+        );
+        unbound.connect(&path).unwrap();
+        unbound.writable().await.unwrap();
+        unbound.try_send(b"four").unwrap();
+        bound.readable().await.unwrap();
+        assert_eq!(bound.try_recv_from(&mut buf).unwrap().0, 4);
+        assert!(bound.take_error().unwrap().is_none());
+        std::fs::remove_file(&path).unwrap();
+        let (stream, _peer) = UnixStream::pair().unwrap();
+        assert!(stream.take_error().unwrap().is_none());
     });
 }

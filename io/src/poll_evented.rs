@@ -10,10 +10,12 @@ use std::task::{Context, Poll, ready};
 use smp_rt_executor::runtime::Handle;
 use smp_rt_executor::task::poll_charge;
 
-use crate::reactor::{Direction, Inner, Reactor, SHORT_READS_DRAIN, Source};
+use crate::io::{Interest, Ready};
+use crate::reactor::{Direction, Inner, Reactor, ReadyEvent, SHORT_READS_DRAIN, Source};
 
-/// The current runtime's handle and reactor, or an error that says what to do.
-pub(crate) fn current() -> io::Result<(Handle, Arc<Reactor>)> {
+/// The current runtime's handle and reactor, or an error that says what to
+/// do.
+pub(crate) fn try_current() -> io::Result<(Handle, Arc<Reactor>)> {
     let handle = Handle::try_current().map_err(|_| {
         io::Error::other(
             "there is no smp_rt runtime on this thread: create and use IO objects inside a \
@@ -27,6 +29,43 @@ pub(crate) fn current() -> io::Result<(Handle, Arc<Reactor>)> {
         )
     })?;
     Ok((handle, reactor))
+}
+
+/// The current runtime's handle and reactor.
+///
+/// # Panics
+///
+/// Outside an smp_rt runtime, or in one without a reactor, as tokio's IO
+/// types do, with [`try_current`]'s message, which says what to do.
+#[track_caller]
+pub(crate) fn current() -> (Handle, Arc<Reactor>) {
+    match try_current() {
+        Ok(current) => current,
+        Err(err) => panic!("{err}"),
+    }
+}
+
+/// Whether `interest` asks for priority data, which the reactor does not
+/// watch (it registers no `EPOLLPRI`).
+fn interest_is_priority(interest: Interest) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        interest.is_priority()
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = interest;
+        false
+    }
+}
+
+/// The error of waiting for `Interest::PRIORITY`.
+fn priority_unsupported() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "smp_rt's reactor does not watch priority (out-of-band) data: wait for \
+         `Interest::READABLE` instead",
+    )
 }
 
 /// A non-blocking IO object registered with a reactor.
@@ -44,21 +83,41 @@ pub(crate) struct PollEvented<T: AsFd> {
 impl<T: AsFd> PollEvented<T> {
     /// Registers `io`, which must be in non-blocking mode, with the current
     /// runtime's reactor.
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with a reactor (see [`current`]).
+    #[track_caller]
     pub(crate) fn new(io: T) -> io::Result<PollEvented<T>> {
-        let (_, reactor) = current()?;
+        let (_, reactor) = current();
         PollEvented::with_reactor(reactor.inner(), io)
     }
 
     /// Registers `io`, which must be in non-blocking mode, with `reactor`.
     pub(crate) fn with_reactor(reactor: &Arc<Inner>, io: T) -> io::Result<PollEvented<T>> {
+        PollEvented::try_with_reactor(reactor, io).map_err(|(_, err)| err)
+    }
+
+    /// [`new`](Self::new), giving `io` back with the error.
+    #[track_caller]
+    pub(crate) fn try_new(io: T) -> Result<PollEvented<T>, (T, io::Error)> {
+        let (_, reactor) = current();
+        PollEvented::try_with_reactor(reactor.inner(), io)
+    }
+
+    /// [`with_reactor`](Self::with_reactor), giving `io` back with the
+    /// error.
+    fn try_with_reactor(reactor: &Arc<Inner>, io: T) -> Result<PollEvented<T>, (T, io::Error)> {
         let fd = io.as_fd().as_raw_fd();
         // SAFETY: `io` owns the descriptor and stays in this `PollEvented`
         // until `Drop` or `into_inner` has deregistered the source.
-        let source = unsafe { reactor.register(fd) }?;
-        Ok(PollEvented {
-            source,
-            io: Some(io),
-        })
+        match unsafe { reactor.register(fd) } {
+            Ok(source) => Ok(PollEvented {
+                source,
+                io: Some(io),
+            }),
+            Err(err) => Err((io, err)),
+        }
     }
 
     /// The object.
@@ -68,20 +127,119 @@ impl<T: AsFd> PollEvented<T> {
             .expect("a PollEvented holds its object until into_inner")
     }
 
+    /// The object, mutably.
+    pub(crate) fn get_mut(&mut self) -> &mut T {
+        self.io
+            .as_mut()
+            .expect("a PollEvented holds its object until into_inner")
+    }
+
     /// The reactor this object is registered with.
     pub(crate) fn reactor(&self) -> &Arc<Inner> {
         self.source.reactor()
     }
 
-    /// Waits until `dir` is (probably) ready. Charges one reduction.
-    pub(crate) fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    /// The readiness API's wait: polls until an event has confirmed some
+    /// readiness that answers `interest` (see the reactor's "Optimism and
+    /// the readiness API"). Charges one reduction.
+    pub(crate) fn poll_ready_interest(
+        &self,
+        interest: Interest,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<ReadyEvent>> {
+        if interest_is_priority(interest) {
+            return Poll::Ready(Err(priority_unsupported()));
+        }
         ready!(poll_charge(cx));
-        self.source.poll_ready(dir, cx).map_ok(|_| ())
+        self.source.poll_ready_interest(interest, cx)
     }
 
-    /// Waits until `dir` is (probably) ready.
-    pub(crate) async fn ready(&self, dir: Direction) -> io::Result<()> {
-        poll_fn(|cx| self.poll_ready(dir, cx)).await
+    /// Waits as [`poll_ready_interest`](Self::poll_ready_interest) does.
+    pub(crate) async fn ready_interest(&self, interest: Interest) -> io::Result<ReadyEvent> {
+        poll_fn(|cx| self.poll_ready_interest(interest, cx)).await
+    }
+
+    /// `ready(interest)` of the net types: the readiness seen.
+    pub(crate) async fn ready_api(&self, interest: Interest) -> io::Result<Ready> {
+        Ok(self.ready_interest(interest).await?.ready)
+    }
+
+    /// `poll_read_ready`/`poll_write_ready` of the net types.
+    pub(crate) fn poll_ready_api(
+        &self,
+        interest: Interest,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.poll_ready_interest(interest, cx).map_ok(|_| ())
+    }
+
+    /// Clears the readiness `event` saw, unless an event came since.
+    pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
+        self.source.clear_readiness(event);
+    }
+
+    /// tokio's `try_io`: runs `op` once if the readiness for `interest` is
+    /// not known to be gone (otherwise returns `WouldBlock` without
+    /// trying); a `WouldBlock` from `op` clears that readiness, so that
+    /// the next wait waits for a new event.
+    pub(crate) fn try_io_interest<R>(
+        &self,
+        interest: Interest,
+        op: impl FnOnce(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let event = self.source.try_ready(interest);
+        if event.ready.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let result = op(self.get_ref());
+        if let Err(err) = &result
+            && err.kind() == io::ErrorKind::WouldBlock
+        {
+            self.source.clear_readiness(event);
+        }
+        result
+    }
+
+    /// [`try_io_interest`](Self::try_io_interest) with `&mut` access.
+    pub(crate) fn try_io_interest_mut<R>(
+        &mut self,
+        interest: Interest,
+        op: impl FnOnce(&mut T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let event = self.source.try_ready(interest);
+        if event.ready.is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let result = op(self.get_mut());
+        if let Err(err) = &result
+            && err.kind() == io::ErrorKind::WouldBlock
+        {
+            self.source.clear_readiness(event);
+        }
+        result
+    }
+
+    /// tokio's `async_io`: waits for readiness that answers `interest` and
+    /// runs `op`, until `op` does not return `WouldBlock` (which clears the
+    /// readiness seen). Charges one reduction per poll.
+    pub(crate) async fn async_io<R>(
+        &self,
+        interest: Interest,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        poll_fn(|cx| {
+            ready!(poll_charge(cx));
+            loop {
+                let event = ready!(self.source.poll_ready_interest(interest, cx))?;
+                match op(self.get_ref()) {
+                    Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                        self.source.clear_readiness(event);
+                    }
+                    result => return Poll::Ready(result),
+                }
+            }
+        })
+        .await
     }
 
     /// Runs `op` until it does not return `WouldBlock`, waiting for `dir`'s
@@ -185,23 +343,6 @@ impl<T: AsFd> PollEvented<T> {
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> io::Result<R> {
         poll_fn(|cx| self.poll_io_charged(dir, cx, &mut op)).await
-    }
-
-    /// Runs `op` once, without waiting. A `WouldBlock` clears `dir`'s
-    /// readiness, so that the next wait waits for a new event.
-    pub(crate) fn try_io<R>(
-        &self,
-        dir: Direction,
-        op: impl FnOnce(&T) -> io::Result<R>,
-    ) -> io::Result<R> {
-        let tick = self.source.tick();
-        let result = op(self.get_ref());
-        if let Err(err) = &result
-            && err.kind() == io::ErrorKind::WouldBlock
-        {
-            self.source.clear_ready(dir, tick);
-        }
-        result
     }
 
     /// Deregisters the object and returns it.

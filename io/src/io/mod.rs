@@ -46,6 +46,8 @@ mod read_buf;
 mod split;
 mod stdio;
 mod traits;
+#[cfg(unix)]
+pub mod unix;
 mod util;
 
 pub use buf_reader::BufReader;

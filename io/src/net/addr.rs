@@ -61,11 +61,39 @@ pub(crate) mod sealed {
 
 use sealed::{Addrs, ToSocketAddrsPriv};
 
-/// Resolves `addr`: in place for IP literals, on the blocking pool of the
-/// current runtime for host names.
-pub(crate) async fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
-    let addrs = match addr.to_addrs() {
-        Addrs::One(addr) => return Ok(vec![addr]),
+/// Looks up the addresses of `host` (tokio's `lookup_host`): IP literals
+/// in place, host names with the system's resolver (`getaddrinfo`) on the
+/// runtime's blocking pool, so that no worker blocks.
+///
+/// # Errors
+///
+/// The resolver's error (an unknown host, a string without a port, ...).
+///
+/// # Panics
+///
+/// When a host name is looked up outside an smp_rt runtime.
+///
+/// # Examples
+///
+/// ```
+/// # smp_rt::block_on(async {
+/// use std::net::SocketAddr;
+/// use smp_rt_io::net::lookup_host;
+///
+/// let addrs: Vec<SocketAddr> = lookup_host("localhost:8080").await?.collect();
+/// assert!(addrs.iter().all(|addr| addr.ip().is_loopback() && addr.port() == 8080));
+/// let literal: Vec<SocketAddr> = lookup_host("10.0.0.1:53").await?.collect();
+/// assert_eq!(literal, ["10.0.0.1:53".parse::<SocketAddr>().unwrap()]);
+/// # std::io::Result::Ok(()) }).unwrap();
+/// ```
+pub async fn lookup_host(host: impl ToSocketAddrs) -> io::Result<impl Iterator<Item = SocketAddr>> {
+    Ok(addrs_of(host).await?.into_iter())
+}
+
+/// Every address `addr` stands for, looked up if need be.
+async fn addrs_of(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
+    Ok(match addr.to_addrs() {
+        Addrs::One(addr) => vec![addr],
         Addrs::Many(addrs) => addrs,
         Addrs::Lookup(host, port) => {
             lookup(move || std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port)))?
@@ -74,7 +102,13 @@ pub(crate) async fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAd
         Addrs::LookupStr(host) => {
             lookup(move || std::net::ToSocketAddrs::to_socket_addrs(host.as_str()))?.await?
         }
-    };
+    })
+}
+
+/// Resolves `addr`: in place for IP literals, on the blocking pool of the
+/// current runtime for host names.
+pub(crate) async fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
+    let addrs = addrs_of(addr).await?;
     if addrs.is_empty() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -96,7 +130,7 @@ fn lookup<I>(f: impl FnOnce() -> io::Result<I> + Send + 'static) -> io::Result<L
 where
     I: Iterator<Item = SocketAddr>,
 {
-    let (handle, _) = poll_evented::current()?;
+    let (handle, _) = poll_evented::current();
     let job = handle.spawn_blocking(move || f().map(Iterator::collect));
     Ok(Box::pin(async move { job.await.map_err(join_error)? }))
 }

@@ -2,7 +2,7 @@
 //!
 //! Every type registers its socket with the reactor of the runtime it is
 //! created in (so create them inside a task, `block_on`, or after
-//! `Runtime::enter`; elsewhere constructors return an error). Every wait
+//! `Runtime::enter`; elsewhere constructors panic, as tokio's do). Every wait
 //! charges one reduction per poll, like every smp_rt leaf future.
 //!
 //! Addresses are anything [`ToSocketAddrs`]: IP literals resolve in place,
@@ -17,7 +17,7 @@ pub mod tcp;
 mod udp;
 pub mod unix;
 
-pub use addr::ToSocketAddrs;
+pub use addr::{ToSocketAddrs, lookup_host};
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;
-pub use unix::{UnixListener, UnixStream};
+pub use unix::{UnixDatagram, UnixListener, UnixStream};

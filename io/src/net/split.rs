@@ -13,6 +13,115 @@ macro_rules! stream_halves {
 
         use crate::net::stream::{impl_async_read, impl_async_write};
 
+        /// The read side of the stream's readiness API, on a half.
+        macro_rules! read_half_readiness {
+            ($field:tt) => {
+                /// Waits until the stream is ready for `interest`; see
+                #[doc = concat!("[`", stringify!($stream), "::ready`].")]
+                ///
+                /// # Errors
+                ///
+                /// If the runtime that drives the stream has shut down.
+                pub async fn ready(
+                    &self,
+                    interest: crate::io::Interest,
+                ) -> io::Result<crate::io::Ready> {
+                    self.$field.ready(interest).await
+                }
+
+                /// Waits until the stream is readable; see
+                #[doc = concat!("[`", stringify!($stream), "::readable`].")]
+                ///
+                /// # Errors
+                ///
+                /// If the runtime that drives the stream has shut down.
+                pub async fn readable(&self) -> io::Result<()> {
+                    self.$field.readable().await
+                }
+
+                /// Reads once without waiting; see
+                #[doc = concat!("[`", stringify!($stream), "::try_read`].")]
+                ///
+                /// # Errors
+                ///
+                /// `WouldBlock`, or the OS error of the read.
+                pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+                    self.$field.try_read(buf)
+                }
+
+                /// Reads once into several buffers without waiting; see
+                #[doc = concat!("[`", stringify!($stream), "::try_read_vectored`].")]
+                ///
+                /// # Errors
+                ///
+                /// `WouldBlock`, or the OS error of the read.
+                pub fn try_read_vectored(
+                    &self,
+                    bufs: &mut [io::IoSliceMut<'_>],
+                ) -> io::Result<usize> {
+                    self.$field.try_read_vectored(bufs)
+                }
+
+                /// Reads once into `buf`'s spare capacity without waiting; see
+                #[doc = concat!("[`", stringify!($stream), "::try_read_buf`].")]
+                ///
+                /// # Errors
+                ///
+                /// `WouldBlock`, or the OS error of the read.
+                pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+                    self.$field.try_read_buf(buf)
+                }
+            };
+        }
+
+        /// The write side of the stream's readiness API, on a half.
+        macro_rules! write_half_readiness {
+            ($field:tt) => {
+                /// Waits until the stream is ready for `interest`; see
+                #[doc = concat!("[`", stringify!($stream), "::ready`].")]
+                ///
+                /// # Errors
+                ///
+                /// If the runtime that drives the stream has shut down.
+                pub async fn ready(
+                    &self,
+                    interest: crate::io::Interest,
+                ) -> io::Result<crate::io::Ready> {
+                    self.$field.ready(interest).await
+                }
+
+                /// Waits until the stream is writable; see
+                #[doc = concat!("[`", stringify!($stream), "::writable`].")]
+                ///
+                /// # Errors
+                ///
+                /// If the runtime that drives the stream has shut down.
+                pub async fn writable(&self) -> io::Result<()> {
+                    self.$field.writable().await
+                }
+
+                /// Writes once without waiting; see
+                #[doc = concat!("[`", stringify!($stream), "::try_write`].")]
+                ///
+                /// # Errors
+                ///
+                /// `WouldBlock`, or the OS error of the write.
+                pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+                    self.$field.try_write(buf)
+                }
+
+                /// Writes once from several buffers without waiting; see
+                #[doc = concat!("[`", stringify!($stream), "::try_write_vectored`].")]
+                ///
+                /// # Errors
+                ///
+                /// `WouldBlock`, or the OS error of the write.
+                pub fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+                    self.$field.try_write_vectored(bufs)
+                }
+            };
+        }
+
         #[doc = concat!("The read half of a [`", stringify!($stream), "`] borrowed by [`",
             stringify!($stream), "::split`].")]
         ///
@@ -111,15 +220,7 @@ macro_rules! stream_halves {
                 self.0.local_addr()
             }
 
-            /// Waits until the stream is (probably) readable.
-            pub async fn readable(&self) -> io::Result<()> {
-                self.0.readable().await
-            }
-
-            /// Reads once without waiting; `WouldBlock` if nothing is there.
-            pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-                self.0.try_read(buf)
-            }
+            read_half_readiness!(0);
         }
 
         impl WriteHalf<'_> {
@@ -133,16 +234,7 @@ macro_rules! stream_halves {
                 self.0.local_addr()
             }
 
-            /// Waits until the stream is (probably) writable.
-            pub async fn writable(&self) -> io::Result<()> {
-                self.0.writable().await
-            }
-
-            /// Writes once without waiting; `WouldBlock` if the socket's
-            /// buffer is full.
-            pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-                self.0.try_write(buf)
-            }
+            write_half_readiness!(0);
         }
 
         impl OwnedReadHalf {
@@ -177,15 +269,7 @@ macro_rules! stream_halves {
                 self.inner.local_addr()
             }
 
-            /// Waits until the stream is (probably) readable.
-            pub async fn readable(&self) -> io::Result<()> {
-                self.inner.readable().await
-            }
-
-            /// Reads once without waiting; `WouldBlock` if nothing is there.
-            pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-                self.inner.try_read(buf)
-            }
+            read_half_readiness!(inner);
         }
 
         impl OwnedWriteHalf {
@@ -214,16 +298,7 @@ macro_rules! stream_halves {
                 self.inner.local_addr()
             }
 
-            /// Waits until the stream is (probably) writable.
-            pub async fn writable(&self) -> io::Result<()> {
-                self.inner.writable().await
-            }
-
-            /// Writes once without waiting; `WouldBlock` if the socket's
-            /// buffer is full.
-            pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-                self.inner.try_write(buf)
-            }
+            write_half_readiness!(inner);
         }
 
         impl Drop for OwnedWriteHalf {

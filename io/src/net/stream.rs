@@ -9,6 +9,9 @@ use std::task::{Context, Poll, ready};
 
 use smp_rt_executor::task::poll_charge;
 
+use bytes::BufMut;
+
+use crate::io::Interest;
 use crate::poll_evented::PollEvented;
 
 /// A connected stream socket of `std`.
@@ -128,6 +131,244 @@ impl<T: StreamSocket> PollEvented<T> {
             result => result,
         }
     }
+}
+
+impl<T: StreamSocket> PollEvented<T> {
+    /// `try_read` of the stream types and their read halves.
+    pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.try_io_interest(Interest::READABLE, |io| io.read_once(buf))
+    }
+
+    /// `try_read_vectored` of the stream types and their read halves.
+    pub(crate) fn try_read_vectored(&self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.try_io_interest(Interest::READABLE, |io| io.read_vectored_once(bufs))
+    }
+
+    /// `try_read_buf` of the stream types and their read halves: reads
+    /// into `buf`'s spare capacity and advances it.
+    pub(crate) fn try_read_buf<B: BufMut + ?Sized>(&self, buf: &mut B) -> io::Result<usize> {
+        self.try_io_interest(Interest::READABLE, |io| {
+            let chunk = buf.chunk_mut();
+            // SAFETY: `UninitSlice` is a `[MaybeUninit<u8>]` view of the
+            // spare capacity; the read only writes to it.
+            let dst = unsafe { chunk.as_uninit_slice_mut() };
+            let n = io.read_uninit(dst)?;
+            // SAFETY: the read initialized the first `n` bytes of the chunk.
+            unsafe { buf.advance_mut(n) };
+            Ok(n)
+        })
+    }
+
+    /// `try_write` of the stream types and their write halves.
+    pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.try_io_interest(Interest::WRITABLE, |io| io.write_once(buf))
+    }
+
+    /// `try_write_vectored` of the stream types and their write halves.
+    pub(crate) fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.try_io_interest(Interest::WRITABLE, |io| io.write_vectored_once(bufs))
+    }
+}
+
+/// The readiness API of a stream type, as tokio has it on `TcpStream` and
+/// `UnixStream`: `ready`, `readable`, `writable`, `poll_read_ready`,
+/// `poll_write_ready`, the `try_*` reads and writes, `try_io` and
+/// `async_io`. Expands inside the type's `impl` block; `$io` is the path
+/// to its `PollEvented` from `self`.
+macro_rules! stream_readiness {
+    ($example:literal) => {
+        /// Waits until the stream is ready for any part of `interest`, and
+        /// returns what it is ready for.
+        ///
+        /// As in tokio, this is used with the `try_*` methods: the readiness
+        /// may be spurious (the `try_*` call then returns `WouldBlock`,
+        /// which clears it, and the next `ready` waits again). A stream is
+        /// ready only once the runtime's reactor has seen it so: a new
+        /// stream with nothing to read is not readable. Once the peer has
+        /// shut down, a readable interest is answered at once by
+        /// `Ready::READ_CLOSED`.
+        ///
+        /// Cancel safe. Charges one reduction per poll.
+        ///
+        /// # Errors
+        ///
+        /// If the runtime that drives the stream has shut down, or
+        /// `interest` is `Interest::PRIORITY`, which smp_rt's reactor does
+        /// not watch.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// # smp_rt::block_on(async {
+        /// use smp_rt_io::io::Interest;
+        #[doc = $example]
+        /// b.try_write(b"ping")?;
+        /// loop {
+        ///     let ready = a.ready(Interest::READABLE | Interest::WRITABLE).await?;
+        ///     if ready.is_readable() {
+        ///         let mut buf = [0; 16];
+        ///         match a.try_read(&mut buf) {
+        ///             Ok(n) => {
+        ///                 assert_eq!(&buf[..n], b"ping");
+        ///                 break;
+        ///             }
+        ///             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+        ///             Err(e) => return Err(e),
+        ///         }
+        ///     }
+        /// }
+        /// # std::io::Result::Ok(()) }).unwrap();
+        /// ```
+        pub async fn ready(
+            &self,
+            interest: crate::io::Interest,
+        ) -> std::io::Result<crate::io::Ready> {
+            self.io.ready_api(interest).await
+        }
+
+        /// Waits until the stream is readable: data to read, or the end of
+        /// the stream (see [`ready`](Self::ready)). Cancel safe; charges one
+        /// reduction per poll.
+        ///
+        /// # Errors
+        ///
+        /// If the runtime that drives the stream has shut down.
+        pub async fn readable(&self) -> std::io::Result<()> {
+            self.io
+                .ready_api(crate::io::Interest::READABLE)
+                .await
+                .map(|_| ())
+        }
+
+        /// Waits until the stream is writable (see [`ready`](Self::ready)).
+        /// Cancel safe; charges one reduction per poll.
+        ///
+        /// # Errors
+        ///
+        /// If the runtime that drives the stream has shut down.
+        pub async fn writable(&self) -> std::io::Result<()> {
+            self.io
+                .ready_api(crate::io::Interest::WRITABLE)
+                .await
+                .map(|_| ())
+        }
+
+        /// Polls for read readiness: `Ready(Ok(()))` once the reactor has
+        /// seen the stream readable (or closed for reading). On `Pending`,
+        /// `cx`'s waker is woken when that may have changed; only the
+        /// waker of the last call is kept per task. Charges one reduction.
+        ///
+        /// # Errors
+        ///
+        /// If the runtime that drives the stream has shut down.
+        pub fn poll_read_ready(
+            &self,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            self.io.poll_ready_api(crate::io::Interest::READABLE, cx)
+        }
+
+        /// Polls for write readiness, as
+        /// [`poll_read_ready`](Self::poll_read_ready) does for reading.
+        ///
+        /// # Errors
+        ///
+        /// If the runtime that drives the stream has shut down.
+        pub fn poll_write_ready(
+            &self,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            self.io.poll_ready_api(crate::io::Interest::WRITABLE, cx)
+        }
+
+        /// Reads once without waiting: the bytes read (0 at the end of the
+        /// stream or for an empty `buf`), or `WouldBlock` if there is
+        /// nothing to read, which clears the read readiness: the next
+        /// [`readable`](Self::readable) waits for new data.
+        ///
+        /// # Errors
+        ///
+        /// `WouldBlock`, or the OS error of the read.
+        pub fn try_read(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.io.try_read(buf)
+        }
+
+        /// [`try_read`](Self::try_read) into several buffers, in order.
+        ///
+        /// # Errors
+        ///
+        /// `WouldBlock`, or the OS error of the read.
+        pub fn try_read_vectored(
+            &self,
+            bufs: &mut [std::io::IoSliceMut<'_>],
+        ) -> std::io::Result<usize> {
+            self.io.try_read_vectored(bufs)
+        }
+
+        /// [`try_read`](Self::try_read) into `buf`'s spare capacity (a
+        /// `Vec<u8>` or `BytesMut` grows if it has none), advancing it by
+        /// the bytes read.
+        ///
+        /// # Errors
+        ///
+        /// `WouldBlock`, or the OS error of the read.
+        pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> std::io::Result<usize> {
+            self.io.try_read_buf(buf)
+        }
+
+        /// Writes once without waiting: the bytes written, or `WouldBlock`
+        /// if the send buffer is full, which clears the write readiness:
+        /// the next [`writable`](Self::writable) waits for room.
+        ///
+        /// # Errors
+        ///
+        /// `WouldBlock`, or the OS error of the write.
+        pub fn try_write(&self, buf: &[u8]) -> std::io::Result<usize> {
+            self.io.try_write(buf)
+        }
+
+        /// [`try_write`](Self::try_write) from several buffers, in order.
+        ///
+        /// # Errors
+        ///
+        /// `WouldBlock`, or the OS error of the write.
+        pub fn try_write_vectored(&self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+            self.io.try_write_vectored(bufs)
+        }
+
+        /// Runs `f`, an operation of your own on the socket (through
+        /// `AsRawFd`/`AsFd`), once, without waiting, if the stream may be
+        /// ready for `interest`; otherwise returns `WouldBlock` without
+        /// running it. If `f` returns `WouldBlock`, the readiness for
+        /// `interest` is cleared, so `f` must return it only when the
+        /// socket did (the socket is non-blocking).
+        ///
+        /// # Errors
+        ///
+        /// `WouldBlock`, or `f`'s error.
+        pub fn try_io<R>(
+            &self,
+            interest: crate::io::Interest,
+            f: impl FnOnce() -> std::io::Result<R>,
+        ) -> std::io::Result<R> {
+            self.io.try_io_interest(interest, |_| f())
+        }
+
+        /// Runs `f` (as for [`try_io`](Self::try_io)) whenever the stream is
+        /// ready for `interest`, until it returns something other than
+        /// `WouldBlock`. Charges one reduction per poll.
+        ///
+        /// # Errors
+        ///
+        /// `f`'s error, or an error if the runtime has shut down.
+        pub async fn async_io<R>(
+            &self,
+            interest: crate::io::Interest,
+            mut f: impl FnMut() -> std::io::Result<R>,
+        ) -> std::io::Result<R> {
+            self.io.async_io(interest, |_| f()).await
+        }
+    };
 }
 
 /// Implements the read traits (smp_rt's, futures', and tokio's with
@@ -313,7 +554,7 @@ macro_rules! impl_async_write {
     };
 }
 
-pub(crate) use {impl_async_read, impl_async_write};
+pub(crate) use {impl_async_read, impl_async_write, stream_readiness};
 
 #[cfg(test)]
 mod short_transfer_tests {

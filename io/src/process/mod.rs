@@ -41,7 +41,7 @@ use std::task::{Context, Poll, ready};
 pub use pipe::{ChildStderr, ChildStdin, ChildStdout};
 
 use crate::io::{AsyncRead, ReadBuf};
-use crate::poll_evented::current;
+use crate::poll_evented::try_current;
 use exit::ExitWatch;
 
 /// A process builder, as `tokio::process::Command`: `std`'s `Command`
@@ -232,7 +232,7 @@ impl Command {
     /// be found or run (`NotFound`, `PermissionDenied`); any error of
     /// `std::process::Command::spawn`.
     pub fn spawn(&mut self) -> io::Result<Child> {
-        let (_, reactor) = current()?;
+        let (_, reactor) = try_current()?;
         let reactor = reactor.inner();
         let mut std = self.std.spawn()?;
         let stdin = std.stdin.take();

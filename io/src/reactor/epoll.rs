@@ -109,6 +109,9 @@ fn decode(key: usize, flags: epoll::EventFlags) -> PollEvent {
         // reach the end of the stream and never block again; `EPOLLHUP`:
         // both sides are shut down.
         read_closed: flags.intersects(F::RDHUP | F::HUP),
+        // A hang-up, or an error on a writable socket (or alone).
+        write_closed: flags.contains(F::HUP) || flags.contains(F::OUT | F::ERR) || flags == F::ERR,
+        error: flags.contains(F::ERR),
     }
 }
 

@@ -22,8 +22,10 @@
 //!
 //! Each source has two directions, read and write. Per source:
 //!
-//! * `readiness` (an atomic) holds one *ready* bit per direction and a tick
-//!   counter that the reactor bumps on every event it delivers to the source;
+//! * `readiness` (an atomic) holds one *ready* bit per direction and one
+//!   tick counter per direction that the reactor bumps on every event it
+//!   delivers for that direction (plus the closed, error and unconfirmed
+//!   bits below);
 //! * `state` (a mutex) holds the wakers waiting in each direction, which
 //!   directions are armed in the poller, and whether the source is closed.
 //!
@@ -35,7 +37,8 @@
 //!    `Pending`;
 //! 2. try the non-blocking operation;
 //! 3. on `WouldBlock`, [`Source::clear_ready`] clears the ready bit *only if
-//!    the tick is still the one seen in step 1*: an event that arrived while
+//!    the direction's tick is still the one seen in step 1*: an event that
+//!    arrived for that direction while
 //!    the operation ran bumped the tick, so it is not lost and the operation
 //!    is retried; then back to step 1.
 //!
@@ -54,6 +57,19 @@
 //! operation failing and its task registering: the reactor sets the bits
 //! under the state lock, and step 1 re-checks them under the same lock
 //! before it registers.
+//!
+//! # Optimism and the readiness API
+//!
+//! The ready bits a source starts with are a guess, marked *unconfirmed*
+//! until an event for the direction arrives. IO operations
+//! ([`Source::poll_ready`], and [`Source::try_ready`] for the `try_*`
+//! calls) count them: the first operation is tried at once. tokio's
+//! readiness API ([`Source::poll_ready_interest`]: `ready`, `readable`,
+//! `poll_read_ready`, `AsyncFd`) does not: it reports only what an event
+//! confirmed, so a new socket with nothing to read is not readable.
+//! Registration makes epoll report the descriptor's current state, so a
+//! direction that is ready is confirmed one reactor turn later.
+//! `docs/DESIGN.md` ("IO readiness") has the whole rule.
 //!
 //! # Interest
 //!
@@ -91,6 +107,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use crate::io::{Interest, Ready};
+
 #[cfg(all(
     any(target_os = "linux", target_os = "android"),
     not(smp_rt_portable_poller)
@@ -116,6 +134,11 @@ pub(crate) struct PollEvent {
     writable: bool,
     /// The peer shut down its side: reads reach the end of the stream.
     read_closed: bool,
+    /// Writing can make no progress any more (hang-up, or an error on a
+    /// writable socket).
+    write_closed: bool,
+    /// An error is pending on the descriptor.
+    error: bool,
 }
 
 /// One of the two directions of a source.
@@ -137,24 +160,140 @@ impl Direction {
     const fn index(self) -> usize {
         self as usize
     }
+
+    /// `[read, write]` with only this direction set.
+    const fn only(self) -> [bool; 2] {
+        match self {
+            Direction::Read => [true, false],
+            Direction::Write => [false, true],
+        }
+    }
+
+    /// The direction's *unconfirmed* bit in `Source::readiness`: its ready
+    /// bit was set at registration, not by an event.
+    const fn unconfirmed(self) -> u64 {
+        UNCONFIRMED_READ << (self as u64)
+    }
 }
 
 /// Both ready bits of `Source::readiness`.
 const READY_MASK: u64 = 0b11;
 /// Sticky bit of `Source::readiness`: the reading side reached its end.
 const READ_CLOSED: u64 = 0b100;
+/// Sticky bit of `Source::readiness`: the writing side can make no progress.
+const WRITE_CLOSED: u64 = 0b1000;
+/// Bit of `Source::readiness`: the poller reported an error condition.
+const ERROR: u64 = 0b1_0000;
+/// Bit of `Source::readiness`: the read bit is the registration's guess,
+/// not yet confirmed by an event (see "Optimism and the readiness API").
+const UNCONFIRMED_READ: u64 = 0b10_0000;
+/// As [`UNCONFIRMED_READ`], for the write bit.
+const UNCONFIRMED_WRITE: u64 = 0b100_0000;
 /// The bits below the tick.
-const FLAGS_MASK: u64 = READY_MASK | READ_CLOSED;
-/// One step of the tick counter that sits above the flags.
-const TICK_ONE: u64 = 0b1000;
+const FLAGS_MASK: u64 =
+    READY_MASK | READ_CLOSED | WRITE_CLOSED | ERROR | UNCONFIRMED_READ | UNCONFIRMED_WRITE;
+/// Where the read direction's tick counter starts, above the flags.
+const READ_TICK_SHIFT: u32 = 7;
+/// Where the write direction's tick counter starts, above the read tick.
+const WRITE_TICK_SHIFT: u32 = READ_TICK_SHIFT + TICK_BITS;
+/// The width of each direction's tick counter (it wraps around: an
+/// operation would have to span 2^28 events of its direction to be fooled).
+const TICK_BITS: u32 = 28;
+/// A new source's readiness: both directions ready, neither confirmed.
+const REGISTERED: u64 = READY_MASK | UNCONFIRMED_READ | UNCONFIRMED_WRITE;
 
-/// The tick a readiness check observed; see [`Source::clear_ready`].
+/// What the readiness API may report from a readiness word: `confirmed`
+/// leaves out ready bits that no event has set yet (tokio's view); without
+/// it, they count (the view of an operation about to be tried anyway).
+fn ready_of(readiness: u64, confirmed: bool) -> Ready {
+    let mut ready = Ready::EMPTY;
+    let unconfirmed = if confirmed { readiness } else { 0 };
+    if readiness & Direction::Read.bit() != 0 && unconfirmed & UNCONFIRMED_READ == 0 {
+        ready |= Ready::READABLE;
+    }
+    if readiness & Direction::Write.bit() != 0 && unconfirmed & UNCONFIRMED_WRITE == 0 {
+        ready |= Ready::WRITABLE;
+    }
+    if readiness & READ_CLOSED != 0 {
+        ready |= Ready::READ_CLOSED;
+    }
+    if readiness & WRITE_CLOSED != 0 {
+        ready |= Ready::WRITE_CLOSED;
+    }
+    if readiness & ERROR != 0 {
+        ready |= Ready::ERROR;
+    }
+    ready
+}
+
+/// The bits of `Source::readiness` that clearing `ready` clears: the ready
+/// bits (with their unconfirmed marks) and the error bit; the closed bits
+/// are sticky.
+fn clear_mask(ready: Ready) -> u64 {
+    let mut mask = 0;
+    if ready.is_readable() {
+        mask |= Direction::Read.bit() | UNCONFIRMED_READ;
+    }
+    if ready.is_writable() {
+        mask |= Direction::Write.bit() | UNCONFIRMED_WRITE;
+    }
+    if ready.is_error() {
+        mask |= ERROR;
+    }
+    mask
+}
+
+/// What the readiness API saw: the readiness that answers an interest, and
+/// the tick it was seen with (for clearing it again).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ReadyEvent {
+    /// The readiness seen, within the interest asked for.
+    pub(crate) ready: Ready,
+    /// The tick seen with it.
+    pub(crate) tick: Tick,
+}
+
+/// The ticks a readiness check observed; see [`Source::clear_ready`].
+///
+/// Each direction has its own tick, moved by the events that report that
+/// direction only: a write event during a read does not keep the read
+/// readiness a `WouldBlock` proved stale.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Tick(u64);
 
 impl Tick {
     fn of(readiness: u64) -> Tick {
         Tick(readiness & !FLAGS_MASK)
+    }
+
+    /// `dir`'s tick.
+    fn of_dir(self, dir: Direction) -> u64 {
+        let shift = match dir {
+            Direction::Read => READ_TICK_SHIFT,
+            Direction::Write => WRITE_TICK_SHIFT,
+        };
+        (self.0 >> shift) & ((1 << TICK_BITS) - 1)
+    }
+
+    /// Whether no event of a direction in `dirs` came between `self` and
+    /// `now`.
+    fn same_for(self, now: Tick, dirs: [bool; 2]) -> bool {
+        [Direction::Read, Direction::Write]
+            .into_iter()
+            .zip(dirs)
+            .all(|(dir, check)| !check || self.of_dir(dir) == now.of_dir(dir))
+    }
+
+    /// These ticks with those of the directions in `dirs` moved one step.
+    fn bumped(self, dirs: [bool; 2]) -> u64 {
+        let mut ticks = self.0;
+        for (shift, bump) in [READ_TICK_SHIFT, WRITE_TICK_SHIFT].into_iter().zip(dirs) {
+            if bump {
+                let field = ((1u64 << TICK_BITS) - 1) << shift;
+                ticks = (ticks & !field) | (ticks.wrapping_add(1 << shift) & field);
+            }
+        }
+        ticks
     }
 }
 
@@ -393,7 +532,7 @@ impl Inner {
             key,
             fd,
             reactor: Arc::clone(self),
-            readiness: AtomicU64::new(READY_MASK),
+            readiness: AtomicU64::new(REGISTERED),
             state: Mutex::new(SourceState::default()),
         });
         registry.slots[key] = Some(source.clone());
@@ -448,8 +587,8 @@ impl Source {
         &self.reactor
     }
 
-    /// The current tick, whether or not the direction is ready: what an
-    /// operation tried without waiting passes to `clear_ready`.
+    /// The current tick, whether or not the direction is ready.
+    #[cfg(test)]
     pub(crate) fn tick(&self) -> Tick {
         Tick::of(self.readiness.load(Ordering::Acquire))
     }
@@ -489,12 +628,92 @@ impl Source {
         Poll::Pending
     }
 
+    /// The readiness API's wait: returns what answers `interest` once an
+    /// event has confirmed it (see "Optimism and the readiness API");
+    /// otherwise registers the task with each direction `interest` covers
+    /// (errors are reported to both, so an error interest waits with the
+    /// readers).
+    pub(crate) fn poll_ready_interest(
+        &self,
+        interest: Interest,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<ReadyEvent>> {
+        let seen = |readiness: u64| {
+            let ready = ready_of(readiness, true).intersection(interest);
+            (!ready.is_empty()).then_some(ReadyEvent {
+                ready,
+                tick: Tick::of(readiness),
+            })
+        };
+        if let Some(event) = seen(self.readiness.load(Ordering::Acquire)) {
+            return Poll::Ready(Ok(event));
+        }
+        let mut state = lock(&self.state);
+        if state.shutdown {
+            return Poll::Ready(Err(shut_down_error()));
+        }
+        if state.closed {
+            return Poll::Ready(Err(closed_error()));
+        }
+        // As in `poll_ready`: the reactor sets bits under this lock.
+        if let Some(event) = seen(self.readiness.load(Ordering::Acquire)) {
+            return Poll::Ready(Ok(event));
+        }
+        let mut dirs = [None, None];
+        if interest.is_readable() || interest.is_error() {
+            dirs[0] = Some(Direction::Read);
+        }
+        if interest.is_writable() {
+            dirs[1] = Some(Direction::Write);
+        }
+        for dir in dirs.into_iter().flatten() {
+            let waiters = &mut state.waiters[dir.index()];
+            match waiters.iter_mut().find(|w| w.will_wake(cx.waker())) {
+                Some(waker) => waker.clone_from(cx.waker()),
+                None => waiters.push(cx.waker().clone()),
+            }
+        }
+        Poll::Pending
+    }
+
+    /// What answers `interest` for an operation tried without waiting: the
+    /// registration's unconfirmed guess counts (the operation itself
+    /// checks), a cleared direction does not (it is known to block).
+    pub(crate) fn try_ready(&self, interest: Interest) -> ReadyEvent {
+        let readiness = self.readiness.load(Ordering::Acquire);
+        ReadyEvent {
+            ready: ready_of(readiness, false).intersection(interest),
+            tick: Tick::of(readiness),
+        }
+    }
+
+    /// Clears the readiness in `event` (its ready directions and error;
+    /// the closed bits stay) if no event arrived since it was seen.
+    pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
+        let mask = clear_mask(event.ready);
+        // AcqRel/Acquire: as `clear_ready`, the tick comparison against the
+        // reactor's `dispatch` decides whether an event came in between.
+        let _ = self
+            .readiness
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |readiness| {
+                let dirs = [
+                    mask & (Direction::Read.bit() | ERROR) != 0,
+                    mask & (Direction::Write.bit() | ERROR) != 0,
+                ];
+                event
+                    .tick
+                    .same_for(Tick::of(readiness), dirs)
+                    .then_some(readiness & !mask)
+            });
+    }
+
     /// Clears `dir`'s ready bit if no event arrived since `tick` was seen.
     pub(crate) fn clear_ready(&self, dir: Direction, tick: Tick) {
         let _ = self
             .readiness
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |readiness| {
-                (Tick::of(readiness) == tick).then_some(readiness & !dir.bit())
+                tick.same_for(Tick::of(readiness), dir.only())
+                    .then_some(readiness & !(dir.bit() | dir.unconfirmed()))
             });
     }
 
@@ -507,7 +726,8 @@ impl Source {
             .readiness
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |readiness| {
                 let closed = dir == Direction::Read && readiness & READ_CLOSED != 0;
-                (Tick::of(readiness) == tick && !closed).then_some(readiness & !dir.bit())
+                (tick.same_for(Tick::of(readiness), dir.only()) && !closed)
+                    .then_some(readiness & !(dir.bit() | dir.unconfirmed()))
             });
     }
 
@@ -518,23 +738,33 @@ impl Source {
             return;
         }
         let mut bits = 0;
+        // An event confirms the directions it reports.
+        let mut confirmed = 0;
         if event.readable {
             bits |= Direction::Read.bit();
+            confirmed |= UNCONFIRMED_READ;
             wakers.append(&mut state.waiters[Direction::Read.index()]);
         }
         if event.writable {
             bits |= Direction::Write.bit();
+            confirmed |= UNCONFIRMED_WRITE;
             wakers.append(&mut state.waiters[Direction::Write.index()]);
         }
         if event.read_closed {
             bits |= READ_CLOSED;
         }
+        if event.write_closed {
+            bits |= WRITE_CLOSED;
+        }
+        if event.error {
+            bits |= ERROR;
+        }
         if bits != 0 {
             let _ = self
                 .readiness
                 .fetch_update(Ordering::AcqRel, Ordering::Acquire, |readiness| {
-                    let tick = (readiness & !FLAGS_MASK).wrapping_add(TICK_ONE);
-                    Some(tick | (readiness & FLAGS_MASK) | bits)
+                    let ticks = Tick::of(readiness).bumped([event.readable, event.writable]);
+                    Some(ticks | (readiness & FLAGS_MASK & !confirmed) | bits)
                 });
         }
     }
@@ -763,6 +993,8 @@ mod tests {
             readable: true,
             writable: false,
             read_closed,
+            write_closed: false,
+            error: false,
         };
         let ready_tick =
             |source: &Source, cx: &mut Context<'_>| match source.poll_ready(Direction::Read, cx) {
@@ -794,6 +1026,84 @@ mod tests {
         let tick = ready_tick(&source, &mut cx);
         source.clear_ready(Direction::Read, tick);
         assert!(source.poll_ready(Direction::Read, &mut cx).is_pending());
+        source.deregister();
+    }
+
+    fn event(source: &Source, readable: bool, writable: bool) -> PollEvent {
+        PollEvent {
+            key: source.key,
+            readable,
+            writable,
+            read_closed: false,
+            write_closed: false,
+            error: false,
+        }
+    }
+
+    #[test]
+    fn the_readiness_api_waits_for_an_event_where_operations_try_optimistically() {
+        let reactor = Reactor::new().unwrap();
+        let (_a, b) = UnixStream::pair().unwrap();
+        // SAFETY: `b` outlives the deregistration at the end of the test.
+        let source = unsafe { reactor.inner().register(b.as_raw_fd()) }.unwrap();
+        let mut cx = Context::from_waker(Waker::noop());
+        let both = Interest::READABLE | Interest::WRITABLE;
+
+        // Registered: operations try, the readiness API has seen nothing.
+        assert!(source.poll_ready(Direction::Read, &mut cx).is_ready());
+        assert!(source.poll_ready_interest(both, &mut cx).is_pending());
+        assert_eq!(
+            source.try_ready(both).ready,
+            Ready::READABLE | Ready::WRITABLE
+        );
+
+        // An event confirms only the direction it reports.
+        source.dispatch(event(&source, false, true), &mut Vec::new());
+        match source.poll_ready_interest(both, &mut cx) {
+            Poll::Ready(Ok(seen)) => assert_eq!(seen.ready, Ready::WRITABLE),
+            other => panic!("expected writable, got {other:?}"),
+        }
+        // A clear of what the readiness API saw makes it wait again.
+        let Poll::Ready(Ok(seen)) = source.poll_ready_interest(Interest::WRITABLE, &mut cx) else {
+            panic!("expected writable");
+        };
+        source.clear_readiness(seen);
+        assert!(
+            source
+                .poll_ready_interest(Interest::WRITABLE, &mut cx)
+                .is_pending()
+        );
+        source.deregister();
+    }
+
+    #[test]
+    fn an_event_of_one_direction_does_not_keep_the_other_from_being_cleared() {
+        let reactor = Reactor::new().unwrap();
+        let (_a, b) = UnixStream::pair().unwrap();
+        // SAFETY: `b` outlives the deregistration at the end of the test.
+        let source = unsafe { reactor.inner().register(b.as_raw_fd()) }.unwrap();
+        let mut cx = Context::from_waker(Waker::noop());
+        source.dispatch(event(&source, true, true), &mut Vec::new());
+
+        // A write event while a read found nothing: the read is cleared.
+        let read = source.try_ready(Interest::READABLE);
+        source.dispatch(event(&source, false, true), &mut Vec::new());
+        source.clear_readiness(read);
+        assert!(
+            source
+                .poll_ready_interest(Interest::READABLE, &mut cx)
+                .is_pending()
+        );
+        // A read event meanwhile keeps it.
+        source.dispatch(event(&source, true, false), &mut Vec::new());
+        let read = source.try_ready(Interest::READABLE);
+        source.dispatch(event(&source, true, false), &mut Vec::new());
+        source.clear_readiness(read);
+        assert!(
+            source
+                .poll_ready_interest(Interest::READABLE, &mut cx)
+                .is_ready()
+        );
         source.deregister();
     }
 

@@ -43,6 +43,8 @@ impl Events {
             readable: event.readable,
             writable: event.writable,
             read_closed: false,
+            write_closed: false,
+            error: false,
         })
     }
 }

@@ -58,8 +58,11 @@ impl TcpListener {
     ///
     /// # Errors
     ///
-    /// The error of the last address tried, a lookup error, or an error
-    /// outside an smp_rt runtime.
+    /// The error of the last address tried, or a lookup error.
+    ///
+    /// # Panics
+    ///
+    /// When polled outside an smp_rt runtime with IO, as tokio's does.
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         let addrs = resolve(addr).await?;
         let mut last_err = None;
@@ -82,7 +85,12 @@ impl TcpListener {
     ///
     /// # Errors
     ///
-    /// Outside an smp_rt runtime, or if the socket cannot be registered.
+    /// If the socket cannot be registered.
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with IO, as tokio's does.
+    #[track_caller]
     pub fn from_std(listener: net::TcpListener) -> io::Result<TcpListener> {
         listener.set_nonblocking(true)?;
         Ok(TcpListener {
@@ -157,6 +165,20 @@ fn raise_backlog(listener: &net::TcpListener) {
     if unsafe { listen(listener.as_raw_fd(), BACKLOG) } != 0 {
         let err = io::Error::last_os_error();
         tracing::debug!(%err, "could not enlarge a TCP listener's accept queue");
+    }
+}
+
+impl TryFrom<net::TcpListener> for TcpListener {
+    type Error = io::Error;
+
+    /// [`TcpListener::from_std`].
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with IO, as `from_std` does.
+    #[track_caller]
+    fn try_from(socket: net::TcpListener) -> io::Result<TcpListener> {
+        TcpListener::from_std(socket)
     }
 }
 

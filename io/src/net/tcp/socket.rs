@@ -174,6 +174,7 @@ impl TcpSocket {
     /// # Errors
     ///
     /// The OS error of `bind` (for example `AddrInUse`).
+    #[track_caller]
     pub fn bind(&self, addr: SocketAddr) -> io::Result<()> {
         Ok(rustix::net::bind(&self.fd, &addr)?)
     }
@@ -183,9 +184,13 @@ impl TcpSocket {
     /// # Errors
     ///
     /// The OS error of the connection (`ConnectionRefused`, `TimedOut`,
-    /// ...), or an error outside an smp_rt runtime.
+    /// ...).
+    ///
+    /// # Panics
+    ///
+    /// When polled outside an smp_rt runtime with IO, as tokio's does.
     pub async fn connect(self, addr: SocketAddr) -> io::Result<TcpStream> {
-        let (_, reactor) = poll_evented::current()?;
+        let (_, reactor) = poll_evented::current();
         let stream = net::TcpStream::from(self.fd);
         let io = connect(reactor.inner(), stream, &addr).await?;
         Ok(TcpStream { io })
@@ -195,7 +200,12 @@ impl TcpSocket {
     ///
     /// # Errors
     ///
-    /// The OS error of `listen`, or an error outside an smp_rt runtime.
+    /// The OS error of `listen`.
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with IO, as tokio's does.
+    #[track_caller]
     pub fn listen(self, backlog: u32) -> io::Result<TcpListener> {
         let backlog = i32::try_from(backlog).unwrap_or(i32::MAX);
         rustix::net::listen(&self.fd, backlog)?;

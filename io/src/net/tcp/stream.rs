@@ -2,8 +2,10 @@ use std::fmt;
 use std::io;
 use std::net::{self, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
+use crate::io::ReadBuf;
 use crate::net::addr::{ToSocketAddrs, resolve};
 use crate::net::stream::{impl_async_read, impl_async_write};
 use crate::net::tcp::TcpSocket;
@@ -63,9 +65,13 @@ impl TcpStream {
     /// # Errors
     ///
     /// The error of the last address tried (for example `ConnectionRefused`),
-    /// a lookup error, or an error outside an smp_rt runtime.
+    /// or a lookup error.
+    ///
+    /// # Panics
+    ///
+    /// When polled outside an smp_rt runtime with IO, as tokio's does.
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
-        poll_evented::current()?;
+        poll_evented::current();
         let mut last_err = None;
         for addr in resolve(addr).await? {
             match TcpSocket::new_for_addr(addr)?.connect(addr).await {
@@ -96,7 +102,12 @@ impl TcpStream {
     ///
     /// # Errors
     ///
-    /// Outside an smp_rt runtime, or if the socket cannot be registered.
+    /// If the socket cannot be registered.
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with IO, as tokio's does.
+    #[track_caller]
     pub fn from_std(stream: net::TcpStream) -> io::Result<TcpStream> {
         stream.set_nonblocking(true)?;
         Ok(TcpStream {
@@ -130,6 +141,51 @@ impl TcpStream {
         self.io.get_ref().nodelay()
     }
 
+    /// How long closing the socket waits for unsent data (`SO_LINGER`);
+    /// `None` when it does not wait.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `getsockopt`.
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        Ok(rustix::net::sockopt::socket_linger(self)?)
+    }
+
+    /// Sets `SO_LINGER`. With a duration, closing the socket (dropping the
+    /// stream) blocks the thread until the data is sent or the time is up:
+    /// a worker thread, here. tokio deprecates it for that reason; prefer
+    /// [`set_zero_linger`](Self::set_zero_linger) to reset on close.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `setsockopt`.
+    #[deprecated = "`SO_LINGER` causes the socket to block the thread on drop"]
+    pub fn set_linger(&self, dur: Option<Duration>) -> io::Result<()> {
+        Ok(rustix::net::sockopt::set_socket_linger(self, dur)?)
+    }
+
+    /// Sets a linger of zero: closing the socket discards unsent data and
+    /// resets the connection (`RST`) instead of the orderly `FIN`.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `setsockopt`.
+    pub fn set_zero_linger(&self) -> io::Result<()> {
+        Ok(rustix::net::sockopt::set_socket_linger(
+            self,
+            Some(Duration::ZERO),
+        )?)
+    }
+
+    /// Takes the socket's pending error (`SO_ERROR`), if any.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `getsockopt`.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+
     /// Sets the IP time-to-live of outgoing packets.
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         self.io.get_ref().set_ttl(ttl)
@@ -140,44 +196,67 @@ impl TcpStream {
         self.io.get_ref().ttl()
     }
 
-    /// Waits until the stream is (probably) readable: a later read may
-    /// still find nothing (`try_read` then returns `WouldBlock`).
-    pub async fn readable(&self) -> io::Result<()> {
-        self.io.ready(Direction::Read).await
-    }
+    crate::net::stream::stream_readiness!(
+        "use smp_rt_io::net::{TcpListener, TcpStream};\n\
+         let listener = TcpListener::bind(\"127.0.0.1:0\").await?;\n\
+         let a = TcpStream::connect(listener.local_addr()?).await?;\n\
+         let (b, _) = listener.accept().await?;"
+    );
 
-    /// Waits until the stream is (probably) writable.
-    pub async fn writable(&self) -> io::Result<()> {
-        self.io.ready(Direction::Write).await
-    }
-
-    /// Polls for readability; the waker is woken when it may have changed.
-    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.poll_ready(Direction::Read, cx)
-    }
-
-    /// Polls for writability; the waker is woken when it may have changed.
-    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.poll_ready(Direction::Write, cx)
-    }
-
-    /// Reads once without waiting: the bytes read (0 at end-of-file), or
-    /// `WouldBlock` if nothing is there yet.
-    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io
-            .try_io(Direction::Read, |s| io::Read::read(&mut &*s, buf))
-    }
-
-    /// Writes once without waiting: the bytes written, or `WouldBlock` if
-    /// the socket's send buffer is full.
-    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io
-            .try_io(Direction::Write, |s| io::Write::write(&mut &*s, buf))
-    }
-
-    /// Reads into `buf` without removing the data from the socket's queue.
+    /// Reads into `buf` without removing the data from the socket's
+    /// receive queue: the next read returns the same bytes. Waits until
+    /// there is data (or the end of the stream, which peeks 0 bytes).
+    /// Charges one reduction per poll.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of the `recv`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # smp_rt::block_on(async {
+    /// use smp_rt_io::io::{AsyncReadExt, AsyncWriteExt};
+    /// use smp_rt_io::net::{TcpListener, TcpStream};
+    ///
+    /// let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// let mut a = TcpStream::connect(listener.local_addr()?).await?;
+    /// let (mut b, _) = listener.accept().await?;
+    /// a.write_all(b"hello").await?;
+    /// let mut buf = [0; 5];
+    /// let n = b.peek(&mut buf).await?;
+    /// assert_eq!(&buf[..n], &b"hello"[..n]);
+    /// b.read_exact(&mut buf).await?; // still there
+    /// assert_eq!(&buf, b"hello");
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.io.io(Direction::Read, |s| s.peek(buf)).await
+    }
+
+    /// Polls to peek into the unfilled part of `buf` (see
+    /// [`peek`](Self::peek)), filling it by the bytes peeked, which are
+    /// returned. Charges one reduction.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of the `recv`.
+    pub fn poll_peek(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<usize>> {
+        let n = ready!(self.io.poll_io_charged(Direction::Read, cx, |s| {
+            // SAFETY: `recv` only writes to the unfilled memory, and
+            // returns how many bytes at its start it wrote.
+            let dst = unsafe { buf.unfilled_mut() };
+            let ((read, _), _) = rustix::net::recv(s, dst, rustix::net::RecvFlags::PEEK)?;
+            Ok(read.len())
+        }))?;
+        // SAFETY: the `recv` wrote those `n` bytes.
+        unsafe { buf.assume_init(n) };
+        buf.advance(n);
+        Poll::Ready(Ok(n))
     }
 
     /// Splits the stream into a read half and a write half that borrow it,
@@ -197,6 +276,20 @@ impl TcpStream {
 
 impl_async_read!(TcpStream; |this| this.io);
 impl_async_write!(TcpStream; |this| this.io);
+
+impl TryFrom<net::TcpStream> for TcpStream {
+    type Error = io::Error;
+
+    /// [`TcpStream::from_std`].
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with IO, as `from_std` does.
+    #[track_caller]
+    fn try_from(socket: net::TcpStream) -> io::Result<TcpStream> {
+        TcpStream::from_std(socket)
+    }
+}
 
 impl AsRawFd for TcpStream {
     fn as_raw_fd(&self) -> RawFd {

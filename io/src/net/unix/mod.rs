@@ -1,9 +1,11 @@
-//! Unix domain stream sockets: [`UnixListener`], [`UnixStream`], and the
-//! halves of a split stream.
+//! Unix domain sockets: [`UnixListener`], [`UnixStream`] and the halves
+//! of a split stream, and [`UnixDatagram`].
 
+mod datagram;
 mod listener;
 mod stream;
 
+pub use datagram::UnixDatagram;
 pub use listener::UnixListener;
 pub use stream::UnixStream;
 

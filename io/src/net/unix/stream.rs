@@ -4,7 +4,6 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::{self, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use rustix::net::{AddressFamily, SocketAddrUnix};
 
@@ -12,7 +11,7 @@ use crate::net::connect::{connect, stream_socket};
 use crate::net::stream::{impl_async_read, impl_async_write};
 use crate::net::unix::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use crate::poll_evented::{self, PollEvented};
-use crate::reactor::{Direction, Inner};
+use crate::reactor::Inner;
 
 /// A connected Unix domain stream socket.
 ///
@@ -62,10 +61,13 @@ impl UnixStream {
     ///
     /// # Errors
     ///
-    /// The OS error (`NotFound`, `ConnectionRefused`, `WouldBlock`, ...), or
-    /// an error outside an smp_rt runtime.
+    /// The OS error (`NotFound`, `ConnectionRefused`, `WouldBlock`, ...).
+    ///
+    /// # Panics
+    ///
+    /// When polled outside an smp_rt runtime with IO, as tokio's does.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
-        let (_, reactor) = poll_evented::current()?;
+        let (_, reactor) = poll_evented::current();
         let addr = unix_addr(path.as_ref())?;
         let socket = net::UnixStream::from(stream_socket(AddressFamily::UNIX)?);
         let io = connect(reactor.inner(), socket, &addr).await?;
@@ -76,7 +78,12 @@ impl UnixStream {
     ///
     /// # Errors
     ///
-    /// The OS error, or an error outside an smp_rt runtime.
+    /// The OS error.
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with IO, as tokio's does.
+    #[track_caller]
     pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
         let (a, b) = net::UnixStream::pair()?;
         Ok((UnixStream::from_std(a)?, UnixStream::from_std(b)?))
@@ -97,7 +104,12 @@ impl UnixStream {
     ///
     /// # Errors
     ///
-    /// Outside an smp_rt runtime, or if the socket cannot be registered.
+    /// If the socket cannot be registered.
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with IO, as tokio's does.
+    #[track_caller]
     pub fn from_std(stream: net::UnixStream) -> io::Result<UnixStream> {
         stream.set_nonblocking(true)?;
         Ok(UnixStream {
@@ -116,44 +128,23 @@ impl UnixStream {
         self.io.get_ref().local_addr()
     }
 
+    /// Takes the socket's pending error (`SO_ERROR`), if any.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `getsockopt`.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.io.get_ref().take_error()
+    }
+
     /// The address of the peer.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get_ref().peer_addr()
     }
 
-    /// Waits until the socket is (probably) readable.
-    pub async fn readable(&self) -> io::Result<()> {
-        self.io.ready(Direction::Read).await
-    }
-
-    /// Waits until the socket is (probably) writable.
-    pub async fn writable(&self) -> io::Result<()> {
-        self.io.ready(Direction::Write).await
-    }
-
-    /// Polls for readability; the waker is woken when it may have changed.
-    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.poll_ready(Direction::Read, cx)
-    }
-
-    /// Polls for writability; the waker is woken when it may have changed.
-    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.poll_ready(Direction::Write, cx)
-    }
-
-    /// Reads once without waiting: the bytes read (0 at end-of-file), or
-    /// `WouldBlock` if nothing is there yet.
-    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io
-            .try_io(Direction::Read, |s| io::Read::read(&mut &*s, buf))
-    }
-
-    /// Writes once without waiting: the bytes written, or `WouldBlock` if
-    /// the socket's send buffer is full.
-    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io
-            .try_io(Direction::Write, |s| io::Write::write(&mut &*s, buf))
-    }
+    crate::net::stream::stream_readiness!(
+        "use smp_rt_io::net::UnixStream;\nlet (a, b) = UnixStream::pair()?;"
+    );
 
     /// Splits the socket into a read half and a write half that borrow it.
     /// The write half's `shutdown` shuts down writing.
@@ -171,6 +162,20 @@ impl UnixStream {
 
 impl_async_read!(UnixStream; |this| this.io);
 impl_async_write!(UnixStream; |this| this.io);
+
+impl TryFrom<net::UnixStream> for UnixStream {
+    type Error = io::Error;
+
+    /// [`UnixStream::from_std`].
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with IO, as `from_std` does.
+    #[track_caller]
+    fn try_from(socket: net::UnixStream) -> io::Result<UnixStream> {
+        UnixStream::from_std(socket)
+    }
+}
 
 impl AsRawFd for UnixStream {
     fn as_raw_fd(&self) -> RawFd {
