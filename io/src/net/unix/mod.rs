@@ -4,10 +4,12 @@
 mod datagram;
 mod listener;
 mod stream;
+mod ucred;
 
 pub use datagram::UnixDatagram;
 pub use listener::UnixListener;
 pub use stream::UnixStream;
+pub use ucred::UCred;
 
 /// The address of a Unix socket (`std`'s).
 pub use std::os::unix::net::SocketAddr;

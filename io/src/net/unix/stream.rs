@@ -142,6 +142,24 @@ impl UnixStream {
         self.io.get_ref().peer_addr()
     }
 
+    /// The credentials of the peer process (Linux and Android; an
+    /// `Unsupported` error elsewhere).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # smp_rt::block_on(async {
+    /// use smp_rt_io::net::UnixStream;
+    ///
+    /// let (a, _b) = UnixStream::pair()?;
+    /// let cred = a.peer_cred()?;
+    /// assert_eq!(cred.pid(), Some(std::process::id() as i32));
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    pub fn peer_cred(&self) -> io::Result<super::UCred> {
+        super::ucred::peer_cred(std::os::fd::AsFd::as_fd(self.io.get_ref()))
+    }
+
     crate::net::stream::stream_readiness!(
         "use smp_rt_io::net::UnixStream;\nlet (a, b) = UnixStream::pair()?;"
     );
