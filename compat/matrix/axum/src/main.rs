@@ -47,7 +47,11 @@ async fn get_once(addr: std::net::SocketAddr, path: &str) -> (String, String) {
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();
     let status = response.lines().next().unwrap_or_default().to_owned();
-    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    let body = response
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
     (status, body)
 }
 
@@ -82,7 +86,10 @@ async fn main() {
         assert!(status.contains("200"), "{status}");
         assert_eq!(body, format!("hit {n}"));
         let (served_at, background_at) = reports.recv().await.unwrap();
-        assert_eq!((served_at, background_at), (Priority::Normal, Priority::Low));
+        assert_eq!(
+            (served_at, background_at),
+            (Priority::Normal, Priority::Low)
+        );
         println!("axum: {body}, served at {served_at:?}, background at {background_at:?}");
     }
     let (status, _) = get_once(addr, "/slow").await;

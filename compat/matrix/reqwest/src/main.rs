@@ -29,7 +29,14 @@ async fn main() {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let client = reqwest::Client::new();
-    let text = client.get(format!("http://{addr}/hello")).send().await.unwrap().text().await.unwrap();
+    let text = client
+        .get(format!("http://{addr}/hello"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(text, "hello from the facade");
     println!("reqwest GET: {text}");
 

@@ -38,25 +38,41 @@ type ReplyStream = Pin<Box<dyn Stream<Item = Result<HelloReply, Status>> + Send>
 
 #[tonic::async_trait]
 impl Greeter for Service {
-    async fn say_hello(&self, request: Request<HelloRequest>) -> Result<Response<HelloReply>, Status> {
+    async fn say_hello(
+        &self,
+        request: Request<HelloRequest>,
+    ) -> Result<Response<HelloReply>, Status> {
         let name = request.into_inner().name;
-        Ok(Response::new(HelloReply { message: format!("hello {name}") }))
+        Ok(Response::new(HelloReply {
+            message: format!("hello {name}"),
+        }))
     }
 
     type CountToStream = ReplyStream;
 
-    async fn count_to(&self, request: Request<HelloRequest>) -> Result<Response<ReplyStream>, Status> {
+    async fn count_to(
+        &self,
+        request: Request<HelloRequest>,
+    ) -> Result<Response<ReplyStream>, Status> {
         let count = request.into_inner().count;
         let (tx, rx) = tokio::sync::mpsc::channel(2);
         tokio::spawn(async move {
             for n in 1..=count {
                 tokio::time::sleep(Duration::from_millis(1)).await;
-                if tx.send(Ok(HelloReply { message: n.to_string() })).await.is_err() {
+                if tx
+                    .send(Ok(HelloReply {
+                        message: n.to_string(),
+                    }))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
         });
-        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 }
 
@@ -73,9 +89,14 @@ async fn main() {
             }),
     );
 
-    let mut client = GreeterClient::connect(format!("http://{addr}")).await.unwrap();
+    let mut client = GreeterClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
     let reply = client
-        .say_hello(HelloRequest { name: "facade".into(), count: 0 })
+        .say_hello(HelloRequest {
+            name: "facade".into(),
+            count: 0,
+        })
         .await
         .unwrap()
         .into_inner();
@@ -83,7 +104,10 @@ async fn main() {
     println!("tonic unary: {}", reply.message);
 
     let mut stream = client
-        .count_to(HelloRequest { name: String::new(), count: 4 })
+        .count_to(HelloRequest {
+            name: String::new(),
+            count: 4,
+        })
         .await
         .unwrap()
         .into_inner();

@@ -28,10 +28,15 @@ impl<S: tracing::Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Recorder {
     fn on_new_span(&self, _: &Attributes<'_>, _: &Id, _: Context<'_, S>) {}
 
     fn on_event(&self, event: &tracing::Event<'_>, ctx: Context<'_, S>) {
-        let Some(span) = ctx.event_span(event) else { return };
+        let Some(span) = ctx.event_span(event) else {
+            return;
+        };
         let mut message = Message(String::new());
         event.record(&mut message);
-        self.0.lock().unwrap().push((span.name().to_owned(), message.0));
+        self.0
+            .lock()
+            .unwrap()
+            .push((span.name().to_owned(), message.0));
     }
 }
 
@@ -68,6 +73,9 @@ async fn main() {
         .into_iter()
         .collect();
     assert_eq!(seen, expected);
-    println!("tracing: {} events recorded inside their spans across awaits", seen.len());
+    println!(
+        "tracing: {} events recorded inside their spans across awaits",
+        seen.len()
+    );
     println!("tracing: ok");
 }
