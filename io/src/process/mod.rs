@@ -41,7 +41,7 @@ use std::task::{Context, Poll, ready};
 pub use pipe::{ChildStderr, ChildStdin, ChildStdout};
 
 use crate::io::{AsyncRead, ReadBuf};
-use crate::poll_evented::try_current;
+use crate::poll_evented::current;
 use exit::ExitWatch;
 
 /// A process builder, as `tokio::process::Command`: `std`'s `Command`
@@ -228,11 +228,16 @@ impl Command {
     ///
     /// # Errors
     ///
-    /// Outside an smp_rt runtime with an IO reactor; a program that cannot
-    /// be found or run (`NotFound`, `PermissionDenied`); any error of
-    /// `std::process::Command::spawn`.
+    /// A program that cannot be found or run (`NotFound`,
+    /// `PermissionDenied`); any error of `std::process::Command::spawn`.
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with an IO reactor, as tokio's does; the
+    /// message says how to fix it.
+    #[track_caller]
     pub fn spawn(&mut self) -> io::Result<Child> {
-        let (_, reactor) = try_current()?;
+        let (_, reactor) = current();
         let reactor = reactor.inner();
         let mut std = self.std.spawn()?;
         let stdin = std.stdin.take();
