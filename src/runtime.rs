@@ -113,6 +113,44 @@ impl Builder {
         self
     }
 
+    /// Names each of the runtime's threads (workers and blocking threads)
+    /// with what `f` returns, instead of [`thread_name`](Self::thread_name).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use smp_rt::runtime::Builder;
+    ///
+    /// static NEXT: AtomicUsize = AtomicUsize::new(0);
+    /// let rt = Builder::new_multi_thread()
+    ///     .worker_threads(1)
+    ///     .thread_name_fn(|| format!("my-pool-{}", NEXT.fetch_add(1, Ordering::Relaxed)))
+    ///     .build()
+    ///     .unwrap();
+    /// let name = rt.block_on(async {
+    ///     smp_rt::spawn(async { std::thread::current().name().map(str::to_owned) })
+    ///         .await
+    ///         .unwrap()
+    /// });
+    /// assert!(name.unwrap().starts_with("my-pool-"));
+    /// ```
+    pub fn thread_name_fn(
+        &mut self,
+        f: impl Fn() -> String + Send + Sync + 'static,
+    ) -> &mut Builder {
+        self.settings.thread_name_fn = Some(Arc::new(f));
+        self
+    }
+
+    /// The stack size of the runtime's threads (workers and blocking
+    /// threads), in bytes; by default `std`'s (2 MiB, or
+    /// `RUST_MIN_STACK`).
+    pub fn thread_stack_size(&mut self, size: usize) -> &mut Builder {
+        self.settings.thread_stack_size = Some(size);
+        self
+    }
+
     /// Names the runtime: [`Handle::name`] returns it (default: no name).
     ///
     /// # Panics

@@ -365,3 +365,43 @@ fn worker_threads_from_the_environment() {
         "{out}"
     );
 }
+
+/// The stack size of the calling thread, from its pthread attributes.
+#[cfg(target_os = "linux")]
+fn own_stack_size() -> usize {
+    // SAFETY: `attr` is initialized by `pthread_getattr_np` before it is
+    // read, and destroyed once.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        assert_eq!(libc::pthread_getattr_np(libc::pthread_self(), &mut attr), 0);
+        let mut size = 0;
+        assert_eq!(libc::pthread_attr_getstacksize(&attr, &mut size), 0);
+        libc::pthread_attr_destroy(&mut attr);
+        size
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn thread_stack_size_applies_to_workers_and_blocking_threads() {
+    const SIZE: usize = 7 << 20;
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_stack_size(SIZE)
+        .build()
+        .unwrap();
+    let (worker, blocking) = rt.block_on(async {
+        let worker = smp_rt::spawn(async { own_stack_size() }).await.unwrap();
+        let blocking = smp_rt::spawn_blocking(own_stack_size).await.unwrap();
+        (worker, blocking)
+    });
+    assert!(worker >= SIZE, "worker stack: {worker}");
+    assert!(blocking >= SIZE, "blocking stack: {blocking}");
+    // The default is std's, well below what was asked for above.
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let default = rt.block_on(async { smp_rt::spawn(async { own_stack_size() }).await.unwrap() });
+    assert!(default < SIZE, "default worker stack: {default}");
+}

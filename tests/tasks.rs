@@ -187,6 +187,24 @@ fn abort_handle_cancels_without_owning_the_output() {
 }
 
 #[test]
+fn a_cloned_abort_handle_outlives_the_original_and_aborts_the_task() {
+    rt().block_on(async {
+        let handle = smp_rt::spawn(std::future::pending::<u8>());
+        let original = handle.abort_handle();
+        let clone = original.clone();
+        drop(original);
+        assert_eq!(clone.id(), handle.id());
+        std::thread::spawn(move || clone.abort()).join().unwrap();
+        assert!(handle.await.unwrap_err().is_cancelled());
+        // A clone of a finished task's handle says so.
+        let done = smp_rt::spawn(async {});
+        let abort = done.abort_handle();
+        done.await.unwrap();
+        assert!(abort.clone().is_finished());
+    });
+}
+
+#[test]
 fn a_panic_is_returned_through_the_join_handle_and_the_worker_goes_on() {
     // One worker: if the panic took it down, nothing after would run.
     let rt = Builder::new_multi_thread()

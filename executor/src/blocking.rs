@@ -93,11 +93,10 @@ impl BlockingPool {
             drop(state);
             let inner = Arc::clone(&self.inner);
             let handle = handle.clone();
-            let spawned = thread::Builder::new()
-                .name(format!(
-                    "{}-blocking-{id}",
-                    handle.shared.config.thread_name
-                ))
+            let spawned = handle
+                .shared
+                .config
+                .thread_builder(format_args!("-blocking-{id}"))
                 .spawn(move || {
                     let config = handle.shared.config.clone();
                     config.run_thread(|| inner.run(handle))

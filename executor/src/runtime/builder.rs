@@ -49,6 +49,10 @@ pub struct Settings {
     pub reductions: u32,
     /// Name prefix of the runtime's threads (default `smp-rt-worker`).
     pub thread_name: String,
+    /// Names each thread instead of `thread_name` when set.
+    pub thread_name_fn: Option<Arc<dyn Fn() -> String + Send + Sync>>,
+    /// Stack size of the runtime's threads, in bytes (default: `std`'s).
+    pub thread_stack_size: Option<usize>,
     /// Upper bound on the blocking pool's threads (default 512). Zero is
     /// invalid.
     pub max_blocking_threads: usize,
@@ -70,6 +74,8 @@ impl Settings {
             worker_threads: None,
             reductions: DEFAULT_REDUCTIONS,
             thread_name: "smp-rt-worker".to_owned(),
+            thread_name_fn: None,
+            thread_stack_size: None,
             max_blocking_threads: 512,
             thread_keep_alive: Duration::from_secs(10),
             name: None,
@@ -142,6 +148,7 @@ impl fmt::Debug for Settings {
             .field("worker_threads", &self.worker_threads)
             .field("reductions", &self.reductions)
             .field("thread_name", &self.thread_name)
+            .field("thread_stack_size", &self.thread_stack_size)
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("thread_keep_alive", &self.thread_keep_alive)
             .field("name", &self.name)
@@ -246,6 +253,8 @@ impl Builder {
             flavor: settings.flavor,
             reductions: settings.reductions,
             thread_name: settings.thread_name.clone(),
+            thread_name_fn: settings.thread_name_fn.clone(),
+            thread_stack_size: settings.thread_stack_size,
             extensions,
             on_thread_start: settings.on_thread_start.clone(),
             on_thread_stop: settings.on_thread_stop.clone(),

@@ -87,8 +87,9 @@ impl Runtime {
         if shared.config.flavor == Flavor::MultiThread {
             for index in 0..shared.workers.len() {
                 let shared = shared.clone();
-                let thread = thread::Builder::new()
-                    .name(format!("{}-{index}", shared.config.thread_name))
+                let thread = shared
+                    .config
+                    .thread_builder(format_args!("-{index}"))
                     .spawn(move || {
                         let config = shared.config.clone();
                         config.run_thread(|| run_worker(shared, index))

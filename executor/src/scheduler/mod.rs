@@ -76,6 +76,9 @@ pub(crate) struct Config {
     pub(crate) flavor: Flavor,
     pub(crate) reductions: u32,
     pub(crate) thread_name: String,
+    /// Names each thread instead of `thread_name` when set.
+    pub(crate) thread_name_fn: Option<std::sync::Arc<dyn Fn() -> String + Send + Sync>>,
+    pub(crate) thread_stack_size: Option<usize>,
     /// Services attached with `Builder::extension`.
     pub(crate) extensions: crate::runtime::Extensions,
     pub(crate) on_thread_start: Option<ThreadHook>,
@@ -83,6 +86,21 @@ pub(crate) struct Config {
 }
 
 impl Config {
+    /// A builder for one of the runtime's threads: named by the name
+    /// function if there is one, else `{thread_name}{suffix}`, with the
+    /// configured stack size.
+    pub(crate) fn thread_builder(&self, suffix: std::fmt::Arguments<'_>) -> std::thread::Builder {
+        let name = match &self.thread_name_fn {
+            Some(name_fn) => name_fn(),
+            None => format!("{}{suffix}", self.thread_name),
+        };
+        let builder = std::thread::Builder::new().name(name);
+        match self.thread_stack_size {
+            Some(size) => builder.stack_size(size),
+            None => builder,
+        }
+    }
+
     /// Runs `body` as the body of one of the runtime's threads, between the
     /// start and stop hooks.
     /// A hook that panics is reported, and the thread goes on: a worker

@@ -217,6 +217,25 @@ impl AbortHandle {
     }
 }
 
+impl Clone for AbortHandle {
+    fn clone(&self) -> Self {
+        AbortHandle {
+            id: self.id,
+            // The cloned waker holds its own reference on the task, which
+            // keeps the header alive for the clone.
+            task: self
+                .task
+                .as_ref()
+                .map(|(header, waker)| (*header, waker.clone())),
+        }
+    }
+}
+
+// Aborting is one atomic request on the header, whatever state a panic left
+// the caller in: nothing the handle holds can be seen half-updated.
+impl std::panic::UnwindSafe for AbortHandle {}
+impl std::panic::RefUnwindSafe for AbortHandle {}
+
 impl fmt::Debug for AbortHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AbortHandle").field("id", &self.id).finish()
