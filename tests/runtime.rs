@@ -224,7 +224,8 @@ fn enter_guard_nests() {
             .unwrap()
             .push(Handle::current().metrics().num_workers());
     }
-    assert!(Handle::try_current().is_err());
+    let outside = Handle::try_current().unwrap_err();
+    assert!(outside.is_missing_context() && !outside.is_thread_local_destroyed());
     assert_eq!(*seen.lock().unwrap(), vec![1, 2, 1]);
 }
 

@@ -115,9 +115,10 @@ pub(crate) fn replace_worker(
         .flatten()
 }
 
-/// A clone of the runtime handle entered on this thread.
-pub(crate) fn handle() -> Option<Handle> {
-    HANDLE.try_with(|c| c.borrow().clone()).ok().flatten()
+/// The runtime handle entered on this thread, or the error of a thread
+/// whose locals are already destroyed.
+pub(crate) fn try_handle() -> Result<Option<Handle>, std::thread::AccessError> {
+    HANDLE.try_with(|c| c.borrow().clone())
 }
 
 /// `f` of the runtime handle entered on this thread, borrowed (no clone);

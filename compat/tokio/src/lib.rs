@@ -47,9 +47,14 @@ pub mod runtime {
     pub use smp_rt::runtime::*;
 }
 
+#[cfg(unix)]
 pub mod signal {
     //! tokio's `signal`: smp_rt's signal listeners.
     pub use smp_rt::signal::*;
+}
+
+pub mod stream {
+    //! Empty, as tokio's: streams live in the `tokio-stream` crate.
 }
 
 pub mod sync {

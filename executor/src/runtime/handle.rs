@@ -51,11 +51,32 @@ impl fmt::Debug for Handle {
 /// Returned by [`Handle::try_current`] outside a runtime.
 #[derive(Debug)]
 pub struct TryCurrentError {
-    _priv: (),
+    /// The thread's locals were already destroyed (the thread is exiting),
+    /// rather than no runtime entered.
+    thread_local_destroyed: bool,
+}
+
+impl TryCurrentError {
+    /// Whether the call was made outside any runtime.
+    pub fn is_missing_context(&self) -> bool {
+        !self.thread_local_destroyed
+    }
+
+    /// Whether the call was made while the thread's locals were being
+    /// destroyed (from a thread-local's `Drop`, as the thread exits).
+    pub fn is_thread_local_destroyed(&self) -> bool {
+        self.thread_local_destroyed
+    }
 }
 
 impl fmt::Display for TryCurrentError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.thread_local_destroyed {
+            return f.write_str(
+                "the smp_rt runtime context of this thread was already destroyed (the thread \
+                 is exiting): the runtime cannot be reached from a thread-local's destructor",
+            );
+        }
         f.write_str(
             "there is no smp_rt runtime on this thread: call this from a task, \
              inside `Runtime::block_on`, or after `Runtime::enter`",
@@ -81,7 +102,15 @@ impl Handle {
 
     /// The handle of the runtime this thread is in, if any.
     pub fn try_current() -> Result<Handle, TryCurrentError> {
-        context::handle().ok_or(TryCurrentError { _priv: () })
+        match context::try_handle() {
+            Ok(Some(handle)) => Ok(handle),
+            Ok(None) => Err(TryCurrentError {
+                thread_local_destroyed: false,
+            }),
+            Err(_) => Err(TryCurrentError {
+                thread_local_destroyed: true,
+            }),
+        }
     }
 
     /// Spawns a task on this runtime at `Normal` priority.
@@ -187,7 +216,9 @@ impl Handle {
     /// ```
     pub fn current_extension<T: std::any::Any + Send + Sync>()
     -> Result<Option<Arc<T>>, TryCurrentError> {
-        context::with_handle(Handle::extension::<T>).ok_or(TryCurrentError { _priv: () })
+        context::with_handle(Handle::extension::<T>).ok_or(TryCurrentError {
+            thread_local_destroyed: false,
+        })
     }
 
     /// The runtime's [`Id`], unique in the process.

@@ -1,4 +1,5 @@
-//! `JoinSet`: a set of tasks awaited as they complete.
+//! `JoinSet`: a set of tasks awaited as they complete (also reachable at
+//! tokio's path, `task::join_set::JoinSet`).
 
 use std::fmt;
 use std::future::Future;

@@ -16,7 +16,7 @@ pub(crate) mod header;
 mod id;
 mod join_error;
 mod join_handle;
-mod join_set;
+pub mod join_set;
 mod local_set;
 pub(crate) mod owner;
 mod priority;
@@ -35,6 +35,12 @@ pub(crate) use local_set::local_set_entered;
 pub use local_set::{LocalEnterGuard, LocalRuntimeMarker, LocalSet, spawn_local};
 pub use priority::Priority;
 pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
+
+pub mod futures {
+    //! Task-related futures under tokio's module path
+    //! (`tokio::task::futures::TaskLocalFuture`).
+    pub use super::TaskLocalFuture;
+}
 
 pub use budget::{
     ConsumeBudget, Unconstrained, YieldNow, consume_budget, poll_charge, reduce, unconstrained,
