@@ -582,3 +582,49 @@ async fn smp_rt_extension_traits_on_a_file() {
     file.shutdown().await.unwrap();
     assert_eq!(fs::read_to_string(&path).await.unwrap(), "extension");
 }
+
+#[smp_rt::test]
+async fn set_times_waits_for_the_write_in_flight_and_sets_the_stamps() {
+    use std::time::{Duration, SystemTime};
+
+    let dir = TempDir::new();
+    let path = dir.join("stamped");
+    let mut file = File::create(&path).await.unwrap();
+    write_all(&mut file, b"written before the stamp")
+        .await
+        .unwrap();
+    let accessed = SystemTime::UNIX_EPOCH + Duration::from_secs(1_500_000_000);
+    let modified = SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+    file.set_times(
+        fs::FileTimes::new()
+            .set_accessed(accessed)
+            .set_modified(modified),
+    )
+    .await
+    .unwrap();
+    // The write was done before the stamps: it is all there, and it did
+    // not move the modification time afterwards.
+    let meta = fs::metadata(&path).await.unwrap();
+    assert_eq!(meta.len(), 24);
+    assert_eq!(meta.modified().unwrap(), modified);
+    assert_eq!(meta.accessed().unwrap(), accessed);
+    let later = modified + Duration::from_secs(60);
+    file.set_modified(later).await.unwrap();
+    assert_eq!(
+        fs::metadata(&path).await.unwrap().modified().unwrap(),
+        later
+    );
+}
+
+#[smp_rt::test]
+async fn a_file_from_a_raw_descriptor_owns_it() {
+    use std::os::fd::{FromRawFd, IntoRawFd};
+
+    let dir = TempDir::new();
+    let path = dir.join("raw");
+    std::fs::write(&path, b"raw bytes").unwrap();
+    let fd = std::fs::File::open(&path).unwrap().into_raw_fd();
+    // SAFETY: `fd` is open and nothing else owns it.
+    let mut file = unsafe { File::from_raw_fd(fd) };
+    assert_eq!(read_to_end(&mut file).await.unwrap(), b"raw bytes");
+}

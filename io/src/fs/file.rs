@@ -297,6 +297,39 @@ impl File {
         asyncify(move || std.sync_all()).await
     }
 
+    /// Waits for the operation in flight, then sets the timestamps in
+    /// `times` (`std::fs::File::set_times` on the blocking pool), so that
+    /// no write finishing later moves them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # smp_rt::block_on(async {
+    /// use std::time::{Duration, SystemTime};
+    /// use smp_rt::fs::{File, FileTimes};
+    ///
+    /// let path = std::env::temp_dir().join(format!("smp_rt-doc-set-times-{}", std::process::id()));
+    /// let file = File::create(&path).await?;
+    /// let then = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+    /// file.set_times(FileTimes::new().set_modified(then)).await?;
+    /// assert_eq!(file.metadata().await?.modified()?, then);
+    /// smp_rt::fs::remove_file(&path).await?;
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    pub async fn set_times(&self, times: super::FileTimes) -> io::Result<()> {
+        let mut inner = self.inner.lock().await;
+        inner.complete_inflight().await;
+        let std = self.std.clone();
+        let times = times.into_std();
+        asyncify(move || std.set_times(times)).await
+    }
+
+    /// Sets the last modification time; see [`set_times`](File::set_times).
+    pub async fn set_modified(&self, time: std::time::SystemTime) -> io::Result<()> {
+        self.set_times(super::FileTimes::new().set_modified(time))
+            .await
+    }
+
     /// Like [`sync_all`](File::sync_all), but may leave metadata that
     /// reading the data does not need unsynced
     /// (`std::fs::File::sync_data`).
@@ -666,5 +699,17 @@ impl std::os::fd::AsRawFd for File {
 impl std::os::fd::AsFd for File {
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         self.std.as_fd()
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::FromRawFd for File {
+    /// # Safety
+    ///
+    /// `fd` must be an open file descriptor that the new `File` owns (as
+    /// for `std::fs::File::from_raw_fd`).
+    unsafe fn from_raw_fd(fd: std::os::fd::RawFd) -> File {
+        // SAFETY: the caller's contract is `std`'s.
+        File::from_std(unsafe { std::fs::File::from_raw_fd(fd) })
     }
 }
