@@ -246,6 +246,18 @@ fn stream_options_conversions_and_lookup_host() {
         client.set_nodelay(true).unwrap();
         assert!(client.nodelay().unwrap());
         assert!(client.take_error().unwrap().is_none());
+        client.set_quickack(true).unwrap();
+        assert!(client.quickack().unwrap());
+
+        // Options of a socket not connected yet.
+        let socket = smp_rt::net::TcpSocket::new_v4().unwrap();
+        socket.set_tos_v4(0x10).unwrap();
+        assert_eq!(socket.tos_v4().unwrap(), 0x10);
+        assert_eq!(socket.tos().unwrap(), 0x10);
+        let too_big = socket.set_tos(256).unwrap_err();
+        assert_eq!(too_big.kind(), std::io::ErrorKind::InvalidInput);
+        socket.set_zero_linger().unwrap();
+        assert_eq!(socket.linger().unwrap(), Some(Duration::ZERO));
 
         // `std` types convert with `TryFrom`, registered with this runtime.
         let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

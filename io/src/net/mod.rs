@@ -17,6 +17,17 @@ pub mod tcp;
 mod udp;
 pub mod unix;
 
+/// Sets `IP_TOS` on `fd`, refusing a value that is not one byte.
+pub(crate) fn set_ip_tos(fd: std::os::fd::BorrowedFd<'_>, tos: u32) -> std::io::Result<()> {
+    let tos = u8::try_from(tos).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("IP_TOS is one byte: {tos} is out of range (0 to 255)"),
+        )
+    })?;
+    Ok(rustix::net::sockopt::set_ip_tos(fd, tos)?)
+}
+
 pub use addr::{ToSocketAddrs, lookup_host};
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;

@@ -676,13 +676,7 @@ impl UdpSocket {
     /// `InvalidInput` for a value above 255, or the OS error of
     /// `setsockopt`.
     pub fn set_tos_v4(&self, tos: u32) -> io::Result<()> {
-        let tos = u8::try_from(tos).map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("IP_TOS is one byte: {tos} is out of range (0 to 255)"),
-            )
-        })?;
-        Ok(rustix::net::sockopt::set_ip_tos(self, tos)?)
+        crate::net::set_ip_tos(std::os::fd::AsFd::as_fd(self), tos)
     }
 
     /// tokio's older name of [`tos_v4`](Self::tos_v4).

@@ -146,6 +146,32 @@ impl TcpSocket {
         Ok(sockopt::socket_linger(&self.fd)?)
     }
 
+    /// Sets `SO_LINGER` to zero: closing resets the connection at once
+    /// instead of sending what is left.
+    pub fn set_zero_linger(&self) -> io::Result<()> {
+        Ok(sockopt::set_socket_linger(&self.fd, Some(Duration::ZERO))?)
+    }
+
+    /// The IPv4 type-of-service field of outgoing packets (`IP_TOS`).
+    pub fn tos_v4(&self) -> io::Result<u32> {
+        Ok(sockopt::ip_tos(&self.fd)?.into())
+    }
+
+    /// Sets `IP_TOS`; `InvalidInput` for a value above 255.
+    pub fn set_tos_v4(&self, tos: u32) -> io::Result<()> {
+        crate::net::set_ip_tos(std::os::fd::AsFd::as_fd(&self.fd), tos)
+    }
+
+    /// tokio's older name of [`tos_v4`](Self::tos_v4).
+    pub fn tos(&self) -> io::Result<u32> {
+        self.tos_v4()
+    }
+
+    /// tokio's older name of [`set_tos_v4`](Self::set_tos_v4).
+    pub fn set_tos(&self, tos: u32) -> io::Result<()> {
+        self.set_tos_v4(tos)
+    }
+
     /// Sets `TCP_NODELAY` (no Nagle's algorithm) for the connection to come.
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         Ok(sockopt::set_tcp_nodelay(&self.fd, nodelay)?)

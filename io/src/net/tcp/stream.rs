@@ -177,6 +177,28 @@ impl TcpStream {
         )?)
     }
 
+    /// Whether `TCP_QUICKACK` is set: acknowledgements are sent at once
+    /// rather than delayed (Linux).
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `getsockopt`.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub fn quickack(&self) -> io::Result<bool> {
+        Ok(rustix::net::sockopt::tcp_quickack(self)?)
+    }
+
+    /// Sets `TCP_QUICKACK` (Linux). The kernel may clear it again on its
+    /// own; set it after each read that should be acknowledged at once.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `setsockopt`.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub fn set_quickack(&self, quickack: bool) -> io::Result<()> {
+        Ok(rustix::net::sockopt::set_tcp_quickack(self, quickack)?)
+    }
+
     /// Takes the socket's pending error (`SO_ERROR`), if any.
     ///
     /// # Errors
