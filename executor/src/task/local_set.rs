@@ -93,6 +93,8 @@ thread_local! {
 /// ```
 pub struct LocalSet {
     queue: Arc<LocalQueue>,
+    /// Drawn from the same sequence as runtimes' ids (tokio's `LocalSet::id`).
+    id: crate::runtime::Id,
     /// Neither `Send` nor `Sync`: the tasks run on this thread only.
     _not_send: PhantomData<*const ()>,
 }
@@ -139,8 +141,23 @@ impl LocalSet {
                 closed: AtomicBool::new(false),
                 queued: Condvar::new(),
             }),
+            id: crate::runtime::Id::next(),
             _not_send: PhantomData,
         }
+    }
+
+    /// The set's id, unique among runtimes and local sets of this process.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt_executor::task::LocalSet;
+    ///
+    /// let (a, b) = (LocalSet::new(), LocalSet::new());
+    /// assert_ne!(a.id(), b.id());
+    /// ```
+    pub fn id(&self) -> crate::runtime::Id {
+        self.id
     }
 
     /// Enters the set on this thread until the guard drops: the free
