@@ -655,6 +655,16 @@ async fn join_set_poll_join_next() {
 }
 
 #[smp_rt::test]
+async fn join_set_poll_join_next_with_id_pairs_outputs_with_ids() {
+    let mut set = JoinSet::new();
+    let first = set.spawn(async { "first" });
+    let out = std::future::poll_fn(|cx| set.poll_join_next_with_id(cx)).await;
+    assert_eq!(out.unwrap().unwrap(), (first.id(), "first"));
+    let none = std::future::poll_fn(|cx| set.poll_join_next_with_id(cx)).await;
+    assert!(none.is_none(), "an empty set is done");
+}
+
+#[smp_rt::test]
 async fn join_set_join_next_with_id_names_the_task() {
     let mut set = JoinSet::new();
     let ok = set.spawn(async { 1 });

@@ -200,6 +200,16 @@ impl<T> JoinSet<T> {
             .poll_next(cx)
             .map(|out| out.map(drop_id))
     }
+
+    /// Polls for the next task to complete, with its id: as
+    /// [`poll_join_next`](Self::poll_join_next), the output paired with
+    /// the task's id (a failed task's id is in its [`JoinError`]).
+    pub fn poll_join_next_with_id(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<(Id, T), JoinError>>> {
+        Pin::new(&mut self.tasks).poll_next(cx)
+    }
 }
 
 impl<T: 'static> JoinSet<T> {

@@ -254,6 +254,23 @@ impl<T: Clone + 'static> LocalKey<T> {
     pub fn get(&'static self) -> T {
         self.with(T::clone)
     }
+
+    /// A copy of the task-local value, or an [`AccessError`] if it is not
+    /// set here (tokio's `try_get`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// smp_rt_executor::task_local! {
+    ///     static NUMBER: u32;
+    /// }
+    ///
+    /// assert!(NUMBER.try_get().is_err());
+    /// NUMBER.sync_scope(7, || assert_eq!(NUMBER.try_get(), Ok(7)));
+    /// ```
+    pub fn try_get(&'static self) -> Result<T, AccessError> {
+        self.try_with(T::clone)
+    }
 }
 
 impl<T: 'static> fmt::Debug for LocalKey<T> {
