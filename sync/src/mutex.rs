@@ -440,7 +440,12 @@ impl<T: ?Sized + fmt::Display> fmt::Display for OwnedMutexGuard<T> {
 /// [`MutexGuard::map`]; unlocks the mutex when dropped.
 ///
 /// It can be sent to another thread when `T: Send`, and shared between
-/// threads when `T: Sync`.
+/// threads when `T: Sync`:
+///
+/// ```compile_fail
+/// fn assert_sync<T: Sync>() {}
+/// assert_sync::<smp_rt::sync::MappedMutexGuard<'static, std::cell::Cell<u8>>>();
+/// ```
 #[must_use = "the mutex unlocks as soon as the guard is dropped"]
 pub struct MappedMutexGuard<'a, T: ?Sized> {
     sem: &'a Semaphore,
