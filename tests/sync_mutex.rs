@@ -393,7 +393,10 @@ fn a_panicking_map_closure_unlocks_the_mutex() {
         });
     }));
     assert!(caught.is_err());
-    assert!(m.try_lock().is_ok(), "the guard was dropped while unwinding");
+    assert!(
+        m.try_lock().is_ok(),
+        "the guard was dropped while unwinding"
+    );
 
     let m = Arc::new(Mutex::new(Pair::default()));
     let guard = Arc::clone(&m).try_lock_owned().unwrap();
@@ -408,10 +411,7 @@ fn a_panicking_map_closure_unlocks_the_mutex() {
 
 #[test]
 fn owned_map_and_try_map_keep_the_lock_and_the_arc() {
-    let m = Arc::new(Mutex::new(Pair {
-        a: 5,
-        b: vec![1],
-    }));
+    let m = Arc::new(Mutex::new(Pair { a: 5, b: vec![1] }));
     let g = Arc::clone(&m).try_lock_owned().unwrap();
     let g = match OwnedMutexGuard::try_map(g, |p| p.b.get_mut(3)) {
         Ok(_) => panic!("index 3 does not exist"),
@@ -437,7 +437,9 @@ fn owned_map_and_try_map_keep_the_lock_and_the_arc() {
 
 #[test]
 fn owned_mapped_guard_unlocks_a_task_waiting_in_the_runtime() {
-    let rt = smp_rt::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = smp_rt::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let m = Arc::new(Mutex::new(Pair::default()));
         let a = OwnedMutexGuard::map(Arc::clone(&m).lock_owned().await, |p| &mut p.a);
@@ -454,10 +456,7 @@ fn owned_mapped_guard_unlocks_a_task_waiting_in_the_runtime() {
 
 #[test]
 fn mapped_guards_format_their_part() {
-    let m = Arc::new(Mutex::new(Pair {
-        a: 3,
-        b: vec![4],
-    }));
+    let m = Arc::new(Mutex::new(Pair { a: 3, b: vec![4] }));
     let a = MutexGuard::map(m.try_lock().unwrap(), |p| &mut p.a);
     assert_eq!(format!("{a} {a:?}"), "3 3");
     drop(a);
@@ -470,7 +469,8 @@ fn mapped_guards_format_their_part() {
 #[test]
 fn mapped_guard_of_an_unsized_part() {
     let m = Mutex::new([1, 2, 3, 4]);
-    let mut tail: MappedMutexGuard<'_, [i32]> = MutexGuard::map(m.try_lock().unwrap(), |a| &mut a[2..]);
+    let mut tail: MappedMutexGuard<'_, [i32]> =
+        MutexGuard::map(m.try_lock().unwrap(), |a| &mut a[2..]);
     tail[0] = 30;
     assert_eq!(tail.len(), 2);
     drop(tail);

@@ -345,9 +345,15 @@ fn notify_last_from_threads_wakes_each_waiter_once() {
 fn owned_notified_consumes_a_stored_permit() {
     let notify = Arc::new(Notify::new());
     notify.notify_one();
-    assert_eq!(Arc::clone(&notify).notified_owned().now_or_never(), Some(()));
+    assert_eq!(
+        Arc::clone(&notify).notified_owned().now_or_never(),
+        Some(())
+    );
     assert!(
-        Arc::clone(&notify).notified_owned().now_or_never().is_none(),
+        Arc::clone(&notify)
+            .notified_owned()
+            .now_or_never()
+            .is_none(),
         "the one permit was consumed"
     );
 }
@@ -396,7 +402,11 @@ fn dropped_owned_notified_passes_its_notification_on() {
     notify.notify_one();
     drop(only);
     assert_eq!(notify.notified().now_or_never(), Some(()));
-    assert_eq!(Arc::strong_count(&notify), 1, "the futures' clones are gone");
+    assert_eq!(
+        Arc::strong_count(&notify),
+        1,
+        "the futures' clones are gone"
+    );
 }
 
 #[test]

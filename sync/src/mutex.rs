@@ -557,10 +557,7 @@ unsafe impl<T: ?Sized + Send, U: ?Sized + Send> Send for OwnedMappedMutexGuard<T
 // SAFETY: sharing the guard shares `&U` (needs `U: Sync`) and
 // `&Arc<Mutex<T>>`, as `OwnedMutexGuard` does (needs `T: Send + Sync`);
 // tokio asks for `Send + Sync` of both.
-unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Send + Sync> Sync
-    for OwnedMappedMutexGuard<T, U>
-{
-}
+unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Send + Sync> Sync for OwnedMappedMutexGuard<T, U> {}
 
 impl<T: ?Sized, U: ?Sized> OwnedMappedMutexGuard<T, U> {
     /// Narrows the guard further. The mutex stays locked.
