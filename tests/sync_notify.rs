@@ -336,3 +336,152 @@ fn notify_last_from_threads_wakes_each_waiter_once() {
     };
     assert!(notifier.join().unwrap() >= 4 * n);
 }
+
+// ---------------------------------------------------------------------------
+// notified_owned
+// ---------------------------------------------------------------------------
+
+#[test]
+fn owned_notified_consumes_a_stored_permit() {
+    let notify = Arc::new(Notify::new());
+    notify.notify_one();
+    assert_eq!(
+        Arc::clone(&notify).notified_owned().now_or_never(),
+        Some(())
+    );
+    assert!(
+        Arc::clone(&notify)
+            .notified_owned()
+            .now_or_never()
+            .is_none(),
+        "the one permit was consumed"
+    );
+}
+
+#[test]
+fn owned_notified_counts_as_waiting_from_creation() {
+    let notify = Arc::new(Notify::new());
+    let before = Arc::clone(&notify).notified_owned();
+    notify.notify_waiters();
+    let after = Arc::clone(&notify).notified_owned();
+    assert_eq!(before.now_or_never(), Some(()));
+    assert!(after.now_or_never().is_none());
+}
+
+#[test]
+fn owned_and_borrowed_futures_share_one_queue() {
+    let notify = Arc::new(Notify::new());
+    let (count, waker) = counting_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut owned = pin!(Arc::clone(&notify).notified_owned());
+    let mut borrowed = pin!(notify.notified());
+    assert!(owned.as_mut().poll(&mut cx).is_pending());
+    assert!(borrowed.as_mut().poll(&mut cx).is_pending());
+    notify.notify_one();
+    assert_eq!(wakes(&count), 1);
+    assert!(owned.as_mut().poll(&mut cx).is_ready(), "it waited longest");
+    assert!(borrowed.as_mut().poll(&mut cx).is_pending());
+    notify.notify_one();
+    assert!(borrowed.as_mut().poll(&mut cx).is_ready());
+}
+
+#[test]
+fn dropped_owned_notified_passes_its_notification_on() {
+    let notify = Arc::new(Notify::new());
+    let mut first = Box::pin(Arc::clone(&notify).notified_owned());
+    let mut second = pin!(notify.notified());
+    assert!(!first.as_mut().enable());
+    assert!(!second.as_mut().enable());
+    notify.notify_one();
+    drop(first);
+    assert_eq!(second.now_or_never(), Some(()));
+
+    // With no other waiter, it becomes the stored permit.
+    let mut only = Box::pin(Arc::clone(&notify).notified_owned());
+    assert!(!only.as_mut().enable());
+    notify.notify_one();
+    drop(only);
+    assert_eq!(notify.notified().now_or_never(), Some(()));
+    assert_eq!(
+        Arc::strong_count(&notify),
+        1,
+        "the futures' clones are gone"
+    );
+}
+
+#[test]
+fn owned_enable_registers_without_polling() {
+    let notify = Arc::new(Notify::new());
+    let mut owned = pin!(Arc::clone(&notify).notified_owned());
+    assert!(!owned.as_mut().enable());
+    notify.notify_one();
+    assert!(owned.as_mut().enable(), "the notification reached it");
+    assert!(
+        notify.notified().now_or_never().is_none(),
+        "no permit was stored"
+    );
+    assert_eq!(owned.now_or_never(), Some(()));
+}
+
+#[smp_rt::test]
+async fn owned_notified_moves_into_spawned_tasks() {
+    let notify = Arc::new(Notify::new());
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let notified = Arc::clone(&notify).notified_owned();
+            smp_rt::spawn(async move {
+                notified.await;
+                i
+            })
+        })
+        .collect();
+    notify.notify_waiters();
+    let mut sum = 0;
+    for t in tasks {
+        sum += t.await.unwrap();
+    }
+    assert_eq!(sum, 45);
+}
+
+#[test]
+fn owned_notified_from_thread_wakes_blocked_waiter() {
+    for _ in 0..scale(500) {
+        let n = Arc::new(Notify::new());
+        let n2 = Arc::clone(&n);
+        let t = thread::spawn(move || n2.notify_one());
+        block_on(Arc::clone(&n).notified_owned());
+        t.join().unwrap();
+    }
+}
+
+#[test]
+fn owned_notified_charges_reductions() {
+    let rt = smp_rt::runtime::Builder::new_current_thread()
+        .reductions(smp_rt::runtime::MIN_REDUCTIONS)
+        .build()
+        .unwrap();
+    let preemptions = rt.block_on(async {
+        smp_rt::spawn(async {
+            let notify = Arc::new(Notify::new());
+            for _ in 0..400 {
+                notify.notify_one();
+                Arc::clone(&notify).notified_owned().await;
+            }
+            smp_rt::task::stats().preemptions
+        })
+        .await
+        .unwrap()
+    });
+    // 400 ready awaits at one reduction each do not fit in one slice of
+    // the smallest size.
+    assert!(preemptions >= 3, "only {preemptions} preemptions");
+}
+
+#[test]
+fn owned_notified_is_send_sync_static_and_debug() {
+    fn assert_send_sync_static<T: Send + Sync + 'static>() {}
+    assert_send_sync_static::<smp_rt::sync::futures::OwnedNotified>();
+    let notify = Arc::new(Notify::new());
+    let f: smp_rt::sync::OwnedNotified = notify.notified_owned();
+    assert!(format!("{f:?}").starts_with("OwnedNotified"));
+}

@@ -100,8 +100,10 @@ mod wait_list;
 pub mod watch;
 
 pub use self::barrier::{Barrier, BarrierWaitResult};
-pub use self::mutex::{Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
-pub use self::notify::{Notified, Notify};
+pub use self::mutex::{
+    MappedMutexGuard, Mutex, MutexGuard, OwnedMappedMutexGuard, OwnedMutexGuard, TryLockError,
+};
+pub use self::notify::{Notified, Notify, OwnedNotified};
 pub use self::once_cell::{OnceCell, SetError};
 pub use self::rwlock::{
     OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock,
@@ -114,5 +116,5 @@ pub use self::set_once::{SetOnce, SetOnceError};
 
 /// Named future types of this module.
 pub mod futures {
-    pub use super::notify::Notified;
+    pub use super::notify::{Notified, OwnedNotified};
 }

@@ -193,6 +193,38 @@ pub mod error {
     }
 
     impl std::error::Error for TryRecvError {}
+
+    /// A closed channel, as an error. Kept for code written against
+    /// tokio's type of the same name: no method returns it, since
+    /// [`Receiver::recv`](super::Receiver::recv) reports a closed channel
+    /// by returning `None`.
+    #[derive(Debug, Clone)]
+    #[doc(hidden)]
+    #[deprecated(note = "This type is unused because recv returns an Option.")]
+    pub struct RecvError(());
+
+    #[allow(deprecated)]
+    impl fmt::Display for RecvError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("channel closed")
+        }
+    }
+
+    #[allow(deprecated)]
+    impl std::error::Error for RecvError {}
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        #[allow(deprecated)]
+        fn recv_error_says_the_channel_is_closed() {
+            let err = super::RecvError(());
+            assert_eq!(err.to_string(), "channel closed");
+            let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(err.clone());
+            assert_eq!(boxed.to_string(), "channel closed");
+            assert_eq!(format!("{err:?}"), "RecvError(())");
+        }
+    }
 }
 
 use self::error::{SendError, SendTimeoutError, TryRecvError, TrySendError};

@@ -3,6 +3,8 @@
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -193,6 +195,86 @@ pub struct MutexGuard<'a, T: ?Sized> {
 unsafe impl<T: ?Sized + Send + Sync> Sync for MutexGuard<'_, T> {}
 
 impl<'a, T: ?Sized> MutexGuard<'a, T> {
+    /// Narrows the guard to a part of the locked value. The mutex stays
+    /// locked until the returned [`MappedMutexGuard`] is dropped.
+    ///
+    /// This is an associated function, called as `MutexGuard::map(...)`,
+    /// so that it does not shadow a method of the value inside.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::{Mutex, MutexGuard};
+    ///
+    /// #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    /// struct Foo(u32);
+    ///
+    /// # smp_rt::block_on(async {
+    /// let foo = Mutex::new(Foo(1));
+    ///
+    /// {
+    ///     let mut mapped = MutexGuard::map(foo.lock().await, |f| &mut f.0);
+    ///     *mapped = 2;
+    /// }
+    ///
+    /// assert_eq!(Foo(2), *foo.lock().await);
+    /// # });
+    /// ```
+    pub fn map<U, F>(mut this: Self, f: F) -> MappedMutexGuard<'a, U>
+    where
+        U: ?Sized,
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        let data = f(&mut *this) as *mut U;
+        // The permit moves to the mapped guard: this guard must not release it.
+        let this = ManuallyDrop::new(this);
+        MappedMutexGuard {
+            sem: &this.lock.sem,
+            data,
+            marker: PhantomData,
+        }
+    }
+
+    /// Narrows the guard to a part of the locked value if `f` returns one;
+    /// else hands the guard back, still locked.
+    ///
+    /// This is an associated function, called as `MutexGuard::try_map(...)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::sync::{Mutex, MutexGuard};
+    ///
+    /// # smp_rt::block_on(async {
+    /// let lock = Mutex::new(vec![1, 2]);
+    ///
+    /// let guard = lock.lock().await;
+    /// let guard = MutexGuard::try_map(guard, |v| v.get_mut(5)).unwrap_err();
+    /// let mut first = MutexGuard::try_map(guard, |v| v.first_mut()).unwrap();
+    /// *first = 10;
+    /// drop(first);
+    ///
+    /// assert_eq!(*lock.lock().await, [10, 2]);
+    /// # });
+    /// ```
+    pub fn try_map<U, F>(mut this: Self, f: F) -> Result<MappedMutexGuard<'a, U>, Self>
+    where
+        U: ?Sized,
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        let data = match f(&mut *this) {
+            Some(data) => data as *mut U,
+            None => return Err(this),
+        };
+        // The permit moves to the mapped guard: this guard must not release it.
+        let this = ManuallyDrop::new(this);
+        Ok(MappedMutexGuard {
+            sem: &this.lock.sem,
+            data,
+            marker: PhantomData,
+        })
+    }
+
     /// The mutex this guard locks.
     pub fn mutex(this: &Self) -> &'a Mutex<T> {
         this.lock
@@ -245,6 +327,75 @@ pub struct OwnedMutexGuard<T: ?Sized> {
 unsafe impl<T: ?Sized + Send + Sync> Sync for OwnedMutexGuard<T> {}
 
 impl<T: ?Sized> OwnedMutexGuard<T> {
+    /// Narrows the guard to a part of the locked value. The mutex stays
+    /// locked until the returned [`OwnedMappedMutexGuard`], which owns the
+    /// `Arc`, is dropped.
+    ///
+    /// This is an associated function, called as
+    /// `OwnedMutexGuard::map(...)`, so that it does not shadow a method of
+    /// the value inside.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use smp_rt::sync::{Mutex, OwnedMutexGuard};
+    ///
+    /// #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    /// struct Foo(u32);
+    ///
+    /// # smp_rt::block_on(async {
+    /// let foo = Arc::new(Mutex::new(Foo(1)));
+    ///
+    /// {
+    ///     let mut mapped = OwnedMutexGuard::map(foo.clone().lock_owned().await, |f| &mut f.0);
+    ///     *mapped = 2;
+    /// }
+    ///
+    /// assert_eq!(Foo(2), *foo.lock().await);
+    /// # });
+    /// ```
+    pub fn map<U, F>(mut this: Self, f: F) -> OwnedMappedMutexGuard<T, U>
+    where
+        U: ?Sized,
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        let data = f(&mut *this) as *mut U;
+        OwnedMappedMutexGuard {
+            data,
+            lock: this.into_lock(),
+        }
+    }
+
+    /// Narrows the guard to a part of the locked value if `f` returns one;
+    /// else hands the guard back, still locked.
+    ///
+    /// This is an associated function, called as
+    /// `OwnedMutexGuard::try_map(...)`.
+    pub fn try_map<U, F>(mut this: Self, f: F) -> Result<OwnedMappedMutexGuard<T, U>, Self>
+    where
+        U: ?Sized,
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        let data = match f(&mut *this) {
+            Some(data) => data as *mut U,
+            None => return Err(this),
+        };
+        Ok(OwnedMappedMutexGuard {
+            data,
+            lock: this.into_lock(),
+        })
+    }
+
+    /// Takes the `Arc` out without releasing the permit, which passes to
+    /// the caller.
+    fn into_lock(self) -> Arc<Mutex<T>> {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped nor used again, so the `Arc` read
+        // out of it is not dropped twice.
+        unsafe { std::ptr::read(&this.lock) }
+    }
+
     /// The mutex this guard locks.
     pub fn mutex(this: &Self) -> &Arc<Mutex<T>> {
         &this.lock
@@ -280,6 +431,212 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for OwnedMutexGuard<T> {
 }
 
 impl<T: ?Sized + fmt::Display> fmt::Display for OwnedMutexGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}
+
+/// A held lock on a part of a [`Mutex`]'s value, made by
+/// [`MutexGuard::map`]; unlocks the mutex when dropped.
+///
+/// It can be sent to another thread when `T: Send`, and shared between
+/// threads when `T: Sync`:
+///
+/// ```compile_fail
+/// fn assert_sync<T: Sync>() {}
+/// assert_sync::<smp_rt::sync::MappedMutexGuard<'static, std::cell::Cell<u8>>>();
+/// ```
+#[must_use = "the mutex unlocks as soon as the guard is dropped"]
+pub struct MappedMutexGuard<'a, T: ?Sized> {
+    sem: &'a Semaphore,
+    data: *mut T,
+    marker: PhantomData<&'a mut T>,
+}
+
+// SAFETY: the guard is an exclusive reference to `T` (the mutex's permit
+// keeps every other access out): sending it sends `&mut T`, which needs
+// `T: Send`; sharing it shares `&T`, which needs `T: Sync`. The mutex
+// itself is reached only through the semaphore, which is thread-safe.
+unsafe impl<'a, T: ?Sized + Send + 'a> Send for MappedMutexGuard<'a, T> {}
+// SAFETY: as above.
+unsafe impl<'a, T: ?Sized + Sync + 'a> Sync for MappedMutexGuard<'a, T> {}
+
+impl<'a, T: ?Sized> MappedMutexGuard<'a, T> {
+    /// Narrows the guard further. The mutex stays locked.
+    ///
+    /// This is an associated function, called as
+    /// `MappedMutexGuard::map(...)`.
+    pub fn map<U, F>(mut this: Self, f: F) -> MappedMutexGuard<'a, U>
+    where
+        U: ?Sized,
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        let data = f(&mut *this) as *mut U;
+        // The permit moves to the new guard.
+        let this = ManuallyDrop::new(this);
+        MappedMutexGuard {
+            sem: this.sem,
+            data,
+            marker: PhantomData,
+        }
+    }
+
+    /// Narrows the guard further if `f` returns a part; else hands the
+    /// guard back, still locked.
+    ///
+    /// This is an associated function, called as
+    /// `MappedMutexGuard::try_map(...)`.
+    pub fn try_map<U, F>(mut this: Self, f: F) -> Result<MappedMutexGuard<'a, U>, Self>
+    where
+        U: ?Sized,
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        let data = match f(&mut *this) {
+            Some(data) => data as *mut U,
+            None => return Err(this),
+        };
+        // The permit moves to the new guard.
+        let this = ManuallyDrop::new(this);
+        Ok(MappedMutexGuard {
+            sem: this.sem,
+            data,
+            marker: PhantomData,
+        })
+    }
+}
+
+impl<T: ?Sized> Deref for MappedMutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: `data` points into the locked value, which outlives `'a`;
+        // the guard holds the mutex's only permit, so no `&mut` to it exists
+        // elsewhere while `&self` lives.
+        unsafe { &*self.data }
+    }
+}
+
+impl<T: ?Sized> DerefMut for MappedMutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as above, and the guard is borrowed mutably, so this is
+        // the only reference.
+        unsafe { &mut *self.data }
+    }
+}
+
+impl<T: ?Sized> Drop for MappedMutexGuard<'_, T> {
+    fn drop(&mut self) {
+        self.sem.release(1);
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for MappedMutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for MappedMutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}
+
+/// A held lock on a part (of type `U`) of the value of a [`Mutex<T>`] in an
+/// `Arc`, made by [`OwnedMutexGuard::map`]; owns a clone of the `Arc` and
+/// unlocks the mutex when dropped.
+#[must_use = "the mutex unlocks as soon as the guard is dropped"]
+pub struct OwnedMappedMutexGuard<T: ?Sized, U: ?Sized = T> {
+    data: *mut U,
+    lock: Arc<Mutex<T>>,
+}
+
+// SAFETY: the guard owns an `Arc<Mutex<T>>`, whose sending needs `T: Send`
+// (as for `OwnedMutexGuard`), and is an exclusive reference to `U`, whose
+// sending needs `U: Send`.
+unsafe impl<T: ?Sized + Send, U: ?Sized + Send> Send for OwnedMappedMutexGuard<T, U> {}
+// SAFETY: sharing the guard shares `&U` (needs `U: Sync`) and
+// `&Arc<Mutex<T>>`, as `OwnedMutexGuard` does (needs `T: Send + Sync`);
+// tokio asks for `Send + Sync` of both.
+unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Send + Sync> Sync for OwnedMappedMutexGuard<T, U> {}
+
+impl<T: ?Sized, U: ?Sized> OwnedMappedMutexGuard<T, U> {
+    /// Narrows the guard further. The mutex stays locked.
+    ///
+    /// This is an associated function, called as
+    /// `OwnedMappedMutexGuard::map(...)`.
+    pub fn map<S, F>(mut this: Self, f: F) -> OwnedMappedMutexGuard<T, S>
+    where
+        S: ?Sized,
+        F: FnOnce(&mut U) -> &mut S,
+    {
+        let data = f(&mut *this) as *mut S;
+        OwnedMappedMutexGuard {
+            data,
+            lock: this.into_lock(),
+        }
+    }
+
+    /// Narrows the guard further if `f` returns a part; else hands the
+    /// guard back, still locked.
+    ///
+    /// This is an associated function, called as
+    /// `OwnedMappedMutexGuard::try_map(...)`.
+    pub fn try_map<S, F>(mut this: Self, f: F) -> Result<OwnedMappedMutexGuard<T, S>, Self>
+    where
+        S: ?Sized,
+        F: FnOnce(&mut U) -> Option<&mut S>,
+    {
+        let data = match f(&mut *this) {
+            Some(data) => data as *mut S,
+            None => return Err(this),
+        };
+        Ok(OwnedMappedMutexGuard {
+            data,
+            lock: this.into_lock(),
+        })
+    }
+
+    /// Takes the `Arc` out without releasing the permit, which passes to
+    /// the caller.
+    fn into_lock(self) -> Arc<Mutex<T>> {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped nor used again, so the `Arc` read
+        // out of it is not dropped twice.
+        unsafe { std::ptr::read(&this.lock) }
+    }
+}
+
+impl<T: ?Sized, U: ?Sized> Deref for OwnedMappedMutexGuard<T, U> {
+    type Target = U;
+    fn deref(&self) -> &U {
+        // SAFETY: `data` points into the value of the mutex that `lock`
+        // keeps alive; the guard holds the mutex's only permit, so no `&mut`
+        // to it exists elsewhere while `&self` lives.
+        unsafe { &*self.data }
+    }
+}
+
+impl<T: ?Sized, U: ?Sized> DerefMut for OwnedMappedMutexGuard<T, U> {
+    fn deref_mut(&mut self) -> &mut U {
+        // SAFETY: as above, and the guard is borrowed mutably, so this is
+        // the only reference.
+        unsafe { &mut *self.data }
+    }
+}
+
+impl<T: ?Sized, U: ?Sized> Drop for OwnedMappedMutexGuard<T, U> {
+    fn drop(&mut self) {
+        self.lock.sem.release(1);
+    }
+}
+
+impl<T: ?Sized, U: ?Sized + fmt::Debug> fmt::Debug for OwnedMappedMutexGuard<T, U> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized, U: ?Sized + fmt::Display> fmt::Display for OwnedMappedMutexGuard<T, U> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&**self, f)
     }

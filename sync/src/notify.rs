@@ -1,11 +1,12 @@
-//! Task notification: [`Notify`] and its [`Notified`] future.
+//! Task notification: [`Notify`] and its [`Notified`] and
+//! [`OwnedNotified`] futures.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::SeqCst;
-use std::sync::{MutexGuard as StdMutexGuard, PoisonError};
+use std::sync::{Arc, MutexGuard as StdMutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use crate::wait_list::{Key, WaitList, update_waker};
@@ -89,6 +90,53 @@ impl Notify {
     pub fn notified(&self) -> Notified<'_> {
         Notified {
             notify: self,
+            waiter: self.waiter(),
+        }
+    }
+
+    /// Like [`notified`](Self::notified), for a `Notify` held in an `Arc`:
+    /// the future owns a clone of the `Arc` and borrows nothing, so it can
+    /// be moved into a spawned task.
+    ///
+    /// It counts as waiting, for [`notify_waiters`](Self::notify_waiters),
+    /// from the moment it is created. Dropping it gives up its place in the
+    /// queue, and passes on a [`notify_one`](Self::notify_one) it was given
+    /// but had not consumed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use smp_rt::sync::Notify;
+    ///
+    /// # smp_rt::block_on(async {
+    /// let notify = Arc::new(Notify::new());
+    ///
+    /// let mut tasks = Vec::new();
+    /// for _ in 0..10 {
+    ///     let notified = notify.clone().notified_owned();
+    ///     tasks.push(smp_rt::spawn(async move {
+    ///         notified.await;
+    ///     }));
+    /// }
+    ///
+    /// notify.notify_waiters();
+    /// for task in tasks {
+    ///     task.await.unwrap();
+    /// }
+    /// # });
+    /// ```
+    pub fn notified_owned(self: Arc<Self>) -> OwnedNotified {
+        OwnedNotified {
+            waiter: self.waiter(),
+            notify: self,
+        }
+    }
+
+    /// A waiter that has not registered yet; it completes on any
+    /// `notify_waiters` call made from now on.
+    fn waiter(&self) -> Waiter {
+        Waiter {
             state: NotifiedState::Init,
             calls: self.state.load(SeqCst) & !MASK,
         }
@@ -225,6 +273,20 @@ impl fmt::Debug for Notify {
 #[must_use = "futures do nothing unless polled"]
 pub struct Notified<'a> {
     notify: &'a Notify,
+    waiter: Waiter,
+}
+
+/// Future returned by [`Notify::notified_owned`]: the same as [`Notified`],
+/// holding a clone of the `Notify`'s `Arc` instead of a borrow.
+#[must_use = "futures do nothing unless polled"]
+pub struct OwnedNotified {
+    notify: Arc<Notify>,
+    waiter: Waiter,
+}
+
+/// The state of one `Notified` or `OwnedNotified` future, which differ
+/// only in how they hold the `Notify`.
+struct Waiter {
     state: NotifiedState,
     /// The `notify_waiters` counter when the future was created.
     calls: usize,
@@ -243,17 +305,46 @@ impl Notified<'_> {
     /// by it. Returns `true` if it has already been notified (then awaiting
     /// it completes at once).
     pub fn enable(mut self: Pin<&mut Self>) -> bool {
-        self.poll_notified(None).is_ready()
+        let notify = self.notify;
+        self.waiter.poll(notify, None).is_ready()
     }
 
     /// Polls without charging a reduction: for primitives built on
     /// `Notify` whose own futures charge once per poll.
     pub(crate) fn poll_uncharged(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        self.poll_notified(Some(cx.waker()))
+        self.waiter.poll(self.notify, Some(cx.waker()))
     }
+}
 
-    fn poll_notified(&mut self, waker: Option<&Waker>) -> Poll<()> {
-        let notify = self.notify;
+impl OwnedNotified {
+    /// Registers the future as waiting without polling it, so that a
+    /// [`notify_one`](Notify::notify_one) made from now on can be received
+    /// by it. Returns `true` if it has already been notified (then awaiting
+    /// it completes at once).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::pin::pin;
+    /// use std::sync::Arc;
+    /// use smp_rt::sync::Notify;
+    ///
+    /// let notify = Arc::new(Notify::new());
+    /// let mut notified = pin!(notify.clone().notified_owned());
+    /// assert!(!notified.as_mut().enable());
+    /// notify.notify_one();
+    /// assert!(notified.as_mut().enable());
+    /// ```
+    pub fn enable(mut self: Pin<&mut Self>) -> bool {
+        let this = &mut *self;
+        this.waiter.poll(&this.notify, None).is_ready()
+    }
+}
+
+impl Waiter {
+    /// Checks for a notification, registering in the wait list (with
+    /// `waker`, if given) on the first call that finds none.
+    fn poll(&mut self, notify: &Notify, waker: Option<&Waker>) -> Poll<()> {
         match self.state {
             NotifiedState::Done => Poll::Ready(()),
             NotifiedState::Init => {
@@ -326,32 +417,21 @@ impl Notified<'_> {
             }
         }
     }
-}
 
-impl Future for Notified<'_> {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        std::task::ready!(smp_rt_executor::task::poll_charge(cx));
-        self.poll_notified(Some(cx.waker()))
-    }
-}
-
-impl Drop for Notified<'_> {
-    fn drop(&mut self) {
+    /// Leaves the wait list, if registered; a `notify_one` (`notify_last`)
+    /// given to this waiter and not consumed goes to the first (last)
+    /// remaining waiter, or becomes the stored permit.
+    fn release(&mut self, notify: &Notify) {
         let NotifiedState::Waiting(key) = self.state else {
             return;
         };
-        let notify = self.notify;
+        self.state = NotifiedState::Done;
         let mut list = notify.lock();
         let node = list.remove(key);
         let cur = notify.state.load(SeqCst);
         if list.is_empty() && cur & MASK == WAITING {
             notify.state.store(cur & !MASK, SeqCst);
         }
-        // A `notify_one` (`notify_last`) given to this future and not
-        // consumed goes to the first (last) waiter, or becomes the stored
-        // permit.
         let forwarded = match node.notified {
             Some(kind @ (Notification::One | Notification::Last)) => {
                 notify.notify_one_locked(&mut list, kind)
@@ -366,10 +446,50 @@ impl Drop for Notified<'_> {
     }
 }
 
+impl Future for Notified<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        std::task::ready!(smp_rt_executor::task::poll_charge(cx));
+        let notify = self.notify;
+        self.waiter.poll(notify, Some(cx.waker()))
+    }
+}
+
+impl Future for OwnedNotified {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        std::task::ready!(smp_rt_executor::task::poll_charge(cx));
+        let this = &mut *self;
+        this.waiter.poll(&this.notify, Some(cx.waker()))
+    }
+}
+
+impl Drop for Notified<'_> {
+    fn drop(&mut self) {
+        self.waiter.release(self.notify);
+    }
+}
+
+impl Drop for OwnedNotified {
+    fn drop(&mut self) {
+        self.waiter.release(&self.notify);
+    }
+}
+
 impl fmt::Debug for Notified<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Notified")
-            .field("state", &self.state)
+            .field("state", &self.waiter.state)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for OwnedNotified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedNotified")
+            .field("state", &self.waiter.state)
             .finish_non_exhaustive()
     }
 }
