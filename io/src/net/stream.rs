@@ -395,40 +395,13 @@ macro_rules! impl_async_read {
             }
         }
 
-        impl<$($lt)?> crate::io::AsyncRead for $ty {
-            fn poll_read(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                buf: &mut crate::io::ReadBuf<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                let $this = &*self;
-                // SAFETY: the read only writes to the unfilled part (it
-                // never de-initializes a byte), and `read_uninit` returns
-                // how many bytes at its start it wrote.
-                let n = std::task::ready!($io.poll_read_uninit(cx, unsafe { buf.unfilled_mut() }))?;
-                // SAFETY: those `n` bytes were just written by the read.
-                unsafe { buf.assume_init(n) };
-                buf.advance(n);
-                std::task::Poll::Ready(Ok(()))
-            }
-        }
-
+        $crate::net::stream::impl_read_buf_trait!(
+            crate::io::AsyncRead, crate::io::ReadBuf<'_>; $ty $(, $lt)?; |$this| $io
+        );
         #[cfg(feature = "tokio-io")]
-        impl<$($lt)?> tokio::io::AsyncRead for $ty {
-            fn poll_read(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                buf: &mut tokio::io::ReadBuf<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                let $this = &*self;
-                // SAFETY: as in smp_rt's own `poll_read` above.
-                let n = std::task::ready!($io.poll_read_uninit(cx, unsafe { buf.unfilled_mut() }))?;
-                // SAFETY: those `n` bytes were just written by the read.
-                unsafe { buf.assume_init(n) };
-                buf.advance(n);
-                std::task::Poll::Ready(Ok(()))
-            }
-        }
+        $crate::net::stream::impl_read_buf_trait!(
+            tokio::io::AsyncRead, tokio::io::ReadBuf<'_>; $ty $(, $lt)?; |$this| $io
+        );
     };
 }
 
@@ -479,44 +452,43 @@ macro_rules! impl_async_write {
             }
         }
 
-        impl<$($lt)?> crate::io::AsyncWrite for $ty {
-            fn poll_write(
+        $crate::net::stream::impl_shutdown_write_trait!(crate::io::AsyncWrite; $ty $(, $lt)?);
+        #[cfg(feature = "tokio-io")]
+        $crate::net::stream::impl_shutdown_write_trait!(tokio::io::AsyncWrite; $ty $(, $lt)?);
+    };
+}
+
+/// Implements a `ReadBuf`-shaped read trait (smp_rt's, or tokio's with
+/// `tokio-io`: the same shape) on a type, reading into the buffer's
+/// unfilled part through its `PollEvented`.
+macro_rules! impl_read_buf_trait {
+    ($trait:path, $read_buf:ty; $ty:ty $(, $lt:lifetime)?; |$this:ident| $io:expr) => {
+        impl<$($lt)?> $trait for $ty {
+            fn poll_read(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
-                buf: &[u8],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                futures::io::AsyncWrite::poll_write(self, cx, buf)
-            }
-
-            fn poll_write_vectored(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-                bufs: &[std::io::IoSlice<'_>],
-            ) -> std::task::Poll<std::io::Result<usize>> {
-                futures::io::AsyncWrite::poll_write_vectored(self, cx, bufs)
-            }
-
-            fn is_write_vectored(&self) -> bool {
-                true
-            }
-
-            fn poll_flush(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
+                buf: &mut $read_buf,
             ) -> std::task::Poll<std::io::Result<()>> {
-                futures::io::AsyncWrite::poll_flush(self, cx)
-            }
-
-            fn poll_shutdown(
-                self: std::pin::Pin<&mut Self>,
-                cx: &mut std::task::Context<'_>,
-            ) -> std::task::Poll<std::io::Result<()>> {
-                futures::io::AsyncWrite::poll_close(self, cx)
+                let $this = &*self;
+                // SAFETY: the read only writes to the unfilled part (it
+                // never de-initializes a byte), and `read_uninit` returns
+                // how many bytes at its start it wrote.
+                let n = std::task::ready!($io.poll_read_uninit(cx, unsafe { buf.unfilled_mut() }))?;
+                // SAFETY: those `n` bytes were just written by the read.
+                unsafe { buf.assume_init(n) };
+                buf.advance(n);
+                std::task::Poll::Ready(Ok(()))
             }
         }
+    };
+}
 
-        #[cfg(feature = "tokio-io")]
-        impl<$($lt)?> tokio::io::AsyncWrite for $ty {
+/// Implements a `poll_shutdown`-shaped write trait (smp_rt's, or tokio's
+/// with `tokio-io`) on a type by forwarding to its futures-crate
+/// `AsyncWrite` impl (`poll_shutdown` is `poll_close`).
+macro_rules! impl_shutdown_write_trait {
+    ($trait:path; $ty:ty $(, $lt:lifetime)?) => {
+        impl<$($lt)?> $trait for $ty {
             fn poll_write(
                 self: std::pin::Pin<&mut Self>,
                 cx: &mut std::task::Context<'_>,
@@ -554,7 +526,10 @@ macro_rules! impl_async_write {
     };
 }
 
-pub(crate) use {impl_async_read, impl_async_write, stream_readiness};
+pub(crate) use {
+    impl_async_read, impl_async_write, impl_read_buf_trait, impl_shutdown_write_trait,
+    stream_readiness,
+};
 
 #[cfg(test)]
 mod short_transfer_tests {
