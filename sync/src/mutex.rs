@@ -220,18 +220,15 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
     /// assert_eq!(Foo(2), *foo.lock().await);
     /// # });
     /// ```
-    pub fn map<U, F>(mut this: Self, f: F) -> MappedMutexGuard<'a, U>
+    pub fn map<U, F>(this: Self, f: F) -> MappedMutexGuard<'a, U>
     where
         U: ?Sized,
         F: FnOnce(&mut T) -> &mut U,
     {
-        let data = f(&mut *this) as *mut U;
-        // The permit moves to the mapped guard: this guard must not release it.
-        let this = ManuallyDrop::new(this);
-        MappedMutexGuard {
-            sem: &this.lock.sem,
-            data,
-            marker: PhantomData,
+        // `try_map` with a part always found: one place moves the permit.
+        match Self::try_map(this, |value| Some(f(value))) {
+            Ok(mapped) => mapped,
+            Err(_) => unreachable!("the closure always returns a part"),
         }
     }
 
@@ -355,15 +352,15 @@ impl<T: ?Sized> OwnedMutexGuard<T> {
     /// assert_eq!(Foo(2), *foo.lock().await);
     /// # });
     /// ```
-    pub fn map<U, F>(mut this: Self, f: F) -> OwnedMappedMutexGuard<T, U>
+    pub fn map<U, F>(this: Self, f: F) -> OwnedMappedMutexGuard<T, U>
     where
         U: ?Sized,
         F: FnOnce(&mut T) -> &mut U,
     {
-        let data = f(&mut *this) as *mut U;
-        OwnedMappedMutexGuard {
-            data,
-            lock: this.into_lock(),
+        // `try_map` with a part always found: one place moves the permit.
+        match Self::try_map(this, |value| Some(f(value))) {
+            Ok(mapped) => mapped,
+            Err(_) => unreachable!("the closure always returns a part"),
         }
     }
 
@@ -466,18 +463,15 @@ impl<'a, T: ?Sized> MappedMutexGuard<'a, T> {
     ///
     /// This is an associated function, called as
     /// `MappedMutexGuard::map(...)`.
-    pub fn map<U, F>(mut this: Self, f: F) -> MappedMutexGuard<'a, U>
+    pub fn map<U, F>(this: Self, f: F) -> MappedMutexGuard<'a, U>
     where
         U: ?Sized,
         F: FnOnce(&mut T) -> &mut U,
     {
-        let data = f(&mut *this) as *mut U;
-        // The permit moves to the new guard.
-        let this = ManuallyDrop::new(this);
-        MappedMutexGuard {
-            sem: this.sem,
-            data,
-            marker: PhantomData,
+        // `try_map` with a part always found: one place moves the permit.
+        match Self::try_map(this, |value| Some(f(value))) {
+            Ok(mapped) => mapped,
+            Err(_) => unreachable!("the closure always returns a part"),
         }
     }
 
@@ -564,15 +558,15 @@ impl<T: ?Sized, U: ?Sized> OwnedMappedMutexGuard<T, U> {
     ///
     /// This is an associated function, called as
     /// `OwnedMappedMutexGuard::map(...)`.
-    pub fn map<S, F>(mut this: Self, f: F) -> OwnedMappedMutexGuard<T, S>
+    pub fn map<S, F>(this: Self, f: F) -> OwnedMappedMutexGuard<T, S>
     where
         S: ?Sized,
         F: FnOnce(&mut U) -> &mut S,
     {
-        let data = f(&mut *this) as *mut S;
-        OwnedMappedMutexGuard {
-            data,
-            lock: this.into_lock(),
+        // `try_map` with a part always found: one place moves the permit.
+        match Self::try_map(this, |value| Some(f(value))) {
+            Ok(mapped) => mapped,
+            Err(_) => unreachable!("the closure always returns a part"),
         }
     }
 
