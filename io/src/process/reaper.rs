@@ -6,8 +6,9 @@
 //! non-blocking wait on each orphan, keeps those still running, and then
 //! sleeps in `poll(2)` on the wake pipe and the orphans' pidfds (Linux),
 //! each of which turns readable when its child exits. An orphan without a
-//! pidfd is looked at again after a pause instead: 10 ms, doubled while
-//! nothing arrives, up to a second. It is a plain thread rather than a
+//! pidfd is looked at again after a pause instead: `FIRST_PAUSE`,
+//! doubled while nothing arrives, up to `LONGEST_PAUSE`. It is a plain
+//! thread rather than a
 //! blocking-pool task, so that no runtime's shutdown waits for a child
 //! that runs on.
 
