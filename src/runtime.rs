@@ -96,6 +96,79 @@ impl Builder {
     /// Zero makes [`build`](Builder::build) fail.
     pub fn worker_threads(&mut self, n: usize) -> &mut Builder {
         self.settings.worker_threads = Some(n);
+        self.settings.worker_threads_between = None;
+        self
+    }
+
+    /// Number of workers as a range: one per core available
+    /// (`std::thread::available_parallelism()`, which counts the CPUs this
+    /// process may run on), raised to `min` or lowered to `max`. Of this
+    /// and [`worker_threads`](Builder::worker_threads), the last call
+    /// wins; either one makes [`build`](Builder::build) ignore
+    /// `SMP_RT_WORKER_THREADS` and `TOKIO_WORKER_THREADS`. Ignored by a
+    /// current-thread runtime, which has one worker.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `min` is 0 or `min > max`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::runtime::Builder;
+    ///
+    /// // At least 2 workers even on one core, at most 4 on a big machine.
+    /// let rt = Builder::new_multi_thread()
+    ///     .worker_threads_between(2, 4)
+    ///     .build()
+    ///     .unwrap();
+    /// let cores = std::thread::available_parallelism().unwrap().get();
+    /// assert_eq!(rt.metrics().num_workers(), cores.clamp(2, 4));
+    /// ```
+    #[track_caller]
+    pub fn worker_threads_between(&mut self, min: usize, max: usize) -> &mut Builder {
+        assert!(
+            min >= 1,
+            "worker_threads_between({min}, {max}): the minimum must be at least 1, or the \
+             runtime could have no worker"
+        );
+        assert!(
+            min <= max,
+            "worker_threads_between({min}, {max}): the minimum is above the maximum; swap them"
+        );
+        self.settings.worker_threads_between = Some((min, max));
+        self.settings.worker_threads = None;
+        self
+    }
+
+    /// Pins each worker thread to one CPU (default off), as BEAM's
+    /// `+sbt` binds schedulers: worker `i` runs only on the `i`-th CPU of
+    /// those the thread calling [`build`](Builder::build) may run on (its
+    /// affinity mask, so a container's or `taskset`'s CPU set is
+    /// respected), wrapping around when there are more workers than CPUs.
+    /// Blocking-pool threads stay unpinned, and so does the thread a worker
+    /// is lent to while one of its tasks is in
+    /// [`block_in_place`](crate::task::block_in_place). Ignored by a
+    /// current-thread runtime, whose worker runs on the caller's thread.
+    ///
+    /// Linux only (`sched_setaffinity`): elsewhere `build` fails with
+    /// `ErrorKind::Unsupported`. On Linux, `build` fails with the OS error
+    /// if a worker thread cannot be pinned, naming the worker and the CPU:
+    /// a runtime asked to be pinned is never handed out unpinned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::runtime::Builder;
+    ///
+    /// let rt = Builder::new_multi_thread().worker_threads(2).pin_workers(true).build();
+    /// # #[cfg(target_os = "linux")]
+    /// assert_eq!(rt.unwrap().block_on(async { 1 + 1 }), 2);
+    /// # #[cfg(not(target_os = "linux"))]
+    /// # assert_eq!(rt.unwrap_err().kind(), std::io::ErrorKind::Unsupported);
+    /// ```
+    pub fn pin_workers(&mut self, pin: bool) -> &mut Builder {
+        self.settings.pin_workers = pin;
         self
     }
 

@@ -13,7 +13,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Extensions, Id, Identity, Runtime};
+use super::{Extensions, Id, Identity, Runtime, pinning};
 use crate::blocking::BlockingPool;
 use crate::driver::{Driver, SleepDriver};
 use crate::scheduler::{Config, Flavor, Shared};
@@ -65,6 +65,16 @@ pub struct Settings {
     pub on_thread_start: Option<Arc<dyn Fn() + Send + Sync>>,
     /// Run on each worker and blocking thread before it exits.
     pub on_thread_stop: Option<Arc<dyn Fn() + Send + Sync>>,
+    // Placement on cores (`pinning`).
+    /// The worker count as a range, `(min, max)`: the cores available,
+    /// clamped into it. Used when `worker_threads` is `None`; the
+    /// facade's setters keep at most one of the two set (the last call
+    /// wins).
+    pub worker_threads_between: Option<(usize, usize)>,
+    /// Pins worker `i` to the `i`-th CPU this thread may run on (default
+    /// off; Linux only, else `build` fails). Ignored by a current-thread
+    /// runtime, whose worker runs on the caller's thread.
+    pub pin_workers: bool,
 }
 
 impl Settings {
@@ -81,6 +91,8 @@ impl Settings {
             name: None,
             on_thread_start: None,
             on_thread_stop: None,
+            worker_threads_between: None,
+            pin_workers: false,
         }
     }
 
@@ -106,12 +118,24 @@ impl Settings {
                     ));
                 }
                 Some(n) => n,
-                None => match worker_threads_from_env(|var| {
-                    std::env::var_os(var).map(|value| value.to_string_lossy().into_owned())
-                }) {
-                    Ok(Some(n)) => n,
-                    Ok(None) => std::thread::available_parallelism().map_or(1, |n| n.get()),
-                    Err(msg) => return Err(invalid(&msg)),
+                None => match self.worker_threads_between {
+                    Some((min, max)) => {
+                        if min == 0 || min > max {
+                            return Err(invalid(&format!(
+                                "worker_threads_between({min}, {max}): the minimum must be at \
+                                 least 1 and at most the maximum"
+                            )));
+                        }
+                        let available = std::thread::available_parallelism().map_or(1, |n| n.get());
+                        pinning::clamp_workers(available, min, max)
+                    }
+                    None => match worker_threads_from_env(|var| {
+                        std::env::var_os(var).map(|value| value.to_string_lossy().into_owned())
+                    }) {
+                        Ok(Some(n)) => n,
+                        Ok(None) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+                        Err(msg) => return Err(invalid(&msg)),
+                    },
                 },
             },
         };
@@ -152,6 +176,8 @@ impl fmt::Debug for Settings {
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("thread_keep_alive", &self.thread_keep_alive)
             .field("name", &self.name)
+            .field("worker_threads_between", &self.worker_threads_between)
+            .field("pin_workers", &self.pin_workers)
             .finish_non_exhaustive()
     }
 }
@@ -216,6 +242,7 @@ impl Builder {
     /// Sets [`Settings::worker_threads`].
     pub fn worker_threads(&mut self, n: usize) -> &mut Builder {
         self.settings.worker_threads = Some(n);
+        self.settings.worker_threads_between = None;
         self
     }
 
@@ -244,6 +271,10 @@ impl Builder {
     pub fn build(&mut self) -> io::Result<Runtime> {
         let settings = &self.settings;
         let workers = settings.validate()?;
+        let worker_cpus = match settings.flavor {
+            Flavor::MultiThread if settings.pin_workers => Some(pinning::allowed_cpus()?.into()),
+            _ => None,
+        };
         let mut extensions = self.extensions.clone();
         extensions.insert(Arc::new(Identity {
             id: Id::next(),
@@ -258,6 +289,7 @@ impl Builder {
             extensions,
             on_thread_start: settings.on_thread_start.clone(),
             on_thread_stop: settings.on_thread_stop.clone(),
+            worker_cpus,
         };
         let driver = self
             .driver

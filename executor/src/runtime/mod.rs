@@ -5,6 +5,7 @@ mod builder;
 mod extensions;
 mod handle;
 mod id;
+pub(crate) mod pinning;
 
 use std::future::Future;
 use std::io;
@@ -85,16 +86,36 @@ impl Runtime {
             shut_down: false,
         };
         if shared.config.flavor == Flavor::MultiThread {
+            // Each pinned worker thread reports how its pinning went.
+            let (pinned_tx, pinned_rx) = std::sync::mpsc::channel();
             for index in 0..shared.workers.len() {
                 let shared = shared.clone();
+                let pin = shared
+                    .config
+                    .worker_cpus
+                    .as_ref()
+                    .map(|cpus| (pinning::cpu_for_worker(cpus, index), pinned_tx.clone()));
                 let thread = shared
                     .config
                     .thread_builder(format_args!("-{index}"))
                     .spawn(move || {
+                        if let Some((cpu, pinned)) = pin {
+                            // `build` may have returned on another
+                            // worker's error: nobody listens then.
+                            let _ = pinned.send(pinning::pin_current_thread(index, cpu));
+                        }
                         let config = shared.config.clone();
                         config.run_thread(|| run_worker(shared, index))
                     })?;
                 runtime.threads.lock().unwrap().push(thread);
+            }
+            drop(pinned_tx);
+            // Every pinned thread sends once; the receive ends early only
+            // if a thread died before sending, and then the join at
+            // shutdown reports it. On an error, `runtime` drops and shuts
+            // the threads down.
+            for pinned in pinned_rx {
+                pinned?;
             }
         }
         Ok(runtime)

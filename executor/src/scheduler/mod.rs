@@ -83,6 +83,9 @@ pub(crate) struct Config {
     pub(crate) extensions: crate::runtime::Extensions,
     pub(crate) on_thread_start: Option<ThreadHook>,
     pub(crate) on_thread_stop: Option<ThreadHook>,
+    /// The CPUs worker threads are pinned to (`runtime::pinning`), or
+    /// `None` to leave them unpinned.
+    pub(crate) worker_cpus: Option<std::sync::Arc<[usize]>>,
 }
 
 impl Config {
