@@ -21,7 +21,9 @@
 //! ```
 //!
 //! The parts:
-//! * [`runtime`]: `Builder`, `Runtime`, `Handle`, `RuntimeMetrics`;
+//! * [`runtime`]: `Builder` (including worker threads pinned to cores and a
+//!   worker count clamped to the cores available), `Runtime`, `Handle`,
+//!   `RuntimeMetrics`;
 //! * [`task`]: spawning, priorities, reductions, `JoinHandle`, `JoinSet`;
 //! * [`sync`]: `oneshot`, `mpsc`, `Mutex`, `Notify`, `Semaphore`, each
 //!   charging a reduction per operation;

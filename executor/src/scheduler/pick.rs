@@ -7,6 +7,31 @@
 //! starved; `Max` and `High` can starve the levels below them on one worker
 //! by design (other workers still run those, and steal them).
 //!
+//! # What the rule promises, and what it does not
+//!
+//! The rule is per worker, and it shares picks between levels, not
+//! between tasks. On a worker where `l` `Low` and `n` `Normal` tasks stay
+//! ready, the `Low` level gets 1 pick in 9 and `Normal` 8 in 9, so each
+//! `Low` task gets `1/(9l)` of the worker's picks and each `Normal` task
+//! `8/(9n)`: a `Low` task gets `n/(8l)` times the polls of a `Normal` one
+//! (1000 `Low` beside 10,000 `Normal`: 1.25 times; 10 beside 1000: 12.5
+//! times; 100 beside 100: one eighth).
+//!
+//! Runtime-wide, the shares add up worker by worker, and where a task runs
+//! depends on placement (where it was spawned or woken) and migration (an
+//! idle worker steals from the highest level first; a busy worker takes
+//! the queue of a stalled sibling), not on its level. A worker holding
+//! only `Low` tasks runs them on every pick; one holding only `Normal`
+//! tasks never runs `Low`. So runtime-wide a `Low` task can get more than
+//! `n/(8l)` times a `Normal` task's polls (with `Low` tasks gathered on
+//! some workers) or less. Likewise `High` is strict on each worker: a
+//! worker with no `Max` or `High` task queued runs `Normal` and `Low` work
+//! while a sibling runs `High` work, and a busy worker does not go looking
+//! for a sibling's queued `High` tasks (it takes them only when they arrive
+//! from outside for a sibling busy with lower-priority work, or when that
+//! sibling is stalled). Balancing levels across workers would cost every
+//! `Normal` pick a look at every sibling's queues.
+//!
 //! Pure logic over a set of ready levels: the worker's queues say which
 //! levels are ready ([`Levels`]); [`LevelPicker`] keeps the rule's one piece
 //! of state, the `Low` skips.

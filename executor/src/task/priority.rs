@@ -5,10 +5,20 @@ use std::fmt;
 /// A task's scheduling priority, BEAM's four levels.
 ///
 /// * `Max` and `High` are strict: a worker runs every ready task of a higher
-///   level before any of a lower one.
+///   level queued on it before any of a lower one.
 /// * `Normal` and `Low` share the worker BEAM-style: a ready `Low` task is
 ///   passed over at most 8 times while `Normal` work exists, so `Low` is slowed
 ///   down by `Normal` work but never starved by it.
+///
+/// The rule holds on each worker, and it shares picks between levels, not
+/// tasks. On a worker where `l` `Low` and `n` `Normal` tasks stay ready,
+/// `Low` gets 1 pick in 9, so a `Low` task gets `n/(8l)` times the polls of
+/// a `Normal` one: 1000 `Low` beside 10,000 `Normal` give each `Low` task
+/// 1.25 times a `Normal` task's polls. Runtime-wide the shares add up
+/// worker by worker: a worker holding only `Low` tasks runs them on every
+/// pick, and a worker with no `High` task queued runs `Normal` work while a
+/// sibling runs `High` work (an idle worker steals the highest level
+/// first; a busy one does not look for a sibling's queued `High` work).
 ///
 /// Ordered `Max > High > Normal > Low`; the default is `Normal`.
 ///
