@@ -113,6 +113,19 @@ mod tests {
         assert_eq!(placed, [2, 5, 7, 2, 5]);
     }
 
+    #[test]
+    fn settings_with_an_unusable_worker_range_fail_to_build() {
+        for range in [(0, 2), (3, 2)] {
+            let mut settings = crate::runtime::Settings::multi_thread();
+            settings.worker_threads_between = Some(range);
+            let err = crate::runtime::Builder::with_settings(settings)
+                .build()
+                .expect_err("an unusable range");
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+            assert!(err.to_string().contains("worker_threads_between"), "{err}");
+        }
+    }
+
     #[cfg(target_os = "linux")]
     #[test]
     fn the_allowed_cpus_are_ascending_and_not_empty() {
