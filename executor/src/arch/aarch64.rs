@@ -247,6 +247,12 @@ pub(crate) fn wait_until_nonnull(a: &AtomicPtr<()>, rounds: u32) -> bool {
     }
 }
 
+/// `true` if [`wait_until_nonnull`] sleeps in `wfe`: with the event stream.
+#[inline]
+pub(crate) fn wait_sleeps_in_wfe() -> bool {
+    has_event_stream()
+}
+
 /// `HWCAP_EVTSTRM`: the kernel has the generic timer send an event to every
 /// core at a fixed rate (Linux: `ARCH_TIMER_EVT_STREAM_PERIOD_US`, 100 µs,
 /// i.e. 10 kHz, rounded to a power-of-two divider of the counter), which
@@ -269,27 +275,40 @@ unsafe extern "C" {
 /// Other systems are assumed not to have one.
 #[inline]
 fn has_event_stream() -> bool {
-    use std::sync::atomic::AtomicU8;
-    const UNKNOWN: u8 = 0;
-    const ABSENT: u8 = 1;
-    const PRESENT: u8 = 2;
-    static EVENT_STREAM: AtomicU8 = AtomicU8::new(UNKNOWN);
     // Relaxed: the value is derived from the process's fixed auxiliary
     // vector, so every thread that computes it stores the same one, and
     // nothing else is published with it.
     match EVENT_STREAM.load(Relaxed) {
-        UNKNOWN => {
-            #[cfg(target_os = "linux")]
-            // SAFETY: `getauxval` reads the process's auxiliary vector; it
-            // has no preconditions and returns 0 for an absent entry.
-            let present = unsafe { getauxval(AT_HWCAP) } & HWCAP_EVTSTRM != 0;
-            #[cfg(not(target_os = "linux"))]
-            let present = false;
-            EVENT_STREAM.store(if present { PRESENT } else { ABSENT }, Relaxed);
-            present
-        }
-        state => state == PRESENT,
+        EVENT_STREAM_UNKNOWN => detect_event_stream(),
+        state => state == EVENT_STREAM_PRESENT,
     }
+}
+
+/// [`has_event_stream`]'s cache: unknown, absent or present.
+static EVENT_STREAM: std::sync::atomic::AtomicU8 =
+    std::sync::atomic::AtomicU8::new(EVENT_STREAM_UNKNOWN);
+const EVENT_STREAM_UNKNOWN: u8 = 0;
+const EVENT_STREAM_ABSENT: u8 = 1;
+const EVENT_STREAM_PRESENT: u8 = 2;
+
+/// The first look at the auxiliary vector, out of line.
+#[cold]
+#[inline(never)]
+fn detect_event_stream() -> bool {
+    #[cfg(target_os = "linux")]
+    // SAFETY: `getauxval` reads the process's auxiliary vector; it has no
+    // preconditions and returns 0 for an absent entry.
+    let present = unsafe { getauxval(AT_HWCAP) } & HWCAP_EVTSTRM != 0;
+    #[cfg(not(target_os = "linux"))]
+    let present = false;
+    let state = if present {
+        EVENT_STREAM_PRESENT
+    } else {
+        EVENT_STREAM_ABSENT
+    };
+    // Relaxed: see `has_event_stream`.
+    EVENT_STREAM.store(state, Relaxed);
+    present
 }
 
 /// The monitor wait proper; returns the value last loaded from `p`.
@@ -524,6 +543,10 @@ mod tests {
         let twin_cell = AtomicPtr::new(std::ptr::null_mut());
         assert!(!super::wait_until_nonnull(&asm_cell, 3));
         assert!(!portable::wait_until_nonnull(&twin_cell, 3));
+        // The twin never sleeps; the asm version sleeps only with the
+        // event stream.
+        assert!(!portable::wait_sleeps_in_wfe());
+        assert_eq!(super::wait_sleeps_in_wfe(), super::has_event_stream());
         for round in 0..100usize {
             let current = if round % 3 == 0 {
                 ptrs[round % 4]
