@@ -5,6 +5,10 @@
 #   asm+lse       the hand-written paths built with +lse,+rcpc (no run-time pick)
 #   twins         the portable twins, Rust's default (outline atomics)
 #   twins+lse     the portable twins with -C target-feature=+lse,+rcpc
+# Then checks that the idle wait of both hand-written builds sleeps: an
+# exclusive load (ldaxr/ldxr), a conditional branch out (cbnz, or cmp and
+# b.ne), then the wfe that waits on the armed monitor; exits 1 if not.
+# `--check` builds and checks the hand-written build only (no tables).
 # Needs: rustup target add aarch64-unknown-linux-gnu; Debian's
 # gcc-aarch64-linux-gnu (for aarch64-linux-gnu-objdump).
 set -euo pipefail
@@ -13,7 +17,7 @@ target=aarch64-unknown-linux-gnu
 routines=(ring_push ring_pop ring_steal inbox_push inbox_drain idle_wait)
 
 build() { # name features rustflags
-    local dir="target/disasm-$1"
+    local dir="${CARGO_TARGET_DIR:-target}/disasm-$1"
     RUSTFLAGS="$3" CARGO_TARGET_DIR="$dir" cargo build -q --release \
         -p smp_rt_executor --features "$2" --target "$target"
     echo "$dir/$target/release/libsmp_rt_executor.rlib"
@@ -37,7 +41,32 @@ report() { # name rlib
     done
 }
 
+# The idle wait's mnemonics, one line, from an rlib.
+idle_wait_mnemonics() { # rlib
+    aarch64-linux-gnu-objdump -d --no-show-raw-insn "$1" 2>/dev/null \
+        | awk '$2 == "<smp_rt_disasm_idle_wait>:" {on=1; next} on && /^$/ {exit} on {print $2}' \
+        | tr '\n' ' '
+}
+
+check_idle_wait() { # name rlib
+    if grep -qE '(^| )ld(a)?xr (cbnz|cmp b\.ne) wfe ' <<<"$(idle_wait_mnemonics "$2")"; then
+        printf '%s: the idle wait sleeps in the wfe after its exclusive load\n' "$1"
+    else
+        printf '%s: no `ldaxr; cbnz; wfe` in smp_rt_disasm_idle_wait: its wfe does not wait\n' "$1"
+        exit 1
+    fi
+}
+
+if [ "${1:-}" = --check ]; then
+    check_idle_wait asm "$(build asm disasm "")"
+    exit 0
+fi
+
 report asm "$(build asm disasm "")"
 report asm+lse "$(build asm-lse disasm "-C target-feature=+lse,+rcpc")"
 report twins "$(build twins disasm,portable-twins "")"
 report twins+lse "$(build twins-lse disasm,portable-twins "-C target-feature=+lse,+rcpc")"
+
+printf '\n'
+check_idle_wait asm "$(build asm disasm "")"
+check_idle_wait asm+lse "$(build asm-lse disasm "-C target-feature=+lse,+rcpc")"

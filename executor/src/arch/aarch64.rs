@@ -19,6 +19,7 @@
 //! semantics are the hardware half.
 
 use std::arch::asm;
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
 use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64};
 
 /// LSE atomics available: fixed at compile time with `+lse`, else the
@@ -222,31 +223,141 @@ unsafe fn swpa_u64(p: *mut u64, new: u64) -> u64 {
     old
 }
 
-/// Monitor-based wait: `sevl` primes the event register so the first `wfe`
-/// falls through; each round `ldaxr` re-arms the exclusive monitor on `a`'s
-/// line, and the next `wfe` sleeps until another core writes that line
-/// (which clears the monitor and signals an event) or the kernel's event
-/// stream ticks (Linux enables it on arm64, about every 100 µs), so a round
-/// is bounded in time even if nobody writes.
+/// Waits until `a` is non-null, sleeping in `wfe` between looks (the shape
+/// of Linux's arm64 `__cmpwait`), for at most `rounds` waits; returns
+/// whether it is non-null. See [`wait_nonnull_in_wfe`] for the sequence and
+/// [`has_event_stream`] for why the sleep needs the event stream.
+///
+/// Without the event stream (or `rounds == 0`) each round is a plain
+/// acquire load and a `spin_loop` hint, like the portable twin: a `wfe`
+/// would then last until the next interrupt, which bounds nothing.
 #[inline]
 pub(crate) fn wait_until_nonnull(a: &AtomicPtr<()>, rounds: u32) -> bool {
-    let p = a.as_ptr().cast::<u64>();
-    if rounds == 0 {
-        // SAFETY: `p` points to a live, aligned pointer-sized atomic.
-        return unsafe { std::ptr::read_volatile(p) } != 0;
+    if rounds != 0 && has_event_stream() {
+        // SAFETY: the pointer is a live, aligned pointer-sized atomic.
+        unsafe { wait_nonnull_in_wfe(a.as_ptr().cast::<u64>(), rounds) != 0 }
+    } else {
+        for _ in 0..rounds {
+            if !a.load(Acquire).is_null() {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
+        !a.load(Acquire).is_null()
     }
+}
+
+/// `true` if [`wait_until_nonnull`] sleeps in `wfe`: with the event stream.
+#[inline]
+pub(crate) fn wait_sleeps_in_wfe() -> bool {
+    has_event_stream()
+}
+
+/// `HWCAP_EVTSTRM`: the kernel has the generic timer send an event to every
+/// core at a fixed rate (Linux: `ARCH_TIMER_EVT_STREAM_PERIOD_US`, 100 µs,
+/// i.e. 10 kHz, rounded to a power-of-two divider of the counter), which
+/// ends any `wfe`. It is on unless the kernel was built without
+/// `CONFIG_ARM_ARCH_TIMER_EVTSTREAM` or booted with
+/// `clocksource.arm_arch_timer.evtstrm=0`.
+#[cfg(target_os = "linux")]
+const HWCAP_EVTSTRM: std::ffi::c_ulong = 1 << 2;
+#[cfg(target_os = "linux")]
+const AT_HWCAP: std::ffi::c_ulong = 16;
+
+#[cfg(target_os = "linux")]
+unsafe extern "C" {
+    /// The C library's auxiliary-vector lookup (glibc, musl).
+    fn getauxval(kind: std::ffi::c_ulong) -> std::ffi::c_ulong;
+}
+
+/// `true` if the kernel's timer event stream bounds one `wfe` (see
+/// [`HWCAP_EVTSTRM`]): read once from the auxiliary vector, then cached.
+/// Other systems are assumed not to have one.
+#[inline]
+fn has_event_stream() -> bool {
+    // Relaxed: the value is derived from the process's fixed auxiliary
+    // vector, so every thread that computes it stores the same one, and
+    // nothing else is published with it.
+    match EVENT_STREAM.load(Relaxed) {
+        EVENT_STREAM_UNKNOWN => detect_event_stream(),
+        state => state == EVENT_STREAM_PRESENT,
+    }
+}
+
+/// [`has_event_stream`]'s cache: unknown, absent or present.
+static EVENT_STREAM: std::sync::atomic::AtomicU8 =
+    std::sync::atomic::AtomicU8::new(EVENT_STREAM_UNKNOWN);
+const EVENT_STREAM_UNKNOWN: u8 = 0;
+const EVENT_STREAM_ABSENT: u8 = 1;
+const EVENT_STREAM_PRESENT: u8 = 2;
+
+/// The first look at the auxiliary vector, out of line.
+#[cold]
+#[inline(never)]
+fn detect_event_stream() -> bool {
+    #[cfg(target_os = "linux")]
+    // SAFETY: `getauxval` reads the process's auxiliary vector; it has no
+    // preconditions and returns 0 for an absent entry.
+    let present = unsafe { getauxval(AT_HWCAP) } & HWCAP_EVTSTRM != 0;
+    #[cfg(not(target_os = "linux"))]
+    let present = false;
+    let state = if present {
+        EVENT_STREAM_PRESENT
+    } else {
+        EVENT_STREAM_ABSENT
+    };
+    // Relaxed: see `has_event_stream`.
+    EVENT_STREAM.store(state, Relaxed);
+    present
+}
+
+/// The monitor wait proper; returns the value last loaded from `p`.
+///
+/// ```text
+///     sevl                 set the local event register...
+///     wfe                  ...so this wfe falls through and clears it
+///  2: ldaxr value, [p]     load, and arm the exclusive monitor on p's line
+///     cbnz  value, 3f      non-null: done
+///     wfe                  sleep (the waiting wfe)
+///     subs  left, left, #1
+///     b.ne  2b
+///     ldar  value, [p]     a last look after the last wfe
+///  3: clrex
+/// ```
+///
+/// The leading `sevl; wfe` pair leaves the event register clear whatever
+/// state it was in (a stale event from earlier would otherwise end the
+/// first real wait at once), so the `wfe` after the `ldaxr` sleeps until a
+/// wake-up event: another core's store to `p`'s cache line (it clears the
+/// global monitor, which sets the event register), an interrupt or an
+/// exception return (a context switch, which also clears the monitor), an
+/// `sev` from any core, or a tick of the timer event stream. A store that
+/// lands between the `ldaxr` and the `wfe` has already set the event
+/// register, so that `wfe` falls through: no write is missed. Each round
+/// therefore lasts at most one event-stream period (about 100 µs on Linux,
+/// see [`HWCAP_EVTSTRM`]), and the whole wait at most `rounds` of them.
+///
+/// # Safety
+///
+/// `p` points to a live, aligned pointer-sized atomic; `rounds > 0`.
+#[inline(always)]
+pub(crate) unsafe fn wait_nonnull_in_wfe(p: *mut u64, rounds: u32) -> u64 {
     let value: u64;
-    // SAFETY: `p` points to a live, aligned pointer-sized atomic; the loop
-    // only loads from it. `value` is a plain `out` operand.
+    // SAFETY: the caller passes a live, aligned pointer-sized atomic and
+    // at least one round (`subs` on 0 would wrap and wait 2^32 rounds);
+    // the loop only loads from it. `value` is a plain `out` operand,
+    // written after every input is read.
     unsafe {
         asm!(
             "sevl",
-            "2:",
             "wfe",
+            "2:",
             "ldaxr {value}, [{p}]",
             "cbnz {value}, 3f",
+            "wfe",
             "subs {left:w}, {left:w}, #1",
             "b.ne 2b",
+            "ldar {value}, [{p}]",
             "3:",
             "clrex",
             value = out(reg) value,
@@ -255,7 +366,7 @@ pub(crate) fn wait_until_nonnull(a: &AtomicPtr<()>, rounds: u32) -> bool {
             options(nostack),
         );
     }
-    value != 0
+    value
 }
 
 #[cfg(test)]
@@ -271,6 +382,119 @@ mod tests {
         // Reported, not asserted: the run with QEMU_CPU=max has both,
         // QEMU_CPU=cortex-a53 neither.
         println!("lse: {}, rcpc: {}", super::has_lse(), super::has_rcpc());
+    }
+
+    #[test]
+    fn event_stream_detected() {
+        // Reported, not asserted: qemu-user does not advertise the event
+        // stream, most arm64 Linux kernels do.
+        println!("event stream: {}", super::has_event_stream());
+    }
+
+    /// Machine-code words of `f`'s first instructions (enough to hold the
+    /// inlined wait in a debug or an optimized build).
+    fn code_words(f: *const u8) -> Vec<u32> {
+        (0..512)
+            // SAFETY: reads the text section from a function's entry on; the
+            // window is far smaller than the test binary's code after it.
+            .map(|i| unsafe { f.cast::<u32>().add(i).read_unaligned() })
+            .collect()
+    }
+
+    /// The sequence of [`super::wait_nonnull_in_wfe`] in the code the
+    /// runtime calls: an exclusive load (`ldaxr`/`ldxr`), a conditional
+    /// branch out (`cbnz`, or `b.ne` after a `cmp`), then a `wfe`. That
+    /// `wfe` runs with the monitor armed and the event register clear, so
+    /// it sleeps; a `wfe` only before the load (`sevl; wfe; ldaxr`) never
+    /// does.
+    #[test]
+    fn a_wfe_follows_the_exclusive_load_in_the_machine_code() {
+        const WFE: u32 = 0xd503_205f;
+        let is_exclusive_load = |w: u32| {
+            // LDXR/LDAXR, 32- and 64-bit: size 1x, 001000 0 1 0 11111 o0 11111.
+            (w & 0xbfff_7c00) == 0x885f_7c00
+        };
+        let is_branch_out = |w: u32| {
+            // CBNZ (either width), or B.NE.
+            (w & 0x7f00_0000) == 0x3500_0000 || (w & 0xff00_001f) == 0x5400_0001
+        };
+        let wait: fn(&AtomicPtr<()>, u32) -> bool = super::wait_until_nonnull;
+        let code = code_words(wait as *const u8);
+        let waits = code.windows(4).any(|w| {
+            is_exclusive_load(w[0])
+                && (is_branch_out(w[1]) || is_branch_out(w[2]))
+                && (w[2] == WFE || w[3] == WFE)
+        });
+        let listing: Vec<String> = code[..64].iter().map(|w| format!("{w:08x}")).collect();
+        assert!(
+            waits,
+            "no `ldaxr; cbnz; wfe` in wait_until_nonnull: the wfe that should \
+             sleep on the armed monitor is missing; first words: {listing:?}"
+        );
+    }
+
+    /// A value already there: the wait returns it without waiting.
+    #[test]
+    fn wfe_wait_returns_a_value_already_there() {
+        let mut slot = 0u8;
+        let ptr: *mut () = (&mut slot as *mut u8).cast();
+        let cell = AtomicPtr::new(ptr);
+        for rounds in [1, 2, 1000] {
+            // SAFETY: a live, aligned atomic pointer; at least one round.
+            let got = unsafe { super::wait_nonnull_in_wfe(cell.as_ptr().cast(), rounds) };
+            assert_eq!(got, ptr as u64, "{rounds} rounds");
+        }
+        assert!(super::wait_until_nonnull(&cell, 5));
+    }
+
+    /// Nothing ever stored: the wait gives up after its rounds with null
+    /// (under qemu each `wfe` returns at once; on hardware each lasts at
+    /// most an event-stream period), instead of waiting for good.
+    #[test]
+    fn wfe_wait_gives_up_with_null_after_its_rounds() {
+        let cell = AtomicPtr::new(std::ptr::null_mut::<()>());
+        for rounds in [1, 2, 3, 1000] {
+            // SAFETY: a live, aligned atomic pointer; at least one round.
+            let got = unsafe { super::wait_nonnull_in_wfe(cell.as_ptr().cast(), rounds) };
+            assert_eq!(got, 0, "{rounds} rounds");
+        }
+        assert!(!super::wait_until_nonnull(&cell, 1000));
+        assert!(!super::wait_until_nonnull(&cell, 0));
+    }
+
+    /// Another thread stores while the waiter waits: a wait returns the
+    /// stored value (not a stale null, not another value).
+    #[test]
+    fn wfe_wait_returns_the_value_another_thread_stores() {
+        const ROUNDS: u32 = 64;
+        const MAX_WAITS: u32 = 10_000_000;
+        let cell = std::sync::Arc::new(AtomicPtr::new(std::ptr::null_mut::<()>()));
+        let stored = Box::into_raw(Box::new(7u64));
+        let (waiting_tx, waiting_rx) = std::sync::mpsc::channel();
+        let waiter = {
+            let cell = cell.clone();
+            std::thread::spawn(move || {
+                waiting_tx.send(()).unwrap();
+                let mut waits = 0u32;
+                loop {
+                    // SAFETY: a live, aligned atomic pointer; ROUNDS > 0.
+                    let got = unsafe { super::wait_nonnull_in_wfe(cell.as_ptr().cast(), ROUNDS) };
+                    waits += 1;
+                    if got != 0 {
+                        return (got, waits);
+                    }
+                    assert!(waits < MAX_WAITS, "the store was never seen");
+                }
+            })
+        };
+        waiting_rx.recv().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        cell.store(stored.cast(), std::sync::atomic::Ordering::Release);
+        let (got, waits) = waiter.join().unwrap();
+        assert_eq!(got, stored as u64);
+        println!("seen after {waits} waits of {ROUNDS} rounds");
+        // SAFETY: from `Box::into_raw` above; nobody else frees it.
+        drop(unsafe { Box::from_raw(stored) });
     }
 
     #[test]
@@ -319,6 +543,10 @@ mod tests {
         let twin_cell = AtomicPtr::new(std::ptr::null_mut());
         assert!(!super::wait_until_nonnull(&asm_cell, 3));
         assert!(!portable::wait_until_nonnull(&twin_cell, 3));
+        // The twin never sleeps; the asm version sleeps only with the
+        // event stream.
+        assert!(!portable::wait_sleeps_in_wfe());
+        assert_eq!(super::wait_sleeps_in_wfe(), super::has_event_stream());
         for round in 0..100usize {
             let current = if round % 3 == 0 {
                 ptrs[round % 4]

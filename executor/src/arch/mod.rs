@@ -9,7 +9,7 @@
 //! | [`cas_acqrel_u64`] | ring pop, steal claim/release | `casal` | `ldaxr`/`stlxr` loop | none |
 //! | [`cas_seqcst_ptr`] | inbox push | `casal` | `ldaxr`/`stlxr` loop | none |
 //! | [`swap_acquire_ptr`] | inbox drain | `swpa` | `ldaxr`/`stxr` loop | none |
-//! | [`wait_until_nonnull`] | idle worker watching its inbox | `sevl; wfe; ldaxr` | same | none |
+//! | [`wait_until_nonnull`] | idle worker watching its inbox | `sevl; wfe`, then per round `ldaxr; cbnz; wfe` (the `wfe` after the load sleeps) | same | none |
 //!
 //! No operation needs a `dmb`: the ring's owner pop is a CAS on the word the
 //! thieves CAS (tokio's design), not a Chase-Lev store-then-load, so no
@@ -102,13 +102,26 @@ pub(crate) fn swap_acquire_ptr(a: &AtomicPtr<()>, new: *mut ()) -> *mut () {
     imp::swap_acquire_ptr(a, new)
 }
 
-/// Waits, for at most about `rounds` rounds, until `a` is non-null;
-/// returns whether it is. On AArch64 the core sleeps in `wfe` between
-/// rounds and wakes when another core writes `a`'s cache line (or on the
-/// kernel's event stream); elsewhere each round is a `spin_loop` hint.
+/// Waits, for at most `rounds` rounds, until `a` is non-null; returns
+/// whether it is. On AArch64 with the kernel's timer event stream
+/// ([`wait_sleeps_in_wfe`]) each round sleeps in a `wfe` on the exclusive
+/// monitor armed on `a`'s line (Linux's `__cmpwait` shape): it ends when
+/// another core writes that line, on an interrupt, or at the next
+/// event-stream tick (about every 100 µs on Linux), so the whole wait lasts
+/// at most `rounds` event-stream periods. Elsewhere (and on AArch64 without
+/// the event stream, where a `wfe` could last until the next interrupt)
+/// each round is an acquire load and a `spin_loop` hint.
 #[inline]
 pub(crate) fn wait_until_nonnull(a: &AtomicPtr<()>, rounds: u32) -> bool {
     imp::wait_until_nonnull(a, rounds)
+}
+
+/// `true` if a round of [`wait_until_nonnull`] sleeps in `wfe` (AArch64
+/// with the kernel's timer event stream, which bounds the sleep), `false`
+/// if it is a load and a `spin_loop` hint.
+#[inline]
+pub(crate) fn wait_sleeps_in_wfe() -> bool {
+    imp::wait_sleeps_in_wfe()
 }
 
 /// `ptr::null_mut()`, for callers of this module.

@@ -49,3 +49,9 @@ pub(crate) fn wait_until_nonnull(a: &AtomicPtr<()>, rounds: u32) -> bool {
     }
     !a.load(Acquire).is_null()
 }
+
+/// Each round of [`wait_until_nonnull`] is a load and a hint: no sleep.
+#[inline(always)]
+pub(crate) fn wait_sleeps_in_wfe() -> bool {
+    false
+}

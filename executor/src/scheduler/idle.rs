@@ -49,6 +49,7 @@ use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::time::{Duration, Instant};
 
 use super::WorkerContext;
+use crate::arch;
 use crate::loom::{AtomicBool, AtomicUsize, CachePadded};
 use crate::metrics;
 
@@ -57,15 +58,27 @@ use crate::metrics;
 /// spawning many tasks, a stream of wake-ups) then finds the worker awake
 /// instead of paying a futex wake-up per lull.
 const IDLE_SPIN: Duration = Duration::from_micros(25);
-/// The busy wait watches the inbox for waits of this many rounds: on
-/// AArch64 a round is a `wfe` that ends when the inbox's line is written
-/// (or on the kernel's ~100 µs event stream); elsewhere a `spin_loop` hint.
+/// The busy wait watches the inbox in waits of this many rounds (see
+/// `arch::wait_until_nonnull`). Where the wait sleeps
+/// (`arch::wait_sleeps_in_wfe`: AArch64 with the kernel's timer event
+/// stream), a round is one `wfe` on the armed exclusive monitor, which ends
+/// when the inbox's line is written, on an interrupt, or at the next tick of
+/// the event stream: at most one event-stream period, about 100 µs on
+/// Linux (10 kHz), so one wait lasts at most about 100 µs. Elsewhere a
+/// round is an acquire load and a `spin_loop` hint.
 const IDLE_ROUNDS: u32 = if cfg!(target_arch = "aarch64") { 1 } else { 16 };
 /// Between waits, the worker checks shutdown and `block_on`'s future; every
 /// this many waits it also looks at its siblings' queues and the clock, and
 /// yields its thread, so a busy wait never keeps a runnable thread (the
 /// one spawning the work, say) off a core the machine is short of.
 const IDLE_WAITS_PER_CHECK: u32 = 8;
+/// The same, where the wait sleeps in `wfe`: one wait already lasts up to
+/// an event-stream period, longer than [`IDLE_SPIN`], so every wait is
+/// followed by the full check. A busy wait then lasts at most [`IDLE_SPIN`]
+/// plus one event-stream period (about 125 µs), and a signal that does not
+/// write the inbox's line (`block_on`'s wake-up, a sibling's ring, shutdown)
+/// is seen at most one period late.
+const IDLE_SLEEPING_WAITS_PER_CHECK: u32 = 1;
 
 pub(crate) struct Idle {
     searching: CachePadded<AtomicUsize>,
@@ -361,8 +374,13 @@ impl WorkerContext {
         // after `Parker::prepare` in `idle`).
         remote.busy_wait.begin();
         self.note_progress(&mut self.core.borrow_mut());
+        let waits_per_check = if arch::wait_sleeps_in_wfe() {
+            IDLE_SLEEPING_WAITS_PER_CHECK
+        } else {
+            IDLE_WAITS_PER_CHECK
+        };
         let found = loop {
-            let pushed = (0..IDLE_WAITS_PER_CHECK).any(|_| {
+            let pushed = (0..waits_per_check).any(|_| {
                 remote.inbox.wait_for_push(IDLE_ROUNDS)
                     || remote.run.urgent_task.is_occupied()
                     || woken()
