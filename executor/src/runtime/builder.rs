@@ -65,6 +65,8 @@ pub struct Settings {
     pub on_thread_start: Option<Arc<dyn Fn() + Send + Sync>>,
     /// Run on each worker and blocking thread before it exits.
     pub on_thread_stop: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// Time every poll and keep each task's total (default off).
+    pub task_poll_time: bool,
 }
 
 impl Settings {
@@ -81,6 +83,7 @@ impl Settings {
             name: None,
             on_thread_start: None,
             on_thread_stop: None,
+            task_poll_time: false,
         }
     }
 
@@ -226,6 +229,14 @@ impl Builder {
         self
     }
 
+    /// Sets [`Settings::task_poll_time`]: workers time every poll, and
+    /// [`RuntimeMetrics::task_poll_time`](super::RuntimeMetrics::task_poll_time)
+    /// reports each task's total.
+    pub fn enable_task_poll_time(&mut self) -> &mut Builder {
+        self.settings.task_poll_time = true;
+        self
+    }
+
     /// Attaches a service to the runtime, found again with
     /// [`Handle::extension`](super::Handle::extension). This is how the IO
     /// reactor and the timers reach their futures without the executor
@@ -258,6 +269,7 @@ impl Builder {
             extensions,
             on_thread_start: settings.on_thread_start.clone(),
             on_thread_stop: settings.on_thread_stop.clone(),
+            task_poll_time: settings.task_poll_time,
         };
         let driver = self
             .driver
