@@ -1,9 +1,7 @@
 //! The scheduler's own metrics: steal attempts beside steals, migrated
 //! tasks, idle time per worker, and per-task poll time (opt-in).
 
-use std::collections::HashSet;
 use std::hint::black_box;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use smp_rt::runtime::{Builder, Handle, Runtime, RuntimeMetrics};
@@ -16,23 +14,11 @@ fn multi_thread(workers: usize) -> Runtime {
         .unwrap()
 }
 
-/// One task spawns 64 children onto its own worker's queue; each child
-/// blocks its thread briefly, so an idle sibling must steal to help.
-/// Returns the threads that ran children.
-fn imbalanced_load(rt: &Runtime) -> usize {
-    let threads = Arc::new(Mutex::new(HashSet::new()));
-    let t = threads.clone();
-    rt.block_on(async move {
-        smp_rt::spawn(async move {
-            let handles: Vec<_> = (0..64)
-                .map(|_| {
-                    let t = t.clone();
-                    smp_rt::spawn(async move {
-                        std::thread::sleep(Duration::from_millis(2));
-                        t.lock().unwrap().insert(std::thread::current().id());
-                    })
-                })
-                .collect();
+/// One task spawns 64 children and awaits them.
+fn spawn_and_await_children(rt: &Runtime) {
+    rt.block_on(async {
+        smp_rt::spawn(async {
+            let handles: Vec<_> = (0..64).map(|i| smp_rt::spawn(async move { i })).collect();
             for h in handles {
                 h.await.unwrap();
             }
@@ -40,17 +26,42 @@ fn imbalanced_load(rt: &Runtime) -> usize {
         .await
         .unwrap();
     });
-    threads.lock().unwrap().len()
 }
 
 fn per_worker(m: &RuntimeMetrics, f: impl Fn(&RuntimeMetrics, usize) -> u64) -> Vec<u64> {
     (0..m.num_workers()).map(|w| f(m, w)).collect()
 }
 
+/// Children queued on one worker whose thread then blocks: each child
+/// can only be run by the sibling, which takes them from the blocked
+/// worker's queues (a steal, the first time: it is idle and searching).
+const CHILDREN: usize = 16;
+
+fn children_of_a_blocked_parent(rt: &Runtime) {
+    let parent = rt.spawn(async {
+        let (ran_tx, ran_rx) = std::sync::mpsc::channel();
+        let children: Vec<_> = (0..CHILDREN)
+            .map(|_| {
+                let ran_tx = ran_tx.clone();
+                smp_rt::spawn(async move { ran_tx.send(()).unwrap() })
+            })
+            .collect();
+        for _ in 0..CHILDREN {
+            ran_rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("children stayed stranded behind their blocked parent");
+        }
+        for child in children {
+            child.await.unwrap();
+        }
+    });
+    rt.block_on(parent).unwrap();
+}
+
 #[test]
 fn steal_attempts_are_counted_beside_the_steals_they_bound() {
     let rt = multi_thread(2);
-    assert_eq!(imbalanced_load(&rt), 2, "both workers ran children");
+    children_of_a_blocked_parent(&rt);
     let m = rt.metrics();
     let attempts = per_worker(&m, RuntimeMetrics::worker_steal_attempts);
     let steals = per_worker(&m, RuntimeMetrics::worker_steal_count);
@@ -69,30 +80,23 @@ fn steal_attempts_are_counted_beside_the_steals_they_bound() {
 }
 
 #[test]
-fn a_stolen_task_is_counted_as_migrated_by_its_thief() {
+fn tasks_run_by_a_sibling_of_the_worker_they_were_queued_on_are_migrated() {
     let rt = multi_thread(2);
-    imbalanced_load(&rt);
+    children_of_a_blocked_parent(&rt);
     let m = rt.metrics();
-    let steals = per_worker(&m, RuntimeMetrics::worker_steal_count);
+    // Each child was queued on the parent's worker and polled, once, on
+    // the other.
     let migrated = per_worker(&m, RuntimeMetrics::worker_migrated_count);
-    // A steal hands the thief a task to run at once, which it polls as a
-    // task queued on another worker.
-    for w in 0..2 {
-        if steals[w] > 0 {
-            assert!(
-                migrated[w] > 0,
-                "worker {w} stole {} times but migrated nothing",
-                steals[w]
-            );
-        }
-    }
-    assert!(migrated.iter().sum::<u64>() > 0, "{migrated:?}");
+    assert!(
+        migrated.iter().sum::<u64>() >= CHILDREN as u64,
+        "{migrated:?} for {CHILDREN} children"
+    );
 }
 
 #[test]
 fn a_single_worker_neither_steals_nor_migrates() {
     let rt = multi_thread(1);
-    imbalanced_load(&rt);
+    spawn_and_await_children(&rt);
     let m = rt.metrics();
     assert!(m.worker_poll_count(0) >= 65);
     assert_eq!(m.worker_steal_attempts(0), 0);
