@@ -26,7 +26,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
 use super::run_state::{URGENT_AT_SIBLING, urgent_mask};
-use super::{Core, Remote, Shared};
+use super::{Core, PollTimes, Remote, Shared};
 use crate::context;
 use crate::metrics;
 use crate::task::header::{NO_WORKER, Task};
@@ -204,7 +204,6 @@ impl WorkerContext {
             metrics::add(&self.remote().metrics.migrated, 1);
         }
         header.set_last_worker(self.index as u32);
-        let timed = self.shared.poll_times.as_ref().map(|_| header.id());
         let span = header.span();
         let _entered = span.enter();
         let remote = self.remote();
@@ -212,19 +211,13 @@ impl WorkerContext {
         remote.run.start_poll(priority);
         let preempt = Preempt::new(&remote.run.urgent, urgent_mask(priority));
         self.in_task.set(true);
-        let started = timed.map(|_| Instant::now());
-        let (_, slice) = task::run_slice(self.shared.config.reductions, Some(preempt), || {
-            harness::run(task)
-        });
-        if let (Some(times), Some(id), Some(started)) = (&self.shared.poll_times, timed, started) {
-            let elapsed = started.elapsed();
-            // A task that finished in this poll lost its entry, and may be
-            // freed by now, its id given to another task: nothing is added
-            // for it (see `scheduler::poll_time`).
-            if !self.polled_task_finished.replace(false) {
-                times.add(id, elapsed);
+        let reductions = self.shared.config.reductions;
+        let (_, slice) = match &self.shared.poll_times {
+            None => task::run_slice(reductions, Some(preempt), || harness::run(task)),
+            Some(times) => {
+                task::run_slice(reductions, Some(preempt), || self.run_timed(times, task))
             }
-        }
+        };
         self.in_task.set(false);
         remote.run.end_poll();
         remote.progress.advance();
@@ -232,6 +225,23 @@ impl WorkerContext {
             metrics::add(&remote.metrics.preemptions, 1);
             tracing::trace!(worker = self.index, "preempted: reduction budget spent");
         }
+    }
+
+    /// [`harness::run`], timed: adds the poll's time to the task's entry in
+    /// `times` (`Builder::enable_task_poll_time`).
+    #[inline(never)]
+    fn run_timed(&self, times: &PollTimes, task: Task) -> bool {
+        let id = task.metadata().id();
+        let started = Instant::now();
+        let woken = harness::run(task);
+        let elapsed = started.elapsed();
+        // A task that finished in this poll lost its entry, and may be
+        // freed by now, its id given to another task: nothing is added for
+        // it (see `scheduler::poll_time`).
+        if !self.polled_task_finished.replace(false) {
+            times.add(id, elapsed);
+        }
+        woken
     }
 
     /// Steals a batch from a sibling, starting at a random one, taking from
