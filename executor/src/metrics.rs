@@ -198,7 +198,9 @@ impl RuntimeMetrics {
     /// Polls by worker `worker` of a task that was queued on another worker:
     /// the task was taken from that worker's queues by a steal, by a
     /// rescue of a stalled worker's work, or from its inbox. Each such
-    /// move is counted once, by the worker that polls the task next. A task
+    /// move is counted once, by the worker that polls the task next (a task
+    /// taken back by the worker it was queued on before anyone ran it has
+    /// not migrated). A task
     /// that is woken and queued elsewhere is placed rather than migrated,
     /// and not counted: the scheduler moves such a task only on purpose
     /// (to its home worker, or to the worker that woke it).
