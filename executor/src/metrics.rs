@@ -200,10 +200,10 @@ impl RuntimeMetrics {
     /// rescue of a stalled worker's work, or from its inbox. Each such
     /// move is counted once, by the worker that polls the task next (a task
     /// taken back by the worker it was queued on before anyone ran it has
-    /// not migrated). A task
-    /// that is woken and queued elsewhere is placed rather than migrated,
-    /// and not counted: the scheduler moves such a task only on purpose
-    /// (to its home worker, or to the worker that woke it).
+    /// not migrated). A task that is woken and queued elsewhere is placed
+    /// rather than migrated, and not counted: the scheduler moves such a
+    /// task only on purpose (to its home worker, or to the worker that
+    /// woke it).
     ///
     /// The count costs the poll loop a comparison: the task's header
     /// already records the worker it was queued on.
