@@ -8,6 +8,9 @@
 //!    slices, and a latecomer runs between two of its slices.
 //! 3. Stealing: one task floods its own worker; the idle workers steal.
 //! 4. The runtime's metrics.
+//! 5. Observability as BEAM shows it: per worker, steal attempts beside
+//!    steals, tasks migrated and idle time; per named task, the time spent
+//!    polling it (`Builder::enable_task_poll_time`).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,6 +22,7 @@ fn main() {
     priorities();
     reductions();
     stealing();
+    observability();
 }
 
 /// Part 1: spawn tasks of each priority on a single worker and print the
@@ -142,4 +146,88 @@ fn print_metrics(m: &RuntimeMetrics) {
             m.worker_total_busy_duration(w),
         );
     }
+}
+
+/// Part 5: a runtime built with per-task poll time. Two named tasks stay
+/// alive while a flood of short blocking tasks on one worker makes the
+/// other steal; then the metrics say where the scheduler moved work, where
+/// each worker's time went, and how long each named task was polled.
+fn observability() {
+    println!("\n5. Observability (2 workers, per-task poll time on)");
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_task_poll_time()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // Released (by dropping the senders) once the metrics are read: a
+        // task's poll time is kept while it is alive.
+        let (cruncher_release, cruncher_wait) = smp_rt::sync::oneshot::channel::<()>();
+        let (napper_release, napper_wait) = smp_rt::sync::oneshot::channel::<()>();
+        let (crunched, crunching) = smp_rt::sync::oneshot::channel::<()>();
+        let cruncher = task::Builder::new()
+            .name("cruncher")
+            .spawn(async move {
+                let mut x = 0u64;
+                for i in 0..1_000_000u64 {
+                    x = x.wrapping_mul(31).wrapping_add(i);
+                    task::consume_budget().await;
+                }
+                let _ = crunched.send(());
+                let _ = cruncher_wait.await;
+                x
+            })
+            .unwrap();
+        let napper = task::Builder::new()
+            .name("napper")
+            .spawn(async move {
+                for _ in 0..10 {
+                    smp_rt::time::sleep(Duration::from_millis(1)).await;
+                }
+                let _ = napper_wait.await;
+            })
+            .unwrap();
+        // The imbalance: 100 short blocking tasks queued on one worker.
+        smp_rt::spawn(async {
+            let handles: Vec<_> = (0..100)
+                .map(|_| {
+                    smp_rt::spawn(async {
+                        std::thread::sleep(Duration::from_micros(200));
+                    })
+                })
+                .collect();
+            for h in handles {
+                h.await.unwrap();
+            }
+        })
+        .await
+        .unwrap();
+        let _ = crunching.await;
+
+        let m = smp_rt::runtime::Handle::current().metrics();
+        println!("   worker  steal attempts  steals  migrated  idle          busy");
+        for w in 0..m.num_workers() {
+            println!(
+                "   {w:>6} {:>15} {:>7} {:>9}  {:<12}  {:?}",
+                m.worker_steal_attempts(w),
+                m.worker_steal_count(w),
+                m.worker_migrated_count(w),
+                format!("{:?}", m.worker_total_idle_duration(w)),
+                m.worker_total_busy_duration(w),
+            );
+        }
+        println!("   task        id      time polled");
+        for (id, name) in m.named_tasks() {
+            let polled = m.task_poll_time(id).unwrap_or_default();
+            println!("   {name:<10} {id:>8}  {polled:?}");
+        }
+        // Runtime-wide totals (queued and cancelled tasks, the high water
+        // mark of queued tasks) and the task each worker is running now
+        // are printed here.
+
+        drop((cruncher_release, napper_release));
+        cruncher.await.unwrap();
+        napper.await.unwrap();
+    });
+    println!("   the cruncher was polled far longer than the napper, which mostly slept.");
 }

@@ -32,6 +32,46 @@
 //!   `tokio::process`;
 //! * [`signal`]: `ctrl_c` and Unix signal listeners;
 //! * [`main`] and [`test`]: the entry-point attributes.
+//!
+//! # Observability
+//!
+//! [`RuntimeMetrics`](runtime::RuntimeMetrics) (from
+//! [`Runtime::metrics`](runtime::Runtime::metrics) or
+//! [`Handle::metrics`](runtime::Handle::metrics)) reads the scheduler's
+//! counters without stopping it. Per worker: polls, steals and steal
+//! attempts (`worker_steal_attempts`: every look at the siblings' queues,
+//! found or not), tasks migrated to it (`worker_migrated_count`: polls of
+//! a task that a steal, a rescue or a take from an inbox moved from the
+//! worker it was queued on), preemptions, busy and idle time
+//! (`worker_total_idle_duration`: busy-waiting and parked). Per task: its
+//! reductions ([`task::stats`]) and, on a runtime built with
+//! [`Builder::enable_task_poll_time`](runtime::Builder::enable_task_poll_time),
+//! the time spent polling it
+//! ([`RuntimeMetrics::task_poll_time`](runtime::RuntimeMetrics::task_poll_time)).
+//!
+//! ```
+//! use smp_rt::runtime::Builder;
+//!
+//! let rt = Builder::new_multi_thread()
+//!     .worker_threads(2)
+//!     .enable_task_poll_time()
+//!     .build()
+//!     .unwrap();
+//! let task = rt.spawn(std::future::pending::<()>());
+//! rt.block_on(async { smp_rt::task::yield_now().await });
+//! let m = rt.metrics();
+//! for w in 0..m.num_workers() {
+//!     println!(
+//!         "worker {w}: {} of {} steal attempts found work, {} tasks migrated, idle {:?}",
+//!         m.worker_steal_count(w),
+//!         m.worker_steal_attempts(w),
+//!         m.worker_migrated_count(w),
+//!         m.worker_total_idle_duration(w),
+//!     );
+//! }
+//! // `None` until the task's first poll has ended.
+//! println!("polled for {:?}", m.task_poll_time(task.id()));
+//! ```
 
 #![warn(missing_docs, rust_2018_idioms)]
 

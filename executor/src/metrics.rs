@@ -17,6 +17,13 @@ pub(crate) struct WorkerMetrics {
     pub(crate) busy_ns: AtomicU64,
     /// Tasks only the owner sees (its overflow list), per priority.
     pub(crate) private: [AtomicUsize; 4],
+    /// Looks through the siblings' queues for work, found or not.
+    pub(crate) steal_attempts: AtomicU64,
+    /// Polls of tasks queued on another worker (see
+    /// `RuntimeMetrics::worker_migrated_count`).
+    pub(crate) migrated: AtomicU64,
+    /// Time spent busy-waiting for work and parked.
+    pub(crate) idle_ns: AtomicU64,
 }
 
 /// Adds `n` to a counter that only the calling thread writes.
@@ -170,5 +177,92 @@ impl RuntimeMetrics {
     /// Threads in the blocking pool now.
     pub fn num_blocking_threads(&self) -> usize {
         self.shared.blocking.num_threads()
+    }
+}
+
+/// Stealing, migration, idleness and per-task poll time: where the
+/// scheduler moved work, and where time went.
+impl RuntimeMetrics {
+    /// Times worker `worker` looked through its siblings' queues for work
+    /// to steal, whether it found any or not. A worker out of local work
+    /// looks once per scheduling step while it searches; at most half the
+    /// workers search at once, and the others do not look at all (they
+    /// busy-wait, then park). [`worker_steal_count`](Self::worker_steal_count)
+    /// counts the looks that found work, so it never exceeds this count.
+    ///
+    /// tokio has no such count.
+    pub fn worker_steal_attempts(&self, worker: usize) -> u64 {
+        self.worker(worker).steal_attempts.load(Relaxed)
+    }
+
+    /// Polls by worker `worker` of a task that was queued on another worker:
+    /// the task was taken from that worker's queues by a steal, by a
+    /// rescue of a stalled worker's work, or from its inbox. Each such
+    /// move is counted once, by the worker that polls the task next (a task
+    /// taken back by the worker it was queued on before anyone ran it has
+    /// not migrated). A task that is woken and queued elsewhere is placed
+    /// rather than migrated, and not counted: the scheduler moves such a
+    /// task only on purpose (to its home worker, or to the worker that
+    /// woke it).
+    ///
+    /// The count costs the poll loop a comparison: the task's header
+    /// already records the worker it was queued on.
+    pub fn worker_migrated_count(&self, worker: usize) -> u64 {
+        self.worker(worker).migrated.load(Relaxed)
+    }
+
+    /// Time worker `worker` spent idle: busy-waiting for work (BEAM's
+    /// scheduler spin) and parked. The clock is read when the worker goes
+    /// idle and when it resumes, never per poll, so an idle period is added
+    /// when it ends: a worker parked now has not counted its current park.
+    ///
+    /// Busy time ([`worker_total_busy_duration`](Self::worker_total_busy_duration))
+    /// plus idle time is about the worker's life; the remainder is the
+    /// steps between finding no work and going idle.
+    pub fn worker_total_idle_duration(&self, worker: usize) -> Duration {
+        Duration::from_nanos(self.worker(worker).idle_ns.load(Relaxed))
+    }
+
+    /// Time spent polling task `id` so far, on the runtime's workers:
+    /// the wall-clock time between the start and the end of each of its
+    /// polls, added up. That is the task's CPU time unless a poll blocked
+    /// its thread or the kernel descheduled the thread during a poll.
+    ///
+    /// `None` unless the runtime was built with
+    /// [`Builder::enable_task_poll_time`](crate::runtime::Builder::enable_task_poll_time),
+    /// and for a task that is not live (completed, cancelled, or from
+    /// another runtime) or has no completed poll yet. The current poll is
+    /// added when it ends, so a task asking for its own time sees the time
+    /// of its earlier polls. Tasks of a `LocalSet` and the future of
+    /// `block_on` are not polled by the workers, and not timed.
+    ///
+    /// With the option on, each poll reads the clock twice and updates a
+    /// table sharded by task id under a short lock; with it off, the poll
+    /// loop pays one branch.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt_executor::runtime::{Builder, Handle};
+    /// use smp_rt_executor::task;
+    ///
+    /// let rt = Builder::new_multi_thread()
+    ///     .worker_threads(1)
+    ///     .enable_task_poll_time()
+    ///     .build()
+    ///     .unwrap();
+    /// let spent = rt.block_on(async {
+    ///     smp_rt_executor::spawn(async {
+    ///         task::yield_now().await;
+    ///         Handle::current().metrics().task_poll_time(task::id())
+    ///     })
+    ///     .await
+    ///     .unwrap()
+    /// });
+    /// // The poll before the yield was timed.
+    /// assert!(spent.is_some());
+    /// ```
+    pub fn task_poll_time(&self, id: Id) -> Option<Duration> {
+        self.shared.poll_times.as_ref()?.get(id)
     }
 }

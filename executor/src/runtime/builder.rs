@@ -75,6 +75,8 @@ pub struct Settings {
     /// off; Linux only, else `build` fails). Ignored by a current-thread
     /// runtime, whose worker runs on the caller's thread.
     pub pin_workers: bool,
+    /// Time every poll and keep each task's total (default off).
+    pub task_poll_time: bool,
 }
 
 impl Settings {
@@ -93,6 +95,7 @@ impl Settings {
             on_thread_stop: None,
             worker_threads_between: None,
             pin_workers: false,
+            task_poll_time: false,
         }
     }
 
@@ -253,6 +256,14 @@ impl Builder {
         self
     }
 
+    /// Sets [`Settings::task_poll_time`]: workers time every poll, and
+    /// [`RuntimeMetrics::task_poll_time`](super::RuntimeMetrics::task_poll_time)
+    /// reports each task's total.
+    pub fn enable_task_poll_time(&mut self) -> &mut Builder {
+        self.settings.task_poll_time = true;
+        self
+    }
+
     /// Attaches a service to the runtime, found again with
     /// [`Handle::extension`](super::Handle::extension). This is how the IO
     /// reactor and the timers reach their futures without the executor
@@ -290,6 +301,7 @@ impl Builder {
             on_thread_start: settings.on_thread_start.clone(),
             on_thread_stop: settings.on_thread_stop.clone(),
             worker_cpus,
+            task_poll_time: settings.task_poll_time,
         };
         let driver = self
             .driver

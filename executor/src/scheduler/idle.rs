@@ -264,16 +264,23 @@ impl WorkerContext {
     /// Out of work: spin briefly on the inbox, then park until woken.
     /// `woken` reports work that arrived some other way (`block_on`'s
     /// future being woken).
+    ///
+    /// The clock is read on the way in and on the way out: the busy period
+    /// ends where the idle period (the busy wait and the park, counted in
+    /// `worker_total_idle_duration`) begins.
     pub(crate) fn idle(&self, woken: &dyn Fn() -> bool) {
-        let run = &self.remote().run;
-        run.enter_idle();
+        let idle_since = Instant::now();
+        self.account_busy_until(idle_since);
+        let remote = self.remote();
+        remote.run.enter_idle();
         self.wait_for_work(woken);
-        run.leave_idle();
+        remote.run.leave_idle();
+        let ns = idle_since.elapsed().as_nanos() as u64;
+        metrics::add(&remote.metrics.idle_ns, ns);
     }
 
     /// The body of [`idle`](WorkerContext::idle).
     fn wait_for_work(&self, woken: &dyn Fn() -> bool) {
-        self.account_busy();
         // A task queued by the driver was taken by a thief, who is awake.
         self.notify_after_run.set(false);
         let shared = &*self.shared;

@@ -18,6 +18,7 @@
 //! | `park` | the parker and its handshake with unpark |
 //! | `registry` | every task waiting on something, for shutdown and names |
 //! | `task_counts` | spawned and alive tasks, per worker |
+//! | `poll_time` | per-task poll time, when the runtime was built with it |
 //! | `shutdown` | stopping workers and dropping every task |
 //! | `block_in_place` | lending a worker to another thread while a task blocks its own |
 //!
@@ -30,6 +31,7 @@ mod idle;
 mod park;
 mod pick;
 mod placement;
+mod poll_time;
 mod registry;
 mod remote;
 mod rescue;
@@ -55,6 +57,7 @@ use crate::task::owner::OwnerHeader;
 pub(crate) use self::core::Core;
 pub(crate) use block_in_place::block_in_place;
 pub(crate) use idle::Idle;
+pub(crate) use poll_time::PollTimes;
 pub(crate) use registry::Registry;
 pub(crate) use remote::Remote;
 pub(crate) use shutdown::drop_entered;
@@ -86,6 +89,9 @@ pub(crate) struct Config {
     /// The CPUs worker threads are pinned to (`runtime::pinning`), or
     /// `None` to leave them unpinned.
     pub(crate) worker_cpus: Option<std::sync::Arc<[usize]>>,
+    /// Workers time each poll and add it to the task's entry in
+    /// `Shared::poll_times`.
+    pub(crate) task_poll_time: bool,
 }
 
 impl Config {
@@ -154,6 +160,8 @@ pub(crate) struct Shared {
     pub(super) drain_lock: Mutex<()>,
     /// Round-robin start for work from outside and for wake-ups.
     pub(super) next_remote: CachePadded<AtomicUsize>,
+    /// Per-task poll time: `Some` if `config.task_poll_time`.
+    pub(crate) poll_times: Option<PollTimes>,
 }
 
 impl Shared {
@@ -174,6 +182,7 @@ impl Shared {
                 )
             })
             .unzip();
+        let poll_times = config.task_poll_time.then(|| PollTimes::new(workers));
         Shared {
             owner_header: OwnerHeader::new::<Shared>(),
             workers: remotes.into_boxed_slice(),
@@ -189,6 +198,7 @@ impl Shared {
             shutdown: AtomicBool::new(false),
             drain_lock: Mutex::new(()),
             next_remote: CachePadded(AtomicUsize::new(0)),
+            poll_times,
         }
     }
 

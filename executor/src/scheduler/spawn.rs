@@ -4,6 +4,7 @@
 //! the scheduler's side of the task module's seam (`task::owner`).
 
 use std::future::Future;
+use std::ptr::NonNull;
 use std::sync::Arc;
 use std::task::Waker;
 
@@ -101,6 +102,9 @@ unsafe impl Scheduler for Shared {
 
     fn task_finished(&self, task: &Header) {
         self.registry.remove(task);
+        if let Some(times) = &self.poll_times {
+            self.forget_poll_time(times, task);
+        }
         if !task.is_blocking() {
             let worker = current_worker(self).map(|worker| worker.index);
             self.task_counts.exited(worker);
@@ -109,5 +113,23 @@ unsafe impl Scheduler for Shared {
 
     fn task_name(&self, task: &Header) -> Option<String> {
         self.registry.name(task)
+    }
+}
+
+impl Shared {
+    /// Removes a finished task's poll time, before its output is
+    /// published. If the task finished in its own poll on a worker of this
+    /// runtime, that worker is told not to add the poll's time when the
+    /// poll returns (see `scheduler::poll_time`).
+    #[cold]
+    fn forget_poll_time(&self, times: &super::PollTimes, task: &Header) {
+        times.remove(task.id());
+        let polled_here = crate::context::current_task() == Some(NonNull::from(task));
+        if let Some(worker) = current_worker(self)
+            && polled_here
+            && worker.in_task.get()
+        {
+            worker.polled_task_finished.set(true);
+        }
     }
 }

@@ -26,10 +26,10 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
 use super::run_state::{URGENT_AT_SIBLING, urgent_mask};
-use super::{Core, Remote, Shared};
+use super::{Core, PollTimes, Remote, Shared};
 use crate::context;
 use crate::metrics;
-use crate::task::header::Task;
+use crate::task::header::{NO_WORKER, Task};
 use crate::task::{self, Preempt, Priority, harness};
 
 /// A worker being run by the current thread; the thread-local context
@@ -55,6 +55,9 @@ pub(crate) struct WorkerContext {
     pub(super) progress_at_park: Cell<u64>,
     /// When the current busy period started.
     pub(super) busy_since: Cell<Option<Instant>>,
+    /// Set by `task_finished` when the task being polled here finished in
+    /// its poll, for a runtime that times polls (see `scheduler::poll_time`).
+    pub(super) polled_task_finished: Cell<bool>,
 }
 
 /// Uninstalls a worker context and hands its core back on drop.
@@ -83,6 +86,7 @@ impl WorkerContext {
             notify_after_run: Cell::new(false),
             progress_at_park: Cell::new(u64::MAX),
             busy_since: Cell::new(None),
+            polled_task_finished: Cell::new(false),
         }
     }
 
@@ -111,6 +115,7 @@ impl WorkerContext {
     /// of one, not searching.
     pub(crate) fn recover(&self) {
         self.in_task.set(false);
+        self.polled_task_finished.set(false);
         self.remote().run.end_poll();
         let mut core = self.core.borrow_mut();
         if std::mem::take(&mut core.searching) {
@@ -190,6 +195,14 @@ impl WorkerContext {
 
     fn run_task(&self, task: Task) {
         let header = task.metadata();
+        // A task is queued on a worker by setting its `last_worker` to it
+        // (`enqueue`, `push_home`); a steal, a rescue or a take from a
+        // sibling's inbox moves it without that. So a task found here with
+        // another worker's index was queued there and migrated.
+        let queued_on = header.last_worker();
+        if queued_on != self.index as u32 && queued_on != NO_WORKER {
+            metrics::add(&self.remote().metrics.migrated, 1);
+        }
         header.set_last_worker(self.index as u32);
         let span = header.span();
         let _entered = span.enter();
@@ -198,9 +211,13 @@ impl WorkerContext {
         remote.run.start_poll(priority);
         let preempt = Preempt::new(&remote.run.urgent, urgent_mask(priority));
         self.in_task.set(true);
-        let (_, slice) = task::run_slice(self.shared.config.reductions, Some(preempt), || {
-            harness::run(task)
-        });
+        let reductions = self.shared.config.reductions;
+        let (_, slice) = match &self.shared.poll_times {
+            None => task::run_slice(reductions, Some(preempt), || harness::run(task)),
+            Some(times) => {
+                task::run_slice(reductions, Some(preempt), || self.run_timed(times, task))
+            }
+        };
         self.in_task.set(false);
         remote.run.end_poll();
         remote.progress.advance();
@@ -208,6 +225,23 @@ impl WorkerContext {
             metrics::add(&remote.metrics.preemptions, 1);
             tracing::trace!(worker = self.index, "preempted: reduction budget spent");
         }
+    }
+
+    /// [`harness::run`], timed: adds the poll's time to the task's entry in
+    /// `times` (`Builder::enable_task_poll_time`).
+    #[inline(never)]
+    fn run_timed(&self, times: &PollTimes, task: Task) -> bool {
+        let id = task.metadata().id();
+        let started = Instant::now();
+        let woken = harness::run(task);
+        let elapsed = started.elapsed();
+        // A task that finished in this poll lost its entry, and may be
+        // freed by now, its id given to another task: nothing is added for
+        // it (see `scheduler::poll_time`).
+        if !self.polled_task_finished.replace(false) {
+            times.add(id, elapsed);
+        }
+        woken
     }
 
     /// Steals a batch from a sibling, starting at a random one, taking from
@@ -226,6 +260,7 @@ impl WorkerContext {
             core.searching = true;
         }
         let me = self.remote();
+        metrics::add(&me.metrics.steal_attempts, 1);
         let start = core.next_random() as usize % n;
         for i in 0..n {
             let victim = (start + i) % n;
@@ -285,6 +320,15 @@ impl WorkerContext {
     pub(super) fn account_busy(&self) {
         if let Some(since) = self.busy_since.take() {
             let ns = since.elapsed().as_nanos() as u64;
+            metrics::add(&self.remote().metrics.busy_ns, ns);
+        }
+    }
+
+    /// [`account_busy`](Self::account_busy) with the clock already read:
+    /// the busy period ended at `now`.
+    pub(super) fn account_busy_until(&self, now: Instant) {
+        if let Some(since) = self.busy_since.take() {
+            let ns = now.saturating_duration_since(since).as_nanos() as u64;
             metrics::add(&self.remote().metrics.busy_ns, ns);
         }
     }
