@@ -10,6 +10,7 @@
 use std::any::Any;
 use std::fmt;
 use std::io;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,6 +66,8 @@ pub struct Settings {
     pub on_thread_start: Option<Arc<dyn Fn() + Send + Sync>>,
     /// Run on each worker and blocking thread before it exits.
     pub on_thread_stop: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// The most queued tasks `try_spawn` admits (default: no limit).
+    pub max_queued_tasks: Option<NonZeroUsize>,
 }
 
 impl Settings {
@@ -81,6 +84,7 @@ impl Settings {
             name: None,
             on_thread_start: None,
             on_thread_stop: None,
+            max_queued_tasks: None,
         }
     }
 
@@ -152,6 +156,7 @@ impl fmt::Debug for Settings {
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("thread_keep_alive", &self.thread_keep_alive)
             .field("name", &self.name)
+            .field("max_queued_tasks", &self.max_queued_tasks)
             .finish_non_exhaustive()
     }
 }
@@ -258,6 +263,7 @@ impl Builder {
             extensions,
             on_thread_start: settings.on_thread_start.clone(),
             on_thread_stop: settings.on_thread_stop.clone(),
+            max_queued_tasks: settings.max_queued_tasks,
         };
         let driver = self
             .driver

@@ -18,12 +18,14 @@
 //! | `park` | the parker and its handshake with unpark |
 //! | `registry` | every task waiting on something, for shutdown and names |
 //! | `task_counts` | spawned and alive tasks, per worker |
+//! | `admission` | queued tasks against `max_queued_tasks`, their high-water mark, cancellations |
 //! | `shutdown` | stopping workers and dropping every task |
 //! | `block_in_place` | lending a worker to another thread while a task blocks its own |
 //!
 //! [`Shared`] is what every thread may touch; each worker's private state is
 //! its [`Core`], reachable only from the thread running it.
 
+mod admission;
 mod block_in_place;
 mod core;
 mod idle;
@@ -53,6 +55,7 @@ use crate::runtime::ThreadHook;
 use crate::task::owner::OwnerHeader;
 
 pub(crate) use self::core::Core;
+pub(crate) use admission::Admission;
 pub(crate) use block_in_place::block_in_place;
 pub(crate) use idle::Idle;
 pub(crate) use registry::Registry;
@@ -83,6 +86,8 @@ pub(crate) struct Config {
     pub(crate) extensions: crate::runtime::Extensions,
     pub(crate) on_thread_start: Option<ThreadHook>,
     pub(crate) on_thread_stop: Option<ThreadHook>,
+    /// The most tasks `try_spawn` admits at once (see `admission`).
+    pub(crate) max_queued_tasks: Option<std::num::NonZeroUsize>,
 }
 
 impl Config {
@@ -138,6 +143,9 @@ pub(crate) struct Shared {
     pub(crate) idle: Idle,
     pub(crate) registry: Registry,
     pub(crate) task_counts: TaskCounts,
+    /// Queued tasks against the limit (padded inside: written on every
+    /// spawn and finish).
+    pub(crate) admission: Admission,
     pub(crate) blocking: BlockingPool,
     pub(crate) driver: Box<dyn Driver>,
     /// Held by the worker parked in, or polling, the driver. On its own
@@ -179,6 +187,7 @@ impl Shared {
             idle: Idle::new(workers),
             registry: Registry::new(workers),
             task_counts: TaskCounts::new(workers),
+            admission: Admission::new(config.max_queued_tasks),
             blocking,
             driver,
             driver_busy: CachePadded(AtomicBool::new(false)),
