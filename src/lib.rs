@@ -21,7 +21,10 @@
 //! ```
 //!
 //! The parts:
-//! * [`runtime`]: `Builder`, `Runtime`, `Handle`, `RuntimeMetrics`;
+//! * [`runtime`]: `Builder`, `Runtime`, `Handle`, `RuntimeMetrics`; a
+//!   runtime built with `max_queued_tasks(n)` refuses work beyond `n`
+//!   unfinished tasks through `try_spawn` (bounded admission: see
+//!   [`runtime::Builder::max_queued_tasks`]);
 //! * [`task`]: spawning, priorities, reductions, `JoinHandle`, `JoinSet`;
 //! * [`sync`]: `oneshot`, `mpsc`, `Mutex`, `Notify`, `Semaphore`, each
 //!   charging a reduction per operation;

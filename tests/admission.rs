@@ -55,13 +55,21 @@ fn try_spawn_refuses_at_the_limit_with_the_future_back_then_admits_again() {
     };
     let refused = handle.try_spawn(refused_future).unwrap_err();
     assert_eq!(refused.limit(), 2);
-    assert_eq!(rt.metrics().queued_tasks(), 2, "a refused task is not counted");
+    assert_eq!(
+        rt.metrics().queued_tasks(),
+        2,
+        "a refused task is not counted"
+    );
 
     // One task finishes: its slot is free once its handle returned.
     tx1.send(()).unwrap();
     rt.block_on(first).unwrap();
     assert_eq!(rt.metrics().queued_tasks(), 1);
-    assert_eq!(polled.load(SeqCst), 0, "the refused future was never polled");
+    assert_eq!(
+        polled.load(SeqCst),
+        0,
+        "the refused future was never polled"
+    );
     let third = handle.try_spawn(refused.into_inner()).unwrap();
     assert_eq!(rt.block_on(third).unwrap(), "third");
     assert_eq!(polled.load(SeqCst), 1);
@@ -81,7 +89,12 @@ fn try_spawn_inside_the_runtime_refuses_every_priority_at_the_limit() {
                 let _ = rx.await;
             })
             .unwrap();
-        for priority in [Priority::Max, Priority::High, Priority::Normal, Priority::Low] {
+        for priority in [
+            Priority::Max,
+            Priority::High,
+            Priority::Normal,
+            Priority::Low,
+        ] {
             let refused = task::Builder::new()
                 .priority(priority)
                 .try_spawn(async {})
@@ -264,7 +277,10 @@ fn queue_full_is_an_error_whatever_the_future() {
 
 #[test]
 fn without_a_limit_try_spawn_always_admits_and_the_count_is_kept() {
-    let rt = Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
     assert_eq!(rt.metrics().max_queued_tasks(), None);
     let waiting: Vec<_> = (0..50).map(|_| waiting(rt.handle())).collect();
     for _ in 0..50 {
@@ -303,5 +319,9 @@ fn cancelled_tasks_count_counts_aborted_tasks_only() {
         assert!(set.join_next().await.unwrap().unwrap_err().is_cancelled());
     });
     assert_eq!(rt.metrics().cancelled_tasks_count(), 3);
-    assert_eq!(rt.metrics().queued_tasks(), 0, "cancelled tasks free their slots");
+    assert_eq!(
+        rt.metrics().queued_tasks(),
+        0,
+        "cancelled tasks free their slots"
+    );
 }

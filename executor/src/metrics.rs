@@ -140,7 +140,10 @@ impl RuntimeMetrics {
 
     /// The runtime's limit on queued tasks (`max_queued_tasks`), if any.
     pub fn max_queued_tasks(&self) -> Option<usize> {
-        self.shared.admission.limit().map(std::num::NonZeroUsize::get)
+        self.shared
+            .admission
+            .limit()
+            .map(std::num::NonZeroUsize::get)
     }
 
     /// Tasks cancelled by an abort ([`JoinHandle::abort`](crate::JoinHandle::abort),

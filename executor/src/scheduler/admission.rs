@@ -190,7 +190,10 @@ mod tests {
             assert!(admission.try_admit());
         }
         admission.release();
-        assert_eq!((admission.queued(), admission.high_water_mark()), (999, 1000));
+        assert_eq!(
+            (admission.queued(), admission.high_water_mark()),
+            (999, 1000)
+        );
     }
 }
 

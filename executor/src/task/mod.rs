@@ -64,6 +64,8 @@ use header::{Header, Task};
 ///
 /// The task starts running at once, in the background; the returned
 /// [`JoinHandle`] awaits its output. Dropping the handle detaches the task.
+/// It never fails, as tokio's: on a runtime at its `max_queued_tasks` the
+/// task is admitted past the limit ([`Builder::try_spawn`] refuses instead).
 ///
 /// # Panics
 ///
