@@ -325,3 +325,19 @@ fn cancelled_tasks_count_counts_aborted_tasks_only() {
         "cancelled tasks free their slots"
     );
 }
+
+#[test]
+fn try_spawn_after_shutdown_gives_a_cancelled_handle_as_spawn_does() {
+    let rt = runtime(1);
+    let handle = rt.handle().clone();
+    // Full when the runtime goes, and the task it drops is not subtracted.
+    let (_tx, _waiting) = waiting(&handle);
+    assert!(handle.try_spawn(async {}).is_err());
+    drop(rt);
+    let late = handle
+        .try_spawn(async { "never runs" })
+        .expect("a shut-down runtime hands out cancelled tasks");
+    let result = futures::executor::block_on(late);
+    assert!(result.unwrap_err().is_cancelled());
+    assert_eq!(handle.metrics().queued_tasks(), 0);
+}

@@ -151,7 +151,8 @@ impl RuntimeMetrics {
     /// `JoinSet` aborting or dropped) since the runtime started: those
     /// whose `JoinHandle` resolves to a cancelled `JoinError`. A task the
     /// abort reached only after its last poll completed is not counted (its
-    /// output stands), nor are the tasks a runtime shutting down drops.
+    /// output stands), nor are the tasks a runtime shutting down drops, nor
+    /// `LocalSet` tasks.
     ///
     /// # Examples
     ///

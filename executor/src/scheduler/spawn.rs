@@ -45,6 +45,12 @@ impl Shared {
         if self.admission.try_admit() {
             return Ok(self.spawn_admitted(future, name, priority));
         }
+        if self.is_shutdown() {
+            // As `spawn`: a handle to a task cancelled unrun, whatever the
+            // count (a shutdown does not subtract the tasks it drops).
+            self.admission.admit();
+            return Ok(self.spawn_admitted(future, name, priority));
+        }
         let limit = self
             .admission
             .limit()
