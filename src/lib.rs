@@ -23,7 +23,9 @@
 //! The parts:
 //! * [`runtime`]: `Builder` (including worker threads pinned to cores and a
 //!   worker count clamped to the cores available), `Runtime`, `Handle`,
-//!   `RuntimeMetrics`;
+//!   `RuntimeMetrics`; a runtime built with `max_queued_tasks(n)` refuses
+//!   work beyond `n` unfinished tasks through `try_spawn` (bounded
+//!   admission: see [`runtime::Builder::max_queued_tasks`]);
 //! * [`task`]: spawning, priorities, reductions, `JoinHandle`, `JoinSet`;
 //! * [`sync`]: `oneshot`, `mpsc`, `Mutex`, `Notify`, `Semaphore`, each
 //!   charging a reduction per operation;

@@ -302,6 +302,64 @@ impl Builder {
         self
     }
 
+    /// Bounds the tasks the runtime holds: [`Handle::try_spawn`] and
+    /// [`task::Builder::try_spawn`](crate::task::Builder::try_spawn) refuse
+    /// a new task while `n` are queued, with a
+    /// [`QueueFull`](crate::task::QueueFull) error that hands the future
+    /// back. Default: no limit.
+    ///
+    /// A task is *queued* from its spawn until it finishes: waiting for its
+    /// first poll, ready in a run queue, running, or waiting on IO, a timer
+    /// or a channel. Every such task holds its memory, so this is the count
+    /// that keeps a producer faster than its consumers from piling up
+    /// tasks without bound. Blocking tasks and `LocalSet` tasks are not
+    /// counted. The limit is the same for every priority.
+    ///
+    /// Plain `spawn` never fails, as tokio's: at the limit it admits the
+    /// task anyway, the count goes past `n`, and `try_spawn` refuses until
+    /// it is below `n` again. So a task that must run whatever the load (a
+    /// supervisor, a shutdown signal) is spawned with `spawn`, and work
+    /// that may be shed with `try_spawn`.
+    /// [`RuntimeMetrics::queued_tasks`] and
+    /// [`queued_tasks_high_water_mark`](RuntimeMetrics::queued_tasks_high_water_mark)
+    /// report the count.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `n` is 0: such a runtime could admit no task.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::runtime::Builder;
+    /// use smp_rt::sync::oneshot;
+    ///
+    /// let rt = Builder::new_multi_thread().worker_threads(1).max_queued_tasks(1).build().unwrap();
+    /// let (tx, rx) = oneshot::channel::<()>();
+    /// let waiting = rt.handle().try_spawn(async move { rx.await.ok(); }).unwrap();
+    ///
+    /// // Full: the future comes back unpolled.
+    /// let refused = rt.handle().try_spawn(async { "shed" }).unwrap_err();
+    /// assert_eq!(refused.limit(), 1);
+    ///
+    /// tx.send(()).unwrap();
+    /// rt.block_on(waiting).unwrap();
+    /// let admitted = rt.handle().try_spawn(refused.into_inner()).unwrap();
+    /// assert_eq!(rt.block_on(admitted).unwrap(), "shed");
+    /// assert_eq!(rt.metrics().queued_tasks_high_water_mark(), 1);
+    /// ```
+    #[track_caller]
+    pub fn max_queued_tasks(&mut self, n: usize) -> &mut Builder {
+        let Some(n) = std::num::NonZeroUsize::new(n) else {
+            panic!(
+                "max_queued_tasks must be at least 1: a runtime that admits no task could run \
+                 none (leave it unset for no limit)"
+            );
+        };
+        self.settings.max_queued_tasks = Some(n);
+        self
+    }
+
     /// Runs `f` on each worker and blocking thread when it starts.
     pub fn on_thread_start(&mut self, f: impl Fn() + Send + Sync + 'static) -> &mut Builder {
         self.settings.on_thread_start = Some(Arc::new(f));

@@ -106,6 +106,76 @@ impl RuntimeMetrics {
         self.shared.task_counts.total_spawned()
     }
 
+    /// Tasks queued now: spawned and not finished, whether ready, running
+    /// or waiting on an event (blocking tasks and `LocalSet` tasks
+    /// excluded). This is the count the runtime's `max_queued_tasks`
+    /// limits; 0 once the runtime is shut down.
+    ///
+    /// It is one exact counter, where
+    /// [`num_alive_tasks`](Self::num_alive_tasks) sums per-worker counts:
+    /// the two agree whenever no task is spawned or finishing during the
+    /// reads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt_executor::runtime::Builder;
+    ///
+    /// let rt = Builder::new_current_thread().build().unwrap();
+    /// let (tx, rx) = futures::channel::oneshot::channel::<()>();
+    /// let waiting = rt.handle().spawn(async move { rx.await.ok(); });
+    /// assert_eq!(rt.metrics().queued_tasks(), 1);
+    /// tx.send(()).unwrap();
+    /// rt.block_on(waiting).unwrap();
+    /// assert_eq!(rt.metrics().queued_tasks(), 0);
+    /// assert_eq!(rt.metrics().queued_tasks_high_water_mark(), 1);
+    /// ```
+    pub fn queued_tasks(&self) -> usize {
+        if self.shared.registry.is_closed() {
+            return 0;
+        }
+        self.shared.admission.queued()
+    }
+
+    /// The most tasks queued at once since the runtime started (see
+    /// [`queued_tasks`](Self::queued_tasks)). With `max_queued_tasks` set
+    /// and every task spawned by `try_spawn`, it never exceeds the limit;
+    /// plain `spawn` may take it past.
+    pub fn queued_tasks_high_water_mark(&self) -> usize {
+        self.shared.admission.high_water_mark()
+    }
+
+    /// The runtime's limit on queued tasks (`max_queued_tasks`), if any.
+    pub fn max_queued_tasks(&self) -> Option<usize> {
+        self.shared
+            .admission
+            .limit()
+            .map(std::num::NonZeroUsize::get)
+    }
+
+    /// Tasks cancelled by an abort ([`JoinHandle::abort`](crate::JoinHandle::abort),
+    /// [`AbortHandle::abort`](crate::task::AbortHandle::abort), a
+    /// `JoinSet` aborting or dropped) since the runtime started: those
+    /// whose `JoinHandle` resolves to a cancelled `JoinError`. A task the
+    /// abort reached only after its last poll completed is not counted (its
+    /// output stands), nor are the tasks a runtime shutting down drops, nor
+    /// `LocalSet` tasks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt_executor::runtime::Builder;
+    ///
+    /// let rt = Builder::new_current_thread().build().unwrap();
+    /// let task = rt.handle().spawn(std::future::pending::<()>());
+    /// task.abort();
+    /// assert!(rt.block_on(task).unwrap_err().is_cancelled());
+    /// assert_eq!(rt.metrics().cancelled_tasks_count(), 1);
+    /// ```
+    pub fn cancelled_tasks_count(&self) -> u64 {
+        self.shared.admission.cancelled()
+    }
+
     /// The id and name of every live task spawned with a name
     /// ([`task::Builder::name`](crate::task::Builder::name)), ordered by id.
     /// A task leaves the list when it completes or is cancelled.

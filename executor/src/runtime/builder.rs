@@ -10,6 +10,7 @@
 use std::any::Any;
 use std::fmt;
 use std::io;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -77,6 +78,8 @@ pub struct Settings {
     pub pin_workers: bool,
     /// Time every poll and keep each task's total (default off).
     pub task_poll_time: bool,
+    /// The most queued tasks `try_spawn` admits (default: no limit).
+    pub max_queued_tasks: Option<NonZeroUsize>,
 }
 
 impl Settings {
@@ -96,6 +99,7 @@ impl Settings {
             worker_threads_between: None,
             pin_workers: false,
             task_poll_time: false,
+            max_queued_tasks: None,
         }
     }
 
@@ -181,6 +185,7 @@ impl fmt::Debug for Settings {
             .field("name", &self.name)
             .field("worker_threads_between", &self.worker_threads_between)
             .field("pin_workers", &self.pin_workers)
+            .field("max_queued_tasks", &self.max_queued_tasks)
             .finish_non_exhaustive()
     }
 }
@@ -302,6 +307,7 @@ impl Builder {
             on_thread_stop: settings.on_thread_stop.clone(),
             worker_cpus,
             task_poll_time: settings.task_poll_time,
+            max_queued_tasks: settings.max_queued_tasks,
         };
         let driver = self
             .driver

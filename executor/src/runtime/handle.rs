@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::{Id, Identity, RuntimeFlavor, RuntimeMetrics, block_on};
 use crate::context;
 use crate::scheduler::{Flavor, Shared};
-use crate::task::{JoinHandle, Priority};
+use crate::task::{JoinHandle, Priority, QueueFull};
 
 /// A handle to a runtime: spawn onto it, block on it, read its metrics.
 ///
@@ -114,12 +114,71 @@ impl Handle {
     }
 
     /// Spawns a task on this runtime at `Normal` priority.
+    ///
+    /// It never fails, as tokio's: on a runtime at its `max_queued_tasks`
+    /// the task is admitted past the limit (and counted), and
+    /// [`try_spawn`](Handle::try_spawn) refuses until the count is below
+    /// the limit again.
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
         self.spawn_task(future, None, Priority::Normal)
+    }
+
+    /// Spawns a task on this runtime at `Normal` priority if it holds fewer
+    /// queued tasks than its `max_queued_tasks` (always, without a limit).
+    /// Works from any thread, inside the runtime or not. A task is queued
+    /// from its spawn until it finishes: see
+    /// `smp_rt::runtime::Builder::max_queued_tasks`.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueFull`] when the runtime is at its limit; the error gives the
+    /// future back, unpolled ([`QueueFull::into_inner`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt_executor::runtime::{Builder, Settings};
+    /// use std::num::NonZeroUsize;
+    ///
+    /// let mut settings = Settings::multi_thread();
+    /// settings.max_queued_tasks = NonZeroUsize::new(1);
+    /// let rt = Builder::with_settings(settings).worker_threads(1).build().unwrap();
+    /// let handle = rt.handle();
+    ///
+    /// // The first task waits on a channel: queued until it finishes.
+    /// let (tx, rx) = futures::channel::oneshot::channel::<()>();
+    /// let first = handle.try_spawn(async move { rx.await.ok(); }).unwrap();
+    /// let refused = handle.try_spawn(async { 2 }).unwrap_err();
+    ///
+    /// tx.send(()).unwrap();
+    /// rt.block_on(first).unwrap();
+    /// let second = handle.try_spawn(refused.into_inner()).unwrap();
+    /// assert_eq!(rt.block_on(second).unwrap(), 2);
+    /// ```
+    pub fn try_spawn<F>(&self, future: F) -> Result<JoinHandle<F::Output>, QueueFull<F>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.shared.try_spawn(future, None, Priority::Normal)
+    }
+
+    /// [`try_spawn`](Handle::try_spawn) with a name and a priority.
+    pub(crate) fn try_spawn_task<F>(
+        &self,
+        future: F,
+        name: Option<Box<str>>,
+        priority: Priority,
+    ) -> Result<JoinHandle<F::Output>, QueueFull<F>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.shared.try_spawn(future, name, priority)
     }
 
     /// Spawns a task on this runtime, with a name and a priority.

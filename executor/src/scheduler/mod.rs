@@ -19,12 +19,14 @@
 //! | `registry` | every task waiting on something, for shutdown and names |
 //! | `task_counts` | spawned and alive tasks, per worker |
 //! | `poll_time` | per-task poll time, when the runtime was built with it |
+//! | `admission` | queued tasks against `max_queued_tasks`, their high-water mark, cancellations |
 //! | `shutdown` | stopping workers and dropping every task |
 //! | `block_in_place` | lending a worker to another thread while a task blocks its own |
 //!
 //! [`Shared`] is what every thread may touch; each worker's private state is
 //! its [`Core`], reachable only from the thread running it.
 
+mod admission;
 mod block_in_place;
 mod core;
 mod idle;
@@ -55,6 +57,7 @@ use crate::runtime::ThreadHook;
 use crate::task::owner::OwnerHeader;
 
 pub(crate) use self::core::Core;
+pub(crate) use admission::Admission;
 pub(crate) use block_in_place::block_in_place;
 pub(crate) use idle::Idle;
 pub(crate) use poll_time::PollTimes;
@@ -92,6 +95,8 @@ pub(crate) struct Config {
     /// Workers time each poll and add it to the task's entry in
     /// `Shared::poll_times`.
     pub(crate) task_poll_time: bool,
+    /// The most tasks `try_spawn` admits at once (see `admission`).
+    pub(crate) max_queued_tasks: Option<std::num::NonZeroUsize>,
 }
 
 impl Config {
@@ -147,6 +152,9 @@ pub(crate) struct Shared {
     pub(crate) idle: Idle,
     pub(crate) registry: Registry,
     pub(crate) task_counts: TaskCounts,
+    /// Queued tasks against the limit (padded inside: written on every
+    /// spawn and finish).
+    pub(crate) admission: Admission,
     pub(crate) blocking: BlockingPool,
     pub(crate) driver: Box<dyn Driver>,
     /// Held by the worker parked in, or polling, the driver. On its own
@@ -191,6 +199,7 @@ impl Shared {
             idle: Idle::new(workers),
             registry: Registry::new(workers),
             task_counts: TaskCounts::new(workers),
+            admission: Admission::new(config.max_queued_tasks),
             blocking,
             driver,
             driver_busy: CachePadded(AtomicBool::new(false)),

@@ -12,11 +12,55 @@ use super::{Shared, current_worker, placement, shutdown};
 use crate::runtime::Handle;
 use crate::task::header::{Header, NO_SLOT, Task};
 use crate::task::owner::{Owner, OwnerHeader, Scheduler};
-use crate::task::{self, JoinHandle, Priority};
+use crate::task::{self, JoinHandle, Priority, QueueFull};
 
 impl Shared {
-    /// Spawns `future` as a task of this runtime.
+    /// Spawns `future` as a task of this runtime, past the queued-task
+    /// limit if need be (see `admission`).
     pub(crate) fn spawn<F>(
+        self: &Arc<Shared>,
+        future: F,
+        name: Option<Box<str>>,
+        priority: Priority,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.admission.admit();
+        self.spawn_admitted(future, name, priority)
+    }
+
+    /// Spawns `future` as a task of this runtime if fewer tasks than its
+    /// limit are queued; otherwise hands it back, unpolled.
+    pub(crate) fn try_spawn<F>(
+        self: &Arc<Shared>,
+        future: F,
+        name: Option<Box<str>>,
+        priority: Priority,
+    ) -> Result<JoinHandle<F::Output>, QueueFull<F>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        if self.admission.try_admit() {
+            return Ok(self.spawn_admitted(future, name, priority));
+        }
+        if self.is_shutdown() {
+            // As `spawn`: a handle to a task cancelled unrun, whatever the
+            // count (a shutdown does not subtract the tasks it drops).
+            self.admission.admit();
+            return Ok(self.spawn_admitted(future, name, priority));
+        }
+        let limit = self
+            .admission
+            .limit()
+            .expect("a runtime without a limit admits every task");
+        Err(QueueFull::new(future, limit))
+    }
+
+    /// Spawns `future`, which holds a slot of `admission` already.
+    fn spawn_admitted<F>(
         self: &Arc<Shared>,
         future: F,
         name: Option<Box<str>>,
@@ -40,7 +84,10 @@ impl Shared {
                     .insert(task.metadata(), task.waker(), Some(name), worker)
             });
         if refused {
-            // The runtime is shutting down: the task is cancelled unrun.
+            // The runtime is shutting down: the task is cancelled unrun,
+            // and never finishes (it is not polled), so its slot is given
+            // back here.
+            self.admission.release();
             shutdown::drop_entered([task]);
         } else {
             self.schedule_new(task);
@@ -108,6 +155,10 @@ unsafe impl Scheduler for Shared {
         if !task.is_blocking() {
             let worker = current_worker(self).map(|worker| worker.index);
             self.task_counts.exited(worker);
+            self.admission.release();
+            if task.is_cancelled() {
+                self.admission.count_cancelled();
+            }
         }
     }
 

@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::io;
 
-use super::{JoinHandle, Priority};
+use super::{JoinHandle, Priority, QueueFull};
 use crate::runtime::Handle;
 
 /// Configures a task before spawning it (tokio's `task::Builder`, plus a
@@ -69,6 +69,69 @@ impl<'a> Builder<'a> {
         F::Output: Send + 'static,
     {
         handle.spawn_task(future, self.name.map(Box::from), self.priority)
+    }
+
+    /// Spawns the task on the current runtime if it holds fewer queued
+    /// tasks than its `max_queued_tasks` (always, without a limit); see
+    /// [`Handle::try_spawn`].
+    ///
+    /// # Errors
+    ///
+    /// [`QueueFull`] when the runtime is at its limit; the error gives the
+    /// future back, unpolled.
+    ///
+    /// # Panics
+    ///
+    /// Panics outside a runtime, as `spawn` does; from another thread use
+    /// [`try_spawn_on`](Builder::try_spawn_on) with the runtime's handle.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # smp_rt_executor::block_on(async {
+    /// use smp_rt_executor::task::{self, Priority};
+    ///
+    /// let handle = match task::Builder::new()
+    ///     .name("worker")
+    ///     .priority(Priority::Low)
+    ///     .try_spawn(async { 1 })
+    /// {
+    ///     Ok(handle) => handle,
+    ///     // Full: shed the work, or retry with `err.into_inner()` later.
+    ///     Err(err) => panic!("{err}"),
+    /// };
+    /// assert_eq!(handle.await.unwrap(), 1);
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn try_spawn<F>(self, future: F) -> Result<JoinHandle<F::Output>, QueueFull<F>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let handle = Handle::try_current().unwrap_or_else(|err| {
+            panic!("task::Builder::try_spawn must be called inside a runtime ({err}); outside one, use try_spawn_on with the runtime's Handle")
+        });
+        self.try_spawn_on(future, &handle)
+    }
+
+    /// Spawns the task on the runtime of `handle` if it holds fewer queued
+    /// tasks than its `max_queued_tasks`; see [`Handle::try_spawn`].
+    ///
+    /// # Errors
+    ///
+    /// [`QueueFull`] when the runtime is at its limit; the error gives the
+    /// future back, unpolled.
+    pub fn try_spawn_on<F>(
+        self,
+        future: F,
+        handle: &Handle,
+    ) -> Result<JoinHandle<F::Output>, QueueFull<F>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        handle.try_spawn_task(future, self.name.map(Box::from), self.priority)
     }
 
     /// Spawns the task, which need not be `Send`, on the current

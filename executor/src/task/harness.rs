@@ -119,7 +119,7 @@ fn complete<T>(
     output: Result<T, JoinError>,
 ) -> Poll<TaskOutput<Result<T, JoinError>>> {
     // Before the output is published: `AbortHandle::is_finished` reads it.
-    header.set_finished();
+    header.set_finished(output.as_ref().is_err_and(JoinError::is_cancelled));
     // Before the output is published (the `Ready` below): a handle that
     // returned sees the scheduler's bookkeeping done.
     header.owner().task_finished(header);

@@ -35,6 +35,8 @@ const FINISHED: u8 = 8;
 const BLOCKING: u8 = 16;
 /// Set in `state` when the task has a name (kept by the registry).
 const NAMED: u8 = 32;
+/// Set in `state` with `FINISHED` when an abort cancelled the task.
+const CANCELLED: u8 = 64;
 
 /// Per-task metadata, stored in the task's allocation.
 ///
@@ -207,9 +209,17 @@ impl Header {
         )
     }
 
-    /// Marks the task's future as gone (completed or dropped).
-    pub(crate) fn set_finished(&self) {
-        self.state.fetch_or(FINISHED, Release);
+    /// Marks the task's future as gone (completed or dropped), and, if
+    /// `cancelled`, the task as cancelled by an abort.
+    pub(crate) fn set_finished(&self, cancelled: bool) {
+        let cancelled = if cancelled { CANCELLED } else { 0 };
+        self.state.fetch_or(FINISHED | cancelled, Release);
+    }
+
+    /// `true` once `set_finished` marked the task cancelled. Read by the
+    /// thread that finished it, after `set_finished`.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.state.load(Relaxed) & CANCELLED != 0
     }
 
     pub(crate) fn is_finished(&self) -> bool {

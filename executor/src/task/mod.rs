@@ -7,6 +7,11 @@
 //! scheduled like a BEAM process: by [`Priority`], in slices of reductions
 //! (see [`consume_budget`], [`reduce`], [`yield_now`]). Task-local values
 //! are declared with [`task_local!`](crate::task_local) (see [`LocalKey`]).
+//!
+//! A runtime built with a limit on queued tasks (`max_queued_tasks`)
+//! refuses work beyond it through [`Builder::try_spawn`] and
+//! `Handle::try_spawn`, whose [`QueueFull`] error hands the future back;
+//! plain [`spawn`] never fails and admits the task past the limit.
 
 mod budget;
 mod builder;
@@ -20,6 +25,7 @@ pub mod join_set;
 mod local_set;
 pub(crate) mod owner;
 mod priority;
+mod queue_full;
 mod task_local;
 pub(crate) mod unwind;
 
@@ -34,6 +40,7 @@ pub use join_set::JoinSet;
 pub(crate) use local_set::local_set_entered;
 pub use local_set::{LocalEnterGuard, LocalRuntimeMarker, LocalSet, spawn_local};
 pub use priority::Priority;
+pub use queue_full::QueueFull;
 pub use task_local::{AccessError, LocalKey, TaskLocalFuture};
 
 pub mod futures {
@@ -57,6 +64,8 @@ use header::{Header, Task};
 ///
 /// The task starts running at once, in the background; the returned
 /// [`JoinHandle`] awaits its output. Dropping the handle detaches the task.
+/// It never fails, as tokio's: on a runtime at its `max_queued_tasks` the
+/// task is admitted past the limit ([`Builder::try_spawn`] refuses instead).
 ///
 /// # Panics
 ///
