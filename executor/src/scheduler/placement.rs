@@ -271,11 +271,14 @@ impl WorkerContext {
         let mut core = self.core.borrow_mut();
         // Woken by the running task: the LIFO slot. Spawned by it: the slot
         // if it is free, so that a task spawning many keeps their order.
-        let to_front = match arrival {
-            Arrival::Woken => true,
-            Arrival::Spawned => self.in_task.get() && core.lifo_level.is_none(),
-            Arrival::Yielded | Arrival::Driver => false,
-        };
+        // A deadline task never takes the slot: it is ordered by its
+        // deadline (see `deadline`).
+        let to_front = !header.has_deadline()
+            && match arrival {
+                Arrival::Woken => true,
+                Arrival::Spawned => self.in_task.get() && core.lifo_level.is_none(),
+                Arrival::Yielded | Arrival::Driver => false,
+            };
         let (to_ring, to_lifo) = if to_front && core.lifo_streak < LIFO_CAP {
             // Front of the line; a task it displaces goes to the back.
             core.lifo_level = Some(priority);

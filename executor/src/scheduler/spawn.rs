@@ -6,6 +6,7 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::task::Waker;
+use std::time::Instant;
 
 use super::{Shared, current_worker, placement, shutdown};
 use crate::runtime::Handle;
@@ -25,9 +26,29 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        self.spawn_with_deadline(future, name, priority, None)
+    }
+
+    /// Spawns `future` as a task of this runtime, with a deadline if
+    /// `deadline` is set (see `deadline`).
+    pub(crate) fn spawn_with_deadline<F>(
+        self: &Arc<Shared>,
+        future: F,
+        name: Option<Box<str>>,
+        priority: Priority,
+        deadline: Option<Instant>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
         let header = Header::new(name.is_some(), priority, Owner::new(self.clone()));
         let (task, handle) =
             task::new_task(future, header, async_task::WithInfo(placement::schedule));
+        if deadline.is_some() {
+            // Before the task is shared: its first queueing reads it.
+            self.deadlines.set(task.metadata(), deadline);
+        }
         let worker = current_worker(self).map(|worker| worker.index);
         self.task_counts.spawned(worker);
         // A task enters the registry when it first waits; a named one now,
@@ -101,6 +122,9 @@ unsafe impl Scheduler for Shared {
 
     fn task_finished(&self, task: &Header) {
         self.registry.remove(task);
+        if task.has_deadline() {
+            self.deadlines.remove(task);
+        }
         if !task.is_blocking() {
             let worker = current_worker(self).map(|worker| worker.index);
             self.task_counts.exited(worker);
