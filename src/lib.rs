@@ -22,7 +22,9 @@
 //!
 //! The parts:
 //! * [`runtime`]: `Builder`, `Runtime`, `Handle`, `RuntimeMetrics`;
-//! * [`task`]: spawning, priorities, reductions, `JoinHandle`, `JoinSet`;
+//! * [`task`]: spawning, priorities, reductions, deadlines (earliest
+//!   deadline first within a priority: `task::Builder::deadline`),
+//!   `JoinHandle`, `JoinSet`;
 //! * [`sync`]: `oneshot`, `mpsc`, `Mutex`, `Notify`, `Semaphore`, each
 //!   charging a reduction per operation;
 //! * [`fs`]: files and directories on the blocking pool, as `tokio::fs`;

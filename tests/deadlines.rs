@@ -272,3 +272,23 @@ fn a_local_set_refuses_a_deadline() {
             .await;
     });
 }
+
+#[test]
+fn a_process_carries_its_deadline() {
+    let rt = single_worker();
+    let past = Instant::now() - Duration::from_millis(1);
+    let seen: Arc<Mutex<Option<(Option<Instant>, u64)>>> = Arc::default();
+    rt.block_on({
+        let seen = seen.clone();
+        async move {
+            let pid = smp_rt::process::Builder::new().deadline(past).spawn(
+                move |_mailbox: smp_rt::process::Mailbox<()>| async move {
+                    *seen.lock().unwrap() = Some((task::deadline(), task::deadline_misses()));
+                },
+            );
+            smp_rt::process::monitor(&pid).await;
+        }
+    });
+    assert_eq!(*seen.lock().unwrap(), Some((Some(past), 1)));
+    assert_eq!(rt.metrics().worker_deadline_misses(0), 1);
+}
