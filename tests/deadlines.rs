@@ -277,7 +277,9 @@ fn a_local_set_refuses_a_deadline() {
 fn a_process_carries_its_deadline() {
     let rt = single_worker();
     let past = Instant::now() - Duration::from_millis(1);
-    let seen: Arc<Mutex<Option<(Option<Instant>, u64)>>> = Arc::default();
+    // The process's deadline and misses, as it saw them.
+    type Seen = Option<(Option<Instant>, u64)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
     rt.block_on({
         let seen = seen.clone();
         async move {

@@ -191,6 +191,12 @@ impl Header {
     /// `true` if the task has (or had) a deadline: the scheduler's deadline
     /// table has an entry for it. One load, the only cost deadlines add to
     /// a task without one where it is queued and polled.
+    ///
+    /// Relaxed: the flag is set before the task is shared (its spawn) or by
+    /// the task's own poll, and whoever queues the task next got it through
+    /// the task's state (async-task's acquire of the poll's end, before a
+    /// wake schedules it) and the queue's release/acquire: that orders the
+    /// set before this load.
     #[inline]
     pub(crate) fn has_deadline(&self) -> bool {
         self.state.load(Relaxed) & DEADLINE != 0
