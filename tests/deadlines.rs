@@ -294,3 +294,32 @@ fn a_process_carries_its_deadline() {
     assert_eq!(*seen.lock().unwrap(), Some((Some(past), 1)));
     assert_eq!(rt.metrics().worker_deadline_misses(0), 1);
 }
+
+#[test]
+fn equal_deadlines_run_in_the_order_they_were_queued() {
+    let rt = single_worker();
+    let log: Log = Arc::default();
+    let due = Instant::now() + Duration::from_secs(3600);
+    let labels: Vec<String> = (0..16).map(|i| format!("T{i}")).collect();
+    let spawner = {
+        let (log, labels) = (log.clone(), labels.clone());
+        async move {
+            labels
+                .into_iter()
+                .map(|label| {
+                    let log = log.clone();
+                    task::Builder::new()
+                        .deadline(due)
+                        .spawn(async move { log.lock().unwrap().push(label) })
+                        .unwrap()
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    rt.block_on(async {
+        for handle in smp_rt::spawn(spawner).await.unwrap() {
+            handle.await.unwrap();
+        }
+    });
+    assert_eq!(*log.lock().unwrap(), labels);
+}

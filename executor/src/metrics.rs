@@ -17,7 +17,8 @@ pub(crate) struct WorkerMetrics {
     pub(crate) busy_ns: AtomicU64,
     /// Polls that missed their task's deadline (see `scheduler::deadline`).
     pub(crate) deadline_misses: AtomicU64,
-    /// Tasks only the owner sees (its overflow list), per priority.
+    /// Tasks only the owner sees (its overflow list and deadline heap),
+    /// per priority.
     pub(crate) private: [AtomicUsize; 4],
 }
 
