@@ -26,7 +26,9 @@
 //!   `RuntimeMetrics`; a runtime built with `max_queued_tasks(n)` refuses
 //!   work beyond `n` unfinished tasks through `try_spawn` (bounded
 //!   admission: see [`runtime::Builder::max_queued_tasks`]);
-//! * [`task`]: spawning, priorities, reductions, `JoinHandle`, `JoinSet`;
+//! * [`task`]: spawning, priorities, reductions, deadlines (earliest
+//!   deadline first within a priority: `task::Builder::deadline`),
+//!   `JoinHandle`, `JoinSet`;
 //! * [`sync`]: `oneshot`, `mpsc`, `Mutex`, `Notify`, `Semaphore`, each
 //!   charging a reduction per operation;
 //! * [`fs`]: files and directories on the blocking pool, as `tokio::fs`;

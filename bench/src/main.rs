@@ -105,6 +105,7 @@ fn run(opts: &Options) -> Result<(), String> {
             (Kind::Parked, _) => parked(opts, &mut results)?,
             (Kind::Latency, _) => latency(opts, &mut results)?,
             (Kind::Http, _) => http(opts, &mut results)?,
+            (Kind::DeadlineLateness, _) => deadline_lateness(opts, &mut results)?,
             (Kind::Time, None) => unreachable!("{workload:?} is timed but not in TIMED"),
         }
     }
@@ -164,6 +165,13 @@ fn method(opts: &Options, wrk: Option<&str>) -> String {
     if opts.workloads.contains(&Workload::PriorityLatency) {
         parts.push(format!(
             "priority_latency: {} samples per run, percentiles of all runs",
+            opts.latency_samples
+        ));
+    }
+    if opts.workloads.contains(&Workload::DeadlineLateness) {
+        parts.push(format!(
+            "deadline_lateness (smp_rt only): {} releases per run, with and without deadlines \
+             alternating, percentiles of all runs",
             opts.latency_samples
         ));
     }
@@ -372,6 +380,86 @@ fn latency(opts: &Options, results: &mut Results) -> Result<(), String> {
         (RuntimeKind::SmpRt, smp_samples),
         (RuntimeKind::Tokio, tok_samples),
     ];
+    Ok(())
+}
+
+/// `deadline_lateness`: smp_rt only (tokio has no deadlines), the same
+/// periodic tasks with and without deadlines, alternating; the figures go
+/// to the report's notes, deadline vs no-deadline, and the samples to
+/// `samples.csv` (runtime smp_rt, metric `lateness_deadline` or
+/// `lateness_fifo`).
+fn deadline_lateness(opts: &Options, results: &mut Results) -> Result<(), String> {
+    let name = Workload::DeadlineLateness.name();
+    let smp = runtimes::smp_rt(opts.workers)
+        .map_err(|err| format!("cannot start smp_rt with {} workers: {err}", opts.workers))?;
+    let mut pooled: [Vec<f64>; 2] = Default::default();
+    let mut misses = [0u64; 2];
+    let warmup_samples = (opts.latency_samples / 4).max(10);
+    for i in 0..opts.warmup + opts.iterations {
+        let samples = if i < opts.warmup {
+            warmup_samples
+        } else {
+            opts.latency_samples
+        };
+        let with = workloads::smp_rt::deadline_lateness(&smp, samples, true);
+        let without = workloads::smp_rt::deadline_lateness(&smp, samples, false);
+        let (a, b) = (
+            stats::nanos(&with.lateness),
+            stats::nanos(&without.lateness),
+        );
+        let show = |v: &[f64]| {
+            Summary::of(v).map_or_else(String::new, |s| {
+                format!("p99 {:>9}", Unit::Nanos.format(s.p99))
+            })
+        };
+        eprintln!(
+            "{}  smp_rt deadline {}  no deadline {}",
+            step(name, i, opts),
+            show(&a),
+            show(&b)
+        );
+        if i < opts.warmup {
+            continue;
+        }
+        for (slot, (metric, values)) in [("lateness_deadline", a), ("lateness_fifo", b)]
+            .into_iter()
+            .enumerate()
+        {
+            results.samples.extend(values.iter().map(|&value| Sample {
+                workload: name,
+                metric,
+                runtime: RuntimeKind::SmpRt,
+                iteration: i - opts.warmup,
+                value,
+                unit: Unit::Nanos,
+            }));
+            pooled[slot].extend(values);
+        }
+        misses[0] += with.misses;
+        misses[1] += without.misses;
+    }
+    let figure = |values: &[f64]| {
+        Summary::of(values).map_or_else(
+            || "no samples".to_owned(),
+            |s| {
+                format!(
+                    "p50 {}, p99 {}, max {}",
+                    Unit::Nanos.format(s.p50),
+                    Unit::Nanos.format(s.p99),
+                    Unit::Nanos.format(s.max)
+                )
+            },
+        )
+    };
+    results.notes.push(format!(
+        "{name} (smp_rt only, deadline vs no deadline; tokio has no deadlines): start after \
+         release of periodic Normal tasks on workers saturated by Normal tasks; with the release \
+         as deadline {} ({} misses counted of {} releases); without deadlines {}.",
+        figure(&pooled[0]),
+        misses[0],
+        pooled[0].len(),
+        figure(&pooled[1]),
+    ));
     Ok(())
 }
 

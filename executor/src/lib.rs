@@ -14,6 +14,15 @@
 //!   `High` strict; `Low` interleaved with `Normal` so it is never starved)
 //!   and an inbox for work from other threads. Idle workers steal half a
 //!   sibling's highest non-empty deque, spin briefly, then park.
+//! * **Deadlines.** A task may carry a deadline
+//!   ([`task::Builder::deadline`], [`task::set_deadline`]): among the ready
+//!   tasks of one priority on a worker, the earliest deadline runs first,
+//!   and tasks without one run after them in FIFO order. A first poll that
+//!   starts after the deadline is a miss, counted per task
+//!   ([`task::deadline_misses`]) and per worker
+//!   ([`RuntimeMetrics::worker_deadline_misses`](runtime::RuntimeMetrics::worker_deadline_misses)).
+//!   Once queued on a worker, a deadline task is not stolen by its
+//!   siblings.
 //! * A [`Driver`](driver::Driver) hook lets an IO reactor and timers use the
 //!   workers' idle time.
 //!

@@ -15,7 +15,10 @@ pub(crate) struct WorkerMetrics {
     pub(crate) parks: AtomicU64,
     pub(crate) preemptions: AtomicU64,
     pub(crate) busy_ns: AtomicU64,
-    /// Tasks only the owner sees (its overflow list), per priority.
+    /// Polls that missed their task's deadline (see `scheduler::deadline`).
+    pub(crate) deadline_misses: AtomicU64,
+    /// Tasks only the owner sees (its overflow list and deadline heap),
+    /// per priority.
     pub(crate) private: [AtomicUsize; 4],
     /// Looks through the siblings' queues for work, found or not.
     pub(crate) steal_attempts: AtomicU64,
@@ -236,6 +239,29 @@ impl RuntimeMetrics {
         self.worker(worker);
         let remote = &self.shared.workers[worker];
         remote.inbox.len() + usize::from(remote.run.urgent_task.is_occupied())
+    }
+
+    /// Deadlines missed on worker `worker`: polls of a task with a
+    /// deadline that were the first since the deadline was set and started
+    /// after it (see [`task::Builder::deadline`](crate::task::Builder::deadline)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use smp_rt_executor::runtime::Builder;
+    /// use smp_rt_executor::task;
+    ///
+    /// let rt = Builder::new_current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     let past = Instant::now() - Duration::from_millis(1);
+    ///     let late = task::Builder::new().deadline(past).spawn(async {}).unwrap();
+    ///     late.await.unwrap();
+    /// });
+    /// assert_eq!(rt.metrics().worker_deadline_misses(0), 1);
+    /// ```
+    pub fn worker_deadline_misses(&self, worker: usize) -> u64 {
+        self.worker(worker).deadline_misses.load(Relaxed)
     }
 
     /// Time worker `worker` spent running tasks (and looking for them),

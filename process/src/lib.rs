@@ -230,6 +230,7 @@ where
 pub struct Builder<'a> {
     name: Option<&'a str>,
     priority: Priority,
+    deadline: Option<std::time::Instant>,
 }
 
 impl<'a> Builder<'a> {
@@ -248,6 +249,35 @@ impl<'a> Builder<'a> {
     pub fn priority(mut self, priority: Priority) -> Builder<'a> {
         self.priority = priority;
         self
+    }
+
+    /// Gives the process's task a deadline: among the ready tasks of its
+    /// priority, the earliest deadline runs first (see
+    /// [`task::Builder::deadline`](smp_rt_executor::task::Builder::deadline)).
+    /// The process keeps it for every later wake until it sets another
+    /// with [`task::set_deadline`](smp_rt_executor::task::set_deadline).
+    pub fn deadline(mut self, deadline: std::time::Instant) -> Builder<'a> {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Gives the process's task a deadline `timeout` from now; see
+    /// [`deadline`](Builder::deadline).
+    ///
+    /// # Panics
+    ///
+    /// Panics if the deadline does not fit an `Instant`.
+    #[track_caller]
+    pub fn deadline_in(self, timeout: std::time::Duration) -> Builder<'a> {
+        let deadline = std::time::Instant::now()
+            .checked_add(timeout)
+            .unwrap_or_else(|| {
+                panic!(
+                    "process::Builder::deadline_in({timeout:?}): the deadline does not fit an \
+                     Instant; give a shorter timeout"
+                )
+            });
+        self.deadline(deadline)
     }
 
     /// Spawns the process; see [`spawn`].
@@ -317,6 +347,9 @@ impl<'a> Builder<'a> {
         let mut builder = smp_rt_executor::task::Builder::new().priority(self.priority);
         if let Some(name) = self.name {
             builder = builder.name(name);
+        }
+        if let Some(deadline) = self.deadline {
+            builder = builder.deadline(deadline);
         }
         let join = builder.spawn_on(ProcessTask::new(process, future), &handle);
         let abort = join.abort_handle();

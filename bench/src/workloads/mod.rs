@@ -34,6 +34,14 @@
 //!   after pauses that end at times unrelated to the kernel's tick
 //!   ([`pause_before_sample`]); each sample is the time from the wake to
 //!   the task's next poll;
+//! * `deadline_lateness` (smp_rt only: tokio has no deadlines): every
+//!   worker busy with `Normal` CPU-bound tasks as in `priority_latency`,
+//!   [`DEADLINE_TASKS_PER_WORKER`] × workers periodic `Normal` tasks each
+//!   sleep to their next release (every [`DEADLINE_PERIOD`], staggered)
+//!   and record how long after it their poll started (the lateness, the
+//!   deadline being the release itself); once with each release set as the
+//!   task's deadline (`task::set_deadline`), once without. Reported as
+//!   deadline vs no-deadline on smp_rt ([`DeadlineLateness`]);
 //! * `http_wrk`: a hyper 1.x HTTP/1.1 server answering `Hello, World!`
 //!   (the one of `examples/http_hello.rs`) on 127.0.0.1, loaded by an
 //!   external [`wrk`](crate::wrk) process; requests per second and wrk's
@@ -81,6 +89,10 @@ pub const PARKED_TASKS: usize = 1_000_000;
 pub const LATENCY_SAMPLES: usize = 200;
 /// Background tasks per worker in `spawn_many_remote_busy` and `priority_latency`.
 pub const BACKGROUND_PER_WORKER: usize = 2;
+/// Periodic tasks per worker in `deadline_lateness`.
+pub const DEADLINE_TASKS_PER_WORKER: usize = 2;
+/// The period of `deadline_lateness`'s periodic tasks.
+pub const DEADLINE_PERIOD: Duration = Duration::from_millis(2);
 /// Sleeps armed and cancelled by `timers`.
 pub const TIMERS: usize = 1_000_000;
 /// Client connections in `tcp_echo`.
@@ -123,6 +135,9 @@ pub enum Workload {
     PriorityLatency,
     /// A hyper HTTP/1.1 server under `wrk`: requests per second, latency.
     HttpWrk,
+    /// Lateness of periodic tasks on saturated workers, with and without
+    /// deadlines (smp_rt only).
+    DeadlineLateness,
 }
 
 /// How a workload reports, which decides how the runner repeats it and
@@ -141,11 +156,15 @@ pub enum Kind {
     /// rounds; the table shows the median round's requests per second and
     /// latency percentiles.
     Http,
+    /// Lateness samples on smp_rt alone, with and without deadlines; the
+    /// report shows percentiles of each in its notes (tokio has no
+    /// deadlines to compare with).
+    DeadlineLateness,
 }
 
 impl Workload {
     /// Every workload, in run order.
-    pub const ALL: [Workload; 11] = [
+    pub const ALL: [Workload; 12] = [
         Workload::SpawnManyLocal,
         Workload::SpawnManyRemoteIdle,
         Workload::SpawnManyRemoteBusy,
@@ -157,6 +176,7 @@ impl Workload {
         Workload::ParkedTasks,
         Workload::PriorityLatency,
         Workload::HttpWrk,
+        Workload::DeadlineLateness,
     ];
 
     /// The workload's name, as used on the command line and in reports.
@@ -173,6 +193,7 @@ impl Workload {
             Workload::ParkedTasks => "parked_tasks",
             Workload::PriorityLatency => "priority_latency",
             Workload::HttpWrk => "http_wrk",
+            Workload::DeadlineLateness => "deadline_lateness",
         }
     }
 
@@ -187,6 +208,7 @@ impl Workload {
             Workload::ParkedTasks => Kind::Parked,
             Workload::PriorityLatency => Kind::Latency,
             Workload::HttpWrk => Kind::Http,
+            Workload::DeadlineLateness => Kind::DeadlineLateness,
             _ => Kind::Time,
         }
     }
@@ -196,6 +218,16 @@ impl Workload {
     pub fn timed(self) -> Option<&'static Timed> {
         TIMED.iter().find(|t| t.workload == self)
     }
+}
+
+/// What one `deadline_lateness` run measured.
+#[derive(Clone, Debug, Default)]
+pub struct DeadlineLateness {
+    /// Per release: how long after it the periodic task's poll started.
+    pub lateness: Vec<Duration>,
+    /// Deadline misses the runtime counted (`worker_deadline_misses`,
+    /// summed): every late start of a run with deadlines, none without.
+    pub misses: u64,
 }
 
 /// A workload the runner does not run yet, and what it waits on.

@@ -20,9 +20,10 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 
 use super::{
-    BACKGROUND_PER_WORKER, CHAIN_DEPTH, PING_PONGS, Parked, SPAWN_MANY, TCP_ECHO_CONNECTIONS,
-    TCP_ECHO_MESSAGE, TCP_ECHO_ROUND_TRIPS, TIMERS, WakeProbe, YIELD_COUNT, YIELD_TASKS, hello,
-    pause_before_sample, spin_work, wait,
+    BACKGROUND_PER_WORKER, CHAIN_DEPTH, DEADLINE_PERIOD, DEADLINE_TASKS_PER_WORKER,
+    DeadlineLateness, PING_PONGS, Parked, SPAWN_MANY, TCP_ECHO_CONNECTIONS, TCP_ECHO_MESSAGE,
+    TCP_ECHO_ROUND_TRIPS, TIMERS, WakeProbe, YIELD_COUNT, YIELD_TASKS, hello, pause_before_sample,
+    spin_work, wait,
 };
 use crate::sysinfo::resident_bytes;
 
@@ -383,4 +384,91 @@ pub fn priority_latency(rt: &Runtime, samples: usize) -> Vec<Duration> {
     stop.store(true, Ordering::Relaxed);
     join_all(rt, hogs);
     latencies
+}
+
+/// `deadline_lateness` (smp_rt only): [`BACKGROUND_PER_WORKER`] × workers
+/// `Normal` tasks loop on `consume_budget` as in `priority_latency`; beside
+/// them, [`DEADLINE_TASKS_PER_WORKER`] × workers periodic `Normal` tasks
+/// each sleep to their next release, every [`DEADLINE_PERIOD`] (the tasks'
+/// first releases staggered over one period), and record how long after
+/// the release their poll started (a task that falls behind skips the
+/// releases already past). With `deadlines`, each task sets the
+/// release as its deadline before it sleeps (`task::set_deadline`), so
+/// that its wake is queued ahead of the background tasks of its level;
+/// without, it queues behind them in FIFO order. `samples` releases in
+/// all, shared among the periodic tasks.
+pub fn deadline_lateness(rt: &Runtime, samples: usize, deadlines: bool) -> DeadlineLateness {
+    let workers = rt.metrics().num_workers();
+    let misses_before: u64 = (0..workers)
+        .map(|w| rt.metrics().worker_deadline_misses(w))
+        .sum();
+    let n = BACKGROUND_PER_WORKER * workers;
+    let stop = Arc::new(AtomicBool::new(false));
+    let running = Arc::new(AtomicUsize::new(0));
+    let hogs: Vec<_> = (0..n)
+        .map(|i| {
+            let stop = stop.clone();
+            let running = running.clone();
+            rt.spawn(async move {
+                running.fetch_add(1, Ordering::Relaxed);
+                let mut x = i as u64;
+                while !stop.load(Ordering::Relaxed) {
+                    x = spin_work(x);
+                    task::consume_budget().await;
+                }
+                x
+            })
+        })
+        .collect();
+    while running.load(Ordering::Relaxed) < n {
+        thread::yield_now();
+    }
+
+    let periodic = DEADLINE_TASKS_PER_WORKER * workers;
+    let per_task = samples.div_ceil(periodic).max(1);
+    let start = Instant::now() + DEADLINE_PERIOD;
+    let tasks: Vec<JoinHandle<Vec<Duration>>> = (0..periodic)
+        .map(|i| {
+            let offset = DEADLINE_PERIOD * i as u32 / periodic as u32;
+            rt.spawn(async move {
+                let mut lateness = Vec::with_capacity(per_task);
+                let mut release = start + offset;
+                for _ in 0..per_task {
+                    if deadlines {
+                        task::set_deadline(Some(release));
+                    }
+                    ::smp_rt::time::sleep_until(::smp_rt::time::Instant::from_std(release)).await;
+                    let started = Instant::now();
+                    lateness.push(started.saturating_duration_since(release));
+                    // Releases already past are skipped: each sample is a
+                    // wake from a sleep, not a backlog run in one poll.
+                    release += DEADLINE_PERIOD;
+                    while release <= started {
+                        release += DEADLINE_PERIOD;
+                    }
+                }
+                lateness
+            })
+        })
+        .collect();
+    let lateness = rt.block_on(async move {
+        let mut all = Vec::with_capacity(per_task * periodic);
+        for task in tasks {
+            all.extend(
+                task.await
+                    .expect("deadline_lateness: a periodic task failed"),
+            );
+        }
+        all
+    });
+
+    stop.store(true, Ordering::Relaxed);
+    join_all(rt, hogs);
+    let misses_after: u64 = (0..workers)
+        .map(|w| rt.metrics().worker_deadline_misses(w))
+        .sum();
+    DeadlineLateness {
+        lateness,
+        misses: misses_after - misses_before,
+    }
 }

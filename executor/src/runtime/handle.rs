@@ -164,21 +164,23 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.shared.try_spawn(future, None, Priority::Normal)
+        self.shared.try_spawn(future, None, Priority::Normal, None)
     }
 
-    /// [`try_spawn`](Handle::try_spawn) with a name and a priority.
+    /// [`try_spawn`](Handle::try_spawn) with a name, a priority and a
+    /// deadline.
     pub(crate) fn try_spawn_task<F>(
         &self,
         future: F,
         name: Option<Box<str>>,
         priority: Priority,
+        deadline: Option<std::time::Instant>,
     ) -> Result<JoinHandle<F::Output>, QueueFull<F>>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.shared.try_spawn(future, name, priority)
+        self.shared.try_spawn(future, name, priority, deadline)
     }
 
     /// Spawns a task on this runtime, with a name and a priority.

@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::Ordering::Relaxed;
 
 use super::Remote;
+use super::deadline::{self, DeadlineHeap};
 use super::pick::{LevelPicker, Levels};
 use crate::queue::{LifoSlot, Local, Steal};
 use crate::task::Priority;
@@ -42,6 +43,12 @@ pub(crate) struct Core {
     /// and the overflow are out of thieves' reach: tasks held privately wait
     /// for as long as the kernel keeps this worker off its core.
     overflow: [VecDeque<Task>; 4],
+    /// Ready tasks with a deadline, per priority, earliest first: picked
+    /// before the level's LIFO slot, ring and overflow (see `deadline`).
+    /// Private, like the overflow.
+    deadline_heaps: [DeadlineHeap; 4],
+    /// Arrivals counted into `deadline_heaps`: equal deadlines run FIFO.
+    deadline_seq: u64,
     /// Levels whose ring or overflow may hold tasks. Only this worker adds
     /// tasks to them, and it inserts the level each time; it removes the
     /// level when it finds it empty. Thieves only take, so a level in the
@@ -76,6 +83,8 @@ impl Core {
             lifo_streak: 0,
             picker: LevelPicker::default(),
             overflow: Default::default(),
+            deadline_heaps: Default::default(),
+            deadline_seq: 0,
             queued: Levels::EMPTY,
             tick: 0,
             driver_deferred: false,
@@ -117,6 +126,9 @@ impl Core {
         for level in &mut self.overflow {
             tasks.extend(level.drain(..));
         }
+        for heap in &mut self.deadline_heaps {
+            tasks.extend(heap.drain());
+        }
         tasks
     }
 
@@ -135,6 +147,17 @@ impl Core {
     pub(super) fn push_back(&mut self, task: Task, remote: &Remote) -> bool {
         let level = task.metadata().priority();
         self.queued.insert(level);
+        if task.metadata().has_deadline() {
+            let due = deadline::shared_of(&task)
+                .deadlines
+                .deadline(task.metadata());
+            if let Some(due) = due {
+                self.deadline_seq += 1;
+                self.deadline_heaps[level.index()].push(task, due, self.deadline_seq);
+                self.publish_private(level, remote);
+                return false;
+            }
+        }
         let overflow = &mut self.overflow[level.index()];
         if overflow.is_empty() {
             match self.rings[level.index()].push_back(task) {
@@ -161,7 +184,7 @@ impl Core {
     /// overflow), for `worker_queue_depth`.
     #[inline]
     fn publish_private(&self, level: Priority, remote: &Remote) {
-        let private = self.overflow[level.index()].len();
+        let private = self.overflow[level.index()].len() + self.deadline_heaps[level.index()].len();
         remote.metrics.private[level.index()].store(private, Relaxed);
     }
 
@@ -196,9 +219,16 @@ impl Core {
     /// One try of `pick`: `None` if nothing is ready, or if what it chose
     /// turned out gone (its level is then removed from `queued`, or
     /// `lifo_level` cleared). Within a level, the LIFO slot goes first,
-    /// then the ring and overflow in FIFO order.
+    /// then the ring and overflow in FIFO order. Before all of these, the
+    /// level's deadline tasks, earliest deadline first (see `deadline`).
     fn pick_once(&mut self, remote: &Remote) -> Option<Task> {
         let level = self.picker.pick(self.queued.with(self.lifo_level))?;
+        let heap = &mut self.deadline_heaps[level.index()];
+        if !heap.is_empty() {
+            let task = heap.pop();
+            self.publish_private(level, remote);
+            return task;
+        }
         if self.lifo_level == Some(level) {
             self.lifo_level = None;
             self.lifo_streak = self.lifo_streak.saturating_add(1);
@@ -248,6 +278,7 @@ impl Core {
     pub(super) fn has_local_work(&self, remote: &Remote) -> bool {
         remote.lifo.is_occupied()
             || self.overflow.iter().any(|o| !o.is_empty())
+            || self.deadline_heaps.iter().any(|h| !h.is_empty())
             || self.has_stealable()
             || remote.has_incoming()
     }

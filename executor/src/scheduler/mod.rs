@@ -12,6 +12,7 @@
 //! | `run_state` | what a worker runs, and the urgent requests that end a lower-priority slice |
 //! | `core` | a worker's private state: the owner's ends of its queues, the overflow |
 //! | `pick` | the priority rule: which level runs next |
+//! | `deadline` | deadlines: the per-level heaps of deadline tasks (earliest first), the table of deadlines, misses |
 //! | `worker` | the loop: drain, pick, run one slice, steal |
 //! | `rescue` | taking the work of a sibling that makes no progress |
 //! | `idle` | out of work: busy-wait, then park; who searches, who sleeps |
@@ -29,6 +30,7 @@
 mod admission;
 mod block_in_place;
 mod core;
+mod deadline;
 mod idle;
 mod park;
 mod pick;
@@ -59,6 +61,9 @@ use crate::task::owner::OwnerHeader;
 pub(crate) use self::core::Core;
 pub(crate) use admission::Admission;
 pub(crate) use block_in_place::block_in_place;
+pub(crate) use deadline::{
+    DeadlineTable, set_current as set_current_deadline, with_table as with_deadline_table,
+};
 pub(crate) use idle::Idle;
 pub(crate) use poll_time::PollTimes;
 pub(crate) use registry::Registry;
@@ -151,6 +156,8 @@ pub(crate) struct Shared {
     core_waiters: Mutex<Vec<std::thread::Thread>>,
     pub(crate) idle: Idle,
     pub(crate) registry: Registry,
+    /// Deadlines of the tasks that have one (see `deadline`).
+    pub(crate) deadlines: DeadlineTable,
     pub(crate) task_counts: TaskCounts,
     /// Queued tasks against the limit (padded inside: written on every
     /// spawn and finish).
@@ -198,6 +205,7 @@ impl Shared {
             core_waiters: Mutex::new(Vec::new()),
             idle: Idle::new(workers),
             registry: Registry::new(workers),
+            deadlines: DeadlineTable::default(),
             task_counts: TaskCounts::new(workers),
             admission: Admission::new(config.max_queued_tasks),
             blocking,

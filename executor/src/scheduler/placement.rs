@@ -15,6 +15,7 @@
 //! | woken from a thread that is not a worker | inbox of the worker it last ran on, which is unparked |
 //! | `Max` or `High`, woken from outside into the inbox of a worker that runs lower-priority work | that inbox, and the first sibling also running lower-priority work is asked to end its slice and take it: whichever reaches a charging await point first runs it (the home worker's thread may be descheduled) |
 //! | waiting on a worker that polled nothing over two looks of a busy sibling (descheduled, or stuck in one long poll) | that sibling's deque: the whole inbox and LIFO slot, half of each ring |
+//! | with a deadline, any of the above | the same worker or inbox, but never the LIFO slot; on the worker, its level's deadline heap instead of the deque (see `deadline`), which siblings do not steal from |
 //! | anything, once the runtime shut down | dropped (the future with it) |
 //!
 //! # Who is woken to steal
@@ -271,11 +272,14 @@ impl WorkerContext {
         let mut core = self.core.borrow_mut();
         // Woken by the running task: the LIFO slot. Spawned by it: the slot
         // if it is free, so that a task spawning many keeps their order.
-        let to_front = match arrival {
-            Arrival::Woken => true,
-            Arrival::Spawned => self.in_task.get() && core.lifo_level.is_none(),
-            Arrival::Yielded | Arrival::Driver => false,
-        };
+        // A deadline task never takes the slot: it is ordered by its
+        // deadline (see `deadline`).
+        let to_front = !header.has_deadline()
+            && match arrival {
+                Arrival::Woken => true,
+                Arrival::Spawned => self.in_task.get() && core.lifo_level.is_none(),
+                Arrival::Yielded | Arrival::Driver => false,
+            };
         let (to_ring, to_lifo) = if to_front && core.lifo_streak < LIFO_CAP {
             // Front of the line; a task it displaces goes to the back.
             core.lifo_level = Some(priority);

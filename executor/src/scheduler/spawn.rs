@@ -7,6 +7,7 @@ use std::future::Future;
 use std::ptr::NonNull;
 use std::sync::Arc;
 use std::task::Waker;
+use std::time::Instant;
 
 use super::{Shared, current_worker, placement, shutdown};
 use crate::runtime::Handle;
@@ -27,8 +28,24 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        self.spawn_with_deadline(future, name, priority, None)
+    }
+
+    /// Spawns `future` as a task of this runtime, with a deadline if
+    /// `deadline` is set (see `deadline`); past the limit if need be.
+    pub(crate) fn spawn_with_deadline<F>(
+        self: &Arc<Shared>,
+        future: F,
+        name: Option<Box<str>>,
+        priority: Priority,
+        deadline: Option<Instant>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
         self.admission.admit();
-        self.spawn_admitted(future, name, priority)
+        self.spawn_admitted(future, name, priority, deadline)
     }
 
     /// Spawns `future` as a task of this runtime if fewer tasks than its
@@ -38,19 +55,20 @@ impl Shared {
         future: F,
         name: Option<Box<str>>,
         priority: Priority,
+        deadline: Option<Instant>,
     ) -> Result<JoinHandle<F::Output>, QueueFull<F>>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
         if self.admission.try_admit() {
-            return Ok(self.spawn_admitted(future, name, priority));
+            return Ok(self.spawn_admitted(future, name, priority, deadline));
         }
         if self.is_shutdown() {
             // As `spawn`: a handle to a task cancelled unrun, whatever the
             // count (a shutdown does not subtract the tasks it drops).
             self.admission.admit();
-            return Ok(self.spawn_admitted(future, name, priority));
+            return Ok(self.spawn_admitted(future, name, priority, deadline));
         }
         let limit = self
             .admission
@@ -65,6 +83,7 @@ impl Shared {
         future: F,
         name: Option<Box<str>>,
         priority: Priority,
+        deadline: Option<Instant>,
     ) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -73,6 +92,10 @@ impl Shared {
         let header = Header::new(name.is_some(), priority, Owner::new(self.clone()));
         let (task, handle) =
             task::new_task(future, header, async_task::WithInfo(placement::schedule));
+        if deadline.is_some() {
+            // Before the task is shared: its first queueing reads it.
+            self.deadlines.set(task.metadata(), deadline);
+        }
         let worker = current_worker(self).map(|worker| worker.index);
         self.task_counts.spawned(worker);
         // A task enters the registry when it first waits; a named one now,
@@ -151,6 +174,9 @@ unsafe impl Scheduler for Shared {
         self.registry.remove(task);
         if let Some(times) = &self.poll_times {
             self.forget_poll_time(times, task);
+        }
+        if task.has_deadline() {
+            self.deadlines.remove(task);
         }
         if !task.is_blocking() {
             let worker = current_worker(self).map(|worker| worker.index);

@@ -208,6 +208,9 @@ impl WorkerContext {
         let _entered = span.enter();
         let remote = self.remote();
         let priority = header.priority();
+        if header.has_deadline() {
+            self.check_deadline(header);
+        }
         remote.run.start_poll(priority);
         let preempt = Preempt::new(&remote.run.urgent, urgent_mask(priority));
         self.in_task.set(true);

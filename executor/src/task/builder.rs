@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::io;
+use std::time::{Duration, Instant};
 
 use super::{JoinHandle, Priority, QueueFull};
 use crate::runtime::Handle;
@@ -27,6 +28,7 @@ use crate::runtime::Handle;
 pub struct Builder<'a> {
     name: Option<&'a str>,
     priority: Priority,
+    deadline: Option<Instant>,
 }
 
 impl<'a> Builder<'a> {
@@ -45,6 +47,61 @@ impl<'a> Builder<'a> {
     pub fn priority(mut self, priority: Priority) -> Builder<'a> {
         self.priority = priority;
         self
+    }
+
+    /// Gives the task a deadline: among the ready tasks of its priority on
+    /// a worker, the earliest deadline runs first, and tasks without one
+    /// run after every task with one (earliest deadline first, EDF). The
+    /// deadline does not lift the task above a higher priority.
+    ///
+    /// The task's first poll is checked against it: if it starts after
+    /// `deadline`, that is a miss, counted for the task
+    /// ([`task::deadline_misses`](super::deadline_misses)) and its worker
+    /// ([`RuntimeMetrics::worker_deadline_misses`](crate::runtime::RuntimeMetrics::worker_deadline_misses)).
+    /// The task keeps the deadline (and its place in the order) for every
+    /// later wake until it sets another with
+    /// [`task::set_deadline`](super::set_deadline). A deadline task is not
+    /// stolen by sibling workers once queued (see the crate docs).
+    ///
+    /// A [`LocalSet`](super::LocalSet) keeps no deadlines: `spawn_local`
+    /// with one returns an error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # smp_rt_executor::block_on(async {
+    /// use std::time::{Duration, Instant};
+    /// use smp_rt_executor::task;
+    ///
+    /// let due = Instant::now() + Duration::from_secs(1);
+    /// let handle = task::Builder::new()
+    ///     .deadline(due)
+    ///     .spawn(async { task::deadline() })
+    ///     .unwrap();
+    /// assert_eq!(handle.await.unwrap(), Some(due));
+    /// # });
+    /// ```
+    pub fn deadline(mut self, deadline: Instant) -> Builder<'a> {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Gives the task a deadline `timeout` from now (this call); see
+    /// [`deadline`](Builder::deadline).
+    ///
+    /// # Panics
+    ///
+    /// Panics if `timeout` is so large that the deadline does not fit an
+    /// `Instant`; use [`deadline`](Builder::deadline) with a computed one.
+    #[track_caller]
+    pub fn deadline_in(self, timeout: Duration) -> Builder<'a> {
+        let deadline = Instant::now().checked_add(timeout).unwrap_or_else(|| {
+            panic!(
+                "task::Builder::deadline_in({timeout:?}): the deadline does not fit an Instant; \
+                 give a shorter timeout"
+            )
+        });
+        self.deadline(deadline)
     }
 
     /// Spawns the task on the current runtime.
@@ -68,7 +125,12 @@ impl<'a> Builder<'a> {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        handle.spawn_task(future, self.name.map(Box::from), self.priority)
+        handle.shared.spawn_with_deadline(
+            future,
+            self.name.map(Box::from),
+            self.priority,
+            self.deadline,
+        )
     }
 
     /// Spawns the task on the current runtime if it holds fewer queued
@@ -131,7 +193,12 @@ impl<'a> Builder<'a> {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        handle.try_spawn_task(future, self.name.map(Box::from), self.priority)
+        handle.try_spawn_task(
+            future,
+            self.name.map(Box::from),
+            self.priority,
+            self.deadline,
+        )
     }
 
     /// Spawns the task, which need not be `Send`, on the current
@@ -141,7 +208,8 @@ impl<'a> Builder<'a> {
     ///
     /// # Errors
     ///
-    /// None yet: tokio's builder returns `io::Result` here too.
+    /// An `io::Error` of kind `Unsupported` if the builder has a deadline:
+    /// a `LocalSet` keeps none.
     ///
     /// # Panics
     ///
@@ -171,6 +239,7 @@ impl<'a> Builder<'a> {
         F: Future + 'static,
         F::Output: 'static,
     {
+        self.refuse_local_deadline()?;
         let queue = super::local_set::current_queue("task::Builder::spawn_local");
         Ok(queue.spawn_task(future, self.name.map(Box::from), self.priority))
     }
@@ -179,7 +248,8 @@ impl<'a> Builder<'a> {
     ///
     /// # Errors
     ///
-    /// None yet: tokio's builder returns `io::Result` here too.
+    /// An `io::Error` of kind `Unsupported` if the builder has a deadline:
+    /// a `LocalSet` keeps none.
     pub fn spawn_local_on<F>(
         self,
         future: F,
@@ -189,8 +259,22 @@ impl<'a> Builder<'a> {
         F: Future + 'static,
         F::Output: 'static,
     {
+        self.refuse_local_deadline()?;
         Ok(local_set
             .queue()
             .spawn_task(future, self.name.map(Box::from), self.priority))
+    }
+
+    /// The error of `spawn_local*` with a deadline.
+    fn refuse_local_deadline(&self) -> io::Result<()> {
+        match self.deadline {
+            None => Ok(()),
+            Some(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "task::Builder::deadline on a local task: a LocalSet runs its tasks in the order \
+                 they are queued and keeps no deadlines; spawn the task on the runtime \
+                 (task::Builder::spawn) or leave out the deadline",
+            )),
+        }
     }
 }

@@ -37,6 +37,9 @@ const BLOCKING: u8 = 16;
 const NAMED: u8 = 32;
 /// Set in `state` with `FINISHED` when an abort cancelled the task.
 const CANCELLED: u8 = 64;
+/// Set in `state` when the task has (or had) a deadline, kept by the
+/// scheduler's deadline table (`scheduler::deadline`).
+const DEADLINE: u8 = 128;
 
 /// Per-task metadata, stored in the task's allocation.
 ///
@@ -72,7 +75,7 @@ pub(crate) struct Header {
     /// The registry shard holding the task's entry.
     registry_shard: AtomicU8,
     /// `Priority` as `u8` in the low bits (read each time the task is
-    /// queued), and `ABORTED`, `FINISHED`, `BLOCKING`, `NAMED`.
+    /// queued), and `ABORTED`, `FINISHED`, `BLOCKING`, `NAMED`, `CANCELLED`, `DEADLINE`.
     state: AtomicU8,
 }
 
@@ -185,6 +188,27 @@ impl Header {
         // Release: pairs with the Acquire in `is_aborted` on the worker
         // that polls the task after the abort's wake.
         self.state.fetch_or(ABORTED, Release);
+    }
+
+    /// `true` if the task has (or had) a deadline: the scheduler's deadline
+    /// table has an entry for it. One load, the only cost deadlines add to
+    /// a task without one where it is queued and polled.
+    ///
+    /// Relaxed: the flag is set before the task is shared (its spawn) or by
+    /// the task's own poll, and whoever queues the task next got it through
+    /// the task's state (async-task's acquire of the poll's end, before a
+    /// wake schedules it) and the queue's release/acquire: that orders the
+    /// set before this load.
+    #[inline]
+    pub(crate) fn has_deadline(&self) -> bool {
+        self.state.load(Relaxed) & DEADLINE != 0
+    }
+
+    /// Marks the task as having a deadline (after its table entry is made;
+    /// by its spawn, or by the task itself while it runs). A
+    /// read-modify-write, as `abort` may set a flag at the same time.
+    pub(crate) fn set_has_deadline(&self) {
+        self.state.fetch_or(DEADLINE, Relaxed);
     }
 
     /// Marks a `spawn_blocking` task (before it is shared).

@@ -346,3 +346,55 @@ pub fn set_priority(priority: Priority) {
 pub fn stats() -> TaskStats {
     with_current(Header::stats).expect("task::stats() was called outside a task")
 }
+
+/// Sets (or, with `None`, clears) the calling task's deadline, and arms the
+/// miss check for its next poll: if that poll starts after `deadline`, it
+/// counts as a miss. It applies from the next time the task is queued: the
+/// task is ordered among the ready tasks of its priority by `deadline`
+/// (earliest first; see [`Builder::deadline`]). A periodic task sets its
+/// next deadline before it sleeps to its next release.
+///
+/// # Panics
+///
+/// Panics outside a task, and in a task of a [`LocalSet`], which keeps no
+/// deadlines.
+///
+/// # Examples
+///
+/// ```
+/// # smp_rt_executor::block_on(async {
+/// use std::time::{Duration, Instant};
+/// use smp_rt_executor::task;
+///
+/// smp_rt_executor::spawn(async {
+///     let due = Instant::now() + Duration::from_secs(1);
+///     task::set_deadline(Some(due));
+///     task::yield_now().await; // queued by its deadline
+///     assert_eq!(task::deadline(), Some(due));
+///     assert_eq!(task::deadline_misses(), 0);
+/// })
+/// .await
+/// .unwrap();
+/// # });
+/// ```
+#[track_caller]
+pub fn set_deadline(deadline: Option<std::time::Instant>) {
+    with_current(|header| crate::scheduler::set_current_deadline(header, deadline))
+        .expect("task::set_deadline() was called outside a task: only a task has a deadline");
+}
+
+/// The calling task's deadline, or `None` (also outside a task).
+pub fn deadline() -> Option<std::time::Instant> {
+    with_current(|header| crate::scheduler::with_deadline_table(header, |t| t.deadline(header)))
+        .flatten()
+        .flatten()
+}
+
+/// Deadlines the calling task missed so far: first polls after a deadline
+/// was set ([`Builder::deadline`], [`set_deadline`]) that started after it.
+/// `0` for a task that never had a deadline, and outside a task.
+pub fn deadline_misses() -> u64 {
+    with_current(|header| crate::scheduler::with_deadline_table(header, |t| t.misses(header)))
+        .flatten()
+        .unwrap_or(0)
+}

@@ -195,6 +195,11 @@ impl Owner {
         }
     }
 
+    /// `true` if this owner is `scheduler`.
+    pub(crate) fn is_scheduler<S: Scheduler>(&self, scheduler: &S) -> bool {
+        std::ptr::eq(self.ptr.as_ptr().cast_const(), scheduler.owner_header())
+    }
+
     /// [`Scheduler::task_pending`] of the owner.
     #[inline]
     pub(crate) fn task_pending(&self, task: &Header, waker: &Waker) -> bool {
