@@ -65,6 +65,10 @@ pub struct Settings {
     pub on_thread_start: Option<Arc<dyn Fn() + Send + Sync>>,
     /// Run on each worker and blocking thread before it exits.
     pub on_thread_stop: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// A poll running longer than this is reported and its worker's queued
+    /// work moved to siblings (default `None`: no watchdog). Zero is
+    /// invalid.
+    pub long_poll_threshold: Option<Duration>,
 }
 
 impl Settings {
@@ -81,6 +85,7 @@ impl Settings {
             name: None,
             on_thread_start: None,
             on_thread_stop: None,
+            long_poll_threshold: None,
         }
     }
 
@@ -132,6 +137,12 @@ impl Settings {
                 "thread_name must not contain a NUL byte: the OS cannot name a thread with one",
             ));
         }
+        if self.long_poll_threshold == Some(Duration::ZERO) {
+            return Err(invalid(
+                "long_poll_threshold must be above zero (every poll would be a long one); \
+                 leave it unset for no watchdog",
+            ));
+        }
         if self.max_blocking_threads == 0 {
             return Err(invalid(
                 "max_blocking_threads must be at least 1, or spawn_blocking could never run",
@@ -152,6 +163,7 @@ impl fmt::Debug for Settings {
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("thread_keep_alive", &self.thread_keep_alive)
             .field("name", &self.name)
+            .field("long_poll_threshold", &self.long_poll_threshold)
             .finish_non_exhaustive()
     }
 }
@@ -258,6 +270,7 @@ impl Builder {
             extensions,
             on_thread_start: settings.on_thread_start.clone(),
             on_thread_stop: settings.on_thread_stop.clone(),
+            long_poll_threshold: settings.long_poll_threshold,
         };
         let driver = self
             .driver

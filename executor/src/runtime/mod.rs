@@ -22,7 +22,7 @@ pub use handle::{EnterGuard, Handle, TryCurrentError};
 pub use id::Id;
 pub(crate) use id::Identity;
 
-pub use crate::metrics::RuntimeMetrics;
+pub use crate::metrics::{CurrentTask, RuntimeMetrics};
 use crate::scheduler::{Flavor, Shared, WorkerContext};
 use crate::task::JoinHandle;
 
@@ -97,6 +97,7 @@ impl Runtime {
                 runtime.threads.lock().unwrap().push(thread);
             }
         }
+        crate::scheduler::watchdog::start(&shared)?;
         Ok(runtime)
     }
 

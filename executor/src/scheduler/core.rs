@@ -1,15 +1,16 @@
 //! A worker's private state: its queues as their owner sees them.
 //!
-//! Each level is the ring (stealable), then the overflow (private, for
+//! Each level is the ring (stealable), then the overflow (locked, for
 //! tasks that did not fit): the ring holds the older tasks. The LIFO slot
 //! holds the task that runs next, of level `lifo_level`. Only the thread
 //! running the worker touches a [`Core`]; siblings reach the same rings and
 //! slot through the worker's [`Remote`](super::Remote), and can only take.
 
-use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
 use super::Remote;
+use super::overflow::Overflow;
 use super::pick::{LevelPicker, Levels};
 use crate::queue::{LifoSlot, Local, Steal};
 use crate::task::Priority;
@@ -17,10 +18,6 @@ use crate::task::header::Task;
 
 /// Ticks between non-blocking polls of the driver by a busy worker.
 pub(super) const DRIVER_INTERVAL: u32 = 61;
-
-/// Capacity an empty overflow level keeps (tasks); beyond it, the buffer
-/// is freed when the level drains.
-const OVERFLOW_KEPT: usize = 1024;
 
 /// A worker's private state: only the thread running the worker touches it.
 pub(crate) struct Core {
@@ -38,10 +35,10 @@ pub(crate) struct Core {
     /// The priority rule's state.
     picker: LevelPicker,
     /// Tasks that did not fit in the rings, per priority; the rings hold the
-    /// older tasks, so each level is ring, then overflow. Only the LIFO slot
-    /// and the overflow are out of thieves' reach: tasks held privately wait
-    /// for as long as the kernel keeps this worker off its core.
-    overflow: [VecDeque<Task>; 4],
+    /// older tasks, so each level is ring, then overflow. Thieves do not
+    /// take from it; the watchdog does, from a worker in a long poll (the
+    /// worker's `Remote` holds the same one).
+    overflow: Arc<Overflow>,
     /// Levels whose ring or overflow may hold tasks. Only this worker adds
     /// tasks to them, and it inserts the level each time; it removes the
     /// level when it finds it empty. Thieves only take, so a level in the
@@ -66,8 +63,13 @@ pub(crate) struct Core {
 
 impl Core {
     /// The core of worker `index`, owning `rings` and `lifo` (whose
-    /// sibling ends are in the worker's `Remote`).
-    pub(crate) fn new(index: usize, rings: [Local<Task>; 4], lifo: LifoSlot<Task>) -> Core {
+    /// sibling ends are in the worker's `Remote`, as is `overflow`).
+    pub(crate) fn new(
+        index: usize,
+        rings: [Local<Task>; 4],
+        lifo: LifoSlot<Task>,
+        overflow: Arc<Overflow>,
+    ) -> Core {
         Core {
             index,
             rings,
@@ -75,7 +77,7 @@ impl Core {
             lifo_level: None,
             lifo_streak: 0,
             picker: LevelPicker::default(),
-            overflow: Default::default(),
+            overflow,
             queued: Levels::EMPTY,
             tick: 0,
             driver_deferred: false,
@@ -114,9 +116,7 @@ impl Core {
         for ring in &mut self.rings {
             tasks.extend(std::iter::from_fn(|| ring.pop()));
         }
-        for level in &mut self.overflow {
-            tasks.extend(level.drain(..));
-        }
+        tasks.extend(self.overflow.take_all());
         tasks
     }
 
@@ -135,14 +135,13 @@ impl Core {
     pub(super) fn push_back(&mut self, task: Task, remote: &Remote) -> bool {
         let level = task.metadata().priority();
         self.queued.insert(level);
-        let overflow = &mut self.overflow[level.index()];
-        if overflow.is_empty() {
+        if self.overflow.len(level) == 0 {
             match self.rings[level.index()].push_back(task) {
                 Ok(()) => return true,
-                Err(task) => overflow.push_back(task),
+                Err(task) => self.overflow.push_back(level, task),
             }
         } else {
-            overflow.push_back(task);
+            self.overflow.push_back(level, task);
         }
         self.publish_private(level, remote);
         false
@@ -161,7 +160,7 @@ impl Core {
     /// overflow), for `worker_queue_depth`.
     #[inline]
     fn publish_private(&self, level: Priority, remote: &Remote) {
-        let private = self.overflow[level.index()].len();
+        let private = self.overflow.len(level);
         remote.metrics.private[level.index()].store(private, Relaxed);
     }
 
@@ -226,28 +225,14 @@ impl Core {
     }
 
     fn take_overflow(&mut self, level: Priority) -> Option<Task> {
-        let overflow = &mut self.overflow[level.index()];
-        let ring = &mut self.rings[level.index()];
-        let first = overflow.pop_front()?;
-        while let Some(task) = overflow.pop_front() {
-            if let Err(task) = ring.push_back(task) {
-                overflow.push_front(task);
-                break;
-            }
-        }
-        if overflow.is_empty() && overflow.capacity() > OVERFLOW_KEPT {
-            // A burst is over: give its buffer back instead of keeping it
-            // for the worker's life.
-            *overflow = VecDeque::new();
-        }
-        Some(first)
+        self.overflow.refill(level, &mut self.rings[level.index()])
     }
 
     /// `true` if any task waits for this worker: in its LIFO slot, rings,
     /// overflow, urgent slot or inbox.
     pub(super) fn has_local_work(&self, remote: &Remote) -> bool {
         remote.lifo.is_occupied()
-            || self.overflow.iter().any(|o| !o.is_empty())
+            || !self.overflow.is_empty()
             || self.has_stealable()
             || remote.has_incoming()
     }
@@ -259,7 +244,12 @@ mod tests {
     use crate::queue::{lifo_slot, ring};
 
     fn core() -> Core {
-        Core::new(0, std::array::from_fn(|_| ring().0), lifo_slot().0)
+        Core::new(
+            0,
+            std::array::from_fn(|_| ring().0),
+            lifo_slot().0,
+            Arc::default(),
+        )
     }
 
     fn driver_ticks(core: &mut Core, ticks: u32, urgent: impl Fn(u32) -> bool) -> Vec<u32> {

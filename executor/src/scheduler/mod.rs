@@ -14,6 +14,8 @@
 //! | `pick` | the priority rule: which level runs next |
 //! | `worker` | the loop: drain, pick, run one slice, steal |
 //! | `rescue` | taking the work of a sibling that makes no progress |
+//! | `overflow` | a worker's tasks that did not fit in its rings |
+//! | `watchdog` | polls that run past `long_poll_threshold`, and which task each worker polls |
 //! | `idle` | out of work: busy-wait, then park; who searches, who sleeps |
 //! | `park` | the parker and its handshake with unpark |
 //! | `registry` | every task waiting on something, for shutdown and names |
@@ -27,6 +29,7 @@
 mod block_in_place;
 mod core;
 mod idle;
+mod overflow;
 mod park;
 mod pick;
 mod placement;
@@ -37,6 +40,7 @@ mod run_state;
 mod shutdown;
 mod spawn;
 mod task_counts;
+pub(crate) mod watchdog;
 mod worker;
 
 use std::ptr;
@@ -83,6 +87,9 @@ pub(crate) struct Config {
     pub(crate) extensions: crate::runtime::Extensions,
     pub(crate) on_thread_start: Option<ThreadHook>,
     pub(crate) on_thread_stop: Option<ThreadHook>,
+    /// A poll running longer than this is reported (see `watchdog`); `None`
+    /// starts no monitor thread.
+    pub(crate) long_poll_threshold: Option<std::time::Duration>,
 }
 
 impl Config {
@@ -138,6 +145,8 @@ pub(crate) struct Shared {
     pub(crate) idle: Idle,
     pub(crate) registry: Registry,
     pub(crate) task_counts: TaskCounts,
+    /// Long polls and the polls in progress (see `watchdog`).
+    pub(crate) watchdog: watchdog::Watchdog,
     pub(crate) blocking: BlockingPool,
     pub(crate) driver: Box<dyn Driver>,
     /// Held by the worker parked in, or polling, the driver. On its own
@@ -164,9 +173,10 @@ impl Shared {
             .map(|index| {
                 let (locals, steals): (Vec<_>, Vec<_>) = (0..4).map(|_| ring()).unzip();
                 let (lifo, lifo_steal) = lifo_slot();
-                let core = Core::new(index, array(locals), lifo);
+                let overflow = std::sync::Arc::new(overflow::Overflow::default());
+                let core = Core::new(index, array(locals), lifo, overflow.clone());
                 (
-                    Remote::new(array(steals), lifo_steal),
+                    Remote::new(array(steals), lifo_steal, overflow),
                     Mutex::new(Some(Box::new(core))),
                 )
             })
@@ -179,6 +189,7 @@ impl Shared {
             idle: Idle::new(workers),
             registry: Registry::new(workers),
             task_counts: TaskCounts::new(workers),
+            watchdog: watchdog::Watchdog::new(workers, config.long_poll_threshold),
             blocking,
             driver,
             driver_busy: CachePadded(AtomicBool::new(false)),

@@ -112,6 +112,7 @@ impl WorkerContext {
     pub(crate) fn recover(&self) {
         self.in_task.set(false);
         self.remote().run.end_poll();
+        self.remote().progress.clear_current();
         let mut core = self.core.borrow_mut();
         if std::mem::take(&mut core.searching) {
             self.shared.idle.stop_searching();
@@ -195,6 +196,9 @@ impl WorkerContext {
         let _entered = span.enter();
         let remote = self.remote();
         let priority = header.priority();
+        remote
+            .progress
+            .begin_poll(super::watchdog::poll_word(header.id(), priority));
         remote.run.start_poll(priority);
         let preempt = Preempt::new(&remote.run.urgent, urgent_mask(priority));
         self.in_task.set(true);
