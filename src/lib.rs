@@ -21,7 +21,9 @@
 //! ```
 //!
 //! The parts:
-//! * [`runtime`]: `Builder`, `Runtime`, `Handle`, `RuntimeMetrics`;
+//! * [`runtime`]: `Builder`, `Runtime`, `Handle`, `RuntimeMetrics` (with
+//!   which task each worker polls now), and a watchdog for polls that never
+//!   yield (`Builder::long_poll_threshold`);
 //! * [`task`]: spawning, priorities, reductions, `JoinHandle`, `JoinSet`;
 //! * [`sync`]: `oneshot`, `mpsc`, `Mutex`, `Notify`, `Semaphore`, each
 //!   charging a reduction per operation;

@@ -245,8 +245,9 @@ impl Builder {
     /// yielding (default: no watchdog). Cooperative preemption ends a slice
     /// only at a charging await point, so a poll that computes for long or
     /// calls blocking code keeps its worker; with a threshold set, a
-    /// monitor thread samples the workers every `threshold / 4` (at least
-    /// 1 ms) and, for each poll seen running past the threshold:
+    /// monitor thread samples the workers every `threshold / 4` (kept
+    /// between 1 ms and 100 ms) and, for each poll seen running past the
+    /// threshold:
     ///
     /// * emits one `tracing` warning naming the worker and the task (id,
     ///   name, priority) and how long the poll has run so far;

@@ -14,6 +14,14 @@
 //!   `High` strict; `Low` interleaved with `Normal` so it is never starved)
 //!   and an inbox for work from other threads. Idle workers steal half a
 //!   sibling's highest non-empty deque, spin briefly, then park.
+//! * **A watchdog for polls that never yield** (off unless a
+//!   `long_poll_threshold` is set): a poll that holds its worker past the
+//!   threshold (computing, or calling blocking code) is reported once, as
+//!   a `tracing` warning naming the task, and counted
+//!   ([`RuntimeMetrics::worker_long_poll_count`](runtime::RuntimeMetrics::worker_long_poll_count));
+//!   the work queued on its worker moves to a sibling while it is stuck.
+//!   [`RuntimeMetrics::worker_current_task`](runtime::RuntimeMetrics::worker_current_task)
+//!   says which task each worker polls, and for how long.
 //! * A [`Driver`](driver::Driver) hook lets an IO reactor and timers use the
 //!   workers' idle time.
 //!

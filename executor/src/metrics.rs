@@ -188,9 +188,10 @@ pub struct CurrentTask {
     /// How long the poll has been running, at least: measured from when the
     /// poll was first seen by the watchdog or a metrics read (the poll
     /// loop reads no clock). With a `long_poll_threshold` set on the
-    /// runtime's builder, the watchdog sees every poll that lasts longer than its
-    /// sampling interval (a quarter of the threshold), and this is short of
-    /// the truth by at most that interval.
+    /// runtime's builder, the watchdog sees every poll that lasts longer
+    /// than its sampling interval (a quarter of the threshold, kept between
+    /// 1 and 100 ms), and this is short of the truth by at most that
+    /// interval.
     pub running_for: Duration,
 }
 

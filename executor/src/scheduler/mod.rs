@@ -10,7 +10,7 @@
 //! | `placement` | where a spawned or woken task goes, and who is woken to steal it (the table) |
 //! | `remote` | the part of a worker other threads touch: thieves' ends of its queues, inbox, parker, progress |
 //! | `run_state` | what a worker runs, and the urgent requests that end a lower-priority slice |
-//! | `core` | a worker's private state: the owner's ends of its queues, the overflow |
+//! | `core` | a worker's private state: the owner's ends of its queues |
 //! | `pick` | the priority rule: which level runs next |
 //! | `worker` | the loop: drain, pick, run one slice, steal |
 //! | `rescue` | taking the work of a sibling that makes no progress |

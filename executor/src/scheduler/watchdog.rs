@@ -8,7 +8,8 @@
 //! it polls (its [`Progress`](super::Progress): the count of completed
 //! polls and the word of the poll in progress, [`poll_word`]), and a
 //! monitor thread, started only when a threshold is set, samples every
-//! worker each `threshold / 4` (at least [`MIN_INTERVAL`]):
+//! worker each `threshold / 4`, kept between [`MIN_INTERVAL`] and
+//! [`MAX_INTERVAL`]:
 //!
 //! * the same poll seen across more than the threshold is a long poll: it
 //!   is reported once (a `tracing` warning with the task's id, name and
@@ -49,6 +50,11 @@ use crate::task::{Id, Priority};
 /// The shortest sampling interval: a threshold below four of these is
 /// sampled this often.
 pub(crate) const MIN_INTERVAL: Duration = Duration::from_millis(1);
+
+/// The longest sampling interval: also how long the monitor thread may
+/// outlive its runtime (it is not joined; it sees the shutdown at its next
+/// sample and exits).
+pub(crate) const MAX_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Bits of a poll word above the task id: the priority's index.
 const PRIORITY_SHIFT: u32 = 62;
@@ -124,6 +130,11 @@ impl Watchdog {
     ) -> (Duration, bool) {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         let entry = &mut seen[worker];
+        if entry.is_some_and(|s| completed < s.completed) {
+            // A sample older than the one recorded (another sampler's
+            // came in first): it must not restart the newer poll's clock.
+            return (Duration::ZERO, false);
+        }
         let current = match entry {
             Some(s) if s.completed == completed && s.word == word => s,
             _ => entry.insert(Seen {
@@ -182,7 +193,7 @@ pub(crate) fn start(shared: &Arc<Shared>) -> std::io::Result<()> {
     let Some(threshold) = shared.watchdog.threshold else {
         return Ok(());
     };
-    let interval = (threshold / 4).max(MIN_INTERVAL);
+    let interval = (threshold / 4).clamp(MIN_INTERVAL, MAX_INTERVAL);
     let weak = Arc::downgrade(shared);
     shared
         .config
@@ -326,14 +337,21 @@ mod tests {
                 .observe(0, 7, word, later + Duration::from_millis(10))
                 .1
         );
-        // The next poll (the count moved) starts over.
+        // The next poll (the count moved) starts over; a late sample of
+        // the one before changes nothing.
         assert_eq!(watchdog.observe(0, 8, word, later).0, Duration::ZERO);
+        let much_later = later + Duration::from_millis(30);
+        assert!(!watchdog.observe(0, 7, word, much_later).1);
+        assert_eq!(
+            watchdog.observe(0, 8, word, much_later),
+            (Duration::from_millis(30), true)
+        );
     }
 }
 
 #[cfg(all(test, loom))]
 mod loom_tests {
-    use super::super::Progress;
+    use crate::scheduler::remote::Progress;
     use loom::sync::Arc;
     use std::num::NonZeroU64;
 
