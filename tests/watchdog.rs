@@ -121,6 +121,9 @@ fn work_queued_behind_a_blocking_poll_runs_on_a_sibling_while_it_blocks() {
                     let current = metrics.worker_current_task(worker).unwrap();
                     assert_eq!(current.name.as_deref(), Some("blocks-its-worker"));
                     assert_eq!(current.priority, Priority::Normal);
+                    // Counted from here: an earlier poll on a loaded
+                    // machine may have been descheduled past the threshold.
+                    let long_polls_before = metrics.worker_long_poll_count(worker);
                     let completed = Arc::new(AtomicUsize::new(0));
                     for _ in 0..QUEUED_BEHIND {
                         let completed = completed.clone();
@@ -132,7 +135,7 @@ fn work_queued_behind_a_blocking_poll_runs_on_a_sibling_while_it_blocks() {
                     // until the others are done (or the deadline).
                     block_until(|| {
                         completed.load(SeqCst) == QUEUED_BEHIND
-                            && metrics.worker_long_poll_count(worker) >= 1
+                            && metrics.worker_long_poll_count(worker) > long_polls_before
                     });
                     // Still stuck for several more sampling intervals: the
                     // poll is reported once, not at every sample.
@@ -140,7 +143,7 @@ fn work_queued_behind_a_blocking_poll_runs_on_a_sibling_while_it_blocks() {
                     (
                         worker,
                         completed.load(SeqCst),
-                        metrics.worker_long_poll_count(worker),
+                        metrics.worker_long_poll_count(worker) - long_polls_before,
                     )
                 })
                 .unwrap()
@@ -153,7 +156,6 @@ fn work_queued_behind_a_blocking_poll_runs_on_a_sibling_while_it_blocks() {
         "every task queued behind the blocking poll ran while it blocked"
     );
     assert_eq!(long_polls_while_stuck, 1, "one long poll, counted once");
-    assert_eq!(metrics.worker_long_poll_count(stuck_worker), 1);
     let warnings = warnings_naming("blocks-its-worker");
     assert_eq!(
         warnings.len(),
@@ -243,4 +245,35 @@ fn the_monitor_thread_runs_only_with_a_threshold() {
 #[should_panic(expected = "long_poll_threshold must be above zero")]
 fn a_zero_threshold_is_refused() {
     Builder::new_multi_thread().long_poll_threshold(Duration::ZERO);
+}
+
+/// A current-thread runtime has no sibling to move work to, but its long
+/// polls are reported and counted all the same.
+#[test]
+fn a_long_poll_on_a_current_thread_runtime_is_reported() {
+    capture_warnings();
+    let rt = Builder::new_current_thread()
+        .long_poll_threshold(Duration::from_millis(10))
+        .build()
+        .unwrap();
+    let metrics = rt.metrics();
+    let counted_while_stuck = rt.block_on({
+        let metrics = metrics.clone();
+        async move {
+            task::Builder::new()
+                .name("blocks-the-only-worker")
+                .spawn(async move {
+                    let before = metrics.worker_long_poll_count(0);
+                    block_until(|| metrics.worker_long_poll_count(0) > before);
+                    metrics.worker_long_poll_count(0) - before
+                })
+                .unwrap()
+                .await
+                .unwrap()
+        }
+    });
+    assert_eq!(counted_while_stuck, 1);
+    let warnings = warnings_naming("blocks-the-only-worker");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0]["worker"], "0");
 }
