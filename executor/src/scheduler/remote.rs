@@ -185,10 +185,8 @@ impl Remote {
 /// poll's `current = 0`; and a `w` stored by poll `k + 1` or later would,
 /// through its Release and the reader's fence, make `k2` at least `k + 1`.
 /// So the task named by `w` is the one being polled while `count` reads
-/// `k`, and is alive for as long as `count` still reads `k` (the worker
-/// holds it for the whole poll): a reader that looks the task up by id and
-/// then finds `count` unchanged looked up that task. Modelled under loom
-/// in `watchdog`.
+/// `k`. Nobody dereferences `w`: it is an id, looked up in the registry
+/// (see `watchdog`, which models this protocol under loom).
 pub(crate) struct Progress {
     completed: AtomicU64,
     /// The poll in progress ([`poll_word`](super::watchdog::poll_word)),

@@ -32,9 +32,15 @@
 //!
 //! The sampler never touches the task: a worker's word holds the task's id
 //! and priority, and the name is looked up by id in the registry, under
-//! its lock. The id is that task's for as long as the worker's count reads
-//! the same (see the protocol at `Progress`), so a lookup followed by an
-//! unchanged count found the task's own name.
+//! its lock, so no sample can reach freed memory. The name is kept only if
+//! the worker's count still reads the same after the lookup: the task was
+//! then in its poll (see the protocol at `Progress`), alive, and ids are
+//! unique among live tasks. One window is left: the worker drops its
+//! reference at the end of the poll a moment before its count moves on; a
+//! task freed there whose address (its id) is reused at once by a new
+//! named task would lend that task's name to the report. It costs a name
+//! in a log line, never memory safety, and closing it would cost every
+//! poll a reference count.
 
 use std::num::NonZeroU64;
 use std::sync::atomic::AtomicU64;
