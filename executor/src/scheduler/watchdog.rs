@@ -328,6 +328,17 @@ mod tests {
     }
 
     #[test]
+    fn a_zero_threshold_is_an_error() {
+        let mut settings = crate::runtime::Settings::multi_thread();
+        settings.long_poll_threshold = Some(Duration::ZERO);
+        let err = crate::runtime::Builder::with_settings(settings)
+            .build()
+            .expect_err("a zero threshold is refused");
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("long_poll_threshold"), "{err}");
+    }
+
+    #[test]
     fn a_poll_crosses_the_threshold_once() {
         let watchdog = Watchdog::new(1, Some(Duration::from_millis(10)));
         let word = NonZeroU64::new(5).unwrap();
