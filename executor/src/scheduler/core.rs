@@ -131,7 +131,7 @@ impl Core {
     }
 
     /// Appends `task` to its level. Returns `true` if it went into the
-    /// stealable ring (rather than the private overflow).
+    /// stealable ring (rather than the overflow).
     pub(super) fn push_back(&mut self, task: Task, remote: &Remote) -> bool {
         let level = task.metadata().priority();
         self.queued.insert(level);

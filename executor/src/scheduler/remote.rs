@@ -2,9 +2,8 @@
 //! queues, its inbox, its parker and run state, its progress and metrics.
 
 use std::num::NonZeroU64;
-use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-
 use std::sync::Arc;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 use super::idle::BusyWait;
 use super::overflow::Overflow;
@@ -28,8 +27,9 @@ pub(crate) struct Remote {
     /// the same one); taken by the watchdog from a worker in a long poll.
     pub(crate) overflow: Arc<Overflow>,
     pub(crate) parker: Parker,
-    /// Polls this worker has completed: how siblings tell a worker that
-    /// makes progress from one that is stuck. Written at every poll, so on
+    /// Polls this worker has completed, and the one in progress: how
+    /// siblings tell a worker that makes progress from one that is stuck,
+    /// and which task the watchdog and metrics see it poll. Written at every poll, so on
     /// a line of its own: the handles above are what siblings and pushers
     /// read at every look, and must not share a line with it.
     pub(crate) progress: CachePadded<Progress>,
