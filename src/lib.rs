@@ -23,9 +23,11 @@
 //! The parts:
 //! * [`runtime`]: `Builder` (including worker threads pinned to cores and a
 //!   worker count clamped to the cores available), `Runtime`, `Handle`,
-//!   `RuntimeMetrics`; a runtime built with `max_queued_tasks(n)` refuses
-//!   work beyond `n` unfinished tasks through `try_spawn` (bounded
-//!   admission: see [`runtime::Builder::max_queued_tasks`]);
+//!   `RuntimeMetrics` (with which task each worker polls now), a watchdog
+//!   for polls that never yield (`Builder::long_poll_threshold`); a runtime
+//!   built with `max_queued_tasks(n)` refuses work beyond `n` unfinished
+//!   tasks through `try_spawn` (bounded admission: see
+//!   [`runtime::Builder::max_queued_tasks`]);
 //! * [`task`]: spawning, priorities, reductions, deadlines (earliest
 //!   deadline first within a priority: `task::Builder::deadline`),
 //!   `JoinHandle`, `JoinSet`;

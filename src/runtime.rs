@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use smp_rt_executor::runtime as executor;
 pub use smp_rt_executor::runtime::{
-    DEFAULT_REDUCTIONS, EnterGuard, Handle, Id, MIN_REDUCTIONS, RuntimeFlavor, RuntimeMetrics,
-    TryCurrentError,
+    CurrentTask, DEFAULT_REDUCTIONS, EnterGuard, Handle, Id, MIN_REDUCTIONS, RuntimeFlavor,
+    RuntimeMetrics, TryCurrentError,
 };
 use smp_rt_io::Reactor;
 use smp_rt_timers::Timers;
@@ -402,6 +402,54 @@ impl Builder {
     /// ```
     pub fn enable_task_poll_time(&mut self) -> &mut Builder {
         self.settings.task_poll_time = true;
+        self
+    }
+
+    /// Watches for polls that hold a worker longer than `threshold` without
+    /// yielding (default: no watchdog). Cooperative preemption ends a slice
+    /// only at a charging await point, so a poll that computes for long or
+    /// calls blocking code keeps its worker; with a threshold set, a
+    /// monitor thread samples the workers every `threshold / 4` (kept
+    /// between 1 ms and 100 ms) and, for each poll seen running past the
+    /// threshold:
+    ///
+    /// * emits one `tracing` warning naming the worker and the task (id,
+    ///   name, priority) and how long the poll has run so far;
+    /// * counts it in [`RuntimeMetrics::worker_long_poll_count`];
+    /// * moves the work queued on that worker (its LIFO slot, inbox, rings
+    ///   and overflow) to a sibling that is not stuck, and wakes it, until
+    ///   the poll returns: no ready task waits for the long poll.
+    ///
+    /// Without a threshold no monitor thread runs and nothing is sampled.
+    /// The poll loop's own cost is the same either way (it publishes which
+    /// task it polls, for [`RuntimeMetrics::worker_current_task`] too).
+    ///
+    /// # Panics
+    ///
+    /// Panics if `threshold` is zero (every poll would be a long one).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use smp_rt::runtime::Builder;
+    ///
+    /// let rt = Builder::new_multi_thread()
+    ///     .worker_threads(2)
+    ///     .long_poll_threshold(Duration::from_millis(100))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {});
+    /// assert_eq!(rt.metrics().worker_long_poll_count(0), 0);
+    /// ```
+    #[track_caller]
+    pub fn long_poll_threshold(&mut self, threshold: Duration) -> &mut Builder {
+        assert!(
+            !threshold.is_zero(),
+            "long_poll_threshold must be above zero (every poll would be a long one): \
+             pass the longest poll you accept, such as 50 ms, or leave it unset for no watchdog"
+        );
+        self.settings.long_poll_threshold = Some(threshold);
         self
     }
 

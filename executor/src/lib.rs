@@ -23,6 +23,14 @@
 //!   ([`RuntimeMetrics::worker_deadline_misses`](runtime::RuntimeMetrics::worker_deadline_misses)).
 //!   Once queued on a worker, a deadline task is not stolen by its
 //!   siblings.
+//! * **A watchdog for polls that never yield** (off unless a
+//!   `long_poll_threshold` is set): a poll that holds its worker past the
+//!   threshold (computing, or calling blocking code) is reported once, as
+//!   a `tracing` warning naming the task, and counted
+//!   ([`RuntimeMetrics::worker_long_poll_count`](runtime::RuntimeMetrics::worker_long_poll_count));
+//!   the work queued on its worker moves to a sibling while it is stuck.
+//!   [`RuntimeMetrics::worker_current_task`](runtime::RuntimeMetrics::worker_current_task)
+//!   says which task each worker polls, and for how long.
 //! * A [`Driver`](driver::Driver) hook lets an IO reactor and timers use the
 //!   workers' idle time.
 //!

@@ -362,3 +362,79 @@ impl RuntimeMetrics {
         self.shared.poll_times.as_ref()?.get(id)
     }
 }
+
+/// The task a worker is polling now, from
+/// [`RuntimeMetrics::worker_current_task`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CurrentTask {
+    /// The task's id.
+    pub id: Id,
+    /// The task's name ([`task::Builder::name`](crate::task::Builder::name)),
+    /// if it has one.
+    pub name: Option<String>,
+    /// The task's priority.
+    pub priority: Priority,
+    /// How long the poll has been running, at least: measured from when the
+    /// poll was first seen by the watchdog or a metrics read (the poll
+    /// loop reads no clock). With a `long_poll_threshold` set on the
+    /// runtime's builder, the watchdog sees every poll that lasts longer
+    /// than its sampling interval (a quarter of the threshold, kept between
+    /// 1 and 100 ms), and this is short of the truth by at most that
+    /// interval.
+    pub running_for: Duration,
+}
+
+/// The watchdog's figures: which task each worker polls, and the long polls.
+impl RuntimeMetrics {
+    /// The task worker `worker` is polling now, or `None` if it is between
+    /// polls or idle. A snapshot: the poll may have ended by the time the
+    /// caller looks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt_executor::runtime::Builder;
+    /// use smp_rt_executor::task;
+    ///
+    /// let rt = Builder::new_multi_thread().worker_threads(1).build().unwrap();
+    /// let metrics = rt.metrics();
+    /// let seen = rt.block_on(async move {
+    ///     task::Builder::new()
+    ///         .name("reporter")
+    ///         .spawn(async move { metrics.worker_current_task(0) })
+    ///         .unwrap()
+    ///         .await
+    ///         .unwrap()
+    /// });
+    /// let current = seen.expect("the task reads its own worker mid-poll");
+    /// assert_eq!(current.name.as_deref(), Some("reporter"));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Panics if `worker >= num_workers()`.
+    pub fn worker_current_task(&self, worker: usize) -> Option<CurrentTask> {
+        self.remote(worker);
+        let poll = self.shared.current_poll(worker)?;
+        Some(CurrentTask {
+            id: poll.id,
+            name: poll.name,
+            priority: poll.priority,
+            running_for: poll.running_for,
+        })
+    }
+
+    /// Polls on worker `worker` that ran past the runtime's
+    /// `long_poll_threshold` without yielding (each counted once, when the
+    /// watchdog first sees it past the threshold). Always 0 without a
+    /// threshold.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `worker >= num_workers()`.
+    pub fn worker_long_poll_count(&self, worker: usize) -> u64 {
+        self.remote(worker);
+        self.shared.watchdog.long_polls(worker)
+    }
+}

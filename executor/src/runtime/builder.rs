@@ -80,6 +80,10 @@ pub struct Settings {
     pub task_poll_time: bool,
     /// The most queued tasks `try_spawn` admits (default: no limit).
     pub max_queued_tasks: Option<NonZeroUsize>,
+    /// A poll running longer than this is reported and its worker's queued
+    /// work moved to siblings (default `None`: no watchdog). Zero is
+    /// invalid.
+    pub long_poll_threshold: Option<Duration>,
 }
 
 impl Settings {
@@ -100,6 +104,7 @@ impl Settings {
             pin_workers: false,
             task_poll_time: false,
             max_queued_tasks: None,
+            long_poll_threshold: None,
         }
     }
 
@@ -163,6 +168,12 @@ impl Settings {
                 "thread_name must not contain a NUL byte: the OS cannot name a thread with one",
             ));
         }
+        if self.long_poll_threshold == Some(Duration::ZERO) {
+            return Err(invalid(
+                "long_poll_threshold must be above zero (every poll would be a long one); \
+                 leave it unset for no watchdog",
+            ));
+        }
         if self.max_blocking_threads == 0 {
             return Err(invalid(
                 "max_blocking_threads must be at least 1, or spawn_blocking could never run",
@@ -186,6 +197,7 @@ impl fmt::Debug for Settings {
             .field("worker_threads_between", &self.worker_threads_between)
             .field("pin_workers", &self.pin_workers)
             .field("max_queued_tasks", &self.max_queued_tasks)
+            .field("long_poll_threshold", &self.long_poll_threshold)
             .finish_non_exhaustive()
     }
 }
@@ -308,6 +320,7 @@ impl Builder {
             worker_cpus,
             task_poll_time: settings.task_poll_time,
             max_queued_tasks: settings.max_queued_tasks,
+            long_poll_threshold: settings.long_poll_threshold,
         };
         let driver = self
             .driver

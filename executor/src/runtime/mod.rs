@@ -23,7 +23,7 @@ pub use handle::{EnterGuard, Handle, TryCurrentError};
 pub use id::Id;
 pub(crate) use id::Identity;
 
-pub use crate::metrics::RuntimeMetrics;
+pub use crate::metrics::{CurrentTask, RuntimeMetrics};
 use crate::scheduler::{Flavor, Shared, WorkerContext};
 use crate::task::JoinHandle;
 
@@ -118,6 +118,7 @@ impl Runtime {
                 pinned?;
             }
         }
+        crate::scheduler::watchdog::start(&shared)?;
         Ok(runtime)
     }
 

@@ -1,16 +1,17 @@
 //! A worker's private state: its queues as their owner sees them.
 //!
-//! Each level is the ring (stealable), then the overflow (private, for
+//! Each level is the ring (stealable), then the overflow (locked, for
 //! tasks that did not fit): the ring holds the older tasks. The LIFO slot
 //! holds the task that runs next, of level `lifo_level`. Only the thread
 //! running the worker touches a [`Core`]; siblings reach the same rings and
 //! slot through the worker's [`Remote`](super::Remote), and can only take.
 
-use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
 use super::Remote;
 use super::deadline::{self, DeadlineHeap};
+use super::overflow::Overflow;
 use super::pick::{LevelPicker, Levels};
 use crate::queue::{LifoSlot, Local, Steal};
 use crate::task::Priority;
@@ -18,10 +19,6 @@ use crate::task::header::Task;
 
 /// Ticks between non-blocking polls of the driver by a busy worker.
 pub(super) const DRIVER_INTERVAL: u32 = 61;
-
-/// Capacity an empty overflow level keeps (tasks); beyond it, the buffer
-/// is freed when the level drains.
-const OVERFLOW_KEPT: usize = 1024;
 
 /// A worker's private state: only the thread running the worker touches it.
 pub(crate) struct Core {
@@ -39,13 +36,13 @@ pub(crate) struct Core {
     /// The priority rule's state.
     picker: LevelPicker,
     /// Tasks that did not fit in the rings, per priority; the rings hold the
-    /// older tasks, so each level is ring, then overflow. Only the LIFO slot
-    /// and the overflow are out of thieves' reach: tasks held privately wait
-    /// for as long as the kernel keeps this worker off its core.
-    overflow: [VecDeque<Task>; 4],
+    /// older tasks, so each level is ring, then overflow. Thieves do not
+    /// take from it; the watchdog does, from a worker in a long poll (the
+    /// worker's `Remote` holds the same one).
+    overflow: Arc<Overflow>,
     /// Ready tasks with a deadline, per priority, earliest first: picked
     /// before the level's LIFO slot, ring and overflow (see `deadline`).
-    /// Private, like the overflow.
+    /// Private: neither thieves nor the watchdog take from it.
     deadline_heaps: [DeadlineHeap; 4],
     /// Arrivals counted into `deadline_heaps`: equal deadlines run FIFO.
     deadline_seq: u64,
@@ -73,8 +70,13 @@ pub(crate) struct Core {
 
 impl Core {
     /// The core of worker `index`, owning `rings` and `lifo` (whose
-    /// sibling ends are in the worker's `Remote`).
-    pub(crate) fn new(index: usize, rings: [Local<Task>; 4], lifo: LifoSlot<Task>) -> Core {
+    /// sibling ends are in the worker's `Remote`, as is `overflow`).
+    pub(crate) fn new(
+        index: usize,
+        rings: [Local<Task>; 4],
+        lifo: LifoSlot<Task>,
+        overflow: Arc<Overflow>,
+    ) -> Core {
         Core {
             index,
             rings,
@@ -82,7 +84,7 @@ impl Core {
             lifo_level: None,
             lifo_streak: 0,
             picker: LevelPicker::default(),
-            overflow: Default::default(),
+            overflow,
             deadline_heaps: Default::default(),
             deadline_seq: 0,
             queued: Levels::EMPTY,
@@ -123,9 +125,7 @@ impl Core {
         for ring in &mut self.rings {
             tasks.extend(std::iter::from_fn(|| ring.pop()));
         }
-        for level in &mut self.overflow {
-            tasks.extend(level.drain(..));
-        }
+        tasks.extend(self.overflow.take_all());
         for heap in &mut self.deadline_heaps {
             tasks.extend(heap.drain());
         }
@@ -143,7 +143,7 @@ impl Core {
     }
 
     /// Appends `task` to its level. Returns `true` if it went into the
-    /// stealable ring (rather than the private overflow).
+    /// stealable ring (rather than the overflow).
     pub(super) fn push_back(&mut self, task: Task, remote: &Remote) -> bool {
         let level = task.metadata().priority();
         self.queued.insert(level);
@@ -158,14 +158,13 @@ impl Core {
                 return false;
             }
         }
-        let overflow = &mut self.overflow[level.index()];
-        if overflow.is_empty() {
+        if self.overflow.len(level) == 0 {
             match self.rings[level.index()].push_back(task) {
                 Ok(()) => return true,
-                Err(task) => overflow.push_back(task),
+                Err(task) => self.overflow.push_back(level, task),
             }
         } else {
-            overflow.push_back(task);
+            self.overflow.push_back(level, task);
         }
         self.publish_private(level, remote);
         false
@@ -184,7 +183,7 @@ impl Core {
     /// overflow), for `worker_queue_depth`.
     #[inline]
     fn publish_private(&self, level: Priority, remote: &Remote) {
-        let private = self.overflow[level.index()].len() + self.deadline_heaps[level.index()].len();
+        let private = self.overflow.len(level) + self.deadline_heaps[level.index()].len();
         remote.metrics.private[level.index()].store(private, Relaxed);
     }
 
@@ -256,28 +255,14 @@ impl Core {
     }
 
     fn take_overflow(&mut self, level: Priority) -> Option<Task> {
-        let overflow = &mut self.overflow[level.index()];
-        let ring = &mut self.rings[level.index()];
-        let first = overflow.pop_front()?;
-        while let Some(task) = overflow.pop_front() {
-            if let Err(task) = ring.push_back(task) {
-                overflow.push_front(task);
-                break;
-            }
-        }
-        if overflow.is_empty() && overflow.capacity() > OVERFLOW_KEPT {
-            // A burst is over: give its buffer back instead of keeping it
-            // for the worker's life.
-            *overflow = VecDeque::new();
-        }
-        Some(first)
+        self.overflow.refill(level, &mut self.rings[level.index()])
     }
 
     /// `true` if any task waits for this worker: in its LIFO slot, rings,
     /// overflow, urgent slot or inbox.
     pub(super) fn has_local_work(&self, remote: &Remote) -> bool {
         remote.lifo.is_occupied()
-            || self.overflow.iter().any(|o| !o.is_empty())
+            || !self.overflow.is_empty()
             || self.deadline_heaps.iter().any(|h| !h.is_empty())
             || self.has_stealable()
             || remote.has_incoming()
@@ -290,7 +275,12 @@ mod tests {
     use crate::queue::{lifo_slot, ring};
 
     fn core() -> Core {
-        Core::new(0, std::array::from_fn(|_| ring().0), lifo_slot().0)
+        Core::new(
+            0,
+            std::array::from_fn(|_| ring().0),
+            lifo_slot().0,
+            Arc::default(),
+        )
     }
 
     fn driver_ticks(core: &mut Core, ticks: u32, urgent: impl Fn(u32) -> bool) -> Vec<u32> {

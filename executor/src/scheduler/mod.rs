@@ -10,11 +10,13 @@
 //! | `placement` | where a spawned or woken task goes, and who is woken to steal it (the table) |
 //! | `remote` | the part of a worker other threads touch: thieves' ends of its queues, inbox, parker, progress |
 //! | `run_state` | what a worker runs, and the urgent requests that end a lower-priority slice |
-//! | `core` | a worker's private state: the owner's ends of its queues, the overflow |
+//! | `core` | a worker's private state: the owner's ends of its queues |
 //! | `pick` | the priority rule: which level runs next |
 //! | `deadline` | deadlines: the per-level heaps of deadline tasks (earliest first), the table of deadlines, misses |
 //! | `worker` | the loop: drain, pick, run one slice, steal |
 //! | `rescue` | taking the work of a sibling that makes no progress |
+//! | `overflow` | a worker's tasks that did not fit in its rings |
+//! | `watchdog` | polls that run past `long_poll_threshold`, and which task each worker polls |
 //! | `idle` | out of work: busy-wait, then park; who searches, who sleeps |
 //! | `park` | the parker and its handshake with unpark |
 //! | `registry` | every task waiting on something, for shutdown and names |
@@ -32,6 +34,7 @@ mod block_in_place;
 mod core;
 mod deadline;
 mod idle;
+mod overflow;
 mod park;
 mod pick;
 mod placement;
@@ -43,6 +46,7 @@ mod run_state;
 mod shutdown;
 mod spawn;
 mod task_counts;
+pub(crate) mod watchdog;
 mod worker;
 
 use std::ptr;
@@ -102,6 +106,9 @@ pub(crate) struct Config {
     pub(crate) task_poll_time: bool,
     /// The most tasks `try_spawn` admits at once (see `admission`).
     pub(crate) max_queued_tasks: Option<std::num::NonZeroUsize>,
+    /// A poll running longer than this is reported (see `watchdog`); `None`
+    /// starts no monitor thread.
+    pub(crate) long_poll_threshold: Option<std::time::Duration>,
 }
 
 impl Config {
@@ -162,6 +169,8 @@ pub(crate) struct Shared {
     /// Queued tasks against the limit (padded inside: written on every
     /// spawn and finish).
     pub(crate) admission: Admission,
+    /// Long polls and the polls in progress (see `watchdog`).
+    pub(crate) watchdog: watchdog::Watchdog,
     pub(crate) blocking: BlockingPool,
     pub(crate) driver: Box<dyn Driver>,
     /// Held by the worker parked in, or polling, the driver. On its own
@@ -190,9 +199,10 @@ impl Shared {
             .map(|index| {
                 let (locals, steals): (Vec<_>, Vec<_>) = (0..4).map(|_| ring()).unzip();
                 let (lifo, lifo_steal) = lifo_slot();
-                let core = Core::new(index, array(locals), lifo);
+                let overflow = std::sync::Arc::new(overflow::Overflow::default());
+                let core = Core::new(index, array(locals), lifo, overflow.clone());
                 (
-                    Remote::new(array(steals), lifo_steal),
+                    Remote::new(array(steals), lifo_steal, overflow),
                     Mutex::new(Some(Box::new(core))),
                 )
             })
@@ -208,6 +218,7 @@ impl Shared {
             deadlines: DeadlineTable::default(),
             task_counts: TaskCounts::new(workers),
             admission: Admission::new(config.max_queued_tasks),
+            watchdog: watchdog::Watchdog::new(workers, config.long_poll_threshold),
             blocking,
             driver,
             driver_busy: CachePadded(AtomicBool::new(false)),

@@ -16,6 +16,7 @@
 //! | `Max` or `High`, woken from outside into the inbox of a worker that runs lower-priority work | that inbox, and the first sibling also running lower-priority work is asked to end its slice and take it: whichever reaches a charging await point first runs it (the home worker's thread may be descheduled) |
 //! | waiting on a worker that polled nothing over two looks of a busy sibling (descheduled, or stuck in one long poll) | that sibling's deque: the whole inbox and LIFO slot, half of each ring |
 //! | with a deadline, any of the above | the same worker or inbox, but never the LIFO slot; on the worker, its level's deadline heap instead of the deque (see `deadline`), which siblings do not steal from |
+//! | waiting on a worker seen in one poll for longer than `long_poll_threshold` (watchdog on) | the inbox of a sibling not in a long poll: the LIFO slot, urgent slot, inbox and overflow whole, half of each ring, at every sample of the watchdog while the poll lasts |
 //! | anything, once the runtime shut down | dropped (the future with it) |
 //!
 //! # Who is woken to steal

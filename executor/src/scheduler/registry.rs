@@ -300,6 +300,19 @@ impl Registry {
             .map(|(_, name)| String::from(&**name))
     }
 
+    /// The name of the live task `id`, if it has one. Cold: looks through
+    /// every shard (the watchdog naming a task in a long poll).
+    pub(crate) fn name_of(&self, id: Id) -> Option<String> {
+        self.shards.iter().find_map(|shard| {
+            let shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            shard
+                .names
+                .values()
+                .find(|(named, _)| *named == id)
+                .map(|(_, name)| String::from(&**name))
+        })
+    }
+
     /// The id and name of every live named task, by id.
     pub(crate) fn names(&self) -> Vec<(Id, String)> {
         let mut names = Vec::new();

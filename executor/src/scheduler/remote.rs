@@ -1,13 +1,15 @@
 //! The part of a worker other threads may touch: the thieves' ends of its
 //! queues, its inbox, its parker and run state, its progress and metrics.
 
-use std::sync::atomic::AtomicU64;
-use std::sync::atomic::Ordering::Relaxed;
+use std::num::NonZeroU64;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 use super::idle::BusyWait;
+use super::overflow::Overflow;
 use super::park::Parker;
 use super::run_state::{RunState, urgent_bit};
-use crate::loom::{AtomicBool, CachePadded};
+use crate::loom::{AtomicBool, AtomicU64, CachePadded, fence};
 use crate::metrics::WorkerMetrics;
 use crate::queue::{Inbox, LifoSteal, Steal};
 use crate::task::Priority;
@@ -21,9 +23,13 @@ pub(crate) struct Remote {
     /// The siblings' end of the LIFO slot: the task that runs next (woken
     /// or spawned by the running task).
     pub(crate) lifo: LifoSteal<Task>,
+    /// The tasks that did not fit in the rings (the owner's `Core` holds
+    /// the same one); taken by the watchdog from a worker in a long poll.
+    pub(crate) overflow: Arc<Overflow>,
     pub(crate) parker: Parker,
-    /// Polls this worker has completed: how siblings tell a worker that
-    /// makes progress from one that is stuck. Written at every poll, so on
+    /// Polls this worker has completed, and the one in progress: how
+    /// siblings tell a worker that makes progress from one that is stuck,
+    /// and which task the watchdog and metrics see it poll. Written at every poll, so on
     /// a line of its own: the handles above are what siblings and pushers
     /// read at every look, and must not share a line with it.
     pub(crate) progress: CachePadded<Progress>,
@@ -41,12 +47,17 @@ pub(crate) struct Remote {
 
 impl Remote {
     /// The shared part of a worker whose owner holds the other ends of
-    /// `rings` and `lifo`.
-    pub(crate) fn new(rings: [Steal<Task>; 4], lifo: LifoSteal<Task>) -> Remote {
+    /// `rings` and `lifo`, and shares `overflow`.
+    pub(crate) fn new(
+        rings: [Steal<Task>; 4],
+        lifo: LifoSteal<Task>,
+        overflow: Arc<Overflow>,
+    ) -> Remote {
         Remote {
             rings,
             inbox: Inbox::new(),
             lifo,
+            overflow,
             parker: Parker::new(),
             progress: CachePadded(Progress::default()),
             metrics: CachePadded(WorkerMetrics::default()),
@@ -152,26 +163,89 @@ impl Remote {
     }
 }
 
-/// A worker's count of completed polls. Only the worker's thread advances
-/// it; siblings compare two readings to see whether it got anywhere (the
-/// stall rescues), the worker compares its own across a park (a futile
-/// wake-up), and metrics report it as the poll count.
-#[derive(Default)]
-pub(crate) struct Progress(AtomicU64);
+/// A worker's count of completed polls, and the poll it is in. Only the
+/// worker's thread writes them; siblings compare two readings of the count
+/// to see whether it got anywhere (the stall rescues), the worker compares
+/// its own across a park (a futile wake-up), metrics report it as the poll
+/// count, and the watchdog reads which task is being polled
+/// ([`sample`](Progress::sample)).
+///
+/// # The poll-watch protocol
+///
+/// ```text
+///   worker, poll k (count = k)            reader (watchdog, metrics)
+///   current = word_k      (Release)       k1 = count     (Acquire)
+///   ... the poll ...                      w  = current   (Relaxed)
+///   current = 0           (Relaxed)       fence(Acquire)
+///   count = k + 1         (Release)       k2 = count     (Relaxed)
+/// ```
+///
+/// A reading with `k1 == k2` and `w != 0` is poll `k`'s word: the Acquire
+/// of `k1` saw poll `k - 1`'s last store, so `w` is not older than that
+/// poll's `current = 0`; and a `w` stored by poll `k + 1` or later would,
+/// through its Release and the reader's fence, make `k2` at least `k + 1`.
+/// So the task named by `w` is the one being polled while `count` reads
+/// `k`. Nobody dereferences `w`: it is an id, looked up in the registry
+/// (see `watchdog`, which models this protocol under loom).
+pub(crate) struct Progress {
+    completed: AtomicU64,
+    /// The poll in progress ([`poll_word`](super::watchdog::poll_word)),
+    /// or 0 between polls.
+    current: AtomicU64,
+}
+
+impl Default for Progress {
+    fn default() -> Progress {
+        Progress {
+            completed: AtomicU64::new(0),
+            current: AtomicU64::new(0),
+        }
+    }
+}
 
 impl Progress {
-    /// One more poll completed. Owner only: a load and a store, no
-    /// read-modify-write.
+    /// A poll of the task `word` names begins. Owner only.
+    #[inline]
+    pub(crate) fn begin_poll(&self, word: NonZeroU64) {
+        // Release: see the protocol above (a plain store on x86-64).
+        self.current.store(word.get(), Release);
+    }
+
+    /// One more poll completed. Owner only: stores, no read-modify-write.
     #[inline]
     pub(crate) fn advance(&self) {
-        // Relaxed: a progress hint; nothing is published through it.
-        self.0.store(self.0.load(Relaxed).wrapping_add(1), Relaxed);
+        // Relaxed: ordered before readers' later looks by the Release
+        // below.
+        self.current.store(0, Relaxed);
+        // Release: a reader that sees the new count sees the poll over
+        // (the protocol above); for the rescues it is a hint.
+        let next = self.completed.load(Relaxed).wrapping_add(1);
+        self.completed.store(next, Release);
+    }
+
+    /// The poll in progress ended without completing (its worker's loop
+    /// unwound): no poll is in progress.
+    pub(crate) fn clear_current(&self) {
+        // Relaxed: a reader that still sees the old word reports a poll
+        // that ended, once.
+        self.current.store(0, Relaxed);
     }
 
     /// The count now. Relaxed: a stale reading delays or hastens a rescue
     /// by one look; the queues' own operations synchronize the work.
     #[inline]
     pub(crate) fn get(&self) -> u64 {
-        self.0.load(Relaxed)
+        self.completed.load(Relaxed)
+    }
+
+    /// The count and the word of the poll in progress, if the worker is in
+    /// one: a consistent pair, by the protocol above.
+    pub(crate) fn sample(&self) -> Option<(u64, NonZeroU64)> {
+        let before = self.completed.load(Acquire);
+        let word = self.current.load(Relaxed);
+        fence(Acquire);
+        let after = self.completed.load(Relaxed);
+        let word = NonZeroU64::new(word)?;
+        (before == after).then_some((before, word))
     }
 }

@@ -15,6 +15,10 @@
 //!   sibling that finished no poll during the wait (`rescue_lifo_slots`);
 //! * a worker between polls asked to run urgent work that waits in a busy
 //!   sibling's inbox: that inbox (`take_urgent_from_siblings`).
+//!
+//! None of these takes a worker's overflow; the watchdog (`watchdog`, with
+//! `long_poll_threshold` set) moves everything, overflow included, off a
+//! worker in a long poll.
 
 use std::sync::atomic::Ordering::Relaxed;
 

@@ -117,6 +117,7 @@ impl WorkerContext {
         self.in_task.set(false);
         self.polled_task_finished.set(false);
         self.remote().run.end_poll();
+        self.remote().progress.clear_current();
         let mut core = self.core.borrow_mut();
         if std::mem::take(&mut core.searching) {
             self.shared.idle.stop_searching();
@@ -211,6 +212,9 @@ impl WorkerContext {
         if header.has_deadline() {
             self.check_deadline(header);
         }
+        remote
+            .progress
+            .begin_poll(super::watchdog::poll_word(header.id(), priority));
         remote.run.start_poll(priority);
         let preempt = Preempt::new(&remote.run.urgent, urgent_mask(priority));
         self.in_task.set(true);
