@@ -99,7 +99,7 @@ use std::task::{Context, Poll};
 
 pub use exit::{Down, Exit, ExitReason, Monitor};
 pub use mailbox::{Mailbox, Recv, RecvExit, RecvMatch, RecvSignal, Signal};
-pub use pid::{AnyPid, Pid, ProcessId, ProcessInfo, SendError};
+pub use pid::{AnyPid, Pid, ProcessId, ProcessInfo, SendAsync, SendError, TrySendError};
 pub use registry::{RegisterError, register, registered, unregister, whereis, whereis_any};
 
 use smp_rt_executor::task::Priority;
@@ -230,6 +230,7 @@ where
 pub struct Builder<'a> {
     name: Option<&'a str>,
     priority: Priority,
+    mailbox_capacity: Option<usize>,
 }
 
 impl<'a> Builder<'a> {
@@ -247,6 +248,58 @@ impl<'a> Builder<'a> {
     /// Sets the process's priority (default `Normal`).
     pub fn priority(mut self, priority: Priority) -> Builder<'a> {
         self.priority = priority;
+        self
+    }
+
+    /// Bounds the process's mailbox to `capacity` messages (by default it
+    /// is unbounded).
+    ///
+    /// The count includes every message sent and not yet received or
+    /// [flushed](Mailbox::flush), those a selective receive passed over
+    /// too. While it is full, [`Pid::try_send`] fails with
+    /// [`TrySendError::Full`], [`Pid::send`] fails with the message (it
+    /// neither waits nor exceeds the bound), and [`Pid::send_async`] waits
+    /// for room. This is backpressure: a producer faster than the process
+    /// is slowed to its pace, and the mailbox's memory stays bounded.
+    ///
+    /// A process whose mailbox is full of messages that no selective
+    /// receive of it takes holds its waiting senders until it receives
+    /// or flushes them.
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is 0: a mailbox must hold at least one message (leave
+    /// the capacity unset for an unbounded mailbox).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::process::{self, Mailbox, TrySendError};
+    ///
+    /// # smp_rt::block_on(async {
+    /// let (go_tx, go_rx) = smp_rt::sync::oneshot::channel::<()>();
+    /// let pid = process::Builder::new()
+    ///     .mailbox_capacity(1)
+    ///     .spawn(|mut mbox: Mailbox<u32>| async move {
+    ///         go_rx.await.unwrap();
+    ///         loop {
+    ///             mbox.recv().await;
+    ///         }
+    ///     });
+    /// pid.send(1).unwrap();
+    /// assert!(matches!(pid.try_send(2), Err(TrySendError::Full(2))));
+    /// go_tx.send(()).unwrap();
+    /// pid.send_async(2).await.unwrap(); // sent once 1 is received
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn mailbox_capacity(mut self, capacity: usize) -> Builder<'a> {
+        assert!(
+            capacity > 0,
+            "process::Builder::mailbox_capacity(0): a mailbox must hold at least one message; \
+             leave the capacity unset for an unbounded mailbox"
+        );
+        self.mailbox_capacity = Some(capacity);
         self
     }
 
@@ -310,7 +363,11 @@ impl<'a> Builder<'a> {
             Ok(handle) => handle,
             Err(err) => panic!("process::spawn: {err}"),
         };
-        let inner = Arc::new(Inner::<M>::new(self.name.map(Box::from), self.priority));
+        let inner = Arc::new(Inner::<M>::new(
+            self.name.map(Box::from),
+            self.priority,
+            self.mailbox_capacity,
+        ));
         let process: Arc<dyn AnyProcess> = inner.clone();
         let future = f(Mailbox::new(inner.clone()));
         before(&process);
