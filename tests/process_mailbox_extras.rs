@@ -246,5 +246,4 @@ async fn flush_with_a_panicking_destructor_empties_the_mailbox_then_panics() {
     assert_eq!(flushed_drops, 6, "every queued message was dropped");
     assert_eq!(len, 0);
     assert_eq!(next, 7, "the mailbox still receives after the panic");
-    assert!(pid.is_alive() || pid.exit_reason() == Some(process::ExitReason::Normal));
 }
