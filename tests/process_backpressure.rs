@@ -33,13 +33,13 @@ async fn try_send_to_a_full_mailbox_returns_the_message() {
     let (go_tx, go_rx) = oneshot::channel::<()>();
     let (got_tx, got_rx) = oneshot::channel();
     let (done_tx, done_rx) = oneshot::channel::<()>();
-    let pid = process::Builder::new()
-        .mailbox_capacity(2)
-        .spawn(move |mut mbox: Mailbox<String>| async move {
+    let pid = process::Builder::new().mailbox_capacity(2).spawn(
+        move |mut mbox: Mailbox<String>| async move {
             go_rx.await.unwrap();
             got_tx.send(mbox.recv().await).unwrap();
             done_rx.await.unwrap();
-        });
+        },
+    );
     pid.try_send("a".to_string()).unwrap();
     pid.send("b".to_string()).unwrap();
     assert_eq!(
@@ -126,14 +126,14 @@ impl<F: Future + Unpin> Watched<F> {
 async fn send_async_waits_for_room_and_resumes_after_a_receive() {
     let (go_tx, go_rx) = oneshot::channel::<()>();
     let (tx, rx) = oneshot::channel();
-    let pid = process::Builder::new()
-        .mailbox_capacity(1)
-        .spawn(move |mut mbox: Mailbox<u32>| async move {
+    let pid = process::Builder::new().mailbox_capacity(1).spawn(
+        move |mut mbox: Mailbox<u32>| async move {
             go_rx.await.unwrap();
             let first = mbox.recv().await;
             let second = mbox.recv().await;
             tx.send((first, second)).unwrap();
-        });
+        },
+    );
     pid.send(1).unwrap();
     let mut send = Watched::new(pid.send_async(2));
     assert!(send.poll().await.is_pending(), "sent to a full mailbox");
@@ -149,13 +149,13 @@ async fn a_dropped_waiting_send_passes_its_wakeup_on() {
     let (go_tx, go_rx) = oneshot::channel::<()>();
     let (received_tx, received_rx) = oneshot::channel();
     let (tx, rx) = oneshot::channel();
-    let pid = process::Builder::new()
-        .mailbox_capacity(1)
-        .spawn(move |mut mbox: Mailbox<u32>| async move {
+    let pid = process::Builder::new().mailbox_capacity(1).spawn(
+        move |mut mbox: Mailbox<u32>| async move {
             go_rx.await.unwrap();
             received_tx.send(mbox.recv().await).unwrap();
             tx.send(mbox.recv().await).unwrap();
-        });
+        },
+    );
     pid.send(1).unwrap();
     let mut first = Watched::new(pid.send_async(2));
     let mut second = Watched::new(pid.send_async(3));
@@ -166,7 +166,11 @@ async fn a_dropped_waiting_send_passes_its_wakeup_on() {
     // The receive woke `first`, the longest waiting; it goes away without
     // sending, so the room must go to `second`.
     first.woken("the receive to wake the first sender").await;
-    assert_eq!(second.wakes.0.load(SeqCst), 0, "both senders woken for one room");
+    assert_eq!(
+        second.wakes.0.load(SeqCst),
+        0,
+        "both senders woken for one room"
+    );
     drop(first);
     second.woken("the dropped sender to pass the room on").await;
     assert_eq!(second.poll().await, Poll::Ready(Ok(())));
@@ -176,12 +180,12 @@ async fn a_dropped_waiting_send_passes_its_wakeup_on() {
 #[smp_rt::test(worker_threads = 2)]
 async fn waiting_senders_fail_with_their_message_when_the_process_ends() {
     let (go_tx, go_rx) = oneshot::channel::<()>();
-    let pid = process::Builder::new()
-        .mailbox_capacity(1)
-        .spawn(move |mbox: Mailbox<String>| async move {
+    let pid = process::Builder::new().mailbox_capacity(1).spawn(
+        move |mbox: Mailbox<String>| async move {
             let _mbox = mbox;
             go_rx.await.unwrap();
-        });
+        },
+    );
     pid.send("queued".to_string()).unwrap();
     let mut sends: Vec<_> = (0..3)
         .map(|n| Watched::new(pid.send_async(format!("m{n}"))))
@@ -191,8 +195,12 @@ async fn waiting_senders_fail_with_their_message_when_the_process_ends() {
     }
     go_tx.send(()).unwrap();
     for (n, mut send) in sends.into_iter().enumerate() {
-        send.woken("the end of the process to wake the senders").await;
-        assert_eq!(send.poll().await, Poll::Ready(Err(SendError(format!("m{n}")))));
+        send.woken("the end of the process to wake the senders")
+            .await;
+        assert_eq!(
+            send.poll().await,
+            Poll::Ready(Err(SendError(format!("m{n}"))))
+        );
     }
     assert_eq!(pid.exit_reason(), Some(ExitReason::Normal));
 }
@@ -217,15 +225,15 @@ async fn a_killed_process_fails_its_waiting_sender() {
 async fn flush_wakes_every_waiting_sender() {
     let (go_tx, go_rx) = oneshot::channel::<()>();
     let (tx, rx) = oneshot::channel();
-    let pid = process::Builder::new()
-        .mailbox_capacity(2)
-        .spawn(move |mut mbox: Mailbox<u32>| async move {
+    let pid = process::Builder::new().mailbox_capacity(2).spawn(
+        move |mut mbox: Mailbox<u32>| async move {
             go_rx.await.unwrap();
             let flushed = mbox.flush();
             let mut got = vec![mbox.recv().await, mbox.recv().await];
             got.sort_unstable();
             tx.send((flushed, got)).unwrap();
-        });
+        },
+    );
     pid.send(1).unwrap();
     pid.send(2).unwrap();
     let mut a = Watched::new(pid.send_async(3));
@@ -273,15 +281,17 @@ async fn a_fast_producer_is_held_to_the_consumers_pace() {
     let full_hits = Arc::new(AtomicUsize::new(0));
 
     let (tx, rx) = oneshot::channel();
-    let consumer = process::Builder::new()
-        .mailbox_capacity(CAPACITY)
-        .spawn(move |mut mbox: Mailbox<(usize, Payload)>| async move {
+    let consumer = process::Builder::new().mailbox_capacity(CAPACITY).spawn(
+        move |mut mbox: Mailbox<(usize, Payload)>| async move {
             let mut next = [0; PRODUCERS];
             let mut max_len = 0;
             for _ in 0..PRODUCERS * EACH {
                 max_len = max_len.max(mbox.len());
                 let (producer, payload) = mbox.recv().await;
-                assert_eq!(payload.seq, next[producer], "producer {producer} out of order");
+                assert_eq!(
+                    payload.seq, next[producer],
+                    "producer {producer} out of order"
+                );
                 next[producer] += 1;
                 drop(payload);
                 // A slow consumer: every message costs it several slices.
@@ -290,7 +300,8 @@ async fn a_fast_producer_is_held_to_the_consumers_pace() {
                 }
             }
             tx.send((next, max_len)).unwrap();
-        });
+        },
+    );
 
     let mut producers = Vec::new();
     for producer in 0..PRODUCERS {
@@ -328,7 +339,10 @@ async fn a_fast_producer_is_held_to_the_consumers_pace() {
     }
     let (next, max_len) = bounded("the consumer", rx).await.unwrap();
     assert_eq!(next, [EACH; PRODUCERS]);
-    assert!(max_len <= CAPACITY, "the consumer saw {max_len} messages queued");
+    assert!(
+        max_len <= CAPACITY,
+        "the consumer saw {max_len} messages queued"
+    );
     assert!(
         full_hits.load(SeqCst) > 0,
         "the producers never found the mailbox full"

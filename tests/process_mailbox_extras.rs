@@ -27,12 +27,13 @@ async fn peek_and_peek_match_leave_the_order_alone() {
     let (go_tx, go_rx) = oneshot::channel::<()>();
     let pid = process::spawn(move |mut mbox: Mailbox<u32>| async move {
         go_rx.await.unwrap();
-        let mut seen = Vec::new();
-        seen.push(mbox.peek().copied());
-        seen.push(mbox.peek().copied());
-        seen.push(mbox.peek_match(|m| m % 2 == 0).copied());
-        seen.push(mbox.peek_match(|m| *m > 3).copied());
-        seen.push(mbox.peek_match(|m| *m > 100).copied());
+        let seen = vec![
+            mbox.peek().copied(),
+            mbox.peek().copied(),
+            mbox.peek_match(|m| m % 2 == 0).copied(),
+            mbox.peek_match(|m| *m > 3).copied(),
+            mbox.peek_match(|m| *m > 100).copied(),
+        ];
         let len = mbox.len();
         let three = mbox.recv_match(|m| *m == 3).await;
         let peeked_after = mbox.peek().copied();
@@ -41,7 +42,8 @@ async fn peek_and_peek_match_leave_the_order_alone() {
             rest.push(mbox.recv().await);
         }
         let empty = mbox.peek().copied();
-        tx.send((seen, len, three, peeked_after, rest, empty)).unwrap();
+        tx.send((seen, len, three, peeked_after, rest, empty))
+            .unwrap();
     });
     for n in 1..=5 {
         pid.send(n).unwrap();
@@ -111,7 +113,8 @@ async fn recv_match_timeout_times_out_and_keeps_the_order() {
         while let Some(m) = mbox.try_recv() {
             rest.push(m);
         }
-        tx.send((none, waited, nine, waited_for_nine, rest)).unwrap();
+        tx.send((none, waited, nine, waited_for_nine, rest))
+            .unwrap();
     });
     for n in 1..=3 {
         pid.send(n).unwrap();
@@ -186,7 +189,10 @@ async fn flush_drops_everything_queued_and_counts_it() {
         }
         smp_rt::task::yield_now().await;
     };
-    assert_eq!(info_before.messages_received, 1, "flushed counted as received");
+    assert_eq!(
+        info_before.messages_received, 1,
+        "flushed counted as received"
+    );
     pid.send(late).unwrap();
     let (two, flushed, after, again, next) = bounded("the flush", rx).await.unwrap();
     assert_eq!(two, 2);
