@@ -48,7 +48,8 @@ async fn try_send_to_a_full_mailbox_returns_the_message() {
     );
     // The non-waiting `send` refuses too, rather than exceed the bound.
     assert_eq!(pid.send("d".to_string()), Err(SendError("d".to_string())));
-    assert_eq!(pid.info().unwrap().messages_queued, 2);
+    let info = pid.info().unwrap();
+    assert_eq!((info.messages_queued, info.mailbox_capacity), (2, Some(2)));
 
     go_tx.send(()).unwrap();
     assert_eq!(bounded("a receive", got_rx).await.unwrap(), "a");
@@ -71,6 +72,7 @@ async fn an_unbounded_mailbox_is_never_full() {
     for n in 0..10_000 {
         pid.try_send(n).unwrap();
     }
+    assert_eq!(pid.info().unwrap().mailbox_capacity, None);
     let mut send = pid.send_async(10_000);
     assert_eq!(poll_once(&mut send).await, Poll::Ready(Ok(())));
     pid.kill();

@@ -8,8 +8,18 @@
 //!   process's future; the [`Pid`] it returns sends messages
 //!   ([`Pid::send`] never waits) and [kills](Pid::kill) the process.
 //! * The mailbox receives in order ([`Mailbox::recv`]), with a timeout
-//!   ([`Mailbox::recv_timeout`]), or selectively ([`Mailbox::recv_match`]:
-//!   the messages it passes over stay queued in order).
+//!   ([`Mailbox::recv_timeout`]), or selectively ([`Mailbox::recv_match`],
+//!   [`Mailbox::recv_match_timeout`]: the messages it passes over stay
+//!   queued in order). It lets a process look without taking
+//!   ([`Mailbox::peek`], [`Mailbox::peek_match`]) and drop everything
+//!   queued ([`Mailbox::flush`]).
+//! * A mailbox is unbounded by default. Spawned with
+//!   [`Builder::mailbox_capacity`], it holds at most that many messages:
+//!   [`Pid::try_send`] then fails with [`TrySendError::Full`] (the message
+//!   handed back), [`Pid::send`] fails rather than exceed the bound, and
+//!   [`Pid::send_async`] waits for room. That is backpressure: a producer
+//!   faster than the process is held to its pace, and the memory the
+//!   mailbox holds stays bounded (see [Bounded mailboxes](#bounded-mailboxes)).
 //! * **Links** ([`link`], [`spawn_link`]) tie the fates of two processes:
 //!   when one ends abnormally (it panicked, was killed, or
 //!   [exited](exit) with an error), the other is killed with the same
@@ -44,6 +54,26 @@
 //! ended is received before its exit signal. This keeps `Msg` the user's
 //! own type (no wrapper enum on every receive of every process) and still
 //! lets a supervisor-like process handle both in one loop.
+//!
+//! # Bounded mailboxes
+//!
+//! BEAM's mailboxes are unbounded: a process that receives slower than it
+//! is sent to grows its queue until memory runs out. A bounded mailbox
+//! turns that into backpressure. The count is of messages sent and not
+//! yet received or flushed (those a selective receive passed over
+//! included), and the bound is exact: admission is a compare-and-swap on
+//! the sent counter that checks it against the received one, so no number
+//! of concurrent senders can push it past the capacity.
+//!
+//! A sender that cannot wait ([`Pid::send`], [`Pid::try_send`]) gets its
+//! message back when the mailbox is full; `send` fails instead of
+//! exceeding the bound, because a bound that some sends ignore bounds no
+//! memory. [`Pid::send_async`] waits: each message received wakes one
+//! waiting sender, a [flush](Mailbox::flush) wakes them all, and the
+//! process's end wakes them all with [`SendError`]. Dropping a waiting
+//! send loses no wakeup (one given to it passes to the next sender). The
+//! unbounded default costs nothing for this: its send is one atomic add, a
+//! push and a wakeup, as before.
 //!
 //! # Examples
 //!

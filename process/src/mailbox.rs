@@ -68,6 +68,12 @@ pub enum Signal<M> {
 /// receive one more per message it passes over), so a process draining a
 /// long queue is preempted like any other task.
 ///
+/// Besides receiving, a process can look at its messages without taking
+/// them ([`peek`](Mailbox::peek), [`peek_match`](Mailbox::peek_match)) and
+/// drop them all ([`flush`](Mailbox::flush)). A mailbox is unbounded unless
+/// the process was spawned with a
+/// [capacity](super::Builder::mailbox_capacity).
+///
 /// # Examples
 ///
 /// ```
@@ -95,7 +101,8 @@ pub struct Mailbox<M> {
     saved: VecDeque<(u64, M)>,
     /// Messages taken out of the shared queue (the next one's number).
     taken: u64,
-    /// Messages handed to the process (published to `Core::delivered`).
+    /// Messages that left the mailbox, received or flushed (published to
+    /// `Core::delivered`).
     delivered: u64,
 }
 

@@ -220,8 +220,12 @@ pub struct ProcessInfo {
     /// Messages sent to the process and not received yet (including those
     /// set aside by a selective receive).
     pub messages_queued: u64,
-    /// Messages the process has received.
+    /// Messages the process has received (not counting those it
+    /// [flushed](super::Mailbox::flush)).
     pub messages_received: u64,
+    /// The capacity of its [bounded
+    /// mailbox](super::Builder::mailbox_capacity); `None` when unbounded.
+    pub mailbox_capacity: Option<u64>,
     /// Trapped exit signals waiting to be received.
     pub exits_queued: usize,
     /// Number of processes linked to it.
@@ -249,6 +253,7 @@ pub(crate) fn info(process: &dyn AnyProcess) -> Option<ProcessInfo> {
         preemptions: core.stats.preemptions.load(Relaxed),
         messages_queued: core.queued(),
         messages_received: core.received(),
+        mailbox_capacity: core.bounded.as_deref().map(|b| b.capacity),
         exits_queued: st.exits.len(),
         links: st.links.len(),
         monitors: st.monitors.len(),
