@@ -364,3 +364,27 @@ async fn a_fast_producer_is_held_to_the_consumers_pace() {
 async fn a_zero_capacity_is_refused() {
     let _ = process::Builder::new().mailbox_capacity(0);
 }
+
+#[smp_rt::test(worker_threads = 2)]
+async fn send_async_charges_a_reduction_per_poll() {
+    const N: u64 = 10_000;
+    let pid = process::spawn(|mbox: Mailbox<u64>| async move {
+        let _mbox = mbox;
+        std::future::pending::<()>().await
+    });
+    let sender = smp_rt::spawn({
+        let pid = pid.clone();
+        async move {
+            // Never waits (the mailbox is unbounded): only the charge
+            // per poll can end the slice.
+            for n in 0..N {
+                pid.send_async(n).await.unwrap();
+            }
+            task::stats().preemptions
+        }
+    });
+    let preemptions = bounded("the sends", sender).await.unwrap();
+    assert!(preemptions > 0, "a loop of sends was never preempted");
+    assert_eq!(pid.info().unwrap().messages_queued, N);
+    pid.kill();
+}

@@ -380,6 +380,11 @@ impl<M: Send + 'static> Pid<M> {
     /// the room first. Each poll charges one reduction, like every smp_rt
     /// await.
     ///
+    /// A process awaiting room in its own full mailbox waits until a
+    /// receive of its own makes room, which only a receive running
+    /// concurrently in the same future (a `join!`) can do; use
+    /// [`try_send`](Pid::try_send) for messages to oneself.
+    ///
     /// Cancel-safe: dropping the future before it completes drops the
     /// message it holds (it was not sent) and leaves the wait list; a
     /// wakeup it was given and did not use passes to the next waiting
