@@ -253,3 +253,34 @@ async fn flush_with_a_panicking_destructor_empties_the_mailbox_then_panics() {
     assert_eq!(len, 0);
     assert_eq!(next, 7, "the mailbox still receives after the panic");
 }
+
+#[smp_rt::test(worker_threads = 2)]
+async fn a_panicking_peek_match_predicate_loses_no_message() {
+    let (tx, rx) = oneshot::channel();
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+    let pid = process::spawn(move |mut mbox: Mailbox<u32>| async move {
+        go_rx.await.unwrap();
+        let panicked = catch_unwind(AssertUnwindSafe(|| {
+            mbox.peek_match(|m| {
+                assert!(*m != 2, "the predicate panicked");
+                false
+            })
+            .copied()
+        }))
+        .is_err();
+        let len = mbox.len();
+        let mut all = Vec::new();
+        while let Some(m) = mbox.try_recv() {
+            all.push(m);
+        }
+        tx.send((panicked, len, all)).unwrap();
+    });
+    for n in 1..=3 {
+        pid.send(n).unwrap();
+    }
+    go_tx.send(()).unwrap();
+    let (panicked, len, all) = bounded("the peek", rx).await.unwrap();
+    assert!(panicked);
+    assert_eq!(len, 3);
+    assert_eq!(all, [1, 2, 3]);
+}

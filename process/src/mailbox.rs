@@ -352,9 +352,11 @@ impl<M: Send + 'static> Mailbox<M> {
         if found.is_none() {
             while let Some(entry) = self.pop_shared() {
                 looked = looked.saturating_add(1);
-                let matched = predicate(&entry.1);
+                // Queued before the predicate runs: a predicate that panics
+                // loses no message.
                 self.saved.push_back(entry);
-                if matched {
+                let (_, msg) = self.saved.back().expect("just pushed");
+                if predicate(msg) {
                     found = Some(self.saved.len() - 1);
                     break;
                 }
