@@ -207,6 +207,7 @@ async fn flush_drops_everything_queued_and_counts_it() {
 #[smp_rt::test(worker_threads = 2)]
 async fn flush_with_a_panicking_destructor_empties_the_mailbox_then_panics() {
     let drops = Arc::new(AtomicUsize::new(0));
+    let (flushed_tx, flushed_rx) = oneshot::channel();
     let (tx, rx) = oneshot::channel();
     let (go_tx, go_rx) = oneshot::channel::<()>();
     let pid = process::spawn(move |mut mbox: Mailbox<(u32, Tracked)>| async move {
@@ -215,9 +216,9 @@ async fn flush_with_a_panicking_destructor_empties_the_mailbox_then_panics() {
         let message = panicked
             .err()
             .and_then(|p| p.downcast_ref::<&str>().map(|s| s.to_string()));
-        let len = mbox.len();
+        flushed_tx.send((message, mbox.len())).unwrap();
         let next = mbox.recv().await.0;
-        tx.send((message, len, next)).unwrap();
+        tx.send(next).unwrap();
     });
     for n in 0..6 {
         let panics = n == 1 || n == 4;
@@ -231,9 +232,8 @@ async fn flush_with_a_panicking_destructor_empties_the_mailbox_then_panics() {
         .unwrap();
     }
     go_tx.send(()).unwrap();
-    while pid.info().unwrap().messages_queued != 0 {
-        smp_rt::task::yield_now().await;
-    }
+    // 7 is sent only once the process has looked at its emptied mailbox.
+    let (message, len) = bounded("the flush", flushed_rx).await.unwrap();
     let flushed_drops = drops.load(SeqCst);
     pid.send((
         7,
@@ -243,7 +243,7 @@ async fn flush_with_a_panicking_destructor_empties_the_mailbox_then_panics() {
         },
     ))
     .unwrap();
-    let (message, len, next) = bounded("the flush", rx).await.unwrap();
+    let next = bounded("the receive after the flush", rx).await.unwrap();
     assert_eq!(
         message.as_deref(),
         Some("a message's destructor panicked"),
