@@ -1,6 +1,6 @@
 //! Processes: looking at messages without taking them (`peek`,
 //! `peek_match`), dropping them all (`flush`), and selective receive with
-//! a timeout (`recv_match_timeout`).
+//! a timeout (`recv_match_timeout`); predicates that panic lose no message.
 
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -283,4 +283,126 @@ async fn a_panicking_peek_match_predicate_loses_no_message() {
     assert!(panicked);
     assert_eq!(len, 3);
     assert_eq!(all, [1, 2, 3]);
+}
+
+/// Awaits `fut` and tells whether it panicked, and with which message.
+async fn panic_message<F: Future>(fut: F) -> Option<String> {
+    use futures::FutureExt;
+    let payload = AssertUnwindSafe(fut).catch_unwind().await.err()?;
+    Some(
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default(),
+    )
+}
+
+#[smp_rt::test(worker_threads = 2)]
+async fn a_panicking_recv_match_predicate_loses_no_message() {
+    let (tx, rx) = oneshot::channel();
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+    let pid = process::spawn(move |mut mbox: Mailbox<u32>| async move {
+        go_rx.await.unwrap();
+        // 1 is passed over into the save queue; 3 is still in the shared
+        // queue when the predicate panics on 2, which came from there too.
+        let panicked = panic_message(mbox.recv_match(|m| {
+            assert!(*m != 2, "the predicate panicked on 2");
+            false
+        }))
+        .await;
+        let len = mbox.len();
+        let mut all = Vec::new();
+        for _ in 0..len {
+            all.push(mbox.recv().await);
+        }
+        tx.send((panicked, len, all)).unwrap();
+    });
+    for n in 1..=4 {
+        pid.send(n).unwrap();
+    }
+    go_tx.send(()).unwrap();
+    let (panicked, len, all) = bounded("the selective receive", rx).await.unwrap();
+    assert_eq!(panicked.as_deref(), Some("the predicate panicked on 2"));
+    assert_eq!(len, 4, "a message was lost");
+    assert_eq!(all, [1, 2, 3, 4], "every message comes back in order");
+}
+
+#[smp_rt::test(worker_threads = 2)]
+async fn a_panicking_recv_match_timeout_predicate_loses_no_message() {
+    let (tx, rx) = oneshot::channel();
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+    let pid = process::spawn(move |mut mbox: Mailbox<u32>| async move {
+        go_rx.await.unwrap();
+        // 10 and 11 go to the save queue; the receive passes over them and
+        // panics on 12, from the shared queue.
+        assert_eq!(mbox.peek_match(|m| *m == 11), Some(&11));
+        let panicked = panic_message(mbox.recv_match_timeout(Duration::from_secs(60), |m| {
+            assert!(*m != 12, "the predicate panicked on 12");
+            false
+        }))
+        .await;
+        let len = mbox.len();
+        let mut all = Vec::new();
+        while let Some(m) = mbox.try_recv() {
+            all.push(m);
+        }
+        tx.send((panicked, len, all)).unwrap();
+    });
+    for n in 10..=13 {
+        pid.send(n).unwrap();
+    }
+    go_tx.send(()).unwrap();
+    let (panicked, len, all) = bounded("the selective receive", rx).await.unwrap();
+    assert_eq!(panicked.as_deref(), Some("the predicate panicked on 12"));
+    assert_eq!(len, 4, "a message was lost");
+    assert_eq!(all, [10, 11, 12, 13], "every message comes back in order");
+}
+
+#[smp_rt::test(worker_threads = 2)]
+async fn a_panicking_recv_match_predicate_leaks_no_room_in_a_bounded_mailbox() {
+    const CAPACITY: u32 = 3;
+    let (tx, rx) = oneshot::channel();
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+    let (refilled_tx, refilled_rx) = oneshot::channel::<()>();
+    let (again_tx, again_rx) = oneshot::channel();
+    let pid = process::Builder::new()
+        .mailbox_capacity(CAPACITY as usize)
+        .spawn(move |mut mbox: Mailbox<u32>| async move {
+            go_rx.await.unwrap();
+            let panicked = panic_message(mbox.recv_match(|m| {
+                assert!(*m != 2, "the predicate panicked on 2");
+                false
+            }))
+            .await;
+            let mut first = Vec::new();
+            while let Some(m) = mbox.try_recv() {
+                first.push(m);
+            }
+            tx.send((panicked, first)).unwrap();
+            refilled_rx.await.unwrap();
+            let mut second = Vec::new();
+            while let Some(m) = mbox.try_recv() {
+                second.push(m);
+            }
+            again_tx.send(second).unwrap();
+        });
+    for n in 1..=CAPACITY {
+        pid.try_send(n).unwrap();
+    }
+    assert!(
+        pid.try_send(99).unwrap_err().is_full(),
+        "the mailbox is full"
+    );
+    go_tx.send(()).unwrap();
+    let (panicked, first) = bounded("the selective receive", rx).await.unwrap();
+    assert_eq!(panicked.as_deref(), Some("the predicate panicked on 2"));
+    assert_eq!(first, [1, 2, 3], "every message comes back in order");
+    let refill: Vec<bool> = (10..10 + CAPACITY)
+        .map(|n| pid.try_send(n).is_ok())
+        .collect();
+    assert_eq!(refill, [true; CAPACITY as usize], "room was leaked");
+    refilled_tx.send(()).unwrap();
+    let second = bounded("the second drain", again_rx).await.unwrap();
+    assert_eq!(second, [10, 11, 12]);
 }

@@ -10,11 +10,14 @@
 //! [`recv_signal`](Mailbox::recv_signal) puts messages and exits back in
 //! one order. [`peek`](Mailbox::peek) and
 //! [`peek_match`](Mailbox::peek_match) move the messages they look at into
-//! the save queue too, so looking changes no order.
+//! the save queue too, so looking changes no order. A predicate (of
+//! `recv_match`, `recv_match_timeout` or `peek_match`) only ever sees a
+//! message already in the save queue, so one that panics loses none.
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
+use std::ops::ControlFlow;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -197,6 +200,12 @@ impl<M: Send + 'static> Mailbox<M> {
     /// message is looked at once per `recv_match` call (and again by later
     /// calls). Cancel-safe.
     ///
+    /// # Panics
+    ///
+    /// A panic in `predicate` propagates to the caller. The message it was
+    /// looking at stays queued in its place, as do all the others: no
+    /// message is lost or reordered, and a bounded mailbox keeps its room.
+    ///
     /// # Examples
     ///
     /// ```
@@ -235,7 +244,9 @@ impl<M: Send + 'static> Mailbox<M> {
     ///
     /// # Panics
     ///
-    /// When awaited outside a runtime (the timer needs one).
+    /// When awaited outside a runtime (the timer needs one). A panic in
+    /// `predicate` propagates and loses no message, as in
+    /// [`recv_match`](Mailbox::recv_match).
     ///
     /// # Examples
     ///
@@ -315,6 +326,11 @@ impl<M: Send + 'static> Mailbox<M> {
     /// for each (without yielding). Like [`peek`](Mailbox::peek) it lends
     /// the message and changes no order.
     ///
+    /// # Panics
+    ///
+    /// A panic in `predicate` propagates and loses no message, as in
+    /// [`recv_match`](Mailbox::recv_match).
+    ///
     /// # Examples
     ///
     /// ```
@@ -340,29 +356,12 @@ impl<M: Send + 'static> Mailbox<M> {
     where
         P: FnMut(&M) -> bool,
     {
-        let mut looked: u32 = 0;
-        let mut found = None;
-        for (index, (_, msg)) in self.saved.iter().enumerate() {
-            looked = looked.saturating_add(1);
-            if predicate(msg) {
-                found = Some(index);
-                break;
-            }
-        }
-        if found.is_none() {
-            while let Some(entry) = self.pop_shared() {
-                looked = looked.saturating_add(1);
-                // Queued before the predicate runs: a predicate that panics
-                // loses no message.
-                self.saved.push_back(entry);
-                let (_, msg) = self.saved.back().expect("just pushed");
-                if predicate(msg) {
-                    found = Some(self.saved.len() - 1);
-                    break;
-                }
-            }
-        }
-        smp_rt_executor::task::reduce(looked.max(1));
+        let (found, looked) = match self.scan(0, &mut predicate, || ControlFlow::Continue(())) {
+            Scan::Found(index) => (Some(index), index + 1),
+            Scan::NotFound => (None, self.saved.len()),
+            Scan::Paused(_) => unreachable!("a scan whose step always continues never pauses"),
+        };
+        smp_rt_executor::task::reduce(u32::try_from(looked.max(1)).unwrap_or(u32::MAX));
         found.map(|index| &self.saved[index].1)
     }
 
@@ -577,6 +576,45 @@ impl<M: Send + 'static> Mailbox<M> {
         Some((seq, msg))
     }
 
+    /// Looks for the first queued message, from index `from` of the save
+    /// queue on, for which `predicate` is `true`; the scan of
+    /// [`recv_match`](Mailbox::recv_match) and
+    /// [`peek_match`](Mailbox::peek_match).
+    ///
+    /// Messages still in the shared queue are moved to the end of the save
+    /// queue *before* the predicate looks at them, so every message the
+    /// predicate sees sits in the save queue in arrival order: a predicate
+    /// that panics loses no message and moves none (a lost message would
+    /// also hold its room in a bounded mailbox forever). After each message
+    /// that does not match, `step` may pause the scan.
+    fn scan<P>(
+        &mut self,
+        from: usize,
+        predicate: &mut P,
+        mut step: impl FnMut() -> ControlFlow<()>,
+    ) -> Scan
+    where
+        P: FnMut(&M) -> bool,
+    {
+        debug_assert!(from <= self.saved.len(), "scan starts past the save queue");
+        let mut index = from;
+        loop {
+            if index == self.saved.len() {
+                match self.pop_shared() {
+                    Some(entry) => self.saved.push_back(entry),
+                    None => return Scan::NotFound,
+                }
+            }
+            if predicate(&self.saved[index].1) {
+                return Scan::Found(index);
+            }
+            index += 1;
+            if step().is_break() {
+                return Scan::Paused(index);
+            }
+        }
+    }
+
     /// Counts a message handed to the process and, in a bounded mailbox,
     /// gives its room to one waiting sender.
     #[inline]
@@ -682,6 +720,16 @@ impl<M> fmt::Debug for Mailbox<M> {
     }
 }
 
+/// Where [`Mailbox::scan`] stopped.
+enum Scan {
+    /// The message at this index of the save queue matches.
+    Found(usize),
+    /// No queued message matches; all of them are in the save queue now.
+    NotFound,
+    /// `step` paused the scan; it resumes at this index of the save queue.
+    Paused(usize),
+}
+
 /// Future of [`Mailbox::recv`].
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
@@ -714,33 +762,32 @@ impl<M: Send + 'static, P: FnMut(&M) -> bool> Future for RecvMatch<'_, M, P> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<M> {
         let this = self.get_mut();
         ready!(poll_charge(cx));
-        let mailbox = &mut *this.mailbox;
-        // The messages passed over before, oldest first.
-        while this.scanned < mailbox.saved.len() {
-            if (this.predicate)(&mailbox.saved[this.scanned].1) {
-                let (_, msg) = mailbox.saved.remove(this.scanned).expect("index in bounds");
-                mailbox.count_delivered();
-                return Poll::Ready(msg);
-            }
-            this.scanned += 1;
-            ready!(poll_charge(cx));
-        }
-        // Then the new ones.
         let mut registered = false;
         loop {
-            match mailbox.pop_shared() {
-                Some((seq, msg)) => {
-                    if (this.predicate)(&msg) {
-                        mailbox.count_delivered();
-                        return Poll::Ready(msg);
-                    }
-                    mailbox.saved.push_back((seq, msg));
-                    this.scanned += 1;
-                    ready!(poll_charge(cx));
+            // Each message passed over charges a reduction; a spent slice
+            // pauses the scan, which the next poll resumes where it stopped.
+            let charge = || match poll_charge(cx) {
+                Poll::Ready(()) => ControlFlow::Continue(()),
+                Poll::Pending => ControlFlow::Break(()),
+            };
+            match this.mailbox.scan(this.scanned, &mut this.predicate, charge) {
+                Scan::Found(index) => {
+                    let (_, msg) = this.mailbox.saved.remove(index).expect("index in bounds");
+                    this.mailbox.count_delivered();
+                    return Poll::Ready(msg);
                 }
-                None if registered => return Poll::Pending,
-                None => {
-                    mailbox.inner.core.waker.register(cx.waker());
+                Scan::Paused(next) => {
+                    this.scanned = next;
+                    return Poll::Pending;
+                }
+                Scan::NotFound => {
+                    this.scanned = this.mailbox.saved.len();
+                    if registered {
+                        return Poll::Pending;
+                    }
+                    // A message pushed before the registration did not see
+                    // our waker: scan once more after registering.
+                    this.mailbox.inner.core.waker.register(cx.waker());
                     registered = true;
                 }
             }
