@@ -8,8 +8,18 @@
 //!   process's future; the [`Pid`] it returns sends messages
 //!   ([`Pid::send`] never waits) and [kills](Pid::kill) the process.
 //! * The mailbox receives in order ([`Mailbox::recv`]), with a timeout
-//!   ([`Mailbox::recv_timeout`]), or selectively ([`Mailbox::recv_match`]:
-//!   the messages it passes over stay queued in order).
+//!   ([`Mailbox::recv_timeout`]), or selectively ([`Mailbox::recv_match`],
+//!   [`Mailbox::recv_match_timeout`]: the messages it passes over stay
+//!   queued in order). It lets a process look without taking
+//!   ([`Mailbox::peek`], [`Mailbox::peek_match`]) and drop everything
+//!   queued ([`Mailbox::flush`]).
+//! * A mailbox is unbounded by default. Spawned with
+//!   [`Builder::mailbox_capacity`], it holds at most that many messages:
+//!   [`Pid::try_send`] then fails with [`TrySendError::Full`] (the message
+//!   handed back), [`Pid::send`] fails rather than exceed the bound, and
+//!   [`Pid::send_async`] waits for room. That is backpressure: a producer
+//!   faster than the process is held to its pace, and the memory the
+//!   mailbox holds stays bounded (see [Bounded mailboxes](#bounded-mailboxes)).
 //! * **Links** ([`link`], [`spawn_link`]) tie the fates of two processes:
 //!   when one ends abnormally (it panicked, was killed, or
 //!   [exited](exit) with an error), the other is killed with the same
@@ -44,6 +54,26 @@
 //! ended is received before its exit signal. This keeps `Msg` the user's
 //! own type (no wrapper enum on every receive of every process) and still
 //! lets a supervisor-like process handle both in one loop.
+//!
+//! # Bounded mailboxes
+//!
+//! BEAM's mailboxes are unbounded: a process that receives slower than it
+//! is sent to grows its queue until memory runs out. A bounded mailbox
+//! turns that into backpressure. The count is of messages sent and not
+//! yet received or flushed (those a selective receive passed over
+//! included), and the bound is exact: admission is a compare-and-swap on
+//! the sent counter that checks it against the received one, so no number
+//! of concurrent senders can push it past the capacity.
+//!
+//! A sender that cannot wait ([`Pid::send`], [`Pid::try_send`]) gets its
+//! message back when the mailbox is full; `send` fails instead of
+//! exceeding the bound, because a bound that some sends ignore bounds no
+//! memory. [`Pid::send_async`] waits: each message received wakes one
+//! waiting sender, a [flush](Mailbox::flush) wakes them all, and the
+//! process's end wakes them all with [`SendError`]. Dropping a waiting
+//! send loses no wakeup (one given to it passes to the next sender). The
+//! unbounded default costs nothing for this: its send is one atomic add, a
+//! push and a wakeup, as before.
 //!
 //! # Examples
 //!
@@ -99,7 +129,7 @@ use std::task::{Context, Poll};
 
 pub use exit::{Down, Exit, ExitReason, Monitor};
 pub use mailbox::{Mailbox, Recv, RecvExit, RecvMatch, RecvSignal, Signal};
-pub use pid::{AnyPid, Pid, ProcessId, ProcessInfo, SendError};
+pub use pid::{AnyPid, Pid, ProcessId, ProcessInfo, SendAsync, SendError, TrySendError};
 pub use registry::{RegisterError, register, registered, unregister, whereis, whereis_any};
 
 use smp_rt_executor::task::Priority;
@@ -231,6 +261,7 @@ pub struct Builder<'a> {
     name: Option<&'a str>,
     priority: Priority,
     deadline: Option<std::time::Instant>,
+    mailbox_capacity: Option<usize>,
 }
 
 impl<'a> Builder<'a> {
@@ -278,6 +309,58 @@ impl<'a> Builder<'a> {
                 )
             });
         self.deadline(deadline)
+    }
+
+    /// Bounds the process's mailbox to `capacity` messages (by default it
+    /// is unbounded).
+    ///
+    /// The count includes every message sent and not yet received or
+    /// [flushed](Mailbox::flush), those a selective receive passed over
+    /// too. While it is full, [`Pid::try_send`] fails with
+    /// [`TrySendError::Full`], [`Pid::send`] fails with the message (it
+    /// neither waits nor exceeds the bound), and [`Pid::send_async`] waits
+    /// for room. This is backpressure: a producer faster than the process
+    /// is slowed to its pace, and the mailbox's memory stays bounded.
+    ///
+    /// A process whose mailbox is full of messages that no selective
+    /// receive of it takes holds its waiting senders until it receives
+    /// or flushes them.
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is 0: a mailbox must hold at least one message (leave
+    /// the capacity unset for an unbounded mailbox).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::process::{self, Mailbox, TrySendError};
+    ///
+    /// # smp_rt::block_on(async {
+    /// let (go_tx, go_rx) = smp_rt::sync::oneshot::channel::<()>();
+    /// let pid = process::Builder::new()
+    ///     .mailbox_capacity(1)
+    ///     .spawn(|mut mbox: Mailbox<u32>| async move {
+    ///         go_rx.await.unwrap();
+    ///         loop {
+    ///             mbox.recv().await;
+    ///         }
+    ///     });
+    /// pid.send(1).unwrap();
+    /// assert!(matches!(pid.try_send(2), Err(TrySendError::Full(2))));
+    /// go_tx.send(()).unwrap();
+    /// pid.send_async(2).await.unwrap(); // sent once 1 is received
+    /// # });
+    /// ```
+    #[track_caller]
+    pub fn mailbox_capacity(mut self, capacity: usize) -> Builder<'a> {
+        assert!(
+            capacity > 0,
+            "process::Builder::mailbox_capacity(0): a mailbox must hold at least one message; \
+             leave the capacity unset for an unbounded mailbox"
+        );
+        self.mailbox_capacity = Some(capacity);
+        self
     }
 
     /// Spawns the process; see [`spawn`].
@@ -340,7 +423,11 @@ impl<'a> Builder<'a> {
             Ok(handle) => handle,
             Err(err) => panic!("process::spawn: {err}"),
         };
-        let inner = Arc::new(Inner::<M>::new(self.name.map(Box::from), self.priority));
+        let inner = Arc::new(Inner::<M>::new(
+            self.name.map(Box::from),
+            self.priority,
+            self.mailbox_capacity,
+        ));
         let process: Arc<dyn AnyProcess> = inner.clone();
         let future = f(Mailbox::new(inner.clone()));
         before(&process);

@@ -8,11 +8,17 @@
 //! the shared queue; trapped exit signals carry the number of messages that
 //! had arrived before them, which is how
 //! [`recv_signal`](Mailbox::recv_signal) puts messages and exits back in
-//! one order.
+//! one order. [`peek`](Mailbox::peek) and
+//! [`peek_match`](Mailbox::peek_match) move the messages they look at into
+//! the save queue too, so looking changes no order. A predicate (of
+//! `recv_match`, `recv_match_timeout` or `peek_match`) only ever sees a
+//! message already in the save queue, so one that panics loses none.
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
+use std::ops::ControlFlow;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
@@ -65,6 +71,12 @@ pub enum Signal<M> {
 /// receive one more per message it passes over), so a process draining a
 /// long queue is preempted like any other task.
 ///
+/// Besides receiving, a process can look at its messages without taking
+/// them ([`peek`](Mailbox::peek), [`peek_match`](Mailbox::peek_match)) and
+/// drop them all ([`flush`](Mailbox::flush)). A mailbox is unbounded unless
+/// the process was spawned with a
+/// [capacity](super::Builder::mailbox_capacity).
+///
 /// # Examples
 ///
 /// ```
@@ -92,7 +104,8 @@ pub struct Mailbox<M> {
     saved: VecDeque<(u64, M)>,
     /// Messages taken out of the shared queue (the next one's number).
     taken: u64,
-    /// Messages handed to the process (published to `Core::delivered`).
+    /// Messages that left the mailbox, received or flushed (published to
+    /// `Core::delivered`).
     delivered: u64,
 }
 
@@ -187,6 +200,12 @@ impl<M: Send + 'static> Mailbox<M> {
     /// message is looked at once per `recv_match` call (and again by later
     /// calls). Cancel-safe.
     ///
+    /// # Panics
+    ///
+    /// A panic in `predicate` propagates to the caller. The message it was
+    /// looking at stays queued in its place, as do all the others: no
+    /// message is lost or reordered, and a bounded mailbox keeps its room.
+    ///
     /// # Examples
     ///
     /// ```
@@ -213,6 +232,206 @@ impl<M: Send + 'static> Mailbox<M> {
             predicate,
             scanned: 0,
         }
+    }
+
+    /// Selective receive with a timeout: waits at most `duration` for the
+    /// first message for which `predicate` is `true` (see
+    /// [`recv_match`](Mailbox::recv_match)); `None` if none came in time.
+    ///
+    /// BEAM's `receive Pattern -> ... after Timeout -> ... end`. The
+    /// messages it passed over stay queued in their original order,
+    /// whether it returns a message or times out.
+    ///
+    /// # Panics
+    ///
+    /// When awaited outside a runtime (the timer needs one). A panic in
+    /// `predicate` propagates and loses no message, as in
+    /// [`recv_match`](Mailbox::recv_match).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::process;
+    /// use std::time::Duration;
+    ///
+    /// # smp_rt::block_on(async {
+    /// let (tx, rx) = smp_rt::sync::oneshot::channel();
+    /// let (ready_tx, ready_rx) = smp_rt::sync::oneshot::channel::<()>();
+    /// let pid = process::spawn(move |mut mbox: process::Mailbox<u32>| async move {
+    ///     ready_rx.await.unwrap();
+    ///     let big = mbox.recv_match_timeout(Duration::from_millis(5), |m| *m > 100).await;
+    ///     let first = mbox.recv().await;
+    ///     tx.send((big, first)).unwrap();
+    /// });
+    /// pid.send(1).unwrap();
+    /// ready_tx.send(()).unwrap();
+    /// assert_eq!(rx.await.unwrap(), (None, 1));
+    /// # });
+    /// ```
+    pub async fn recv_match_timeout<P>(&mut self, duration: Duration, predicate: P) -> Option<M>
+    where
+        P: FnMut(&M) -> bool,
+    {
+        smp_rt_timers::timeout(duration, self.recv_match(predicate))
+            .await
+            .ok()
+    }
+
+    /// The next message [`recv`](Mailbox::recv) would return, left in the
+    /// mailbox; `None` if there is none now. Never waits. Charges one
+    /// reduction (without yielding).
+    ///
+    /// The message is lent, not copied: the borrow holds the mailbox, so
+    /// no receive can take the message while it is looked at, and no
+    /// `Clone` bound is needed (`.cloned()` gives a copy). A `peek`
+    /// changes no order: later receives return the same messages in the
+    /// same order as without it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::process;
+    ///
+    /// # smp_rt::block_on(async {
+    /// let (tx, rx) = smp_rt::sync::oneshot::channel();
+    /// let (ready_tx, ready_rx) = smp_rt::sync::oneshot::channel::<()>();
+    /// let pid = process::spawn(move |mut mbox: process::Mailbox<String>| async move {
+    ///     ready_rx.await.unwrap();
+    ///     let peeked = mbox.peek().cloned();
+    ///     let received = mbox.recv().await;
+    ///     tx.send((peeked, received)).unwrap();
+    /// });
+    /// pid.send("hello".to_string()).unwrap();
+    /// ready_tx.send(()).unwrap();
+    /// let (peeked, received) = rx.await.unwrap();
+    /// assert_eq!(peeked.as_deref(), Some("hello"));
+    /// assert_eq!(received, "hello");
+    /// # });
+    /// ```
+    pub fn peek(&mut self) -> Option<&M> {
+        smp_rt_executor::task::reduce(1);
+        if self.saved.is_empty() {
+            let entry = self.pop_shared()?;
+            self.saved.push_back(entry);
+        }
+        self.saved.front().map(|(_, msg)| msg)
+    }
+
+    /// The first message for which `predicate` is `true`, left in the
+    /// mailbox: the one [`recv_match`](Mailbox::recv_match) with the same
+    /// predicate would return now. `None` if no queued message matches.
+    /// Never waits.
+    ///
+    /// Looks at the queued messages in order and charges one reduction
+    /// for each (without yielding). Like [`peek`](Mailbox::peek) it lends
+    /// the message and changes no order.
+    ///
+    /// # Panics
+    ///
+    /// A panic in `predicate` propagates and loses no message, as in
+    /// [`recv_match`](Mailbox::recv_match).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::process;
+    ///
+    /// # smp_rt::block_on(async {
+    /// let (tx, rx) = smp_rt::sync::oneshot::channel();
+    /// let (ready_tx, ready_rx) = smp_rt::sync::oneshot::channel::<()>();
+    /// let pid = process::spawn(move |mut mbox: process::Mailbox<u32>| async move {
+    ///     ready_rx.await.unwrap();
+    ///     let even = mbox.peek_match(|m| m % 2 == 0).copied();
+    ///     let odd = mbox.peek_match(|m| m % 2 == 1).copied();
+    ///     let none = mbox.peek_match(|m| *m > 10).copied();
+    ///     tx.send((even, odd, none, mbox.len())).unwrap();
+    /// });
+    /// pid.send(1).unwrap();
+    /// pid.send(2).unwrap();
+    /// ready_tx.send(()).unwrap();
+    /// assert_eq!(rx.await.unwrap(), (Some(2), Some(1), None, 2));
+    /// # });
+    /// ```
+    pub fn peek_match<P>(&mut self, mut predicate: P) -> Option<&M>
+    where
+        P: FnMut(&M) -> bool,
+    {
+        let (found, looked) = match self.scan(0, &mut predicate, || ControlFlow::Continue(())) {
+            Scan::Found(index) => (Some(index), index + 1),
+            Scan::NotFound => (None, self.saved.len()),
+            Scan::Paused(_) => unreachable!("a scan whose step always continues never pauses"),
+        };
+        smp_rt_executor::task::reduce(u32::try_from(looked.max(1)).unwrap_or(u32::MAX));
+        found.map(|index| &self.saved[index].1)
+    }
+
+    /// Drops every message queued now and returns how many there were
+    /// (the shell's `flush()` on BEAM). Never waits; charges one reduction
+    /// per message (without yielding). Trapped exit signals stay queued.
+    ///
+    /// Senders waiting for room in a [bounded
+    /// mailbox](super::Builder::mailbox_capacity) are all woken. Messages
+    /// sent during the flush may be dropped by it or stay queued.
+    ///
+    /// # Panics
+    ///
+    /// If a message's destructor panics, the flush still takes and drops
+    /// every other message, so the mailbox is empty, its counts correct and
+    /// it stays usable; then the first such panic is resumed, as dropping
+    /// a `Vec` does (later ones are discarded). Unless it is caught, the
+    /// process then ends with [`ExitReason::Panic`](super::ExitReason::Panic).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::process;
+    ///
+    /// # smp_rt::block_on(async {
+    /// let (tx, rx) = smp_rt::sync::oneshot::channel();
+    /// let (ready_tx, ready_rx) = smp_rt::sync::oneshot::channel::<()>();
+    /// let pid = process::spawn(move |mut mbox: process::Mailbox<u32>| async move {
+    ///     ready_rx.await.unwrap();
+    ///     let flushed = mbox.flush();
+    ///     tx.send((flushed, mbox.len())).unwrap();
+    /// });
+    /// for n in 0..3 {
+    ///     pid.send(n).unwrap();
+    /// }
+    /// ready_tx.send(()).unwrap();
+    /// assert_eq!(rx.await.unwrap(), (3, 0));
+    /// # });
+    /// ```
+    pub fn flush(&mut self) -> usize {
+        let mut count: usize = 0;
+        let mut first_panic = None;
+        let mut drop_one = |msg: M| {
+            count += 1;
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(msg))) {
+                first_panic.get_or_insert(payload);
+            }
+        };
+        // The save queue is emptied one message at a time, so that a
+        // destructor that panics leaves nothing half-removed.
+        while let Some((_, msg)) = self.saved.pop_front() {
+            drop_one(msg);
+        }
+        while let Some((_, msg)) = self.pop_shared() {
+            drop_one(msg);
+        }
+        let removed = u64::try_from(count).unwrap_or(u64::MAX);
+        let core = &self.inner.core;
+        core.flushed.fetch_add(removed, Relaxed);
+        self.delivered += removed;
+        // Relaxed: see `count_delivered`.
+        core.delivered.store(self.delivered, Relaxed);
+        if let Some(bounded) = core.bounded.as_deref() {
+            bounded.room.notify_waiters();
+        }
+        smp_rt_executor::task::reduce(u32::try_from(count).unwrap_or(u32::MAX));
+        if let Some(payload) = first_panic {
+            resume_unwind(payload);
+        }
+        count
     }
 
     /// Takes the next message if there is one, without waiting. Charges one
@@ -357,10 +576,57 @@ impl<M: Send + 'static> Mailbox<M> {
         Some((seq, msg))
     }
 
+    /// Looks for the first queued message, from index `from` of the save
+    /// queue on, for which `predicate` is `true`; the scan of
+    /// [`recv_match`](Mailbox::recv_match) and
+    /// [`peek_match`](Mailbox::peek_match).
+    ///
+    /// Messages still in the shared queue are moved to the end of the save
+    /// queue *before* the predicate looks at them, so every message the
+    /// predicate sees sits in the save queue in arrival order: a predicate
+    /// that panics loses no message and moves none (a lost message would
+    /// also hold its room in a bounded mailbox forever). After each message
+    /// that does not match, `step` may pause the scan.
+    fn scan<P>(
+        &mut self,
+        from: usize,
+        predicate: &mut P,
+        mut step: impl FnMut() -> ControlFlow<()>,
+    ) -> Scan
+    where
+        P: FnMut(&M) -> bool,
+    {
+        debug_assert!(from <= self.saved.len(), "scan starts past the save queue");
+        let mut index = from;
+        loop {
+            if index == self.saved.len() {
+                match self.pop_shared() {
+                    Some(entry) => self.saved.push_back(entry),
+                    None => return Scan::NotFound,
+                }
+            }
+            if predicate(&self.saved[index].1) {
+                return Scan::Found(index);
+            }
+            index += 1;
+            if step().is_break() {
+                return Scan::Paused(index);
+            }
+        }
+    }
+
+    /// Counts a message handed to the process and, in a bounded mailbox,
+    /// gives its room to one waiting sender.
     #[inline]
     fn count_delivered(&mut self) {
         self.delivered += 1;
+        // Relaxed: readers use it as a count (an old value only makes a
+        // bounded mailbox look fuller); a sender waiting for room is
+        // ordered after this store by `room`'s SeqCst state.
         self.inner.core.delivered.store(self.delivered, Relaxed);
+        if let Some(bounded) = self.inner.core.bounded.as_deref() {
+            bounded.room.notify_one();
+        }
     }
 
     /// The arrival bound of the oldest trapped exit signal, if any.
@@ -454,6 +720,16 @@ impl<M> fmt::Debug for Mailbox<M> {
     }
 }
 
+/// Where [`Mailbox::scan`] stopped.
+enum Scan {
+    /// The message at this index of the save queue matches.
+    Found(usize),
+    /// No queued message matches; all of them are in the save queue now.
+    NotFound,
+    /// `step` paused the scan; it resumes at this index of the save queue.
+    Paused(usize),
+}
+
 /// Future of [`Mailbox::recv`].
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
@@ -486,33 +762,32 @@ impl<M: Send + 'static, P: FnMut(&M) -> bool> Future for RecvMatch<'_, M, P> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<M> {
         let this = self.get_mut();
         ready!(poll_charge(cx));
-        let mailbox = &mut *this.mailbox;
-        // The messages passed over before, oldest first.
-        while this.scanned < mailbox.saved.len() {
-            if (this.predicate)(&mailbox.saved[this.scanned].1) {
-                let (_, msg) = mailbox.saved.remove(this.scanned).expect("index in bounds");
-                mailbox.count_delivered();
-                return Poll::Ready(msg);
-            }
-            this.scanned += 1;
-            ready!(poll_charge(cx));
-        }
-        // Then the new ones.
         let mut registered = false;
         loop {
-            match mailbox.pop_shared() {
-                Some((seq, msg)) => {
-                    if (this.predicate)(&msg) {
-                        mailbox.count_delivered();
-                        return Poll::Ready(msg);
-                    }
-                    mailbox.saved.push_back((seq, msg));
-                    this.scanned += 1;
-                    ready!(poll_charge(cx));
+            // Each message passed over charges a reduction; a spent slice
+            // pauses the scan, which the next poll resumes where it stopped.
+            let charge = || match poll_charge(cx) {
+                Poll::Ready(()) => ControlFlow::Continue(()),
+                Poll::Pending => ControlFlow::Break(()),
+            };
+            match this.mailbox.scan(this.scanned, &mut this.predicate, charge) {
+                Scan::Found(index) => {
+                    let (_, msg) = this.mailbox.saved.remove(index).expect("index in bounds");
+                    this.mailbox.count_delivered();
+                    return Poll::Ready(msg);
                 }
-                None if registered => return Poll::Pending,
-                None => {
-                    mailbox.inner.core.waker.register(cx.waker());
+                Scan::Paused(next) => {
+                    this.scanned = next;
+                    return Poll::Pending;
+                }
+                Scan::NotFound => {
+                    this.scanned = this.mailbox.saved.len();
+                    if registered {
+                        return Poll::Pending;
+                    }
+                    // A message pushed before the registration did not see
+                    // our waker: scan once more after registering.
+                    this.mailbox.inner.core.waker.register(cx.waker());
                     registered = true;
                 }
             }

@@ -2,12 +2,16 @@
 //! type), [`ProcessId`], and [`ProcessInfo`].
 
 use std::fmt;
+use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::num::NonZeroU64;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
+use std::task::{Context, Poll, ready};
 
-use smp_rt_executor::task::{Id, Priority};
+use smp_rt_executor::task::{Id, Priority, poll_charge, unconstrained};
+use smp_rt_sync::Notified;
 
 use crate::exit::ExitReason;
 use crate::state::{AnyProcess, Inner, kill};
@@ -42,8 +46,14 @@ impl fmt::Display for ProcessId {
     }
 }
 
-/// The error of [`Pid::send`]: the process is gone. Holds the message that
-/// could not be sent.
+/// The error of [`Pid::send`] and [`Pid::send_async`]: the message was not
+/// accepted. Holds the message.
+///
+/// For [`Pid::send_async`], and for `Pid::send` to a process with the
+/// default, unbounded mailbox, this means the process is gone. `Pid::send`
+/// to a [bounded mailbox](super::Builder::mailbox_capacity) also fails
+/// this way when the mailbox is full; [`Pid::try_send`] tells the two
+/// apart.
 ///
 /// # Examples
 ///
@@ -74,11 +84,88 @@ impl<M> fmt::Debug for SendError<M> {
 
 impl<M> fmt::Display for SendError<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the process is not alive")
+        f.write_str("the message was not accepted: the process is not alive, or its bounded mailbox is full")
     }
 }
 
 impl<M> std::error::Error for SendError<M> {}
+
+/// The error of [`Pid::try_send`], shaped like tokio's
+/// `mpsc::error::TrySendError`: why the message was not accepted, with the
+/// message.
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt::process::{self, TrySendError};
+///
+/// # smp_rt::block_on(async {
+/// let (go_tx, go_rx) = smp_rt::sync::oneshot::channel::<()>();
+/// let pid = process::Builder::new()
+///     .mailbox_capacity(1)
+///     .spawn(|_: process::Mailbox<&str>| async move {
+///         go_rx.await.unwrap();
+///     });
+/// pid.try_send("first").unwrap();
+/// assert_eq!(pid.try_send("second"), Err(TrySendError::Full("second")));
+/// go_tx.send(()).unwrap();
+/// process::monitor(&pid).await;
+/// assert_eq!(pid.try_send("late"), Err(TrySendError::Closed("late")));
+/// # });
+/// ```
+#[derive(PartialEq, Eq, Clone, Copy)]
+pub enum TrySendError<M> {
+    /// The process's [bounded mailbox](super::Builder::mailbox_capacity)
+    /// holds as many messages as it may.
+    Full(M),
+    /// The process has ended or been killed.
+    Closed(M),
+}
+
+impl<M> TrySendError<M> {
+    /// The message that could not be sent.
+    pub fn into_inner(self) -> M {
+        match self {
+            TrySendError::Full(msg) | TrySendError::Closed(msg) => msg,
+        }
+    }
+
+    /// `true` for [`TrySendError::Full`].
+    pub fn is_full(&self) -> bool {
+        matches!(self, TrySendError::Full(_))
+    }
+
+    /// `true` for [`TrySendError::Closed`].
+    pub fn is_closed(&self) -> bool {
+        matches!(self, TrySendError::Closed(_))
+    }
+}
+
+impl<M> From<SendError<M>> for TrySendError<M> {
+    fn from(err: SendError<M>) -> TrySendError<M> {
+        TrySendError::Closed(err.0)
+    }
+}
+
+impl<M> fmt::Debug for TrySendError<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrySendError::Full(_) => f.write_str("Full(..)"),
+            TrySendError::Closed(_) => f.write_str("Closed(..)"),
+        }
+    }
+}
+
+impl<M> fmt::Display for TrySendError<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrySendError::Full(_) => f.write_str("the process's mailbox is full"),
+            TrySendError::Closed(_) => f.write_str("the process is not alive"),
+        }
+    }
+}
+
+impl<M> std::error::Error for TrySendError<M> {}
 
 /// What [`Pid::info`] reports about a live process, like BEAM's
 /// `process_info`.
@@ -133,8 +220,12 @@ pub struct ProcessInfo {
     /// Messages sent to the process and not received yet (including those
     /// set aside by a selective receive).
     pub messages_queued: u64,
-    /// Messages the process has received.
+    /// Messages the process has received (not counting those it
+    /// [flushed](super::Mailbox::flush)).
     pub messages_received: u64,
+    /// The capacity of its [bounded
+    /// mailbox](super::Builder::mailbox_capacity); `None` when unbounded.
+    pub mailbox_capacity: Option<u64>,
     /// Trapped exit signals waiting to be received.
     pub exits_queued: usize,
     /// Number of processes linked to it.
@@ -161,7 +252,8 @@ pub(crate) fn info(process: &dyn AnyProcess) -> Option<ProcessInfo> {
         polls: core.stats.polls.load(Relaxed),
         preemptions: core.stats.preemptions.load(Relaxed),
         messages_queued: core.queued(),
-        messages_received: core.delivered.load(Relaxed),
+        messages_received: core.received(),
+        mailbox_capacity: core.bounded.as_deref().map(|b| b.capacity),
         exits_queued: st.exits.len(),
         links: st.links.len(),
         monitors: st.monitors.len(),
@@ -206,10 +298,17 @@ impl<M: Send + 'static> Pid<M> {
     ///
     /// Messages from one sender arrive in the order they were sent.
     ///
+    /// A [bounded mailbox](super::Builder::mailbox_capacity) that is full
+    /// refuses the message: `send` hands it back rather than exceed the
+    /// capacity (so the capacity is a real bound on the memory a mailbox
+    /// holds) or wait (it is not `async`). Use [`try_send`](Pid::try_send)
+    /// to tell a full mailbox from a dead process, or
+    /// [`send_async`](Pid::send_async) to wait for room.
+    ///
     /// # Errors
     ///
     /// [`SendError`] holding the message once the process has ended or
-    /// been killed.
+    /// been killed, or while its bounded mailbox is full.
     ///
     /// # Examples
     ///
@@ -227,7 +326,103 @@ impl<M: Send + 'static> Pid<M> {
     /// ```
     #[inline]
     pub fn send(&self, msg: M) -> Result<(), SendError<M>> {
-        self.inner.send(msg).map_err(SendError)
+        self.inner
+            .try_send(msg)
+            .map_err(|err| SendError(err.into_inner()))
+    }
+
+    /// Sends `msg` if the mailbox takes it now, like [`send`](Pid::send),
+    /// and says why not otherwise: [`TrySendError::Full`] when the
+    /// process's [bounded mailbox](super::Builder::mailbox_capacity) is
+    /// full, [`TrySendError::Closed`] when the process is gone. Both hand
+    /// the message back. An unbounded mailbox is never full.
+    ///
+    /// # Errors
+    ///
+    /// See above.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::process::{self, TrySendError};
+    ///
+    /// # smp_rt::block_on(async {
+    /// let pid = process::Builder::new()
+    ///     .mailbox_capacity(2)
+    ///     .spawn(|mbox: process::Mailbox<u32>| async move {
+    ///         let _mbox = mbox; // never receives
+    ///         std::future::pending::<()>().await
+    ///     });
+    /// pid.try_send(1).unwrap();
+    /// pid.try_send(2).unwrap();
+    /// match pid.try_send(3) {
+    ///     Err(TrySendError::Full(msg)) => assert_eq!(msg, 3), // shed it, or retry later
+    ///     other => panic!("expected Full, got {other:?}"),
+    /// }
+    /// # pid.kill();
+    /// # });
+    /// ```
+    #[inline]
+    pub fn try_send(&self, msg: M) -> Result<(), TrySendError<M>> {
+        self.inner.try_send(msg)
+    }
+
+    /// Sends `msg`, waiting for room while the process's [bounded
+    /// mailbox](super::Builder::mailbox_capacity) is full: backpressure for
+    /// a producer faster than the process. For an unbounded mailbox it is
+    /// [`send`](Pid::send) and completes at once.
+    ///
+    /// A waiting send wakes when room appears: a receive (one waiting
+    /// sender per message received), a [`flush`](super::Mailbox::flush)
+    /// (all of them), or the process's end (all of them, failing). Waiting
+    /// senders are served roughly in the order they started to wait; a
+    /// [`try_send`](Pid::try_send) or `send` made while they wait can take
+    /// the room first. Each poll charges one reduction, like every smp_rt
+    /// await.
+    ///
+    /// A process awaiting room in its own full mailbox waits until a
+    /// receive of its own makes room, which only a receive running
+    /// concurrently in the same future (a `join!`) can do; use
+    /// [`try_send`](Pid::try_send) for messages to oneself.
+    ///
+    /// Cancel-safe: dropping the future before it completes drops the
+    /// message it holds (it was not sent) and leaves the wait list; a
+    /// wakeup it was given and did not use passes to the next waiting
+    /// sender.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] holding the message once the process has ended or
+    /// been killed, including while the send waits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::process;
+    ///
+    /// # smp_rt::block_on(async {
+    /// let (tx, rx) = smp_rt::sync::oneshot::channel();
+    /// let consumer = process::Builder::new()
+    ///     .mailbox_capacity(4)
+    ///     .spawn(move |mut mbox: process::Mailbox<u32>| async move {
+    ///         let mut sum = 0;
+    ///         for _ in 0..100 {
+    ///             sum += mbox.recv().await;
+    ///         }
+    ///         tx.send(sum).unwrap();
+    ///     });
+    /// for n in 0..100 {
+    ///     consumer.send_async(n).await.unwrap(); // waits while 4 are queued
+    /// }
+    /// assert_eq!(rx.await.unwrap(), 4950);
+    /// # });
+    /// ```
+    pub fn send_async(&self, msg: M) -> SendAsync<'_, M> {
+        SendAsync {
+            pid: self,
+            msg: Some(msg),
+            room: None,
+        }
     }
 
     /// The process as an [`AnyPid`], which forgets the message type.
@@ -317,6 +512,70 @@ impl<M: Send + 'static> Pid<M> {
     /// ```
     pub fn exit_reason(&self) -> Option<ExitReason> {
         self.inner.core.lock().exit.clone()
+    }
+}
+
+/// Future of [`Pid::send_async`].
+#[must_use = "futures do nothing unless awaited; dropping this drops the message"]
+pub struct SendAsync<'a, M> {
+    pid: &'a Pid<M>,
+    /// `None` once the future has completed.
+    msg: Option<M>,
+    /// Where this send waits for room, once it has found the mailbox full.
+    room: Option<Notified<'a>>,
+}
+
+// `msg` is never pinned (it is moved out to be sent) and `Notified` is
+// `Unpin`.
+impl<M> Unpin for SendAsync<'_, M> {}
+
+impl<M: Send + 'static> Future for SendAsync<'_, M> {
+    type Output = Result<(), SendError<M>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        ready!(poll_charge(cx));
+        loop {
+            let msg = this
+                .msg
+                .take()
+                .expect("`SendAsync` polled after it completed");
+            match this.pid.inner.try_send(msg) {
+                Ok(()) => return Poll::Ready(Ok(())),
+                Err(TrySendError::Closed(msg)) => return Poll::Ready(Err(SendError(msg))),
+                Err(TrySendError::Full(msg)) => this.msg = Some(msg),
+            }
+            match this.room.as_mut() {
+                None => {
+                    let bounded = this.pid.inner.core.bounded.as_deref();
+                    let bounded = bounded.expect("only a bounded mailbox is full");
+                    // Counted from here on by `notify_waiters` (a flush, the
+                    // exit path); the try that follows sees room made
+                    // before.
+                    this.room = Some(bounded.room.notified());
+                }
+                Some(room) => {
+                    // This future charged its reduction above; the wait
+                    // itself charges nothing more.
+                    let mut wait = unconstrained(Pin::new(room));
+                    match Pin::new(&mut wait).poll(cx) {
+                        // Room appeared (or the process ended): try again,
+                        // with a fresh registration if it is taken first.
+                        Poll::Ready(()) => this.room = None,
+                        Poll::Pending => return Poll::Pending,
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<M> fmt::Debug for SendAsync<'_, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendAsync")
+            .field("pid", self.pid)
+            .field("waiting", &self.room.is_some())
+            .finish_non_exhaustive()
     }
 }
 

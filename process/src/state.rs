@@ -10,6 +10,21 @@
 //!   killed or ends, and never cleared. So every accepted message was
 //!   counted before its push, and no message is accepted after the process
 //!   is gone.
+//! * `delivered` counts the messages that left the mailbox (received or
+//!   flushed); only the mailbox writes it, and it never passes `pushed`.
+//!   In a bounded mailbox a send adds its 2 with a compare-and-swap that
+//!   checks `pushed - delivered < capacity` on the value it replaces; since
+//!   `delivered` only grows, a stale read of it can only refuse a send that
+//!   would have fit, never admit one that does not: the number of messages
+//!   queued (received-from-the-shared-queue-but-set-aside ones included)
+//!   never exceeds the capacity.
+//! * A bounded mailbox's senders waiting for room sleep on `Bounded::room`.
+//!   Every message leaving the mailbox is followed by a `notify_one` (a
+//!   receive) or a `notify_waiters` (a flush, the exit path), made after
+//!   `delivered` (or `CLOSED`) was updated. A waiting send creates its
+//!   `Notified` and then tries once more before it sleeps, so room made
+//!   before the `Notified` existed is seen by that try, and room made after
+//!   wakes it (a `notify_one` finding no waiter stores a permit).
 //! * `State::exit` is `Some` once the exit path ran; after that, the link
 //!   and monitor sets are empty and stay empty: linking or monitoring a dead
 //!   process is answered at once from `exit`.
@@ -32,10 +47,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use crossbeam_queue::SegQueue;
 use futures::task::AtomicWaker;
 use smp_rt_executor::task::{AbortHandle, Id, Priority, TaskStats};
-use smp_rt_sync::oneshot;
+use smp_rt_sync::{Notify, oneshot};
 
 use crate::exit::{Down, Exit, ExitReason};
-use crate::pid::ProcessId;
+use crate::pid::{ProcessId, TrySendError};
 use crate::registry;
 
 /// Set in `Core::pushed` once the process accepts no more messages.
@@ -108,14 +123,28 @@ pub(crate) struct State {
     pub(crate) task_id: Option<Id>,
 }
 
+/// The limit of a bounded mailbox and the senders waiting under it.
+pub(crate) struct Bounded {
+    /// Messages the mailbox holds at most (at least 1).
+    pub(crate) capacity: u64,
+    /// Senders waiting for room (see the module's invariants).
+    pub(crate) room: Notify,
+}
+
 /// The part of a process that does not depend on its message type.
 pub(crate) struct Core {
     pub(crate) id: ProcessId,
     pub(crate) name: Option<Box<str>>,
     /// Messages accepted, times [`ONE`], plus the [`CLOSED`] flag.
     pub(crate) pushed: Padded<AtomicU64>,
-    /// Messages handed to the process; written by its mailbox only.
+    /// Messages that left the mailbox, received or flushed; written by
+    /// its mailbox only.
     pub(crate) delivered: Padded<AtomicU64>,
+    /// Of `delivered`, the messages dropped by `Mailbox::flush`; written by
+    /// its mailbox only.
+    pub(crate) flushed: AtomicU64,
+    /// `Some` for a mailbox with a capacity.
+    pub(crate) bounded: Option<Box<Bounded>>,
     /// Number of entries in `State::exits`, so that receiving need not lock
     /// when there are none.
     pub(crate) exits_len: AtomicUsize,
@@ -126,14 +155,22 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    fn new(name: Option<Box<str>>, priority: Priority) -> Core {
+    fn new(name: Option<Box<str>>, priority: Priority, capacity: Option<usize>) -> Core {
         let stats = Stats::default();
         stats.priority.store(priority as u8, Relaxed);
+        let bounded = capacity.map(|capacity| {
+            Box::new(Bounded {
+                capacity: u64::try_from(capacity).unwrap_or(u64::MAX),
+                room: Notify::new(),
+            })
+        });
         Core {
             id: ProcessId::next(),
             name,
             pushed: Padded(AtomicU64::new(0)),
             delivered: Padded(AtomicU64::new(0)),
+            flushed: AtomicU64::new(0),
+            bounded,
             exits_len: AtomicUsize::new(0),
             waker: AtomicWaker::new(),
             stats,
@@ -161,10 +198,54 @@ impl Core {
         self.pushed.load(Acquire) / ONE
     }
 
-    /// Messages accepted and not yet received.
+    /// Messages accepted and not yet received (or flushed).
     pub(crate) fn queued(&self) -> u64 {
         self.pushed_count()
             .saturating_sub(self.delivered.load(Relaxed))
+    }
+
+    /// Messages received by the process (not counting flushed ones).
+    pub(crate) fn received(&self) -> u64 {
+        self.delivered
+            .load(Relaxed)
+            .saturating_sub(self.flushed.load(Relaxed))
+    }
+
+    /// Counts one more message accepted, unless the process is gone or its
+    /// bounded mailbox is full. `Err(true)`: full; `Err(false)`: closed.
+    #[inline]
+    fn admit(&self) -> Result<(), bool> {
+        let Some(bounded) = self.bounded.as_deref() else {
+            if self.pushed.fetch_add(ONE, AcqRel) & CLOSED != 0 {
+                // Not counted after all (this thread's own increment).
+                self.pushed.fetch_sub(ONE, Relaxed);
+                return Err(false);
+            }
+            return Ok(());
+        };
+        // Acquire pairs with the `AcqRel` of `close`: a send that sees the
+        // flag fails.
+        let mut cur = self.pushed.load(Acquire);
+        loop {
+            if cur & CLOSED != 0 {
+                return Err(false);
+            }
+            // Relaxed: `delivered` only grows, so an old value can only
+            // make the mailbox look fuller than it is (see the module's
+            // invariants); a waiting sender is ordered after the receive
+            // that made room by `Bounded::room`'s SeqCst state.
+            let left = self.delivered.load(Relaxed);
+            if (cur / ONE).saturating_sub(left) >= bounded.capacity {
+                return Err(true);
+            }
+            match self
+                .pushed
+                .compare_exchange_weak(cur, cur + ONE, AcqRel, Acquire)
+            {
+                Ok(_) => return Ok(()),
+                Err(actual) => cur = actual,
+            }
+        }
     }
 }
 
@@ -184,20 +265,25 @@ pub(crate) struct Inner<M> {
 }
 
 impl<M: Send + 'static> Inner<M> {
-    pub(crate) fn new(name: Option<Box<str>>, priority: Priority) -> Inner<M> {
+    pub(crate) fn new(
+        name: Option<Box<str>>,
+        priority: Priority,
+        capacity: Option<usize>,
+    ) -> Inner<M> {
         Inner {
-            core: Core::new(name, priority),
+            core: Core::new(name, priority, capacity),
             queue: SegQueue::new(),
         }
     }
 
-    /// Sends `msg`: an O(1) lock-free push, then a wakeup.
+    /// Sends `msg`: an O(1) lock-free push, then a wakeup. Fails, handing
+    /// `msg` back, when the process is gone or its bounded mailbox is full.
     #[inline]
-    pub(crate) fn send(&self, msg: M) -> Result<(), M> {
-        if self.core.pushed.fetch_add(ONE, AcqRel) & CLOSED != 0 {
-            // Not counted after all (this thread's own increment).
-            self.core.pushed.fetch_sub(ONE, Relaxed);
-            return Err(msg);
+    pub(crate) fn try_send(&self, msg: M) -> Result<(), TrySendError<M>> {
+        match self.core.admit() {
+            Ok(()) => {}
+            Err(true) => return Err(TrySendError::Full(msg)),
+            Err(false) => return Err(TrySendError::Closed(msg)),
         }
         self.queue.push(msg);
         self.core.waker.wake();
@@ -437,6 +523,10 @@ fn finish_now(process: &Arc<dyn AnyProcess>, observed: ExitReason) {
         registry::release(&name, core.id);
     }
     process.drain();
+    // Senders waiting for room find the mailbox closed.
+    if let Some(bounded) = core.bounded.as_deref() {
+        bounded.room.notify_waiters();
+    }
     // Links are signalled before monitors hear of the exit, so whoever sees
     // the `Down` also sees every linked process settled: its link removed,
     // and, for an abnormal exit, its kill recorded.
