@@ -311,10 +311,14 @@ impl WorkerContext {
             Arrival::Yielded => to_ring && self.shared.idle.may_want_wakeup(),
             // In the LIFO slot: stealable only after a busy wait.
             Arrival::Woken if to_lifo => false,
+            // Kept out of the slot by the streak cap (a ping-ponging pair),
+            // and the only task queued: it runs when the current poll
+            // ends, as it would from the slot, which wakes nobody either.
+            // A sibling woken for it would find it gone, or take one of
+            // the pair and split it across two workers.
+            Arrival::Woken => to_ring && !runs_next(),
             Arrival::Spawned if to_lifo => !self.a_sibling_busy_waits(),
-            Arrival::Spawned | Arrival::Woken => {
-                to_ring && !(runs_next() && self.a_sibling_busy_waits())
-            }
+            Arrival::Spawned => to_ring && !(runs_next() && self.a_sibling_busy_waits()),
             Arrival::Driver => {
                 // This worker is about to look for work and runs the first
                 // such task itself, and wakes a sibling only after that
