@@ -153,9 +153,7 @@ fn a_ping_ponging_pair_on_a_foreign_waker_wakes_no_sibling() {
                 ping.send(i);
                 assert_eq!(pong.recv().await, i + 1);
             }
-            measured_tx
-                .send(parks_and_steals(&m3) - before)
-                .unwrap();
+            measured_tx.send(parks_and_steals(&m3) - before).unwrap();
             echo.await.unwrap();
         });
         pinger.await.unwrap();
@@ -190,5 +188,8 @@ fn a_task_yielding_through_a_foreign_waker_wakes_no_sibling() {
         .await
         .unwrap()
     });
-    assert!(during < 40, "{during} parks and steals over {YIELDS} yields");
+    assert!(
+        during < 40,
+        "{during} parks and steals over {YIELDS} yields"
+    );
 }

@@ -97,7 +97,11 @@ macro_rules! pattern {
                 }
                 Pattern::ForeignYield | Pattern::OwnYield | Pattern::LoneYield => {
                     let own = $pattern == Pattern::OwnYield;
-                    let tasks = if $pattern == Pattern::LoneYield { 1 } else { TASKS };
+                    let tasks = if $pattern == Pattern::LoneYield {
+                        1
+                    } else {
+                        TASKS
+                    };
                     let tasks: Vec<_> = (0..tasks)
                         .map(|_| {
                             $spawn(async move {
@@ -122,7 +126,8 @@ macro_rules! pattern {
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
-    let usage = "usage: wake_probe smp_rt|tokio foreign-pingpong|own-pingpong|foreign-yield|own-yield N";
+    let usage =
+        "usage: wake_probe smp_rt|tokio foreign-pingpong|own-pingpong|foreign-yield|own-yield N";
     let [runtime, pattern, n] = args.as_slice() else {
         eprintln!("{usage}");
         return ExitCode::FAILURE;

@@ -26,7 +26,13 @@
 //! spawned, woken by a task, or displaced from the LIFO slot, unless it is
 //! the only task queued there and a sibling busy-waits (this worker runs
 //! it when the current poll ends, or the busy-waiting sibling takes it if
-//! that poll runs long). A task in the LIFO slot is taken by a sibling
+//! that poll runs long). A task woken by a task that is the only one queued
+//! wakes nobody, busy-waiting sibling or not: it runs next, as from the
+//! LIFO slot, which it only missed for the slot's streak cap (every
+//! fourth wake of a ping-ponging pair; a sibling woken for it would find
+//! it run, or take one of the pair and split it over two workers). Wakes
+//! are counted the same whatever the waker: smp_rt's own primitives call
+//! the task's `Waker` like any other crate's. A task in the LIFO slot is taken by a sibling
 //! only when this worker makes no progress: over a sibling's whole busy
 //! wait, or over two looks of a busy sibling; a task spawned into the slot
 //! wakes a sleeping sibling unless one busy-waits, so a task spawned by a
@@ -293,8 +299,8 @@ impl WorkerContext {
         };
         // A task spawned or woken by the running task that is the only one
         // queued here runs when the current poll ends: waking a sleeping
-        // sibling for it is a futex wake-up for nothing, as long as a
-        // sibling busy-waits: that one takes the task
+        // sibling for it is a futex wake-up for nothing. A spawned one
+        // wakes nobody as long as a sibling busy-waits: that one takes the task
         // if the current poll runs long (from the ring at once; from the
         // LIFO slot after a busy wait without progress here). With every
         // sibling asleep, one is woken as for any new work, so a task
