@@ -167,8 +167,10 @@ fn a_ping_ponging_pair_on_a_foreign_waker_wakes_no_sibling() {
     );
 }
 
-/// A task that wakes itself while running is not new work: with the
-/// siblings asleep, its yields wake none of them.
+/// A task that wakes itself while running is not new work, and the only
+/// task queued runs next on its worker: with the siblings asleep, its
+/// yields wake none of them (a sibling woken for it would park again, or
+/// take the task and move it for nothing).
 #[test]
 fn a_task_yielding_through_a_foreign_waker_wakes_no_sibling() {
     const YIELDS: u64 = 20_000;

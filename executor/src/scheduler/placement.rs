@@ -37,8 +37,9 @@
 //! wait, or over two looks of a busy sibling; a task spawned into the slot
 //! wakes a sleeping sibling unless one busy-waits, so a task spawned by a
 //! task that then blocks its thread is not stranded (a task woken into the
-//! slot wakes nobody). A task that yielded wakes a sibling only after a
-//! cheap look says one sleeps. Tasks queued by the driver: the first wakes
+//! slot wakes nobody). A task that yielded wakes a sibling only if other
+//! tasks are queued with it (alone, it runs next) and a cheap look says
+//! one sleeps. Tasks queued by the driver: the first wakes
 //! a sibling only after this worker has polled its next task (a futex
 //! wake-up before it would sit on the path of every IO round trip from
 //! idle), the second at once.
@@ -266,8 +267,9 @@ impl WorkerContext {
     /// rules below (see also the scheduler's module docs).
     ///
     /// A task that yielded (woke itself while running: `yield_now`, a
-    /// spent slice) is not new work: a sibling is woken for it only if a
-    /// cheap look says one sleeps and nobody searches. That look skips the
+    /// spent slice) is not new work: a sibling is woken for it only if
+    /// other tasks are queued here (alone, it runs next) and a cheap look
+    /// says one sleeps and nobody searches. That look skips the
     /// handshake's fence, so it may miss a sibling that is just parking;
     /// nothing is lost by that (this worker runs the task itself), and it
     /// keeps a full fence off every yield.
@@ -313,8 +315,9 @@ impl WorkerContext {
                 && core.rings[priority.index()].len() == 1
         };
         let notify = match arrival {
-            // Not new work: this worker runs it anyway.
-            Arrival::Yielded => to_ring && self.shared.idle.may_want_wakeup(),
+            // Not new work: this worker runs it anyway, next if it is the
+            // only task queued (a sibling woken for it would only move it).
+            Arrival::Yielded => to_ring && !runs_next() && self.shared.idle.may_want_wakeup(),
             // In the LIFO slot: stealable only after a busy wait.
             Arrival::Woken if to_lifo => false,
             // Kept out of the slot by the streak cap (a ping-ponging pair),
