@@ -40,6 +40,17 @@
 //!   latency percentiles. Each runtime module has `http_server`, which
 //!   serves while a closure (the runner's `wrk` call) runs and then stops.
 //!
+//! Two run real tokio-ecosystem stacks, each built twice from one source,
+//! against real tokio and against the tokio facade (`compat/tokio`, smp_rt
+//! underneath), as separate programs ([`crate::stacks`]), in rounds like
+//! `http_wrk`; they are not part of `--quick`:
+//! * `axum_hello`: an axum router answering `GET /` with `Hello, World!`,
+//!   loaded by `wrk` as in `http_wrk`;
+//! * `tonic_unary`: a tonic server of one unary RPC, loaded by a tonic
+//!   client built on real tokio (the same for both servers) that keeps a
+//!   fixed number of calls in flight; requests per second and the
+//!   percentiles of the calls' latencies.
+//!
 //! # Adding a workload
 //!
 //! The list is [`Workload`]. A new workload gets a variant there (with its
@@ -123,6 +134,12 @@ pub enum Workload {
     PriorityLatency,
     /// A hyper HTTP/1.1 server under `wrk`: requests per second, latency.
     HttpWrk,
+    /// axum's `Hello, World!` under `wrk`, built against tokio and against
+    /// the facade.
+    AxumHello,
+    /// A tonic unary RPC under a tonic load generator, built against tokio
+    /// and against the facade.
+    TonicUnary,
 }
 
 /// How a workload reports, which decides how the runner repeats it and
@@ -141,11 +158,16 @@ pub enum Kind {
     /// rounds; the table shows the median round's requests per second and
     /// latency percentiles.
     Http,
+    /// A real tokio-ecosystem server built twice (against tokio, against
+    /// the facade) as separate programs, loaded for a fixed time, in
+    /// rounds; reported as [`Kind::Http`]. Not part of `--quick`: the
+    /// programs are built by cargo on first use.
+    Stack,
 }
 
 impl Workload {
     /// Every workload, in run order.
-    pub const ALL: [Workload; 11] = [
+    pub const ALL: [Workload; 13] = [
         Workload::SpawnManyLocal,
         Workload::SpawnManyRemoteIdle,
         Workload::SpawnManyRemoteBusy,
@@ -157,6 +179,8 @@ impl Workload {
         Workload::ParkedTasks,
         Workload::PriorityLatency,
         Workload::HttpWrk,
+        Workload::AxumHello,
+        Workload::TonicUnary,
     ];
 
     /// The workload's name, as used on the command line and in reports.
@@ -173,6 +197,8 @@ impl Workload {
             Workload::ParkedTasks => "parked_tasks",
             Workload::PriorityLatency => "priority_latency",
             Workload::HttpWrk => "http_wrk",
+            Workload::AxumHello => "axum_hello",
+            Workload::TonicUnary => "tonic_unary",
         }
     }
 
@@ -187,8 +213,15 @@ impl Workload {
             Workload::ParkedTasks => Kind::Parked,
             Workload::PriorityLatency => Kind::Latency,
             Workload::HttpWrk => Kind::Http,
+            Workload::AxumHello | Workload::TonicUnary => Kind::Stack,
             _ => Kind::Time,
         }
+    }
+
+    /// Whether `--quick` runs it: every workload but the real-stack ones
+    /// ([`Kind::Stack`]), whose programs take minutes to build.
+    pub fn in_quick(self) -> bool {
+        self.kind() != Kind::Stack
     }
 
     /// The pair of functions of a timed workload, if it is one of
