@@ -449,6 +449,52 @@ mod tests {
         assert!(parse_load(&LINE.replace("p50_ns=16043077", "p50_ns=-1")).is_err());
     }
 
+    /// An executable shell script at a fresh path, standing in for a server.
+    #[cfg(unix)]
+    fn script(name: &str, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = env::temp_dir().join(format!("smp_rt_bench-stacks-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_server_is_started_with_its_workers_and_stopped_by_closing_stdin() {
+        // Serves (waits on stdin) only when given the worker count 3, and
+        // exits 0 when its stdin closes.
+        let serves = script(
+            "serves",
+            r#"[ "$1" = 3 ] || exit 9; echo "listening on 127.0.0.1:4321"; cat > /dev/null"#,
+        );
+        let server = Server::start(&serves, 3).unwrap();
+        assert_eq!(server.addr, "127.0.0.1:4321".parse().unwrap());
+        server.stop().unwrap();
+        let err = Server::start(&serves, 2).unwrap_err();
+        assert!(
+            err.contains("exited before it printed its address"),
+            "{err}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_server_that_misbehaves_is_an_error() {
+        let garbled = script("garbled", "echo ready; cat > /dev/null");
+        let err = Server::start(&garbled, 1).unwrap_err();
+        assert!(err.contains("instead of `listening on ADDR`"), "{err}");
+        // Exits with a failure right after printing its address: an error
+        // whether it is seen as dying during the round or failing on exit.
+        let dies = script("dies", r#"echo "listening on 127.0.0.1:1"; exit 3"#);
+        let server = Server::start(&dies, 1).unwrap();
+        assert!(server.stop().is_err());
+        let err = Server::start(Path::new("/nonexistent/stacks_axum_hello"), 1).unwrap_err();
+        assert!(err.contains("cannot start"), "{err}");
+    }
+
     #[test]
     fn programs_are_named_per_side() {
         let p = Programs::in_target(Path::new("/t"), true);
