@@ -253,12 +253,22 @@ impl Server {
         };
         let line = match rx.recv_timeout(START_LIMIT) {
             Ok(Some(Ok(line))) => line,
-            Ok(_) | Err(mpsc::RecvTimeoutError::Disconnected) => {
-                let status = server
-                    .child
-                    .wait()
-                    .map(|s| s.to_string())
-                    .unwrap_or_default();
+            Ok(Some(Err(err))) => {
+                return Err(format!("cannot read the address {name} printed: {err}"));
+            }
+            Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                // Its stdout closed: it is exiting, or closed it and goes
+                // on (then it is killed on drop).
+                let deadline = Instant::now() + STOP_LIMIT;
+                let status = loop {
+                    match server.child.try_wait() {
+                        Ok(None) if Instant::now() < deadline => {
+                            thread::sleep(Duration::from_millis(10));
+                        }
+                        Ok(Some(status)) => break status.to_string(),
+                        Ok(None) | Err(_) => break "still running; killed".to_owned(),
+                    }
+                };
                 return Err(format!(
                     "{name} exited before it printed its address ({status})"
                 ));
