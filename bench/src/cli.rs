@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::child::PARKED_CHILD;
 use crate::runtimes::{self, RuntimeKind};
+use crate::stacks::{TONIC_CONNECTIONS, TONIC_IN_FLIGHT};
 use crate::workloads::{
     HTTP_CONNECTIONS, HTTP_DURATION, HTTP_ROUNDS, LATENCY_SAMPLES, PARKED_TASKS, Workload,
 };
@@ -17,17 +18,28 @@ Runs every workload on smp_rt and on tokio (same worker count, interleaved
 runs) and prints a table of medians and ratios; writes report.svg, report.md
 and samples.csv.
 
+axum_hello and tonic_unary run one server source built twice, against tokio
+and against the tokio facade (compat/tokio, smp_rt underneath): the runner
+builds these programs with cargo first (printing the commands; minutes the
+first time), in its own profile, into $CARGO_TARGET_DIR or target/compat.
+
 options:
   --quick            a few seconds: 1 warm-up, 3 iterations, 100,000 parked
                      tasks, 50 latency samples per run, 1 http_wrk round of
-                     2 s
+                     2 s; without axum_hello and tonic_unary (name them in
+                     --only to run them)
   --iterations N     measured runs per workload and runtime (default 30)
   --warmup N         unmeasured runs first (default 3)
   --workers N        worker threads per runtime (default: available CPUs)
-  --wrk-rounds N     http_wrk rounds per runtime, alternating (default 3)
-  --wrk-duration S   seconds of load per http_wrk round (default 5)
+  --wrk-rounds N     rounds per runtime, alternating, of http_wrk,
+                     axum_hello and tonic_unary (default 3)
+  --wrk-duration S   seconds of load per round of those three (default 5)
   --wrk-connections N
-                     wrk connections in http_wrk (default 64)
+                     wrk connections in http_wrk and axum_hello (default 64)
+  --tonic-connections N
+                     HTTP/2 connections in tonic_unary (default 4)
+  --tonic-in-flight N
+                     calls kept in flight in tonic_unary (default 64)
   --out DIR          where the reports go (default target/smp_rt_bench)
   --only W[,W...]    run only these workloads (see --list)
   --list             list the workloads and exit
@@ -93,8 +105,12 @@ pub struct Options {
     pub wrk_rounds: usize,
     /// Length of the load in one `http_wrk` round, in whole seconds.
     pub wrk_duration: Duration,
-    /// wrk connections in `http_wrk`.
+    /// wrk connections in `http_wrk` and `axum_hello`.
     pub wrk_connections: usize,
+    /// HTTP/2 connections of the load generator in `tonic_unary`.
+    pub tonic_connections: usize,
+    /// Calls the load generator keeps in flight in `tonic_unary`.
+    pub tonic_in_flight: usize,
     /// Whether `--quick` was given.
     pub quick: bool,
 }
@@ -112,6 +128,8 @@ impl Default for Options {
             wrk_rounds: HTTP_ROUNDS,
             wrk_duration: HTTP_DURATION,
             wrk_connections: HTTP_CONNECTIONS,
+            tonic_connections: TONIC_CONNECTIONS,
+            tonic_in_flight: TONIC_IN_FLIGHT,
             quick: false,
         }
     }
@@ -126,6 +144,7 @@ impl Options {
             latency_samples: 50,
             wrk_rounds: 1,
             wrk_duration: Duration::from_secs(2),
+            workloads: Workload::ALL.into_iter().filter(|w| w.in_quick()).collect(),
             quick: true,
             ..Options::default()
         }
@@ -192,6 +211,8 @@ fn parse_options(args: &[&str], mut opts: Options) -> Result<Command, String> {
             "--wrk-rounds" => opts.wrk_rounds = positive(flag, value()?)?,
             "--wrk-duration" => opts.wrk_duration = seconds(flag, value()?)?,
             "--wrk-connections" => opts.wrk_connections = positive(flag, value()?)?,
+            "--tonic-connections" => opts.tonic_connections = positive(flag, value()?)?,
+            "--tonic-in-flight" => opts.tonic_in_flight = positive(flag, value()?)?,
             "--out" => {
                 let v = value()?;
                 if v.is_empty() {
@@ -295,6 +316,15 @@ mod tests {
         assert!(q.quick);
         assert_eq!((q.iterations, q.parked_tasks), (5, 100_000));
         assert_eq!((q.wrk_rounds, q.wrk_duration.as_secs()), (1, 2));
+        assert!(q.workloads.contains(&Workload::HttpWrk));
+        for stack in [Workload::AxumHello, Workload::TonicUnary] {
+            assert!(!q.workloads.contains(&stack), "--quick runs {stack:?}");
+            assert!(Options::default().workloads.contains(&stack));
+        }
+        let s = run(&["--quick", "--only", "tonic_unary,axum_hello"]);
+        assert_eq!(s.workloads, [Workload::AxumHello, Workload::TonicUnary]);
+        let t = run(&["--tonic-connections", "2", "--tonic-in-flight=8"]);
+        assert_eq!((t.tonic_connections, t.tonic_in_flight), (2, 8));
         let w = run(&[
             "--wrk-rounds",
             "2",
@@ -339,6 +369,8 @@ mod tests {
             &["--wrk-duration", "500ms"],
             &["--wrk-rounds", "0"],
             &["--wrk-connections", "0"],
+            &["--tonic-connections", "0"],
+            &["--tonic-in-flight", "x"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }

@@ -18,7 +18,7 @@ use smp_rt_bench::runtimes::{self, RuntimeKind};
 use smp_rt_bench::stats::{self, Summary};
 use smp_rt_bench::sysinfo::SystemInfo;
 use smp_rt_bench::workloads::{self, Kind, PLANNED, Timed, Workload};
-use smp_rt_bench::{soak, wrk};
+use smp_rt_bench::{soak, stacks, wrk};
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -75,6 +75,8 @@ struct Results {
     notes: Vec<String>,
     /// The `wrk` command line and version of `http_wrk`, once it has run.
     wrk: Option<String>,
+    /// What each real-stack workload that ran served and how it was loaded.
+    stacks: Vec<String>,
 }
 
 fn run(opts: &Options) -> Result<(), String> {
@@ -82,8 +84,8 @@ fn run(opts: &Options) -> Result<(), String> {
         eprintln!("smp_rt_bench: warning: this is a debug build; use `cargo run --release`");
     }
     let system = SystemInfo::collect();
-    let repeated = if only_http(opts) {
-        format!(", {} wrk round(s) per runtime", opts.wrk_rounds)
+    let repeated = if only_rounds(opts) {
+        format!(", {} load round(s) per runtime", opts.wrk_rounds)
     } else {
         format!(
             ", {} warm-up + {} measured runs each",
@@ -99,6 +101,7 @@ fn run(opts: &Options) -> Result<(), String> {
     );
     let started = Instant::now();
     let mut results = Results::default();
+    let mut programs = None;
     for &workload in &opts.workloads {
         match (workload.kind(), workload.timed()) {
             (Kind::Time, Some(pair)) => timed(pair, opts, &mut results)?,
@@ -106,6 +109,7 @@ fn run(opts: &Options) -> Result<(), String> {
             (Kind::Latency, _) => latency(opts, &mut results)?,
             (Kind::Http, _) => http(opts, &mut results)?,
             (Kind::DeadlineLateness, _) => deadline_lateness(opts, &mut results)?,
+            (Kind::Stack, _) => stack(workload, &mut programs, opts, &mut results)?,
             (Kind::Time, None) => unreachable!("{workload:?} is timed but not in TIMED"),
         }
     }
@@ -126,7 +130,7 @@ fn run(opts: &Options) -> Result<(), String> {
     let report = Report {
         system,
         workers: opts.workers,
-        method: method(opts, results.wrk.as_deref()),
+        method: method(opts, results.wrk.as_deref(), &results.stacks),
         rows: results.rows,
         samples: results.samples,
         latency: results.latency,
@@ -142,15 +146,17 @@ fn run(opts: &Options) -> Result<(), String> {
     Ok(())
 }
 
-/// Whether `http_wrk` is the only workload, the one that does not use
-/// `--iterations` and `--warmup`.
-fn only_http(opts: &Options) -> bool {
-    opts.workloads.iter().all(|w| w.kind() == Kind::Http)
+/// Whether every workload runs in load rounds (`http_wrk` and the
+/// real-stack ones), which do not use `--iterations` and `--warmup`.
+fn only_rounds(opts: &Options) -> bool {
+    opts.workloads
+        .iter()
+        .all(|w| matches!(w.kind(), Kind::Http | Kind::Stack))
 }
 
-fn method(opts: &Options, wrk: Option<&str>) -> String {
+fn method(opts: &Options, wrk: Option<&str>, stacks: &[String]) -> String {
     let mut parts = Vec::new();
-    if !only_http(opts) {
+    if !only_rounds(opts) {
         parts.push(format!(
             "{} measured runs after {} warm-up run(s) per workload, smp_rt and tokio alternating; medians",
             opts.iterations, opts.warmup
@@ -180,6 +186,16 @@ fn method(opts: &Options, wrk: Option<&str>) -> String {
             "http_wrk: {} round(s) per runtime of {wrk}, a fresh runtime each, alternating; \
              medians of the rounds' figures",
             opts.wrk_rounds
+        ));
+    }
+    if !stacks.is_empty() {
+        parts.push(format!(
+            "{}; {} round(s) per runtime, alternating, a fresh server process each, \
+             the server built against the tokio facade (smp_rt) and against tokio from one source, \
+             {} workers; medians of the rounds' figures",
+            stacks.join("; "),
+            opts.wrk_rounds,
+            opts.workers
         ));
     }
     parts.join("; ")
@@ -463,11 +479,11 @@ fn deadline_lateness(opts: &Options, results: &mut Results) -> Result<(), String
     Ok(())
 }
 
-/// `http_wrk`: rounds of `wrk` against the hyper server, smp_rt and tokio
-/// alternating, each round on a fresh runtime that is dropped after it.
-fn http(opts: &Options, results: &mut Results) -> Result<(), String> {
-    let name = Workload::HttpWrk.name();
-    let Some(version) = wrk::version() else {
+/// Skips a `wrk` workload when `wrk` is missing: prints a line and adds a
+/// note. The installed wrk's version otherwise.
+fn wrk_or_skip(name: &str, results: &mut Results) -> Option<String> {
+    let version = wrk::version();
+    if version.is_none() {
         eprintln!(
             "smp_rt_bench: {name} skipped: `{}` is not installed (Debian: apt-get install wrk)",
             wrk::PROGRAM
@@ -476,8 +492,11 @@ fn http(opts: &Options, results: &mut Results) -> Result<(), String> {
             "{name} was skipped: `{}` is not installed.",
             wrk::PROGRAM
         ));
-        return Ok(());
-    };
+    }
+    version
+}
+
+fn wrk_load(opts: &Options) -> (wrk::Load, String) {
     let load = wrk::Load {
         connections: opts.wrk_connections,
         duration: opts.wrk_duration,
@@ -487,18 +506,150 @@ fn http(opts: &Options, results: &mut Results) -> Result<(), String> {
         wrk::PROGRAM,
         load.args_for_url("http://127.0.0.1:PORT/").join(" ")
     );
+    (load, command)
+}
+
+/// `http_wrk`: rounds of `wrk` against the hyper server, smp_rt and tokio
+/// alternating, each round on a fresh runtime that is dropped after it.
+fn http(opts: &Options, results: &mut Results) -> Result<(), String> {
+    let name = Workload::HttpWrk.name();
+    let Some(version) = wrk_or_skip(name, results) else {
+        return Ok(());
+    };
+    let (load, command) = wrk_load(opts);
     eprintln!(
         "smp_rt_bench: {name}: {version}; `{command}`, {} round(s) per runtime, about {} s",
         opts.wrk_rounds,
         opts.wrk_rounds * 2 * load.duration.as_secs() as usize
     );
+    rounds(
+        name,
+        opts,
+        results,
+        "wrk counted socket errors or non-2xx/3xx responses",
+        |kind| http_round(kind, opts, &load),
+    );
+    results.wrk = Some(format!("`{command}` ({version})"));
+    Ok(())
+}
+
+/// `axum_hello` and `tonic_unary`: rounds against the server program built
+/// on the facade and the one built on tokio, alternating, a fresh server
+/// process each round. The programs are built on first use; a build that
+/// fails fails the workload (the run goes on).
+fn stack(
+    workload: Workload,
+    programs: &mut Option<Result<stacks::Programs, String>>,
+    opts: &Options,
+    results: &mut Results,
+) -> Result<(), String> {
+    let name = workload.name();
+    let version = match workload {
+        Workload::AxumHello => match wrk_or_skip(name, results) {
+            Some(version) => Some(version),
+            None => return Ok(()),
+        },
+        _ => None,
+    };
+    let built = match programs.get_or_insert_with(stacks::build) {
+        Ok(built) => built.clone(),
+        Err(err) => {
+            eprintln!("smp_rt_bench: {name} failed: {err}");
+            results.notes.push(format!(
+                "{name} failed: its programs could not be built ({err})."
+            ));
+            return Ok(());
+        }
+    };
+    let seconds = opts.wrk_rounds * 2 * opts.wrk_duration.as_secs() as usize;
+    let on = "smp_rt: the server built against the tokio facade; tokio: the same source built against tokio";
+    match workload {
+        Workload::AxumHello => {
+            let version = version.unwrap_or_default();
+            let (load, command) = wrk_load(opts);
+            eprintln!(
+                "smp_rt_bench: {name}: {version}; `{command}`, {} round(s) per runtime, about {seconds} s ({on})",
+                opts.wrk_rounds,
+            );
+            rounds(
+                name,
+                opts,
+                results,
+                "wrk counted socket errors or non-2xx/3xx responses",
+                |kind| {
+                    let server = stacks::Server::start(
+                        built.server(stacks::Stack::Axum, kind),
+                        opts.workers,
+                    )?;
+                    let measured = wrk::run(&load, server.addr);
+                    server.stop()?;
+                    measured
+                },
+            );
+            results.stacks.push(format!(
+                "{name}: axum 0.8 `GET /` → `Hello, World!` under `{command}` ({version})"
+            ));
+        }
+        _ => {
+            let load = stacks::TonicLoad {
+                connections: opts.tonic_connections,
+                in_flight: opts.tonic_in_flight,
+                duration: opts.wrk_duration,
+            };
+            eprintln!(
+                "smp_rt_bench: {name}: a tonic client on tokio, {} connection(s), {} call(s) in flight, \
+                 {} s per round, {} round(s) per runtime, about {seconds} s ({on})",
+                load.connections,
+                load.in_flight,
+                load.duration.as_secs(),
+                opts.wrk_rounds,
+            );
+            rounds(
+                name,
+                opts,
+                results,
+                "calls failed or got another reply",
+                |kind| {
+                    let server = stacks::Server::start(
+                        built.server(stacks::Stack::Tonic, kind),
+                        opts.workers,
+                    )?;
+                    let measured = stacks::run_tonic_load(&built.tonic_load, &load, server.addr);
+                    server.stop()?;
+                    measured
+                },
+            );
+            results.stacks.push(format!(
+                "{name}: tonic 0.14 unary `SayHello` under a tonic client on tokio (one thread, \
+                 {} HTTP/2 connection(s), {} call(s) in flight, {} s)",
+                load.connections,
+                load.in_flight,
+                load.duration.as_secs()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `opts.wrk_rounds` rounds of `round` on each runtime, smp_rt then tokio
+/// in each round: a progress line per round, the figures of every round as
+/// samples, and rows of the medians of the rounds' p50, p99 and requests
+/// per second. `errors_are` says what a nonzero [`wrk::Measured::errors`]
+/// counted, for the note.
+fn rounds(
+    name: &'static str,
+    opts: &Options,
+    results: &mut Results,
+    errors_are: &str,
+    mut round: impl FnMut(RuntimeKind) -> Result<wrk::Measured, String>,
+) {
     let mut rounds: [Vec<wrk::Measured>; 2] = Default::default();
     let mut errors = [0u64; 2];
-    for round in 0..opts.wrk_rounds {
-        let tag = format!("{}/{}", round + 1, opts.wrk_rounds);
+    for index in 0..opts.wrk_rounds {
+        let tag = format!("{}/{}", index + 1, opts.wrk_rounds);
         let mut line = format!("{name:<24} {tag:>12}");
         for (slot, kind) in RuntimeKind::ALL.into_iter().enumerate() {
-            let m = match http_round(kind, opts, &load) {
+            let m = match round(kind) {
                 Ok(m) => m,
                 Err(err) => {
                     line.push_str(&format!("  {} failed", kind.name()));
@@ -530,7 +681,7 @@ fn http(opts: &Options, results: &mut Results) -> Result<(), String> {
                     workload: name,
                     metric,
                     runtime: kind,
-                    iteration: round,
+                    iteration: index,
                     value,
                     unit,
                 }));
@@ -559,12 +710,10 @@ fn http(opts: &Options, results: &mut Results) -> Result<(), String> {
     }
     if errors.iter().any(|&e| e > 0) {
         results.notes.push(format!(
-            "{name}: wrk counted socket errors or non-2xx/3xx responses: {} on smp_rt, {} on tokio.",
+            "{name}: {errors_are}: {} on smp_rt, {} on tokio.",
             errors[0], errors[1]
         ));
     }
-    results.wrk = Some(format!("`{command}` ({version})"));
-    Ok(())
 }
 
 /// One `http_wrk` round on `kind`: a fresh runtime, the server, one wrk run.

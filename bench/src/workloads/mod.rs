@@ -48,6 +48,17 @@
 //!   latency percentiles. Each runtime module has `http_server`, which
 //!   serves while a closure (the runner's `wrk` call) runs and then stops.
 //!
+//! Two run real tokio-ecosystem stacks, each built twice from one source,
+//! against real tokio and against the tokio facade (`compat/tokio`, smp_rt
+//! underneath), as separate programs ([`crate::stacks`]), in rounds like
+//! `http_wrk`; they are not part of `--quick`:
+//! * `axum_hello`: an axum router answering `GET /` with `Hello, World!`,
+//!   loaded by `wrk` as in `http_wrk`;
+//! * `tonic_unary`: a tonic server of one unary RPC, loaded by a tonic
+//!   client built on real tokio (the same for both servers) that keeps a
+//!   fixed number of calls in flight; requests per second and the
+//!   percentiles of the calls' latencies.
+//!
 //! # Adding a workload
 //!
 //! The list is [`Workload`]. A new workload gets a variant there (with its
@@ -138,6 +149,12 @@ pub enum Workload {
     /// Lateness of periodic tasks on saturated workers, with and without
     /// deadlines (smp_rt only).
     DeadlineLateness,
+    /// axum's `Hello, World!` under `wrk`, built against tokio and against
+    /// the facade.
+    AxumHello,
+    /// A tonic unary RPC under a tonic load generator, built against tokio
+    /// and against the facade.
+    TonicUnary,
 }
 
 /// How a workload reports, which decides how the runner repeats it and
@@ -160,11 +177,16 @@ pub enum Kind {
     /// report shows percentiles of each in its notes (tokio has no
     /// deadlines to compare with).
     DeadlineLateness,
+    /// A real tokio-ecosystem server built twice (against tokio, against
+    /// the facade) as separate programs, loaded for a fixed time, in
+    /// rounds; reported as [`Kind::Http`]. Not part of `--quick`: the
+    /// programs are built by cargo on first use.
+    Stack,
 }
 
 impl Workload {
     /// Every workload, in run order.
-    pub const ALL: [Workload; 12] = [
+    pub const ALL: [Workload; 14] = [
         Workload::SpawnManyLocal,
         Workload::SpawnManyRemoteIdle,
         Workload::SpawnManyRemoteBusy,
@@ -177,6 +199,8 @@ impl Workload {
         Workload::PriorityLatency,
         Workload::HttpWrk,
         Workload::DeadlineLateness,
+        Workload::AxumHello,
+        Workload::TonicUnary,
     ];
 
     /// The workload's name, as used on the command line and in reports.
@@ -194,6 +218,8 @@ impl Workload {
             Workload::PriorityLatency => "priority_latency",
             Workload::HttpWrk => "http_wrk",
             Workload::DeadlineLateness => "deadline_lateness",
+            Workload::AxumHello => "axum_hello",
+            Workload::TonicUnary => "tonic_unary",
         }
     }
 
@@ -209,8 +235,15 @@ impl Workload {
             Workload::PriorityLatency => Kind::Latency,
             Workload::HttpWrk => Kind::Http,
             Workload::DeadlineLateness => Kind::DeadlineLateness,
+            Workload::AxumHello | Workload::TonicUnary => Kind::Stack,
             _ => Kind::Time,
         }
+    }
+
+    /// Whether `--quick` runs it: every workload but the real-stack ones
+    /// ([`Kind::Stack`]), whose programs take minutes to build.
+    pub fn in_quick(self) -> bool {
+        self.kind() != Kind::Stack
     }
 
     /// The pair of functions of a timed workload, if it is one of
