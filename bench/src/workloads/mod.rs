@@ -18,8 +18,8 @@
 //! | `ping_pong` | a task spawns [`PING_PONGS`] tasks; each sends a oneshot to a partner it spawned and awaits the reply |
 //! | `chained_spawn` | each task spawns the next, [`CHAIN_DEPTH`] deep |
 //!
-//! Two more are timed the same way, with the wakes coming from code that
-//! is not the runtime's own (how most services wake their tasks, through
+//! Two variants of them are timed the same way, with the wakes coming
+//! from code that is not the runtime's own (how most services wake their tasks, through
 //! hyper, h2, async-channel, event-listener and the like):
 //! * `foreign_ping_pong`: two tasks ping-pong over a pair of
 //!   `async_channel::bounded(1)` channels, [`FOREIGN_ROUND_TRIPS`] round
@@ -29,7 +29,7 @@
 //!   `cx.waker().wake_by_ref()` and returns `Pending` once), the counts of
 //!   `yield_many`.
 //!
-//! Two more are timed the same way:
+//! Two more are timed the same way too:
 //! * `timers`: a task arms [`TIMERS`] sleeps (each polled once) and then
 //!   drops them all, cancelling them;
 //! * `tcp_echo`: an echo server and [`TCP_ECHO_CONNECTIONS`] clients on the
