@@ -3,11 +3,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::child::PARKED_CHILD;
+use crate::child::{PARKED_CHILD, PARKED_PATTERN_CHILD};
 use crate::runtimes::{self, RuntimeKind};
 use crate::stacks::{TONIC_CONNECTIONS, TONIC_IN_FLIGHT};
 use crate::workloads::{
-    HTTP_CONNECTIONS, HTTP_DURATION, HTTP_ROUNDS, LATENCY_SAMPLES, PARKED_TASKS, Workload,
+    HTTP_CONNECTIONS, HTTP_DURATION, HTTP_ROUNDS, LATENCY_SAMPLES, PARKED_TASKS, SpawnPattern,
+    Workload,
 };
 
 /// The usage text.
@@ -25,8 +26,9 @@ first time), in its own profile, into $CARGO_TARGET_DIR or target/compat.
 
 options:
   --quick            a few seconds: 1 warm-up, 3 iterations, 100,000 parked
-                     tasks, 50 latency samples per run, 1 http_wrk round of
-                     2 s; without axum_hello and tonic_unary (name them in
+                     tasks (one run per parked_patterns pattern), 50
+                     latency samples per run, 1 http_wrk round of 2 s;
+                     without axum_hello and tonic_unary (name them in
                      --only to run them)
   --iterations N     measured runs per workload and runtime (default 30)
   --warmup N         unmeasured runs first (default 3)
@@ -51,7 +53,8 @@ options:
 
 environment:
   SMP_RT_BENCH_CHILD_RUNNER
-                     a command the parked_tasks child processes are started
+                     a command the parked_tasks and parked_patterns
+                     child processes are started
                      under, for a runner that itself runs under an emulator:
                      SMP_RT_BENCH_CHILD_RUNNER=\"qemu-aarch64 -L /usr/aarch64-linux-gnu\"
 ";
@@ -81,6 +84,18 @@ pub enum Command {
         workers: usize,
         /// How many tasks to park.
         count: usize,
+    },
+    /// Internal: run one pattern of `parked_patterns` once on one
+    /// runtime in this (child) process and print the result as one line.
+    ParkedPatternChild {
+        /// Which runtime.
+        runtime: RuntimeKind,
+        /// Its worker count.
+        workers: usize,
+        /// How many tasks to park.
+        count: usize,
+        /// How to spawn them.
+        pattern: SpawnPattern,
     },
 }
 
@@ -171,6 +186,9 @@ pub fn parse<S: AsRef<str>>(args: &[S]) -> Result<Command, String> {
     if args.first() == Some(&PARKED_CHILD) {
         return parse_child(&args[1..]);
     }
+    if args.first() == Some(&PARKED_PATTERN_CHILD) {
+        return parse_pattern_child(&args[1..]);
+    }
     if args.contains(&"--quick") {
         return parse_options(&args, Options::quick());
     }
@@ -247,6 +265,28 @@ fn parse_child(args: &[&str]) -> Result<Command, String> {
     })
 }
 
+fn parse_pattern_child(args: &[&str]) -> Result<Command, String> {
+    let [runtime, workers, count, pattern] = args else {
+        return Err(format!(
+            "{PARKED_PATTERN_CHILD} needs RUNTIME WORKERS COUNT PATTERN"
+        ));
+    };
+    let pattern = SpawnPattern::from_name(pattern).ok_or_else(|| {
+        let known: Vec<&str> = SpawnPattern::ALL.iter().map(|p| p.name()).collect();
+        format!(
+            "unknown spawn pattern {pattern:?}; known: {}",
+            known.join(", ")
+        )
+    })?;
+    Ok(Command::ParkedPatternChild {
+        runtime: RuntimeKind::from_name(runtime)
+            .ok_or_else(|| format!("unknown runtime {runtime:?}"))?,
+        workers: positive("workers", workers)?,
+        count: positive("count", count)?,
+        pattern,
+    })
+}
+
 fn number(flag: &str, v: &str) -> Result<usize, String> {
     v.replace('_', "")
         .parse()
@@ -308,6 +348,19 @@ mod tests {
             "--only",
             "ping_pong,yield_many",
         ]);
+        assert_eq!(
+            run(&[
+                "--only",
+                "combinator_sizes,parked_patterns,foreign_ping_pong,generic_yield"
+            ])
+            .workloads,
+            [
+                Workload::GenericYield,
+                Workload::ForeignPingPong,
+                Workload::ParkedPatterns,
+                Workload::CombinatorSizes
+            ]
+        );
         assert_eq!(o.iterations, 7);
         assert_eq!(o.warmup, 0);
         assert_eq!(o.out, PathBuf::from("/tmp/x"));
@@ -388,5 +441,39 @@ mod tests {
         );
         assert!(parse(&[PARKED_CHILD, "glommio", "2", "10"]).is_err());
         assert!(parse(&[PARKED_CHILD, "tokio"]).is_err());
+    }
+
+    #[test]
+    fn pattern_child() {
+        assert_eq!(
+            parse(&[
+                PARKED_PATTERN_CHILD,
+                "smp_rt",
+                "2",
+                "100",
+                "outside-kept-0b"
+            ]),
+            Ok(Command::ParkedPatternChild {
+                runtime: RuntimeKind::SmpRt,
+                workers: 2,
+                count: 100,
+                pattern: SpawnPattern {
+                    from: crate::workloads::SpawnFrom::Outside,
+                    keep_handles: true,
+                    future: crate::workloads::FutureSize::Zero,
+                },
+            })
+        );
+        let err = parse(&[
+            PARKED_PATTERN_CHILD,
+            "smp_rt",
+            "2",
+            "100",
+            "outside-kept-8b",
+        ])
+        .unwrap_err();
+        assert!(err.contains("unknown spawn pattern") && err.contains("inside-dropped-16b"));
+        assert!(parse(&[PARKED_PATTERN_CHILD, "smp_rt", "2", "100"]).is_err());
+        assert!(parse(&[PARKED_PATTERN_CHILD, "smp_rt", "0", "100", "inside-kept-0b"]).is_err());
     }
 }

@@ -17,7 +17,9 @@ use smp_rt_bench::report::{Report, Row, Sample, Unit};
 use smp_rt_bench::runtimes::{self, RuntimeKind};
 use smp_rt_bench::stats::{self, Summary};
 use smp_rt_bench::sysinfo::SystemInfo;
-use smp_rt_bench::workloads::{self, Kind, PLANNED, Timed, Workload};
+use smp_rt_bench::workloads::{
+    self, Kind, PARKED_PATTERN_RUNS, PLANNED, SpawnPattern, Timed, Workload,
+};
 use smp_rt_bench::{soak, stacks, wrk};
 
 fn main() -> ExitCode {
@@ -47,6 +49,12 @@ fn main() -> ExitCode {
             workers,
             count,
         }) => child::serve_parked(runtime, workers, count),
+        Ok(Command::ParkedPatternChild {
+            runtime,
+            workers,
+            count,
+            pattern,
+        }) => child::serve_parked_pattern(runtime, workers, count, pattern),
         Ok(Command::Run(opts)) => match run(&opts) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
@@ -106,6 +114,8 @@ fn run(opts: &Options) -> Result<(), String> {
         match (workload.kind(), workload.timed()) {
             (Kind::Time, Some(pair)) => timed(pair, opts, &mut results)?,
             (Kind::Parked, _) => parked(opts, &mut results)?,
+            (Kind::ParkedPatterns, _) => parked_patterns(opts, &mut results)?,
+            (Kind::Sizes, _) => combinator_sizes(&mut results),
             (Kind::Latency, _) => latency(opts, &mut results)?,
             (Kind::Http, _) => http(opts, &mut results)?,
             (Kind::DeadlineLateness, _) => deadline_lateness(opts, &mut results)?,
@@ -167,6 +177,17 @@ fn method(opts: &Options, wrk: Option<&str>, stacks: &[String]) -> String {
             "parked_tasks: {} tasks, a fresh process per runtime and run",
             opts.parked_tasks
         ));
+    }
+    if opts.workloads.contains(&Workload::ParkedPatterns) {
+        parts.push(format!(
+            "parked_patterns: {} tasks, {} run(s) per pattern and runtime, each in a fresh \
+             process; medians",
+            opts.parked_tasks,
+            parked_pattern_runs(opts)
+        ));
+    }
+    if opts.workloads.contains(&Workload::CombinatorSizes) {
+        parts.push("combinator_sizes: type sizes computed once, not timed".to_owned());
     }
     if opts.workloads.contains(&Workload::PriorityLatency) {
         parts.push(format!(
@@ -332,6 +353,123 @@ fn parked(opts: &Options, results: &mut Results) -> Result<(), String> {
         tokio: stats::median(&bytes[1]),
     });
     Ok(())
+}
+
+/// Runs per spawn pattern and runtime of `parked_patterns`: one with
+/// `--quick`, else [`PARKED_PATTERN_RUNS`] or `--iterations` if fewer.
+fn parked_pattern_runs(opts: &Options) -> usize {
+    if opts.quick {
+        1
+    } else {
+        opts.iterations.min(PARKED_PATTERN_RUNS)
+    }
+}
+
+/// `parked_patterns`: every [`SpawnPattern`] on both runtimes, each
+/// run in a fresh child process; a row per pattern with the median bytes
+/// per task. `samples.csv` has each run's bytes per task and spawn time
+/// per task, with the pattern's name as the metric.
+fn parked_patterns(opts: &Options, results: &mut Results) -> Result<(), String> {
+    let name = Workload::ParkedPatterns.name();
+    let command = child::this_program()?;
+    let runs = parked_pattern_runs(opts);
+    for pattern in SpawnPattern::ALL {
+        let label = format!("{name} {}", pattern.name());
+        let mut bytes: [Vec<f64>; 2] = Default::default();
+        for run in 0..runs {
+            let tag = format!("{}/{runs}", run + 1);
+            let mut line = format!("{label:<35} {tag:>6}");
+            for (slot, kind) in RuntimeKind::ALL.into_iter().enumerate() {
+                let parked = match child::run_parked_pattern(
+                    &command,
+                    kind,
+                    opts.workers,
+                    opts.parked_tasks,
+                    pattern,
+                ) {
+                    Ok(parked) => parked,
+                    Err(err) => {
+                        line.push_str(&format!("  {} failed", kind.name()));
+                        eprintln!("smp_rt_bench: {label} on {}: {err}", kind.name());
+                        continue;
+                    }
+                };
+                let ns = parked.spawn_ns_per_task();
+                let per_task = parked.bytes_per_task();
+                results.samples.push(Sample {
+                    workload: name,
+                    metric: pattern.name(),
+                    runtime: kind,
+                    iteration: run,
+                    value: ns,
+                    unit: Unit::NanosPerTask,
+                });
+                if let Some(b) = per_task {
+                    bytes[slot].push(b);
+                    results.samples.push(Sample {
+                        workload: name,
+                        metric: pattern.name(),
+                        runtime: kind,
+                        iteration: run,
+                        value: b,
+                        unit: Unit::BytesPerTask,
+                    });
+                }
+                line.push_str(&format!(
+                    "  {} {:>10} {:>12}",
+                    kind.name(),
+                    per_task
+                        .map_or_else(|| "? B/task".to_owned(), |b| Unit::BytesPerTask.format(b)),
+                    Unit::NanosPerTask.format(ns),
+                ));
+            }
+            eprintln!("{line}");
+        }
+        results.rows.push(Row {
+            label,
+            unit: Unit::BytesPerTask,
+            smp_rt: stats::median(&bytes[0]),
+            tokio: stats::median(&bytes[1]),
+        });
+    }
+    Ok(())
+}
+
+/// `combinator_sizes`: the sizes of `join!`, `try_join!` and `select!`
+/// futures on both runtimes, a row each; computed, not timed.
+fn combinator_sizes(results: &mut Results) {
+    let name = Workload::CombinatorSizes.name();
+    let on_smp_rt = workloads::smp_rt::combinator_sizes().named();
+    let on_tokio = workloads::tokio::combinator_sizes().named();
+    for ((what, a), (_, b)) in on_smp_rt.into_iter().zip(on_tokio) {
+        eprintln!(
+            "{name:<24} {what:>12}  smp_rt {:>6}  tokio {:>6}",
+            Unit::Bytes.format(a as f64),
+            Unit::Bytes.format(b as f64)
+        );
+        for (kind, value) in [(RuntimeKind::SmpRt, a), (RuntimeKind::Tokio, b)] {
+            results.samples.push(Sample {
+                workload: name,
+                metric: what,
+                runtime: kind,
+                iteration: 0,
+                value: value as f64,
+                unit: Unit::Bytes,
+            });
+        }
+        results.rows.push(Row {
+            label: format!("{name} {what}"),
+            unit: Unit::Bytes,
+            smp_rt: Some(a as f64),
+            tokio: Some(b as f64),
+        });
+    }
+    results.notes.push(format!(
+        "{name}: the size of an `async` block holding only the macro over leaf futures of {} \
+         bytes each (an `async fn` awaiting futures-lite's `yield_now` once; `try_join!`'s \
+         return a `Result`), each runtime's own macro; computed in the runner, not timed.",
+        workloads::leaf_size()
+    ));
 }
 
 /// `priority_latency`: many samples per run, pooled.
