@@ -161,14 +161,10 @@ fn spawn_pattern(
     } else {
         let handle = rt.handle().clone();
         std::thread::spawn(move || {
-            let allocations = spawn_counted(
-                n,
-                sixteen,
-                keep,
-                &mut handles,
-                &|f| handle.spawn(f),
-                &|f| handle.spawn(f),
-            );
+            let allocations =
+                spawn_counted(n, sixteen, keep, &mut handles, &|f| handle.spawn(f), &|f| {
+                    handle.spawn(f)
+                });
             (allocations, handles)
         })
         .join()

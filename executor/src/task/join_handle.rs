@@ -2,12 +2,12 @@
 
 use std::fmt;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
-use std::mem::ManuallyDrop;
 use std::task::{Context, Poll, RawWakerVTable, Waker, ready};
 
 use async_task::FallibleTask;
