@@ -1,13 +1,16 @@
 //! smp_rt against tokio under criterion: every workload of the runner but
-//! `http_wrk` (which needs `wrk`; the runner has it).
+//! `http_wrk` (which needs `wrk`; the runner has it), `deadline_lateness`
+//! (smp_rt only), `parked_patterns` and `combinator_sizes` (the runner's
+//! table has them).
 //!
 //! One group per workload, with `smp_rt` and `tokio` as its two functions,
 //! both runtimes on the same number of workers (`SMP_RT_BENCH_WORKERS`,
 //! default: available CPUs). The workloads are those of
 //! `smp_rt_bench::workloads`:
 //!
-//! * the timed ones (tokio's reference set, `timers`, `tcp_echo`): each
-//!   iteration is one run of the workload, timed by the workload itself;
+//! * the timed ones (tokio's reference set, `generic_yield`,
+//!   `foreign_ping_pong`, `timers`, `tcp_echo`): each iteration is one run
+//!   of the workload, timed by the workload itself;
 //! * `parked_tasks`: each iteration parks a million tasks in a fresh child
 //!   process (this bench re-executed, as the runner does), and is the time
 //!   of the spawn loop (throughput: tasks);

@@ -10,7 +10,11 @@
 //! 4. The runtime's metrics.
 //! 5. Observability as BEAM shows it: per worker, steal attempts beside
 //!    steals, tasks migrated and idle time; per named task, the time spent
-//!    polling it (`Builder::enable_task_poll_time`).
+//!    polling it (`Builder::enable_task_poll_time`); runtime-wide, the
+//!    tasks queued now, their high water mark and the cancelled tasks.
+//! 6. A poll that never yields: the watchdog names it, says which task
+//!    each worker is running, and the work queued behind it runs on the
+//!    other worker meanwhile.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,6 +27,7 @@ fn main() {
     reductions();
     stealing();
     observability();
+    watchdog();
 }
 
 /// Part 1: spawn tasks of each priority on a single worker and print the
@@ -221,13 +226,75 @@ fn observability() {
             let polled = m.task_poll_time(id).unwrap_or_default();
             println!("   {name:<10} {id:>8}  {polled:?}");
         }
-        // Runtime-wide totals (queued and cancelled tasks, the high water
-        // mark of queued tasks) and the task each worker is running now
-        // are printed here.
+        // An aborted task, for the runtime-wide count of cancellations.
+        let doomed = smp_rt::spawn(std::future::pending::<()>());
+        doomed.abort();
+        let _ = doomed.await;
+        println!(
+            "   runtime: {} tasks queued now (high water mark {}), {} cancelled",
+            m.queued_tasks(),
+            m.queued_tasks_high_water_mark(),
+            m.cancelled_tasks_count(),
+        );
 
         drop((cruncher_release, napper_release));
         cruncher.await.unwrap();
         napper.await.unwrap();
     });
     println!("   the cruncher was polled far longer than the napper, which mostly slept.");
+}
+
+/// Part 6: a named task blocks its worker for 100 ms with a watchdog
+/// threshold of 20 ms. While it blocks, the block_on thread asks each
+/// worker what it is running, and the work queued behind the blocker runs
+/// on the other worker.
+fn watchdog() {
+    println!("\n6. A poll that never yields (2 workers, long_poll_threshold 20 ms)");
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .long_poll_threshold(Duration::from_millis(20))
+        .build()
+        .unwrap();
+    let m = rt.metrics();
+    rt.block_on(async move {
+        let (blocking, started) = smp_rt::sync::oneshot::channel::<()>();
+        let done_in_blocker = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let blocker = task::Builder::new()
+            .name("blocker")
+            .spawn(async move {
+                // Queued behind the blocking poll, on this worker.
+                for _ in 0..50 {
+                    let done = done_in_blocker.clone();
+                    smp_rt::spawn(async move {
+                        done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    });
+                }
+                let _ = blocking.send(());
+                std::thread::sleep(Duration::from_millis(100));
+                done_in_blocker.load(std::sync::atomic::Ordering::Relaxed)
+            })
+            .unwrap();
+        let _ = started.await;
+        smp_rt::time::sleep(Duration::from_millis(50)).await;
+        for w in 0..m.num_workers() {
+            match m.worker_current_task(w) {
+                Some(t) => println!(
+                    "   worker {w} is polling {} ({:?}, {:?}) for at least {:?}",
+                    t.name.as_deref().unwrap_or("an unnamed task"),
+                    t.id,
+                    t.priority,
+                    t.running_for,
+                ),
+                None => println!("   worker {w} is between polls"),
+            }
+        }
+        let ran_meanwhile = blocker.await.unwrap();
+        println!(
+            "   {ran_meanwhile} of the 50 tasks queued behind the blocker ran while it blocked"
+        );
+        let long: u64 = (0..m.num_workers())
+            .map(|w| m.worker_long_poll_count(w))
+            .sum();
+        println!("   long polls counted: {long} (a `tracing` subscriber would also get a warning naming the blocker)");
+    });
 }

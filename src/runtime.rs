@@ -418,7 +418,9 @@ impl Builder {
     /// * counts it in [`RuntimeMetrics::worker_long_poll_count`];
     /// * moves the work queued on that worker (its LIFO slot, inbox, rings
     ///   and overflow) to a sibling that is not stuck, and wakes it, until
-    ///   the poll returns: no ready task waits for the long poll.
+    ///   the poll returns: no ready task waits for the long poll, except
+    ///   tasks with a deadline already in that worker's deadline heap,
+    ///   which is the worker's own (see `task::Builder::deadline`).
     ///
     /// Without a threshold no monitor thread runs and nothing is sampled.
     /// The poll loop's own cost is the same either way (it publishes which

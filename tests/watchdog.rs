@@ -111,51 +111,57 @@ fn work_queued_behind_a_blocking_poll_runs_on_a_sibling_while_it_blocks() {
         .build()
         .unwrap();
     let metrics = rt.metrics();
-    let (stuck_worker, completed_while_stuck, long_polls_while_stuck) = rt.block_on({
-        let metrics = metrics.clone();
-        async move {
-            task::Builder::new()
-                .name("blocks-its-worker")
-                .spawn(async move {
-                    let worker = my_worker(&metrics);
-                    let current = metrics.worker_current_task(worker).unwrap();
-                    assert_eq!(current.name.as_deref(), Some("blocks-its-worker"));
-                    assert_eq!(current.priority, Priority::Normal);
-                    // Counted from here: an earlier poll on a loaded
-                    // machine may have been descheduled past the threshold.
-                    let long_polls_before = metrics.worker_long_poll_count(worker);
-                    let completed = Arc::new(AtomicUsize::new(0));
-                    for _ in 0..QUEUED_BEHIND {
-                        let completed = completed.clone();
-                        smp_rt::spawn(async move {
-                            completed.fetch_add(1, SeqCst);
+    let (stuck_worker, completed_while_stuck, long_polls_while_stuck, depth_while_stuck) = rt
+        .block_on({
+            let metrics = metrics.clone();
+            async move {
+                task::Builder::new()
+                    .name("blocks-its-worker")
+                    .spawn(async move {
+                        let worker = my_worker(&metrics);
+                        let current = metrics.worker_current_task(worker).unwrap();
+                        assert_eq!(current.name.as_deref(), Some("blocks-its-worker"));
+                        assert_eq!(current.priority, Priority::Normal);
+                        // Counted from here: an earlier poll on a loaded
+                        // machine may have been descheduled past the threshold.
+                        let long_polls_before = metrics.worker_long_poll_count(worker);
+                        let completed = Arc::new(AtomicUsize::new(0));
+                        for _ in 0..QUEUED_BEHIND {
+                            let completed = completed.clone();
+                            smp_rt::spawn(async move {
+                                completed.fetch_add(1, SeqCst);
+                            });
+                        }
+                        // Blocking code in a poll: the worker is stuck here
+                        // until the others are done (or the deadline).
+                        block_until(|| {
+                            completed.load(SeqCst) == QUEUED_BEHIND
+                                && metrics.worker_long_poll_count(worker) > long_polls_before
                         });
-                    }
-                    // Blocking code in a poll: the worker is stuck here
-                    // until the others are done (or the deadline).
-                    block_until(|| {
-                        completed.load(SeqCst) == QUEUED_BEHIND
-                            && metrics.worker_long_poll_count(worker) > long_polls_before
-                    });
-                    // Still stuck for several more sampling intervals: the
-                    // poll is reported once, not at every sample.
-                    std::thread::sleep(threshold * 3);
-                    (
-                        worker,
-                        completed.load(SeqCst),
-                        metrics.worker_long_poll_count(worker) - long_polls_before,
-                    )
-                })
-                .unwrap()
-                .await
-                .unwrap()
-        }
-    });
+                        // Still stuck for several more sampling intervals: the
+                        // poll is reported once, not at every sample.
+                        std::thread::sleep(threshold * 3);
+                        (
+                            worker,
+                            completed.load(SeqCst),
+                            metrics.worker_long_poll_count(worker) - long_polls_before,
+                            metrics.worker_queue_depth(worker, Priority::Normal),
+                        )
+                    })
+                    .unwrap()
+                    .await
+                    .unwrap()
+            }
+        });
     assert_eq!(
         completed_while_stuck, QUEUED_BEHIND,
         "every task queued behind the blocking poll ran while it blocked"
     );
     assert_eq!(long_polls_while_stuck, 1, "one long poll, counted once");
+    assert_eq!(
+        depth_while_stuck, 0,
+        "the stuck worker's queue depth counts none of the tasks moved away"
+    );
     let warnings = warnings_naming("blocks-its-worker");
     assert_eq!(
         warnings.len(),

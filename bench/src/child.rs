@@ -3,6 +3,10 @@
 //! the other's figure. The runner and the criterion bench both start it;
 //! it is the program itself, re-executed with [`PARKED_CHILD`], and it
 //! answers with one line, `spawn_ns=N resident_bytes=N|none`.
+//!
+//! `parked_patterns` runs the same way, re-executed with
+//! [`PARKED_PATTERN_CHILD`] and the [`SpawnPattern`]'s name, and answers
+//! with the same line.
 
 use std::env;
 use std::io::Write as _;
@@ -10,11 +14,15 @@ use std::process::{self, ExitCode};
 use std::time::Duration;
 
 use crate::runtimes::{self, RuntimeKind};
-use crate::workloads::{self, Parked};
+use crate::workloads::{self, Parked, SpawnPattern};
 
 /// The hidden subcommand the program re-executes itself with, followed by
 /// `RUNTIME WORKERS COUNT`.
 pub const PARKED_CHILD: &str = "__parked-tasks-child";
+
+/// The hidden subcommand of a `parked_patterns` child, followed by
+/// `RUNTIME WORKERS COUNT PATTERN` (a [`SpawnPattern`]'s name).
+pub const PARKED_PATTERN_CHILD: &str = "__parked-pattern-child";
 
 /// The environment variable naming a command to start the child processes
 /// under (an emulator, when the program itself runs under one).
@@ -84,18 +92,50 @@ pub fn run_parked(
     workers: usize,
     count: usize,
 ) -> Result<Parked, String> {
+    let args = [
+        PARKED_CHILD.to_owned(),
+        kind.name().to_owned(),
+        workers.to_string(),
+        count.to_string(),
+    ];
+    run_child(command, &args, count)
+}
+
+/// Runs `parked_patterns` once for `pattern`: `count` tasks on a
+/// `kind` runtime of `workers` workers, in a child process started by
+/// `command`, as [`run_parked`] does.
+///
+/// # Errors
+///
+/// As [`run_parked`].
+pub fn run_parked_pattern(
+    command: &[String],
+    kind: RuntimeKind,
+    workers: usize,
+    count: usize,
+    pattern: SpawnPattern,
+) -> Result<Parked, String> {
+    let args = [
+        PARKED_PATTERN_CHILD.to_owned(),
+        kind.name().to_owned(),
+        workers.to_string(),
+        count.to_string(),
+        pattern.name().to_owned(),
+    ];
+    run_child(command, &args, count)
+}
+
+/// Runs `command` with `args` (the subcommand first) and parses its line,
+/// for a run of `count` tasks.
+fn run_child(command: &[String], args: &[String], count: usize) -> Result<Parked, String> {
     let shown = command.join(" ");
+    let subcommand = args.first().map_or("", String::as_str);
     let (program, leading) = command
         .split_first()
         .ok_or("no command to start the child process with")?;
     let output = process::Command::new(program)
         .args(leading)
-        .args([
-            PARKED_CHILD,
-            kind.name(),
-            &workers.to_string(),
-            &count.to_string(),
-        ])
+        .args(args)
         .output()
         .map_err(|err| format!("cannot start `{shown}`: {err}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -114,7 +154,7 @@ pub fn run_parked(
                 str::to_owned,
             );
         return Err(format!(
-            "the child process `{shown} {PARKED_CHILD} ...` failed ({}): {message}",
+            "the child process `{shown} {subcommand} ...` failed ({}): {message}",
             output.status,
         ));
     }
@@ -172,6 +212,34 @@ pub fn serve_parked(kind: RuntimeKind, workers: usize, count: usize) -> ExitCode
             parked
         }),
     };
+    answer(kind, parked)
+}
+
+/// The child's side of `parked_patterns`: one run of `pattern` in
+/// this process, printed as [`serve_parked`] prints its run.
+pub fn serve_parked_pattern(
+    kind: RuntimeKind,
+    workers: usize,
+    count: usize,
+    pattern: SpawnPattern,
+) -> ExitCode {
+    let parked = match kind {
+        RuntimeKind::SmpRt => runtimes::smp_rt(workers).map(|rt| {
+            let parked = workloads::smp_rt::parked_pattern(&rt, count, pattern);
+            std::mem::forget(rt);
+            parked
+        }),
+        RuntimeKind::Tokio => runtimes::tokio(workers).map(|rt| {
+            let parked = workloads::tokio::parked_pattern(&rt, count, pattern);
+            std::mem::forget(rt);
+            parked
+        }),
+    };
+    answer(kind, parked)
+}
+
+/// Prints a child's line and exits, or says why the runtime did not start.
+fn answer(kind: RuntimeKind, parked: std::io::Result<Parked>) -> ExitCode {
     match parked {
         Ok(parked) => {
             let bytes = parked
@@ -209,6 +277,29 @@ mod tests {
             "{err}"
         );
         assert!(err.contains(CHILD_RUNNER_ENV), "{err}");
+    }
+
+    #[test]
+    fn a_pattern_child_that_fails_is_an_error_naming_its_subcommand() {
+        let pattern = SpawnPattern::ALL[3];
+        let err = run_parked_pattern(&command(&["false"]), RuntimeKind::Tokio, 2, 10, pattern)
+            .unwrap_err();
+        assert!(
+            err.contains("`false __parked-pattern-child ...` failed"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_pattern_child_is_given_the_pattern_name() {
+        // `echo` prints its arguments back: the command line the child gets.
+        let pattern = SpawnPattern::ALL[5];
+        let err = run_parked_pattern(&command(&["echo"]), RuntimeKind::SmpRt, 2, 10, pattern)
+            .unwrap_err();
+        assert!(
+            err.contains("__parked-pattern-child smp_rt 2 10 outside-dropped-0b"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -3,10 +3,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::child::PARKED_CHILD;
+use crate::child::{PARKED_CHILD, PARKED_PATTERN_CHILD};
 use crate::runtimes::{self, RuntimeKind};
+use crate::stacks::{TONIC_CONNECTIONS, TONIC_IN_FLIGHT};
 use crate::workloads::{
-    HTTP_CONNECTIONS, HTTP_DURATION, HTTP_ROUNDS, LATENCY_SAMPLES, PARKED_TASKS, Workload,
+    HTTP_CONNECTIONS, HTTP_DURATION, HTTP_ROUNDS, LATENCY_SAMPLES, PARKED_TASKS, SpawnPattern,
+    Workload,
 };
 
 /// The usage text.
@@ -17,17 +19,29 @@ Runs every workload on smp_rt and on tokio (same worker count, interleaved
 runs) and prints a table of medians and ratios; writes report.svg, report.md
 and samples.csv.
 
+axum_hello and tonic_unary run one server source built twice, against tokio
+and against the tokio facade (compat/tokio, smp_rt underneath): the runner
+builds these programs with cargo first (printing the commands; minutes the
+first time), in its own profile, into $CARGO_TARGET_DIR or target/compat.
+
 options:
   --quick            a few seconds: 1 warm-up, 3 iterations, 100,000 parked
-                     tasks, 50 latency samples per run, 1 http_wrk round of
-                     2 s
+                     tasks (one run per parked_patterns pattern), 50
+                     latency samples per run, 1 http_wrk round of 2 s;
+                     without axum_hello and tonic_unary (name them in
+                     --only to run them)
   --iterations N     measured runs per workload and runtime (default 30)
   --warmup N         unmeasured runs first (default 3)
   --workers N        worker threads per runtime (default: available CPUs)
-  --wrk-rounds N     http_wrk rounds per runtime, alternating (default 3)
-  --wrk-duration S   seconds of load per http_wrk round (default 5)
+  --wrk-rounds N     rounds per runtime, alternating, of http_wrk,
+                     axum_hello and tonic_unary (default 3)
+  --wrk-duration S   seconds of load per round of those three (default 5)
   --wrk-connections N
-                     wrk connections in http_wrk (default 64)
+                     wrk connections in http_wrk and axum_hello (default 64)
+  --tonic-connections N
+                     HTTP/2 connections in tonic_unary (default 4)
+  --tonic-in-flight N
+                     calls kept in flight in tonic_unary (default 64)
   --out DIR          where the reports go (default target/smp_rt_bench)
   --only W[,W...]    run only these workloads (see --list)
   --list             list the workloads and exit
@@ -39,7 +53,8 @@ options:
 
 environment:
   SMP_RT_BENCH_CHILD_RUNNER
-                     a command the parked_tasks child processes are started
+                     a command the parked_tasks and parked_patterns
+                     child processes are started
                      under, for a runner that itself runs under an emulator:
                      SMP_RT_BENCH_CHILD_RUNNER=\"qemu-aarch64 -L /usr/aarch64-linux-gnu\"
 ";
@@ -70,6 +85,18 @@ pub enum Command {
         /// How many tasks to park.
         count: usize,
     },
+    /// Internal: run one pattern of `parked_patterns` once on one
+    /// runtime in this (child) process and print the result as one line.
+    ParkedPatternChild {
+        /// Which runtime.
+        runtime: RuntimeKind,
+        /// Its worker count.
+        workers: usize,
+        /// How many tasks to park.
+        count: usize,
+        /// How to spawn them.
+        pattern: SpawnPattern,
+    },
 }
 
 /// Settings of a run.
@@ -93,8 +120,12 @@ pub struct Options {
     pub wrk_rounds: usize,
     /// Length of the load in one `http_wrk` round, in whole seconds.
     pub wrk_duration: Duration,
-    /// wrk connections in `http_wrk`.
+    /// wrk connections in `http_wrk` and `axum_hello`.
     pub wrk_connections: usize,
+    /// HTTP/2 connections of the load generator in `tonic_unary`.
+    pub tonic_connections: usize,
+    /// Calls the load generator keeps in flight in `tonic_unary`.
+    pub tonic_in_flight: usize,
     /// Whether `--quick` was given.
     pub quick: bool,
 }
@@ -112,6 +143,8 @@ impl Default for Options {
             wrk_rounds: HTTP_ROUNDS,
             wrk_duration: HTTP_DURATION,
             wrk_connections: HTTP_CONNECTIONS,
+            tonic_connections: TONIC_CONNECTIONS,
+            tonic_in_flight: TONIC_IN_FLIGHT,
             quick: false,
         }
     }
@@ -126,6 +159,7 @@ impl Options {
             latency_samples: 50,
             wrk_rounds: 1,
             wrk_duration: Duration::from_secs(2),
+            workloads: Workload::ALL.into_iter().filter(|w| w.in_quick()).collect(),
             quick: true,
             ..Options::default()
         }
@@ -151,6 +185,9 @@ pub fn parse<S: AsRef<str>>(args: &[S]) -> Result<Command, String> {
     let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
     if args.first() == Some(&PARKED_CHILD) {
         return parse_child(&args[1..]);
+    }
+    if args.first() == Some(&PARKED_PATTERN_CHILD) {
+        return parse_pattern_child(&args[1..]);
     }
     if args.contains(&"--quick") {
         return parse_options(&args, Options::quick());
@@ -192,6 +229,8 @@ fn parse_options(args: &[&str], mut opts: Options) -> Result<Command, String> {
             "--wrk-rounds" => opts.wrk_rounds = positive(flag, value()?)?,
             "--wrk-duration" => opts.wrk_duration = seconds(flag, value()?)?,
             "--wrk-connections" => opts.wrk_connections = positive(flag, value()?)?,
+            "--tonic-connections" => opts.tonic_connections = positive(flag, value()?)?,
+            "--tonic-in-flight" => opts.tonic_in_flight = positive(flag, value()?)?,
             "--out" => {
                 let v = value()?;
                 if v.is_empty() {
@@ -223,6 +262,28 @@ fn parse_child(args: &[&str]) -> Result<Command, String> {
             .ok_or_else(|| format!("unknown runtime {runtime:?}"))?,
         workers: positive("workers", workers)?,
         count: positive("count", count)?,
+    })
+}
+
+fn parse_pattern_child(args: &[&str]) -> Result<Command, String> {
+    let [runtime, workers, count, pattern] = args else {
+        return Err(format!(
+            "{PARKED_PATTERN_CHILD} needs RUNTIME WORKERS COUNT PATTERN"
+        ));
+    };
+    let pattern = SpawnPattern::from_name(pattern).ok_or_else(|| {
+        let known: Vec<&str> = SpawnPattern::ALL.iter().map(|p| p.name()).collect();
+        format!(
+            "unknown spawn pattern {pattern:?}; known: {}",
+            known.join(", ")
+        )
+    })?;
+    Ok(Command::ParkedPatternChild {
+        runtime: RuntimeKind::from_name(runtime)
+            .ok_or_else(|| format!("unknown runtime {runtime:?}"))?,
+        workers: positive("workers", workers)?,
+        count: positive("count", count)?,
+        pattern,
     })
 }
 
@@ -287,6 +348,19 @@ mod tests {
             "--only",
             "ping_pong,yield_many",
         ]);
+        assert_eq!(
+            run(&[
+                "--only",
+                "combinator_sizes,parked_patterns,foreign_ping_pong,generic_yield"
+            ])
+            .workloads,
+            [
+                Workload::GenericYield,
+                Workload::ForeignPingPong,
+                Workload::ParkedPatterns,
+                Workload::CombinatorSizes
+            ]
+        );
         assert_eq!(o.iterations, 7);
         assert_eq!(o.warmup, 0);
         assert_eq!(o.out, PathBuf::from("/tmp/x"));
@@ -295,6 +369,15 @@ mod tests {
         assert!(q.quick);
         assert_eq!((q.iterations, q.parked_tasks), (5, 100_000));
         assert_eq!((q.wrk_rounds, q.wrk_duration.as_secs()), (1, 2));
+        assert!(q.workloads.contains(&Workload::HttpWrk));
+        for stack in [Workload::AxumHello, Workload::TonicUnary] {
+            assert!(!q.workloads.contains(&stack), "--quick runs {stack:?}");
+            assert!(Options::default().workloads.contains(&stack));
+        }
+        let s = run(&["--quick", "--only", "tonic_unary,axum_hello"]);
+        assert_eq!(s.workloads, [Workload::AxumHello, Workload::TonicUnary]);
+        let t = run(&["--tonic-connections", "2", "--tonic-in-flight=8"]);
+        assert_eq!((t.tonic_connections, t.tonic_in_flight), (2, 8));
         let w = run(&[
             "--wrk-rounds",
             "2",
@@ -339,6 +422,8 @@ mod tests {
             &["--wrk-duration", "500ms"],
             &["--wrk-rounds", "0"],
             &["--wrk-connections", "0"],
+            &["--tonic-connections", "0"],
+            &["--tonic-in-flight", "x"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
@@ -356,5 +441,39 @@ mod tests {
         );
         assert!(parse(&[PARKED_CHILD, "glommio", "2", "10"]).is_err());
         assert!(parse(&[PARKED_CHILD, "tokio"]).is_err());
+    }
+
+    #[test]
+    fn pattern_child() {
+        assert_eq!(
+            parse(&[
+                PARKED_PATTERN_CHILD,
+                "smp_rt",
+                "2",
+                "100",
+                "outside-kept-0b"
+            ]),
+            Ok(Command::ParkedPatternChild {
+                runtime: RuntimeKind::SmpRt,
+                workers: 2,
+                count: 100,
+                pattern: SpawnPattern {
+                    from: crate::workloads::SpawnFrom::Outside,
+                    keep_handles: true,
+                    future: crate::workloads::FutureSize::Zero,
+                },
+            })
+        );
+        let err = parse(&[
+            PARKED_PATTERN_CHILD,
+            "smp_rt",
+            "2",
+            "100",
+            "outside-kept-8b",
+        ])
+        .unwrap_err();
+        assert!(err.contains("unknown spawn pattern") && err.contains("inside-dropped-16b"));
+        assert!(parse(&[PARKED_PATTERN_CHILD, "smp_rt", "2", "100"]).is_err());
+        assert!(parse(&[PARKED_PATTERN_CHILD, "smp_rt", "0", "100", "inside-kept-0b"]).is_err());
     }
 }

@@ -20,15 +20,18 @@
 //! * [`sysinfo`]: CPU model, core count, resident memory, date;
 //! * [`report`]: the text table, `report.md`, `samples.csv` and the SVG
 //!   chart;
-//! * [`wrk`]: the `wrk` load generator of `http_wrk`, run as a child
-//!   process, and the parser of its output;
+//! * [`wrk`]: the `wrk` load generator of `http_wrk` and `axum_hello`,
+//!   run as a child process, and the parser of its output;
+//! * [`stacks`]: the real-stack workloads' programs (`axum_hello`,
+//!   `tonic_unary`), built by cargo against tokio and against the tokio
+//!   facade, started as child processes; the tonic load generator;
 //! * [`cli`]: the runner's arguments.
 //!
 //! Almost every figure is lower-is-better (time, nanoseconds per task,
 //! bytes per task, latency), so a ratio `smp_rt / tokio` below 1.0 means
-//! smp_rt did better. The exception is `http_wrk`'s throughput (requests
-//! per second), reported in a table of its own where a ratio above 1.0
-//! means smp_rt did better.
+//! smp_rt did better. The exception is the throughput of `http_wrk`,
+//! `axum_hello` and `tonic_unary` (requests per second), reported in a
+//! table of its own where a ratio above 1.0 means smp_rt did better.
 //!
 //! # Examples
 //!
@@ -49,6 +52,7 @@ pub mod cli;
 pub mod report;
 pub mod runtimes;
 pub mod soak;
+pub mod stacks;
 pub mod stats;
 pub mod sysinfo;
 pub mod workloads;

@@ -17,8 +17,10 @@ use smp_rt_bench::report::{Report, Row, Sample, Unit};
 use smp_rt_bench::runtimes::{self, RuntimeKind};
 use smp_rt_bench::stats::{self, Summary};
 use smp_rt_bench::sysinfo::SystemInfo;
-use smp_rt_bench::workloads::{self, Kind, PLANNED, Timed, Workload};
-use smp_rt_bench::{soak, wrk};
+use smp_rt_bench::workloads::{
+    self, Kind, PARKED_PATTERN_RUNS, PLANNED, SpawnPattern, Timed, Workload,
+};
+use smp_rt_bench::{soak, stacks, wrk};
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -47,6 +49,12 @@ fn main() -> ExitCode {
             workers,
             count,
         }) => child::serve_parked(runtime, workers, count),
+        Ok(Command::ParkedPatternChild {
+            runtime,
+            workers,
+            count,
+            pattern,
+        }) => child::serve_parked_pattern(runtime, workers, count, pattern),
         Ok(Command::Run(opts)) => match run(&opts) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
@@ -75,6 +83,8 @@ struct Results {
     notes: Vec<String>,
     /// The `wrk` command line and version of `http_wrk`, once it has run.
     wrk: Option<String>,
+    /// What each real-stack workload that ran served and how it was loaded.
+    stacks: Vec<String>,
 }
 
 fn run(opts: &Options) -> Result<(), String> {
@@ -82,8 +92,8 @@ fn run(opts: &Options) -> Result<(), String> {
         eprintln!("smp_rt_bench: warning: this is a debug build; use `cargo run --release`");
     }
     let system = SystemInfo::collect();
-    let repeated = if only_http(opts) {
-        format!(", {} wrk round(s) per runtime", opts.wrk_rounds)
+    let repeated = if only_rounds(opts) {
+        format!(", {} load round(s) per runtime", opts.wrk_rounds)
     } else {
         format!(
             ", {} warm-up + {} measured runs each",
@@ -99,13 +109,17 @@ fn run(opts: &Options) -> Result<(), String> {
     );
     let started = Instant::now();
     let mut results = Results::default();
+    let mut programs = None;
     for &workload in &opts.workloads {
         match (workload.kind(), workload.timed()) {
             (Kind::Time, Some(pair)) => timed(pair, opts, &mut results)?,
             (Kind::Parked, _) => parked(opts, &mut results)?,
+            (Kind::ParkedPatterns, _) => parked_patterns(opts, &mut results)?,
+            (Kind::Sizes, _) => combinator_sizes(&mut results),
             (Kind::Latency, _) => latency(opts, &mut results)?,
             (Kind::Http, _) => http(opts, &mut results)?,
             (Kind::DeadlineLateness, _) => deadline_lateness(opts, &mut results)?,
+            (Kind::Stack, _) => stack(workload, &mut programs, opts, &mut results)?,
             (Kind::Time, None) => unreachable!("{workload:?} is timed but not in TIMED"),
         }
     }
@@ -126,7 +140,7 @@ fn run(opts: &Options) -> Result<(), String> {
     let report = Report {
         system,
         workers: opts.workers,
-        method: method(opts, results.wrk.as_deref()),
+        method: method(opts, results.wrk.as_deref(), &results.stacks),
         rows: results.rows,
         samples: results.samples,
         latency: results.latency,
@@ -142,15 +156,17 @@ fn run(opts: &Options) -> Result<(), String> {
     Ok(())
 }
 
-/// Whether `http_wrk` is the only workload, the one that does not use
-/// `--iterations` and `--warmup`.
-fn only_http(opts: &Options) -> bool {
-    opts.workloads.iter().all(|w| w.kind() == Kind::Http)
+/// Whether every workload runs in load rounds (`http_wrk` and the
+/// real-stack ones), which do not use `--iterations` and `--warmup`.
+fn only_rounds(opts: &Options) -> bool {
+    opts.workloads
+        .iter()
+        .all(|w| matches!(w.kind(), Kind::Http | Kind::Stack))
 }
 
-fn method(opts: &Options, wrk: Option<&str>) -> String {
+fn method(opts: &Options, wrk: Option<&str>, stacks: &[String]) -> String {
     let mut parts = Vec::new();
-    if !only_http(opts) {
+    if !only_rounds(opts) {
         parts.push(format!(
             "{} measured runs after {} warm-up run(s) per workload, smp_rt and tokio alternating; medians",
             opts.iterations, opts.warmup
@@ -161,6 +177,17 @@ fn method(opts: &Options, wrk: Option<&str>) -> String {
             "parked_tasks: {} tasks, a fresh process per runtime and run",
             opts.parked_tasks
         ));
+    }
+    if opts.workloads.contains(&Workload::ParkedPatterns) {
+        parts.push(format!(
+            "parked_patterns: {} tasks, {} run(s) per pattern and runtime, each in a fresh \
+             process; medians",
+            opts.parked_tasks,
+            parked_pattern_runs(opts)
+        ));
+    }
+    if opts.workloads.contains(&Workload::CombinatorSizes) {
+        parts.push("combinator_sizes: type sizes computed once, not timed".to_owned());
     }
     if opts.workloads.contains(&Workload::PriorityLatency) {
         parts.push(format!(
@@ -180,6 +207,16 @@ fn method(opts: &Options, wrk: Option<&str>) -> String {
             "http_wrk: {} round(s) per runtime of {wrk}, a fresh runtime each, alternating; \
              medians of the rounds' figures",
             opts.wrk_rounds
+        ));
+    }
+    if !stacks.is_empty() {
+        parts.push(format!(
+            "{}; {} round(s) per runtime, alternating, a fresh server process each, \
+             the server built against the tokio facade (smp_rt) and against tokio from one source, \
+             {} workers; medians of the rounds' figures",
+            stacks.join("; "),
+            opts.wrk_rounds,
+            opts.workers
         ));
     }
     parts.join("; ")
@@ -316,6 +353,123 @@ fn parked(opts: &Options, results: &mut Results) -> Result<(), String> {
         tokio: stats::median(&bytes[1]),
     });
     Ok(())
+}
+
+/// Runs per spawn pattern and runtime of `parked_patterns`: one with
+/// `--quick`, else [`PARKED_PATTERN_RUNS`] or `--iterations` if fewer.
+fn parked_pattern_runs(opts: &Options) -> usize {
+    if opts.quick {
+        1
+    } else {
+        opts.iterations.min(PARKED_PATTERN_RUNS)
+    }
+}
+
+/// `parked_patterns`: every [`SpawnPattern`] on both runtimes, each
+/// run in a fresh child process; a row per pattern with the median bytes
+/// per task. `samples.csv` has each run's bytes per task and spawn time
+/// per task, with the pattern's name as the metric.
+fn parked_patterns(opts: &Options, results: &mut Results) -> Result<(), String> {
+    let name = Workload::ParkedPatterns.name();
+    let command = child::this_program()?;
+    let runs = parked_pattern_runs(opts);
+    for pattern in SpawnPattern::ALL {
+        let label = format!("{name} {}", pattern.name());
+        let mut bytes: [Vec<f64>; 2] = Default::default();
+        for run in 0..runs {
+            let tag = format!("{}/{runs}", run + 1);
+            let mut line = format!("{label:<35} {tag:>6}");
+            for (slot, kind) in RuntimeKind::ALL.into_iter().enumerate() {
+                let parked = match child::run_parked_pattern(
+                    &command,
+                    kind,
+                    opts.workers,
+                    opts.parked_tasks,
+                    pattern,
+                ) {
+                    Ok(parked) => parked,
+                    Err(err) => {
+                        line.push_str(&format!("  {} failed", kind.name()));
+                        eprintln!("smp_rt_bench: {label} on {}: {err}", kind.name());
+                        continue;
+                    }
+                };
+                let ns = parked.spawn_ns_per_task();
+                let per_task = parked.bytes_per_task();
+                results.samples.push(Sample {
+                    workload: name,
+                    metric: pattern.name(),
+                    runtime: kind,
+                    iteration: run,
+                    value: ns,
+                    unit: Unit::NanosPerTask,
+                });
+                if let Some(b) = per_task {
+                    bytes[slot].push(b);
+                    results.samples.push(Sample {
+                        workload: name,
+                        metric: pattern.name(),
+                        runtime: kind,
+                        iteration: run,
+                        value: b,
+                        unit: Unit::BytesPerTask,
+                    });
+                }
+                line.push_str(&format!(
+                    "  {} {:>10} {:>12}",
+                    kind.name(),
+                    per_task
+                        .map_or_else(|| "? B/task".to_owned(), |b| Unit::BytesPerTask.format(b)),
+                    Unit::NanosPerTask.format(ns),
+                ));
+            }
+            eprintln!("{line}");
+        }
+        results.rows.push(Row {
+            label,
+            unit: Unit::BytesPerTask,
+            smp_rt: stats::median(&bytes[0]),
+            tokio: stats::median(&bytes[1]),
+        });
+    }
+    Ok(())
+}
+
+/// `combinator_sizes`: the sizes of `join!`, `try_join!` and `select!`
+/// futures on both runtimes, a row each; computed, not timed.
+fn combinator_sizes(results: &mut Results) {
+    let name = Workload::CombinatorSizes.name();
+    let on_smp_rt = workloads::smp_rt::combinator_sizes().named();
+    let on_tokio = workloads::tokio::combinator_sizes().named();
+    for ((what, a), (_, b)) in on_smp_rt.into_iter().zip(on_tokio) {
+        eprintln!(
+            "{name:<24} {what:>12}  smp_rt {:>6}  tokio {:>6}",
+            Unit::Bytes.format(a as f64),
+            Unit::Bytes.format(b as f64)
+        );
+        for (kind, value) in [(RuntimeKind::SmpRt, a), (RuntimeKind::Tokio, b)] {
+            results.samples.push(Sample {
+                workload: name,
+                metric: what,
+                runtime: kind,
+                iteration: 0,
+                value: value as f64,
+                unit: Unit::Bytes,
+            });
+        }
+        results.rows.push(Row {
+            label: format!("{name} {what}"),
+            unit: Unit::Bytes,
+            smp_rt: Some(a as f64),
+            tokio: Some(b as f64),
+        });
+    }
+    results.notes.push(format!(
+        "{name}: the size of an `async` block holding only the macro over leaf futures of {} \
+         bytes each (an `async fn` awaiting futures-lite's `yield_now` once; `try_join!`'s \
+         return a `Result`), each runtime's own macro; computed in the runner, not timed.",
+        workloads::leaf_size()
+    ));
 }
 
 /// `priority_latency`: many samples per run, pooled.
@@ -463,11 +617,11 @@ fn deadline_lateness(opts: &Options, results: &mut Results) -> Result<(), String
     Ok(())
 }
 
-/// `http_wrk`: rounds of `wrk` against the hyper server, smp_rt and tokio
-/// alternating, each round on a fresh runtime that is dropped after it.
-fn http(opts: &Options, results: &mut Results) -> Result<(), String> {
-    let name = Workload::HttpWrk.name();
-    let Some(version) = wrk::version() else {
+/// Skips a `wrk` workload when `wrk` is missing: prints a line and adds a
+/// note. The installed wrk's version otherwise.
+fn wrk_or_skip(name: &str, results: &mut Results) -> Option<String> {
+    let version = wrk::version();
+    if version.is_none() {
         eprintln!(
             "smp_rt_bench: {name} skipped: `{}` is not installed (Debian: apt-get install wrk)",
             wrk::PROGRAM
@@ -476,8 +630,11 @@ fn http(opts: &Options, results: &mut Results) -> Result<(), String> {
             "{name} was skipped: `{}` is not installed.",
             wrk::PROGRAM
         ));
-        return Ok(());
-    };
+    }
+    version
+}
+
+fn wrk_load(opts: &Options) -> (wrk::Load, String) {
     let load = wrk::Load {
         connections: opts.wrk_connections,
         duration: opts.wrk_duration,
@@ -487,18 +644,150 @@ fn http(opts: &Options, results: &mut Results) -> Result<(), String> {
         wrk::PROGRAM,
         load.args_for_url("http://127.0.0.1:PORT/").join(" ")
     );
+    (load, command)
+}
+
+/// `http_wrk`: rounds of `wrk` against the hyper server, smp_rt and tokio
+/// alternating, each round on a fresh runtime that is dropped after it.
+fn http(opts: &Options, results: &mut Results) -> Result<(), String> {
+    let name = Workload::HttpWrk.name();
+    let Some(version) = wrk_or_skip(name, results) else {
+        return Ok(());
+    };
+    let (load, command) = wrk_load(opts);
     eprintln!(
         "smp_rt_bench: {name}: {version}; `{command}`, {} round(s) per runtime, about {} s",
         opts.wrk_rounds,
         opts.wrk_rounds * 2 * load.duration.as_secs() as usize
     );
+    rounds(
+        name,
+        opts,
+        results,
+        "wrk counted socket errors or non-2xx/3xx responses",
+        |kind| http_round(kind, opts, &load),
+    );
+    results.wrk = Some(format!("`{command}` ({version})"));
+    Ok(())
+}
+
+/// `axum_hello` and `tonic_unary`: rounds against the server program built
+/// on the facade and the one built on tokio, alternating, a fresh server
+/// process each round. The programs are built on first use; a build that
+/// fails fails the workload (the run goes on).
+fn stack(
+    workload: Workload,
+    programs: &mut Option<Result<stacks::Programs, String>>,
+    opts: &Options,
+    results: &mut Results,
+) -> Result<(), String> {
+    let name = workload.name();
+    let version = match workload {
+        Workload::AxumHello => match wrk_or_skip(name, results) {
+            Some(version) => Some(version),
+            None => return Ok(()),
+        },
+        _ => None,
+    };
+    let built = match programs.get_or_insert_with(stacks::build) {
+        Ok(built) => built.clone(),
+        Err(err) => {
+            eprintln!("smp_rt_bench: {name} failed: {err}");
+            results.notes.push(format!(
+                "{name} failed: its programs could not be built ({err})."
+            ));
+            return Ok(());
+        }
+    };
+    let seconds = opts.wrk_rounds * 2 * opts.wrk_duration.as_secs() as usize;
+    let on = "smp_rt: the server built against the tokio facade; tokio: the same source built against tokio";
+    match workload {
+        Workload::AxumHello => {
+            let version = version.unwrap_or_default();
+            let (load, command) = wrk_load(opts);
+            eprintln!(
+                "smp_rt_bench: {name}: {version}; `{command}`, {} round(s) per runtime, about {seconds} s ({on})",
+                opts.wrk_rounds,
+            );
+            rounds(
+                name,
+                opts,
+                results,
+                "wrk counted socket errors or non-2xx/3xx responses",
+                |kind| {
+                    let server = stacks::Server::start(
+                        built.server(stacks::Stack::Axum, kind),
+                        opts.workers,
+                    )?;
+                    let measured = wrk::run(&load, server.addr);
+                    server.stop()?;
+                    measured
+                },
+            );
+            results.stacks.push(format!(
+                "{name}: axum 0.8 `GET /` → `Hello, World!` under `{command}` ({version})"
+            ));
+        }
+        _ => {
+            let load = stacks::TonicLoad {
+                connections: opts.tonic_connections,
+                in_flight: opts.tonic_in_flight,
+                duration: opts.wrk_duration,
+            };
+            eprintln!(
+                "smp_rt_bench: {name}: a tonic client on tokio, {} connection(s), {} call(s) in flight, \
+                 {} s per round, {} round(s) per runtime, about {seconds} s ({on})",
+                load.connections,
+                load.in_flight,
+                load.duration.as_secs(),
+                opts.wrk_rounds,
+            );
+            rounds(
+                name,
+                opts,
+                results,
+                "calls failed or got another reply",
+                |kind| {
+                    let server = stacks::Server::start(
+                        built.server(stacks::Stack::Tonic, kind),
+                        opts.workers,
+                    )?;
+                    let measured = stacks::run_tonic_load(&built.tonic_load, &load, server.addr);
+                    server.stop()?;
+                    measured
+                },
+            );
+            results.stacks.push(format!(
+                "{name}: tonic 0.14 unary `SayHello` under a tonic client on tokio (one thread, \
+                 {} HTTP/2 connection(s), {} call(s) in flight, {} s)",
+                load.connections,
+                load.in_flight,
+                load.duration.as_secs()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `opts.wrk_rounds` rounds of `round` on each runtime, smp_rt then tokio
+/// in each round: a progress line per round, the figures of every round as
+/// samples, and rows of the medians of the rounds' p50, p99 and requests
+/// per second. `errors_are` says what a nonzero [`wrk::Measured::errors`]
+/// counted, for the note.
+fn rounds(
+    name: &'static str,
+    opts: &Options,
+    results: &mut Results,
+    errors_are: &str,
+    mut round: impl FnMut(RuntimeKind) -> Result<wrk::Measured, String>,
+) {
     let mut rounds: [Vec<wrk::Measured>; 2] = Default::default();
     let mut errors = [0u64; 2];
-    for round in 0..opts.wrk_rounds {
-        let tag = format!("{}/{}", round + 1, opts.wrk_rounds);
+    for index in 0..opts.wrk_rounds {
+        let tag = format!("{}/{}", index + 1, opts.wrk_rounds);
         let mut line = format!("{name:<24} {tag:>12}");
         for (slot, kind) in RuntimeKind::ALL.into_iter().enumerate() {
-            let m = match http_round(kind, opts, &load) {
+            let m = match round(kind) {
                 Ok(m) => m,
                 Err(err) => {
                     line.push_str(&format!("  {} failed", kind.name()));
@@ -530,7 +819,7 @@ fn http(opts: &Options, results: &mut Results) -> Result<(), String> {
                     workload: name,
                     metric,
                     runtime: kind,
-                    iteration: round,
+                    iteration: index,
                     value,
                     unit,
                 }));
@@ -559,12 +848,10 @@ fn http(opts: &Options, results: &mut Results) -> Result<(), String> {
     }
     if errors.iter().any(|&e| e > 0) {
         results.notes.push(format!(
-            "{name}: wrk counted socket errors or non-2xx/3xx responses: {} on smp_rt, {} on tokio.",
+            "{name}: {errors_are}: {} on smp_rt, {} on tokio.",
             errors[0], errors[1]
         ));
     }
-    results.wrk = Some(format!("`{command}` ({version})"));
-    Ok(())
 }
 
 /// One `http_wrk` round on `kind`: a fresh runtime, the server, one wrk run.

@@ -30,6 +30,8 @@ pub enum Unit {
     BytesPerTask,
     /// Requests per second; the only higher-is-better unit.
     RequestsPerSec,
+    /// Bytes: the size of a type (`combinator_sizes`).
+    Bytes,
 }
 
 impl Unit {
@@ -40,6 +42,7 @@ impl Unit {
             Unit::NanosPerTask => "ns/task",
             Unit::BytesPerTask => "bytes/task",
             Unit::RequestsPerSec => "req/s",
+            Unit::Bytes => "bytes",
         }
     }
 
@@ -66,6 +69,7 @@ impl Unit {
             Unit::NanosPerTask => format!("{value:.0} ns/task"),
             Unit::BytesPerTask => format!("{value:.0} B/task"),
             Unit::RequestsPerSec => format_rate(value),
+            Unit::Bytes => format!("{value:.0} B"),
         }
     }
 }
@@ -905,6 +909,28 @@ mod tests {
         assert_eq!(power_of_ten_nanos(4), "10 µs");
         assert_eq!(power_of_ten_nanos(8), "100 ms");
         assert_eq!(power_of_ten_nanos(10), "10 s");
+    }
+
+    #[test]
+    fn sizes_are_bytes_and_lower_is_better() {
+        let row = Row {
+            label: "combinator_sizes select!(3)".to_owned(),
+            unit: Unit::Bytes,
+            smp_rt: Some(96.0),
+            tokio: Some(48.0),
+        };
+        assert_eq!(Unit::Bytes.format(96.0), "96 B");
+        assert_eq!(Unit::Bytes.name(), "bytes");
+        assert_eq!(row.ratio(), Some(2.0));
+        assert_eq!(row.smp_rt_better(), Some(false));
+        let mut report = sample_report();
+        report.rows.push(row);
+        assert!(
+            report
+                .markdown()
+                .contains("| combinator_sizes select!(3) | 96 B | 48 B | 2.00 |")
+        );
+        assert!(!report.text().contains("throughput"));
     }
 
     #[test]

@@ -118,20 +118,33 @@ pub fn version() -> Option<String> {
 /// When wrk cannot be started, fails, overruns its duration by more than
 /// [`GRACE`] (it is then killed), or prints something unexpected.
 pub fn run(load: &Load, addr: SocketAddr) -> Result<Measured, String> {
-    let mut child = Command::new(PROGRAM)
-        .args(load.args(addr))
+    let mut command = Command::new(PROGRAM);
+    command.args(load.args(addr));
+    let stdout = output_within(&mut command, PROGRAM, load.duration + GRACE)?;
+    parse(&stdout)
+}
+
+/// Runs `command` (called `name` in messages) with stdin closed and returns
+/// what it printed on stdout.
+///
+/// # Errors
+///
+/// When it cannot be started, fails (the message ends with its last line of
+/// output), or is still running after `limit` (it is then killed).
+pub fn output_within(command: &mut Command, name: &str, limit: Duration) -> Result<String, String> {
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|err| format!("cannot start {PROGRAM}: {err}"))?;
+        .map_err(|err| format!("cannot start {name}: {err}"))?;
     let mut stdout = child.stdout.take().expect("stdout is piped");
     let mut stderr = child.stderr.take().expect("stderr is piped");
     let readers = (
         thread::spawn(move || read_all(&mut stdout)),
         thread::spawn(move || read_all(&mut stderr)),
     );
-    let deadline = Instant::now() + load.duration + GRACE;
+    let deadline = Instant::now() + limit;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
@@ -140,11 +153,11 @@ pub fn run(load: &Load, addr: SocketAddr) -> Result<Measured, String> {
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(format!(
-                    "{PROGRAM} did not finish within {} s; killed",
-                    (load.duration + GRACE).as_secs()
+                    "{name} did not finish within {} s; killed",
+                    limit.as_secs()
                 ));
             }
-            Err(err) => return Err(format!("cannot wait for {PROGRAM}: {err}")),
+            Err(err) => return Err(format!("cannot wait for {name}: {err}")),
         }
     };
     let stdout = readers.0.join().unwrap_or_default();
@@ -155,9 +168,9 @@ pub fn run(load: &Load, addr: SocketAddr) -> Result<Measured, String> {
             .chain(stdout.lines())
             .rfind(|line| !line.trim().is_empty())
             .unwrap_or("no message");
-        return Err(format!("{PROGRAM} failed ({status}): {}", message.trim()));
+        return Err(format!("{name} failed ({status}): {}", message.trim()));
     }
-    parse(&stdout)
+    Ok(stdout)
 }
 
 fn read_all(from: &mut impl io::Read) -> String {

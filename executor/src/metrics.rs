@@ -17,8 +17,8 @@ pub(crate) struct WorkerMetrics {
     pub(crate) busy_ns: AtomicU64,
     /// Polls that missed their task's deadline (see `scheduler::deadline`).
     pub(crate) deadline_misses: AtomicU64,
-    /// Tasks only the owner sees (its overflow list and deadline heap),
-    /// per priority.
+    /// Tasks only the owner sees (its deadline heaps), per priority. The
+    /// overflow, which the watchdog may empty, is read where it is.
     pub(crate) private: [AtomicUsize; 4],
     /// Looks through the siblings' queues for work, found or not.
     pub(crate) steal_attempts: AtomicU64,
@@ -230,7 +230,8 @@ impl RuntimeMetrics {
     pub fn worker_queue_depth(&self, worker: usize, priority: Priority) -> usize {
         let level = priority.index();
         let private = self.worker(worker).private[level].load(Relaxed);
-        self.shared.workers[worker].rings[level].len() + private
+        let remote = &self.shared.workers[worker];
+        remote.rings[level].len() + remote.overflow.len(priority) + private
     }
 
     /// Tasks pushed to worker `worker` from other threads that it has not

@@ -18,16 +18,36 @@
 //! | `ping_pong` | a task spawns [`PING_PONGS`] tasks; each sends a oneshot to a partner it spawned and awaits the reply |
 //! | `chained_spawn` | each task spawns the next, [`CHAIN_DEPTH`] deep |
 //!
-//! Two more are timed the same way:
+//! Two variants of them are timed the same way, with the wakes coming
+//! from code that is not the runtime's own (how most services wake their tasks, through
+//! hyper, h2, async-channel, event-listener and the like):
+//! * `foreign_ping_pong`: two tasks ping-pong over a pair of
+//!   `async_channel::bounded(1)` channels, [`FOREIGN_ROUND_TRIPS`] round
+//!   trips; every wake is async-channel's, through the waker it stored;
+//! * `generic_yield`: [`YIELD_TASKS`] tasks each await futures-lite's
+//!   `future::yield_now` [`YIELD_COUNT`] times (it calls
+//!   `cx.waker().wake_by_ref()` and returns `Pending` once), the counts of
+//!   `yield_many`.
+//!
+//! Two more are timed the same way too:
 //! * `timers`: a task arms [`TIMERS`] sleeps (each polled once) and then
 //!   drops them all, cancelling them;
 //! * `tcp_echo`: an echo server and [`TCP_ECHO_CONNECTIONS`] clients on the
 //!   same runtime, over loopback, each client making
 //!   [`TCP_ECHO_ROUND_TRIPS`] round trips of [`TCP_ECHO_MESSAGE`] bytes.
 //!
-//! Three more measure what the reference set does not:
+//! These measure what the reference set does not:
 //! * `parked_tasks`: [`PARKED_TASKS`] tasks that wait forever; the spawn
 //!   cost per task and the resident memory per task ([`Parked`]);
+//! * `parked_patterns`: the same memory per parked task in each
+//!   [`SpawnPattern`]: spawned inside the runtime or from a plain thread
+//!   outside it through a `Handle`, with the `JoinHandle`s kept or
+//!   dropped, with a 16-byte or a 0-byte future ([`ParkedFuture`]); one
+//!   fresh child process per pattern, runtime and run;
+//! * `combinator_sizes`: not timed; the size in bytes of a `join!` (2 and
+//!   3 branches), `try_join!` (2, 3) and `select!` (2, 3) future over the
+//!   same leaf futures ([`leaf`], [`try_leaf`]), smp_rt's macros against
+//!   tokio's ([`CombinatorSizes`]);
 //! * `priority_latency`: every worker busy with `Normal` CPU-bound tasks
 //!   that only charge the budget, a `High` task (plain task on tokio, which
 //!   has no priorities) is woken from outside, [`LATENCY_SAMPLES`] times,
@@ -48,6 +68,17 @@
 //!   latency percentiles. Each runtime module has `http_server`, which
 //!   serves while a closure (the runner's `wrk` call) runs and then stops.
 //!
+//! Two run real tokio-ecosystem stacks, each built twice from one source,
+//! against real tokio and against the tokio facade (`compat/tokio`, smp_rt
+//! underneath), as separate programs ([`crate::stacks`]), in rounds like
+//! `http_wrk`; they are not part of `--quick`:
+//! * `axum_hello`: an axum router answering `GET /` with `Hello, World!`,
+//!   loaded by `wrk` as in `http_wrk`;
+//! * `tonic_unary`: a tonic server of one unary RPC, loaded by a tonic
+//!   client built on real tokio (the same for both servers) that keeps a
+//!   fixed number of calls in flight; requests per second and the
+//!   percentiles of the calls' latencies.
+//!
 //! # Adding a workload
 //!
 //! The list is [`Workload`]. A new workload gets a variant there (with its
@@ -61,6 +92,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::task::{Context, Poll};
 use std::thread;
@@ -81,10 +113,17 @@ pub const YIELD_TASKS: usize = 200;
 pub const YIELD_COUNT: usize = 1_000;
 /// Ping-pong pairs in `ping_pong`.
 pub const PING_PONGS: usize = 1_000;
+/// Round trips of the one pair of tasks in `foreign_ping_pong`.
+pub const FOREIGN_ROUND_TRIPS: usize = 10_000;
 /// Length of the spawn chain in `chained_spawn`.
 pub const CHAIN_DEPTH: usize = 1_000;
 /// Tasks parked by `parked_tasks` in a full run.
 pub const PARKED_TASKS: usize = 1_000_000;
+/// Runs per spawn pattern and runtime of `parked_patterns` in a full
+/// run (at most `--iterations`; one with `--quick`). Memory per task
+/// varies little from run to run; eight patterns × two runtimes of
+/// [`PARKED_TASKS`] tasks each are what takes the time.
+pub const PARKED_PATTERN_RUNS: usize = 3;
 /// Wake-to-run samples per `priority_latency` run.
 pub const LATENCY_SAMPLES: usize = 200;
 /// Background tasks per worker in `spawn_many_remote_busy` and `priority_latency`.
@@ -121,8 +160,13 @@ pub enum Workload {
     SpawnManyRemoteBusy,
     /// [`YIELD_TASKS`] tasks × [`YIELD_COUNT`] `yield_now`.
     YieldMany,
+    /// As `YieldMany`, through futures-lite's generic `yield_now`.
+    GenericYield,
     /// [`PING_PONGS`] oneshot round trips between task pairs.
     PingPong,
+    /// [`FOREIGN_ROUND_TRIPS`] round trips between two tasks over
+    /// async-channel's bounded channels.
+    ForeignPingPong,
     /// A chain of [`CHAIN_DEPTH`] spawns.
     ChainedSpawn,
     /// [`TIMERS`] sleeps armed, then cancelled.
@@ -131,6 +175,10 @@ pub enum Workload {
     TcpEcho,
     /// [`PARKED_TASKS`] tasks waiting forever: spawn cost and memory per task.
     ParkedTasks,
+    /// Memory per parked task in each [`SpawnPattern`].
+    ParkedPatterns,
+    /// Sizes of `join!`, `try_join!` and `select!` futures (not timed).
+    CombinatorSizes,
     /// Wake-to-run latency of a `High` task on saturated workers.
     PriorityLatency,
     /// A hyper HTTP/1.1 server under `wrk`: requests per second, latency.
@@ -138,6 +186,12 @@ pub enum Workload {
     /// Lateness of periodic tasks on saturated workers, with and without
     /// deadlines (smp_rt only).
     DeadlineLateness,
+    /// axum's `Hello, World!` under `wrk`, built against tokio and against
+    /// the facade.
+    AxumHello,
+    /// A tonic unary RPC under a tonic load generator, built against tokio
+    /// and against the facade.
+    TonicUnary,
 }
 
 /// How a workload reports, which decides how the runner repeats it and
@@ -149,6 +203,13 @@ pub enum Kind {
     /// Spawn time and memory per task, measured in a fresh child process
     /// per runtime and run.
     Parked,
+    /// Memory per task in each [`SpawnPattern`], a fresh child process per
+    /// pattern, runtime and run; the table shows the median run of each
+    /// pattern.
+    ParkedPatterns,
+    /// Sizes of types, computed in the runner's process: fixed numbers,
+    /// not repeated.
+    Sizes,
     /// Many latency samples per run; the table shows percentiles of all of
     /// them together.
     Latency,
@@ -160,23 +221,34 @@ pub enum Kind {
     /// report shows percentiles of each in its notes (tokio has no
     /// deadlines to compare with).
     DeadlineLateness,
+    /// A real tokio-ecosystem server built twice (against tokio, against
+    /// the facade) as separate programs, loaded for a fixed time, in
+    /// rounds; reported as [`Kind::Http`]. Not part of `--quick`: the
+    /// programs are built by cargo on first use.
+    Stack,
 }
 
 impl Workload {
     /// Every workload, in run order.
-    pub const ALL: [Workload; 12] = [
+    pub const ALL: [Workload; 18] = [
         Workload::SpawnManyLocal,
         Workload::SpawnManyRemoteIdle,
         Workload::SpawnManyRemoteBusy,
         Workload::YieldMany,
+        Workload::GenericYield,
         Workload::PingPong,
+        Workload::ForeignPingPong,
         Workload::ChainedSpawn,
         Workload::Timers,
         Workload::TcpEcho,
         Workload::ParkedTasks,
+        Workload::ParkedPatterns,
+        Workload::CombinatorSizes,
         Workload::PriorityLatency,
         Workload::HttpWrk,
         Workload::DeadlineLateness,
+        Workload::AxumHello,
+        Workload::TonicUnary,
     ];
 
     /// The workload's name, as used on the command line and in reports.
@@ -186,14 +258,20 @@ impl Workload {
             Workload::SpawnManyRemoteIdle => "spawn_many_remote_idle",
             Workload::SpawnManyRemoteBusy => "spawn_many_remote_busy",
             Workload::YieldMany => "yield_many",
+            Workload::GenericYield => "generic_yield",
             Workload::PingPong => "ping_pong",
+            Workload::ForeignPingPong => "foreign_ping_pong",
             Workload::ChainedSpawn => "chained_spawn",
             Workload::Timers => "timers",
             Workload::TcpEcho => "tcp_echo",
             Workload::ParkedTasks => "parked_tasks",
+            Workload::ParkedPatterns => "parked_patterns",
+            Workload::CombinatorSizes => "combinator_sizes",
             Workload::PriorityLatency => "priority_latency",
             Workload::HttpWrk => "http_wrk",
             Workload::DeadlineLateness => "deadline_lateness",
+            Workload::AxumHello => "axum_hello",
+            Workload::TonicUnary => "tonic_unary",
         }
     }
 
@@ -206,11 +284,20 @@ impl Workload {
     pub fn kind(self) -> Kind {
         match self {
             Workload::ParkedTasks => Kind::Parked,
+            Workload::ParkedPatterns => Kind::ParkedPatterns,
+            Workload::CombinatorSizes => Kind::Sizes,
             Workload::PriorityLatency => Kind::Latency,
             Workload::HttpWrk => Kind::Http,
             Workload::DeadlineLateness => Kind::DeadlineLateness,
+            Workload::AxumHello | Workload::TonicUnary => Kind::Stack,
             _ => Kind::Time,
         }
+    }
+
+    /// Whether `--quick` runs it: every workload but the real-stack ones
+    /// ([`Kind::Stack`]), whose programs take minutes to build.
+    pub fn in_quick(self) -> bool {
+        self.kind() != Kind::Stack
     }
 
     /// The pair of functions of a timed workload, if it is one of
@@ -263,8 +350,9 @@ pub struct Timed {
     pub tokio: fn(&::tokio::runtime::Runtime) -> Duration,
 }
 
-/// The timed workloads, in run order: tokio's reference set, then
-/// `timers` and `tcp_echo`.
+/// The timed workloads, in run order: tokio's reference set, with
+/// `generic_yield` and `foreign_ping_pong` beside the workloads they vary,
+/// then `timers` and `tcp_echo`.
 pub const TIMED: &[Timed] = &[
     Timed {
         workload: Workload::SpawnManyLocal,
@@ -287,9 +375,19 @@ pub const TIMED: &[Timed] = &[
         tokio: tokio::yield_many,
     },
     Timed {
+        workload: Workload::GenericYield,
+        smp_rt: smp_rt::generic_yield,
+        tokio: tokio::generic_yield,
+    },
+    Timed {
         workload: Workload::PingPong,
         smp_rt: smp_rt::ping_pong,
         tokio: tokio::ping_pong,
+    },
+    Timed {
+        workload: Workload::ForeignPingPong,
+        smp_rt: smp_rt::foreign_ping_pong,
+        tokio: tokio::foreign_ping_pong,
     },
     Timed {
         workload: Workload::ChainedSpawn,
@@ -331,6 +429,241 @@ impl Parked {
         self.resident_bytes
             .map(|b| b as f64 / self.count.max(1) as f64)
     }
+}
+
+/// Where the tasks of a [`SpawnPattern`] are spawned from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpawnFrom {
+    /// From a task of the runtime (`spawn`).
+    Inside,
+    /// From a plain thread outside the runtime, through a clone of the
+    /// runtime's `Handle` (`Handle::spawn`).
+    Outside,
+}
+
+/// The size of the future of a [`SpawnPattern`]'s tasks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FutureSize {
+    /// A 16-byte future, [`ParkedFuture<16>`].
+    Sixteen,
+    /// A zero-sized future, [`ParkedFuture<0>`].
+    Zero,
+}
+
+impl FutureSize {
+    /// The size in bytes.
+    pub const fn bytes(self) -> usize {
+        match self {
+            FutureSize::Sixteen => 16,
+            FutureSize::Zero => 0,
+        }
+    }
+}
+
+/// How one `parked_patterns` run spawns its tasks: from where, whether
+/// the `JoinHandle`s are kept, and how big the future is.
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt_bench::workloads::SpawnPattern;
+///
+/// for pattern in SpawnPattern::ALL {
+///     assert_eq!(SpawnPattern::from_name(pattern.name()), Some(pattern));
+/// }
+/// assert_eq!(SpawnPattern::ALL[0].name(), "inside-dropped-16b");
+/// assert_eq!(SpawnPattern::from_name("sideways-kept-16b"), None);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpawnPattern {
+    /// Where the tasks are spawned from.
+    pub from: SpawnFrom,
+    /// Whether every `JoinHandle` is kept (in a `Vec` allocated for them,
+    /// whose bytes count) rather than dropped at once.
+    pub keep_handles: bool,
+    /// The size of each task's future ([`ParkedFuture`]).
+    pub future: FutureSize,
+}
+
+impl SpawnPattern {
+    /// Every pattern, in run order; the first is the one of `parked_tasks`
+    /// (spawned inside, handles dropped, a 16-byte future).
+    pub const ALL: [SpawnPattern; 8] = {
+        let mut all = [SpawnPattern {
+            from: SpawnFrom::Inside,
+            keep_handles: false,
+            future: FutureSize::Sixteen,
+        }; 8];
+        let mut i = 0;
+        while i < 8 {
+            all[i] = SpawnPattern {
+                from: if i & 4 == 0 {
+                    SpawnFrom::Inside
+                } else {
+                    SpawnFrom::Outside
+                },
+                keep_handles: i & 2 != 0,
+                future: if i & 1 == 0 {
+                    FutureSize::Sixteen
+                } else {
+                    FutureSize::Zero
+                },
+            };
+            i += 1;
+        }
+        all
+    };
+
+    /// The pattern's name, as in the child process's arguments, the
+    /// report's rows and `samples.csv`:
+    /// `inside|outside`-`kept|dropped`-`16b|0b`.
+    pub fn name(self) -> &'static str {
+        use FutureSize::{Sixteen, Zero};
+        use SpawnFrom::{Inside, Outside};
+        match (self.from, self.keep_handles, self.future) {
+            (Inside, false, Sixteen) => "inside-dropped-16b",
+            (Inside, false, Zero) => "inside-dropped-0b",
+            (Inside, true, Sixteen) => "inside-kept-16b",
+            (Inside, true, Zero) => "inside-kept-0b",
+            (Outside, false, Sixteen) => "outside-dropped-16b",
+            (Outside, false, Zero) => "outside-dropped-0b",
+            (Outside, true, Sixteen) => "outside-kept-16b",
+            (Outside, true, Zero) => "outside-kept-0b",
+        }
+    }
+
+    /// The pattern called `name`.
+    pub fn from_name(name: &str) -> Option<SpawnPattern> {
+        SpawnPattern::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+/// Polls of every [`ParkedFuture`] in this process.
+static PARKED_POLLS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many times [`ParkedFuture`]s have been polled in this process.
+pub fn parked_polls() -> usize {
+    // Relaxed: a count that only grows, read to see whether every task has
+    // had its first poll; it orders nothing else.
+    PARKED_POLLS.load(Ordering::Relaxed)
+}
+
+/// The future of `parked_patterns`' tasks: `BYTES` bytes of payload
+/// and nothing else (so `size_of::<ParkedFuture<BYTES>>() == BYTES`); each
+/// poll counts itself in [`parked_polls`] and returns `Pending`, and
+/// nothing ever wakes it.
+#[derive(Clone, Copy, Debug)]
+pub struct ParkedFuture<const BYTES: usize> {
+    payload: [u8; BYTES],
+}
+
+impl<const BYTES: usize> ParkedFuture<BYTES> {
+    /// A future of `BYTES` zero bytes.
+    pub const fn new() -> ParkedFuture<BYTES> {
+        ParkedFuture {
+            payload: [0; BYTES],
+        }
+    }
+}
+
+impl<const BYTES: usize> Default for ParkedFuture<BYTES> {
+    fn default() -> ParkedFuture<BYTES> {
+        ParkedFuture::new()
+    }
+}
+
+impl<const BYTES: usize> Future for ParkedFuture<BYTES> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+        std::hint::black_box(&self.payload);
+        // Relaxed: see `parked_polls`.
+        PARKED_POLLS.fetch_add(1, Ordering::Relaxed);
+        Poll::Pending
+    }
+}
+
+/// Waits until [`parked_polls`] reaches `target`, sleeping a millisecond at
+/// a time; panics naming `what` after [`STUCK_AFTER`] without progress.
+fn wait_for_polls(target: usize, what: &str) {
+    let mut last = parked_polls();
+    let mut progress_at = Instant::now();
+    while last < target {
+        thread::sleep(Duration::from_millis(1));
+        let now = parked_polls();
+        if now != last {
+            last = now;
+            progress_at = Instant::now();
+        } else if progress_at.elapsed() > STUCK_AFTER {
+            panic!(
+                "{what}: {} of {target} first polls after {} s without progress",
+                now,
+                STUCK_AFTER.as_secs()
+            );
+        }
+    }
+}
+
+/// The leaf future of `combinator_sizes`: yields once (futures-lite's
+/// `yield_now`), then returns `value`.
+pub async fn leaf(value: u64) -> u64 {
+    futures_lite::future::yield_now().await;
+    value
+}
+
+/// The error of [`try_leaf`], which never returns it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeafError;
+
+/// The leaf future of `combinator_sizes`' `try_join!`: [`leaf`] with a
+/// `Result`.
+pub async fn try_leaf(value: u64) -> Result<u64, LeafError> {
+    futures_lite::future::yield_now().await;
+    Ok(value)
+}
+
+/// What `combinator_sizes` reports for one runtime's macros: the size in
+/// bytes of an `async` block whose only content is the macro over
+/// [`leaf`]s (or [`try_leaf`]s), which is the macro's future plus the
+/// block's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CombinatorSizes {
+    /// `join!` of 2 leaves.
+    pub join2: usize,
+    /// `join!` of 3 leaves.
+    pub join3: usize,
+    /// `try_join!` of 2 leaves.
+    pub try_join2: usize,
+    /// `try_join!` of 3 leaves.
+    pub try_join3: usize,
+    /// `select!` of 2 branches.
+    pub select2: usize,
+    /// `select!` of 3 branches.
+    pub select3: usize,
+}
+
+impl CombinatorSizes {
+    /// Each size with its name, in report order.
+    pub fn named(&self) -> [(&'static str, usize); 6] {
+        [
+            ("join!(2)", self.join2),
+            ("join!(3)", self.join3),
+            ("try_join!(2)", self.try_join2),
+            ("try_join!(3)", self.try_join3),
+            ("select!(2)", self.select2),
+            ("select!(3)", self.select3),
+        ]
+    }
+}
+
+/// The size in bytes of the future [`leaf`] returns.
+pub fn leaf_size() -> usize {
+    std::mem::size_of_val(&leaf(0))
+}
+
+/// The size of `future`'s type, in bytes; `future` is dropped unpolled.
+fn future_size<F: Future>(future: F) -> usize {
+    std::mem::size_of_val(&future)
 }
 
 /// A loop body that keeps a CPU busy for roughly a tenth of a microsecond
@@ -480,6 +813,63 @@ mod tests {
             assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
             assert!(response.ends_with("\r\n\r\nHello, World!"), "{response}");
         }
+    }
+
+    #[test]
+    fn parked_futures_have_the_sizes_the_patterns_name() {
+        assert_eq!(std::mem::size_of::<ParkedFuture<16>>(), 16);
+        assert_eq!(std::mem::size_of::<ParkedFuture<0>>(), 0);
+        assert_eq!(FutureSize::Sixteen.bytes(), 16);
+        assert_eq!(FutureSize::Zero.bytes(), 0);
+        let names: Vec<&str> = SpawnPattern::ALL.iter().map(|p| p.name()).collect();
+        for from in ["inside", "outside"] {
+            for handles in ["kept", "dropped"] {
+                for bytes in ["16b", "0b"] {
+                    let name = format!("{from}-{handles}-{bytes}");
+                    assert_eq!(names.iter().filter(|n| **n == name).count(), 1, "{name}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn parked_patterns_park_every_task_on_both_runtimes() {
+        for pattern in SpawnPattern::ALL {
+            let rt = crate::runtimes::smp_rt(2).unwrap();
+            let parked = smp_rt::parked_pattern(&rt, 100, pattern);
+            assert_eq!(parked.count, 100, "{pattern:?}");
+            drop(rt);
+            let rt = crate::runtimes::tokio(2).unwrap();
+            let parked = tokio::parked_pattern(&rt, 100, pattern);
+            assert_eq!(parked.count, 100, "{pattern:?}");
+        }
+    }
+
+    #[test]
+    fn combinator_sizes_are_those_of_futures_over_the_leaves() {
+        let leaf = leaf_size();
+        assert!(leaf > 0);
+        for sizes in [smp_rt::combinator_sizes(), tokio::combinator_sizes()] {
+            let named = sizes.named();
+            for (name, size) in named {
+                assert!(size >= 2 * leaf, "{name}: {size} B, leaf {leaf} B");
+            }
+            // A third branch stores a third leaf (or its output).
+            assert!(sizes.join3 > sizes.join2, "{sizes:?}");
+            assert!(sizes.try_join3 > sizes.try_join2, "{sizes:?}");
+            assert!(sizes.select3 > sizes.select2, "{sizes:?}");
+        }
+    }
+
+    #[test]
+    fn foreign_wake_workloads_complete_on_both_runtimes() {
+        let rt = crate::runtimes::smp_rt(2).unwrap();
+        smp_rt::foreign_ping_pong(&rt);
+        smp_rt::generic_yield(&rt);
+        drop(rt);
+        let rt = crate::runtimes::tokio(2).unwrap();
+        tokio::foreign_ping_pong(&rt);
+        tokio::generic_yield(&rt);
     }
 
     #[test]

@@ -25,6 +25,10 @@ use super::{
     TCP_ECHO_ROUND_TRIPS, TIMERS, WakeProbe, YIELD_COUNT, YIELD_TASKS, hello, pause_before_sample,
     spin_work, wait,
 };
+use super::{
+    CombinatorSizes, FOREIGN_ROUND_TRIPS, FutureSize, ParkedFuture, SpawnFrom, SpawnPattern,
+    future_size, leaf, parked_polls, try_leaf, wait_for_polls,
+};
 use crate::sysinfo::resident_bytes;
 
 /// A countdown whose last decrement sends on a `std` channel.
@@ -130,6 +134,23 @@ pub fn yield_many(rt: &Runtime) -> Duration {
     start.elapsed()
 }
 
+/// `generic_yield`: [`YIELD_TASKS`] tasks each await futures-lite's
+/// `future::yield_now` [`YIELD_COUNT`] times; it wakes the task through
+/// `cx.waker().wake_by_ref()` and returns `Pending` once.
+pub fn generic_yield(rt: &Runtime) -> Duration {
+    let mut handles = Vec::with_capacity(YIELD_TASKS);
+    let start = Instant::now();
+    for _ in 0..YIELD_TASKS {
+        handles.push(rt.spawn(async {
+            for _ in 0..YIELD_COUNT {
+                futures_lite::future::yield_now().await;
+            }
+        }));
+    }
+    join_all(rt, handles);
+    start.elapsed()
+}
+
 /// `ping_pong`: a task spawns [`PING_PONGS`] tasks; each makes two
 /// oneshots, spawns a partner that awaits the first and answers on the
 /// second, sends, and awaits the answer. The last to finish signals.
@@ -153,6 +174,31 @@ pub fn ping_pong(rt: &Runtime) -> Duration {
         }
     });
     wait(&done, "ping_pong");
+    start.elapsed()
+}
+
+/// `foreign_ping_pong`: two tasks ping-pong over a pair of
+/// `async_channel::bounded(1)` channels, [`FOREIGN_ROUND_TRIPS`] round
+/// trips: one sends a number and awaits its echo, the other echoes until
+/// the first channel closes. Every wake comes from async-channel, through
+/// the waker it stored.
+pub fn foreign_ping_pong(rt: &Runtime) -> Duration {
+    let (ping_tx, ping_rx) = async_channel::bounded::<usize>(1);
+    let (pong_tx, pong_rx) = async_channel::bounded::<usize>(1);
+    let start = Instant::now();
+    let echo = rt.spawn(async move {
+        while let Ok(n) = ping_rx.recv().await {
+            pong_tx.send(n).await.expect("foreign_ping_pong: pong");
+        }
+    });
+    let ping = rt.spawn(async move {
+        for i in 0..FOREIGN_ROUND_TRIPS {
+            ping_tx.send(i).await.expect("foreign_ping_pong: ping");
+            let n = pong_rx.recv().await.expect("foreign_ping_pong: pong");
+            assert_eq!(n, i, "foreign_ping_pong: wrong echo");
+        }
+    });
+    join_all(rt, vec![ping, echo]);
     start.elapsed()
 }
 
@@ -328,6 +374,98 @@ pub fn parked_tasks(rt: &Runtime, count: usize) -> Parked {
         count,
         spawn,
         resident_bytes: before.zip(after).map(|(b, a)| a as i64 - b as i64),
+    }
+}
+
+/// `parked_patterns`, one pattern: `count` tasks, each a
+/// [`ParkedFuture`] of `pattern.future`'s size that is polled once and
+/// never woken, spawned from inside the runtime (a task calling
+/// `smp_rt::spawn`) or from a plain thread outside it (`Handle::spawn` on
+/// a clone of the runtime's handle), with their `JoinHandle`s dropped at
+/// once or kept in a `Vec` made for them. Once every task has been polled,
+/// the resident memory grown since before the first spawn is read (the
+/// kept handles are still held). The tasks stay parked until `rt` is
+/// dropped; run it in a process of its own for a clean memory figure.
+pub fn parked_pattern(rt: &Runtime, count: usize, pattern: SpawnPattern) -> Parked {
+    match pattern.future {
+        FutureSize::Sixteen => park(rt, count, pattern, ParkedFuture::<16>::new),
+        FutureSize::Zero => park(rt, count, pattern, ParkedFuture::<0>::new),
+    }
+}
+
+/// Spawns `count` tasks of `make()` as `pattern` says and measures them.
+fn park<F>(rt: &Runtime, count: usize, pattern: SpawnPattern, make: fn() -> F) -> Parked
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    rt.block_on(rt.spawn(async {})).expect("warm-up task");
+    let polled_before = parked_polls();
+    let before = resident_bytes();
+    let keep = pattern.keep_handles;
+    let (spawn, kept) = match pattern.from {
+        SpawnFrom::Inside => rt
+            .block_on(rt.spawn(async move { spawn_all(count, keep, make, ::smp_rt::spawn) }))
+            .expect("parked_patterns: the spawning task failed"),
+        SpawnFrom::Outside => {
+            let handle = rt.handle().clone();
+            thread::spawn(move || spawn_all(count, keep, make, |f| handle.spawn(f)))
+                .join()
+                .expect("parked_patterns: the spawning thread failed")
+        }
+    };
+    wait_for_polls(polled_before + count, "parked_patterns");
+    let after = resident_bytes();
+    drop(kept);
+    Parked {
+        count,
+        spawn,
+        resident_bytes: before.zip(after).map(|(b, a)| a as i64 - b as i64),
+    }
+}
+
+/// Spawns `count` futures made by `make` with `spawn`; the time it took,
+/// and the handles if `keep`.
+fn spawn_all<F>(
+    count: usize,
+    keep: bool,
+    make: fn() -> F,
+    spawn: impl Fn(F) -> JoinHandle<()>,
+) -> (Duration, Vec<JoinHandle<()>>) {
+    let start = Instant::now();
+    let mut kept = Vec::with_capacity(if keep { count } else { 0 });
+    for _ in 0..count {
+        let handle = spawn(make());
+        if keep {
+            kept.push(handle);
+        }
+    }
+    (start.elapsed(), kept)
+}
+
+/// `combinator_sizes`: the size of an `async` block holding only
+/// `smp_rt::join!`, `try_join!` or `select!` over [`leaf`]s ([`try_leaf`]s
+/// for `try_join!`), with 2 and 3 branches. The blocks are never polled.
+pub fn combinator_sizes() -> CombinatorSizes {
+    CombinatorSizes {
+        join2: future_size(async { ::smp_rt::join!(leaf(1), leaf(2)) }),
+        join3: future_size(async { ::smp_rt::join!(leaf(1), leaf(2), leaf(3)) }),
+        try_join2: future_size(async { ::smp_rt::try_join!(try_leaf(1), try_leaf(2)) }),
+        try_join3: future_size(async {
+            ::smp_rt::try_join!(try_leaf(1), try_leaf(2), try_leaf(3))
+        }),
+        select2: future_size(async {
+            ::smp_rt::select! {
+                a = leaf(1) => a,
+                b = leaf(2) => b,
+            }
+        }),
+        select3: future_size(async {
+            ::smp_rt::select! {
+                a = leaf(1) => a,
+                b = leaf(2) => b,
+                c = leaf(3) => c,
+            }
+        }),
     }
 }
 

@@ -166,7 +166,6 @@ impl Core {
         } else {
             self.overflow.push_back(level, task);
         }
-        self.publish_private(level, remote);
         false
     }
 
@@ -180,10 +179,11 @@ impl Core {
     }
 
     /// Publishes how many tasks of `level` only this worker can see (its
-    /// overflow), for `worker_queue_depth`.
+    /// deadline heap), for `worker_queue_depth`, which reads the ring and
+    /// the overflow itself.
     #[inline]
     fn publish_private(&self, level: Priority, remote: &Remote) {
-        let private = self.overflow.len(level) + self.deadline_heaps[level.index()].len();
+        let private = self.deadline_heaps[level.index()].len();
         remote.metrics.private[level.index()].store(private, Relaxed);
     }
 
@@ -235,7 +235,7 @@ impl Core {
             return self.lifo.take();
         }
         self.lifo_streak = 0;
-        let task = self.pop_level(level, remote);
+        let task = self.pop_level(level);
         if task.is_none() {
             // Thieves took the rest.
             self.queued.remove(level);
@@ -245,13 +245,11 @@ impl Core {
 
     /// Pops the front of `level`: from the ring, else from the overflow
     /// (which then refills the ring).
-    fn pop_level(&mut self, level: Priority, remote: &Remote) -> Option<Task> {
+    fn pop_level(&mut self, level: Priority) -> Option<Task> {
         if let Some(task) = self.rings[level.index()].pop() {
             return Some(task);
         }
-        let task = self.take_overflow(level);
-        self.publish_private(level, remote);
-        task
+        self.take_overflow(level)
     }
 
     fn take_overflow(&mut self, level: Priority) -> Option<Task> {

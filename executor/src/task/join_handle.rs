@@ -2,10 +2,13 @@
 
 use std::fmt;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker, ready};
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::Relaxed;
+use std::task::{Context, Poll, RawWakerVTable, Waker, ready};
 
 use async_task::FallibleTask;
 
@@ -16,6 +19,20 @@ use super::{Id, JoinError};
 
 /// async-task's handle of a task whose output is `T`.
 type TaskHandle<T> = FallibleTask<TaskOutput<Result<T, JoinError>>, Header>;
+
+/// Bytes from the start of a task's allocation, which is the data pointer
+/// of its wakers, to its metadata (its `Header`), where async-task's layout
+/// of its own task header puts it: the same for every task of the program
+/// (one metadata type), so measured by the first `JoinHandle::new` and
+/// checked by the others; `UNKNOWN` before.
+///
+/// Relaxed: every store writes the same value, and a handle reads it
+/// (`JoinHandle::task`) after its own `new` stored or loaded it, on the
+/// thread that made it or on one the handle was sent to since.
+static TASK_TO_HEADER: AtomicUsize = AtomicUsize::new(UNKNOWN);
+
+/// `TASK_TO_HEADER` before any task was made.
+const UNKNOWN: usize = usize::MAX;
 
 /// An owned permission to await a task's output.
 ///
@@ -37,9 +54,14 @@ type TaskHandle<T> = FallibleTask<TaskOutput<Result<T, JoinError>>, Header>;
 /// # });
 /// ```
 pub struct JoinHandle<T> {
-    /// async-task's handle and a waker of the task, to wake it when it is
-    /// aborted; `None` once the output has been returned.
-    task: Option<(TaskHandle<T>, Waker)>,
+    /// async-task's handle; `None` once the output has been returned.
+    task: Option<TaskHandle<T>>,
+    /// The vtable of the task's wakers. With the task's address (`header`
+    /// less `TASK_TO_HEADER`) it makes a waker of the task, to wake it when
+    /// it is aborted, while `task` holds the allocation: the handle keeps
+    /// no waker of its own, which would be 16 bytes and a reference more
+    /// (every kept handle pays for its size).
+    waker_vtable: &'static RawWakerVTable,
     /// What this handle gave async-task to wake its awaiter: the awaiter's
     /// waker, behind one that reports a panic in its `wake` (async-task
     /// wakes the awaiter under an abort-on-panic guard). Made again only
@@ -51,8 +73,9 @@ pub struct JoinHandle<T> {
 }
 
 // SAFETY: `header` is only read as `&Header` (`Sync`) while `task` keeps it
-// alive; the rest is async-task's handle, `Send + Sync` for `T: Send`, and
-// a waker.
+// alive, and turned into a waker (`Send + Sync`, as every waker) with the
+// `&'static` vtable; the rest is async-task's handle, `Send + Sync` for
+// `T: Send`.
 unsafe impl<T: Send> Send for JoinHandle<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send> Sync for JoinHandle<T> {}
@@ -67,24 +90,48 @@ impl<T> std::panic::UnwindSafe for JoinHandle<T> {}
 impl<T> std::panic::RefUnwindSafe for JoinHandle<T> {}
 
 impl<T> JoinHandle<T> {
-    /// The handle of `task`, with `waker`, one of the task's own.
+    /// The handle of `task`, with `waker`, one of the task's own (only
+    /// its vtable is kept).
     pub(crate) fn new(
         task: async_task::Task<TaskOutput<Result<T, JoinError>>, Header>,
         waker: Waker,
     ) -> JoinHandle<T> {
         let header = NonNull::from(task.metadata());
+        let offset = header.as_ptr().addr().wrapping_sub(waker.data().addr());
+        let known = TASK_TO_HEADER.load(Relaxed);
+        if known != offset {
+            assert_eq!(
+                known, UNKNOWN,
+                "async-task placed a task's metadata at two distances from its start"
+            );
+            TASK_TO_HEADER.store(offset, Relaxed);
+        }
         JoinHandle {
-            task: Some((task.fallible(), waker)),
+            task: Some(task.fallible()),
+            waker_vtable: waker.vtable(),
             awaiter: None,
             header,
         }
     }
 
-    /// The task's header and waker, while the handle still holds the task.
-    fn task(&self) -> Option<(&Header, &Waker)> {
-        self.task.as_ref().map(|(_, waker)| {
+    /// The task's header and a waker of it (borrowing the handle's
+    /// reference), while the handle still holds the task.
+    fn task(&self) -> Option<(&Header, ManuallyDrop<Waker>)> {
+        self.task.as_ref().map(|_| {
+            let offset = TASK_TO_HEADER.load(Relaxed);
+            // SAFETY: the task's allocation starts `offset` bytes before
+            // its header (measured by `new`, which this handle's ran
+            // before), so the pointer stays in it; `task` holds the
+            // allocation.
+            let data = unsafe { self.header.as_ptr().byte_sub(offset) };
+            // SAFETY: the allocation's start and the vtable of the task's
+            // wakers are a waker of the task, and `task` holds the
+            // allocation for as long as `self` is borrowed. The
+            // `ManuallyDrop` owns no reference: it is never dropped, only
+            // woken by reference or cloned.
+            let waker = unsafe { Waker::new(data.cast_const().cast(), self.waker_vtable) };
             // SAFETY: see the `header` field: `task` is `Some`.
-            (unsafe { self.header.as_ref() }, waker)
+            (unsafe { self.header.as_ref() }, ManuallyDrop::new(waker))
         })
     }
 
@@ -93,15 +140,13 @@ impl<T> JoinHandle<T> {
     /// gives a cancelled [`JoinError`]. No effect on a finished task.
     pub fn abort(&self) {
         if let Some((header, waker)) = self.task() {
-            abort(header, waker);
+            abort(header, &waker);
         }
     }
 
     /// `true` once the task has completed (output ready, panicked, or cancelled).
     pub fn is_finished(&self) -> bool {
-        self.task
-            .as_ref()
-            .is_none_or(|(task, _)| task.is_finished())
+        self.task.as_ref().is_none_or(|task| task.is_finished())
     }
 
     /// The task's id.
@@ -114,7 +159,7 @@ impl<T> JoinHandle<T> {
         let task = self
             .task()
             .filter(|(header, _)| !header.is_finished())
-            .map(|(header, waker)| (NonNull::from(header), waker.clone()));
+            .map(|(header, waker)| (NonNull::from(header), Waker::clone(&waker)));
         AbortHandle {
             id: self.id(),
             task,
@@ -142,16 +187,16 @@ impl<T> Future for JoinHandle<T> {
             .task
             .as_mut()
             .expect("JoinHandle polled after it returned the task's output");
-        let output = if task.0.is_finished() {
+        let output = if task.is_finished() {
             // Ready: async-task registers no waker.
-            ready!(Pin::new(&mut task.0).poll(cx))
+            ready!(Pin::new(task).poll(cx))
         } else {
             let awaiter = match &this.awaiter {
                 Some(awaiter) if awaiter.will_wake(cx.waker()) => awaiter,
                 _ => this.awaiter.insert(CatchingWaker::new(cx.waker())),
             };
             let waker = Waker::from(awaiter.clone());
-            ready!(Pin::new(&mut task.0).poll(&mut Context::from_waker(&waker)))
+            ready!(Pin::new(task).poll(&mut Context::from_waker(&waker)))
         };
         this.task = None;
         this.awaiter = None;
@@ -165,7 +210,7 @@ impl<T> Future for JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        if let Some((task, _)) = self.task.take() {
+        if let Some(task) = self.task.take() {
             task.detach();
         }
     }
@@ -239,5 +284,41 @@ impl std::panic::RefUnwindSafe for AbortHandle {}
 impl fmt::Debug for AbortHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AbortHandle").field("id", &self.id).finish()
+    }
+}
+
+#[cfg(all(test, not(loom), target_pointer_width = "64"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_join_handle_is_four_words_whatever_its_output() {
+        // Every kept handle pays for its size: the task handle, the wakers'
+        // vtable, the awaiter and the header, and no waker of its own.
+        assert_eq!(size_of::<JoinHandle<()>>(), 32);
+        assert_eq!(size_of::<JoinHandle<[u64; 16]>>(), 32);
+        assert_eq!(size_of::<Option<JoinHandle<()>>>(), 32);
+    }
+
+    #[test]
+    fn a_handle_rebuilds_a_waker_of_its_own_task() {
+        let rt = crate::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a current-thread runtime");
+        let handle = rt.spawn(std::future::pending::<()>());
+        let (header, waker) = handle.task().expect("the task is live");
+        assert_eq!(header.id(), handle.id());
+        // The rebuilt waker's data is the task's allocation, whose header
+        // is `TASK_TO_HEADER` bytes in.
+        assert_eq!(
+            waker.data().addr() + TASK_TO_HEADER.load(Relaxed),
+            handle.header.as_ptr().addr()
+        );
+        // Woken, the waiting task is polled again: an abort ends it.
+        rt.block_on(async {
+            crate::task::yield_now().await;
+            handle.abort();
+            assert!(handle.await.expect_err("aborted").is_cancelled());
+        });
     }
 }
