@@ -157,7 +157,10 @@ mod tests {
                 workers: Some(3)
             }
         );
-        assert_eq!(parse(&["0.0.0.0:1", "--workers=2"]).unwrap().workers, Some(2));
+        assert_eq!(
+            parse(&["0.0.0.0:1", "--workers=2"]).unwrap().workers,
+            Some(2)
+        );
     }
 
     #[test]
