@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::child::{PARKED_CHILD, PARKED_PATTERN_CHILD};
+use crate::redis;
 use crate::runtimes::{self, RuntimeKind};
 use crate::stacks::{TONIC_CONNECTIONS, TONIC_IN_FLIGHT};
 use crate::workloads::{
@@ -23,18 +24,21 @@ axum_hello and tonic_unary run one server source built twice, against tokio
 and against the tokio facade (compat/tokio, smp_rt underneath): the runner
 builds these programs with cargo first (printing the commands; minutes the
 first time), in its own profile, into $CARGO_TARGET_DIR or target/compat.
+redis_benchmark runs examples/redis_pubsub built on tokio and on smp_rt
+(into redis-tokio and redis-smp_rt under $CARGO_TARGET_DIR or target)
+under redis-benchmark (Debian: apt-get install redis-tools).
 
 options:
   --quick            a few seconds: 1 warm-up, 3 iterations, 100,000 parked
                      tasks (one run per parked_patterns pattern), 50
                      latency samples per run, 1 http_wrk round of 2 s;
-                     without axum_hello and tonic_unary (name them in
-                     --only to run them)
+                     without axum_hello, tonic_unary and redis_benchmark
+                     (name them in --only to run them)
   --iterations N     measured runs per workload and runtime (default 30)
   --warmup N         unmeasured runs first (default 3)
   --workers N        worker threads per runtime (default: available CPUs)
   --wrk-rounds N     rounds per runtime, alternating, of http_wrk,
-                     axum_hello and tonic_unary (default 3)
+                     axum_hello, tonic_unary and redis_benchmark (default 3)
   --wrk-duration S   seconds of load per round of those three (default 5)
   --wrk-connections N
                      wrk connections in http_wrk and axum_hello (default 64)
@@ -42,6 +46,9 @@ options:
                      HTTP/2 connections in tonic_unary (default 4)
   --tonic-in-flight N
                      calls kept in flight in tonic_unary (default 64)
+  --redis-requests N requests per test (SET, GET) and round in
+                     redis_benchmark (default 100000)
+  --redis-clients N  redis-benchmark connections (default 50)
   --out DIR          where the reports go (default target/smp_rt_bench)
   --only W[,W...]    run only these workloads (see --list)
   --list             list the workloads and exit
@@ -126,6 +133,10 @@ pub struct Options {
     pub tonic_connections: usize,
     /// Calls the load generator keeps in flight in `tonic_unary`.
     pub tonic_in_flight: usize,
+    /// Requests per test and round of `redis_benchmark` (`-n`).
+    pub redis_requests: usize,
+    /// `redis-benchmark` connections in `redis_benchmark` (`-c`).
+    pub redis_clients: usize,
     /// Whether `--quick` was given.
     pub quick: bool,
 }
@@ -145,6 +156,8 @@ impl Default for Options {
             wrk_connections: HTTP_CONNECTIONS,
             tonic_connections: TONIC_CONNECTIONS,
             tonic_in_flight: TONIC_IN_FLIGHT,
+            redis_requests: redis::REQUESTS,
+            redis_clients: redis::CLIENTS,
             quick: false,
         }
     }
@@ -231,6 +244,8 @@ fn parse_options(args: &[&str], mut opts: Options) -> Result<Command, String> {
             "--wrk-connections" => opts.wrk_connections = positive(flag, value()?)?,
             "--tonic-connections" => opts.tonic_connections = positive(flag, value()?)?,
             "--tonic-in-flight" => opts.tonic_in_flight = positive(flag, value()?)?,
+            "--redis-requests" => opts.redis_requests = positive(flag, value()?)?,
+            "--redis-clients" => opts.redis_clients = positive(flag, value()?)?,
             "--out" => {
                 let v = value()?;
                 if v.is_empty() {
@@ -370,7 +385,11 @@ mod tests {
         assert_eq!((q.iterations, q.parked_tasks), (5, 100_000));
         assert_eq!((q.wrk_rounds, q.wrk_duration.as_secs()), (1, 2));
         assert!(q.workloads.contains(&Workload::HttpWrk));
-        for stack in [Workload::AxumHello, Workload::TonicUnary] {
+        for stack in [
+            Workload::AxumHello,
+            Workload::TonicUnary,
+            Workload::RedisBenchmark,
+        ] {
             assert!(!q.workloads.contains(&stack), "--quick runs {stack:?}");
             assert!(Options::default().workloads.contains(&stack));
         }
@@ -378,6 +397,18 @@ mod tests {
         assert_eq!(s.workloads, [Workload::AxumHello, Workload::TonicUnary]);
         let t = run(&["--tonic-connections", "2", "--tonic-in-flight=8"]);
         assert_eq!((t.tonic_connections, t.tonic_in_flight), (2, 8));
+        let r = run(&[
+            "--quick",
+            "--only",
+            "redis_benchmark",
+            "--redis-requests",
+            "1_000",
+            "--redis-clients=4",
+        ]);
+        assert_eq!(r.workloads, [Workload::RedisBenchmark]);
+        assert_eq!((r.redis_requests, r.redis_clients), (1_000, 4));
+        let d = Options::default();
+        assert_eq!((d.redis_requests, d.redis_clients), (100_000, 50));
         let w = run(&[
             "--wrk-rounds",
             "2",
@@ -424,6 +455,8 @@ mod tests {
             &["--wrk-connections", "0"],
             &["--tonic-connections", "0"],
             &["--tonic-in-flight", "x"],
+            &["--redis-requests", "0"],
+            &["--redis-clients", "many"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }

@@ -25,13 +25,17 @@
 //! * [`stacks`]: the real-stack workloads' programs (`axum_hello`,
 //!   `tonic_unary`), built by cargo against tokio and against the tokio
 //!   facade, started as child processes; the tonic load generator;
+//! * [`redis`]: `redis_benchmark`, the Redis-protocol server of
+//!   `examples/redis_pubsub` built on tokio and on smp_rt, under
+//!   `redis-benchmark`;
 //! * [`cli`]: the runner's arguments.
 //!
 //! Almost every figure is lower-is-better (time, nanoseconds per task,
 //! bytes per task, latency), so a ratio `smp_rt / tokio` below 1.0 means
 //! smp_rt did better. The exception is the throughput of `http_wrk`,
-//! `axum_hello` and `tonic_unary` (requests per second), reported in a
-//! table of its own where a ratio above 1.0 means smp_rt did better.
+//! `axum_hello`, `tonic_unary` and `redis_benchmark` (requests per
+//! second), reported in a table of its own where a ratio above 1.0 means
+//! smp_rt did better.
 //!
 //! # Examples
 //!
@@ -49,6 +53,7 @@
 
 pub mod child;
 pub mod cli;
+pub mod redis;
 pub mod report;
 pub mod runtimes;
 pub mod soak;

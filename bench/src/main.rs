@@ -20,7 +20,7 @@ use smp_rt_bench::sysinfo::SystemInfo;
 use smp_rt_bench::workloads::{
     self, Kind, PARKED_PATTERN_RUNS, PLANNED, SpawnPattern, Timed, Workload,
 };
-use smp_rt_bench::{soak, stacks, wrk};
+use smp_rt_bench::{redis, soak, stacks, wrk};
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -85,6 +85,8 @@ struct Results {
     wrk: Option<String>,
     /// What each real-stack workload that ran served and how it was loaded.
     stacks: Vec<String>,
+    /// How `redis_benchmark` was run, once it has run.
+    redis: Option<String>,
 }
 
 fn run(opts: &Options) -> Result<(), String> {
@@ -120,6 +122,7 @@ fn run(opts: &Options) -> Result<(), String> {
             (Kind::Http, _) => http(opts, &mut results)?,
             (Kind::DeadlineLateness, _) => deadline_lateness(opts, &mut results)?,
             (Kind::Stack, _) => stack(workload, &mut programs, opts, &mut results)?,
+            (Kind::Redis, _) => redis_benchmark(opts, &mut results),
             (Kind::Time, None) => unreachable!("{workload:?} is timed but not in TIMED"),
         }
     }
@@ -140,7 +143,12 @@ fn run(opts: &Options) -> Result<(), String> {
     let report = Report {
         system,
         workers: opts.workers,
-        method: method(opts, results.wrk.as_deref(), &results.stacks),
+        method: method(
+            opts,
+            results.wrk.as_deref(),
+            &results.stacks,
+            results.redis.as_deref(),
+        ),
         rows: results.rows,
         samples: results.samples,
         latency: results.latency,
@@ -156,15 +164,16 @@ fn run(opts: &Options) -> Result<(), String> {
     Ok(())
 }
 
-/// Whether every workload runs in load rounds (`http_wrk` and the
-/// real-stack ones), which do not use `--iterations` and `--warmup`.
+/// Whether every workload runs in load rounds (`http_wrk`, the
+/// real-stack ones and `redis_benchmark`), which do not use
+/// `--iterations` and `--warmup`.
 fn only_rounds(opts: &Options) -> bool {
     opts.workloads
         .iter()
-        .all(|w| matches!(w.kind(), Kind::Http | Kind::Stack))
+        .all(|w| matches!(w.kind(), Kind::Http | Kind::Stack | Kind::Redis))
 }
 
-fn method(opts: &Options, wrk: Option<&str>, stacks: &[String]) -> String {
+fn method(opts: &Options, wrk: Option<&str>, stacks: &[String], redis: Option<&str>) -> String {
     let mut parts = Vec::new();
     if !only_rounds(opts) {
         parts.push(format!(
@@ -218,6 +227,9 @@ fn method(opts: &Options, wrk: Option<&str>, stacks: &[String]) -> String {
             opts.wrk_rounds,
             opts.workers
         ));
+    }
+    if let Some(redis) = redis {
+        parts.push(redis.to_owned());
     }
     parts.join("; ")
 }
@@ -767,6 +779,15 @@ fn stack(
         }
     }
     Ok(())
+}
+
+/// `redis_benchmark`: see [`redis::run_rounds`].
+fn redis_benchmark(opts: &Options, results: &mut Results) {
+    let outcome = redis::run_rounds(opts);
+    results.rows.extend(outcome.rows);
+    results.samples.extend(outcome.samples);
+    results.notes.extend(outcome.notes);
+    results.redis = outcome.method;
 }
 
 /// `opts.wrk_rounds` rounds of `round` on each runtime, smp_rt then tokio

@@ -79,6 +79,14 @@
 //!   fixed number of calls in flight; requests per second and the
 //!   percentiles of the calls' latencies.
 //!
+//! One more runs a real service as a separate program, built on tokio and
+//! on smp_rt from one source ([`crate::redis`]), and is not part of
+//! `--quick` either:
+//! * `redis_benchmark`: the Redis-protocol server of
+//!   `examples/redis_pubsub` under `redis-benchmark` (50 clients, no
+//!   pipelining, the SET and GET tests); requests per second and the p50
+//!   and p99 latencies of each test.
+//!
 //! # Adding a workload
 //!
 //! The list is [`Workload`]. A new workload gets a variant there (with its
@@ -192,6 +200,10 @@ pub enum Workload {
     /// A tonic unary RPC under a tonic load generator, built against tokio
     /// and against the facade.
     TonicUnary,
+    /// The Redis-protocol server of `examples/redis_pubsub` under
+    /// `redis-benchmark`, built on tokio and on smp_rt
+    /// ([`crate::redis`]).
+    RedisBenchmark,
 }
 
 /// How a workload reports, which decides how the runner repeats it and
@@ -226,11 +238,17 @@ pub enum Kind {
     /// rounds; reported as [`Kind::Http`]. Not part of `--quick`: the
     /// programs are built by cargo on first use.
     Stack,
+    /// A Redis-protocol server built twice (on tokio, on smp_rt) as
+    /// separate programs, loaded by `redis-benchmark` in rounds; the table
+    /// shows the median round's SET and GET requests per second and
+    /// latency percentiles ([`crate::redis`]). Not part of `--quick`, like
+    /// [`Kind::Stack`].
+    Redis,
 }
 
 impl Workload {
     /// Every workload, in run order.
-    pub const ALL: [Workload; 18] = [
+    pub const ALL: [Workload; 19] = [
         Workload::SpawnManyLocal,
         Workload::SpawnManyRemoteIdle,
         Workload::SpawnManyRemoteBusy,
@@ -249,6 +267,7 @@ impl Workload {
         Workload::DeadlineLateness,
         Workload::AxumHello,
         Workload::TonicUnary,
+        Workload::RedisBenchmark,
     ];
 
     /// The workload's name, as used on the command line and in reports.
@@ -272,6 +291,7 @@ impl Workload {
             Workload::DeadlineLateness => "deadline_lateness",
             Workload::AxumHello => "axum_hello",
             Workload::TonicUnary => "tonic_unary",
+            Workload::RedisBenchmark => "redis_benchmark",
         }
     }
 
@@ -290,14 +310,16 @@ impl Workload {
             Workload::HttpWrk => Kind::Http,
             Workload::DeadlineLateness => Kind::DeadlineLateness,
             Workload::AxumHello | Workload::TonicUnary => Kind::Stack,
+            Workload::RedisBenchmark => Kind::Redis,
             _ => Kind::Time,
         }
     }
 
     /// Whether `--quick` runs it: every workload but the real-stack ones
-    /// ([`Kind::Stack`]), whose programs take minutes to build.
+    /// ([`Kind::Stack`], [`Kind::Redis`]), whose programs take minutes to
+    /// build.
     pub fn in_quick(self) -> bool {
-        self.kind() != Kind::Stack
+        !matches!(self.kind(), Kind::Stack | Kind::Redis)
     }
 
     /// The pair of functions of a timed workload, if it is one of
