@@ -206,14 +206,22 @@ fn ping_pong_between_tasks_on_different_workers() {
     let _watchdog = watchdog("ping_pong_between_tasks_on_different_workers");
     let round_trips = 100_000;
     let rt = runtime(2);
-    let pong_thread = Arc::new(Mutex::new(None));
     let (to_pong, mut pong_rx) = async_mpsc::unbounded::<u64>();
     let (to_ping, mut ping_rx) = async_mpsc::unbounded::<u64>();
+    let (pong_started, pong_on) = std::sync::mpsc::channel();
+    let ping_started = Arc::new(AtomicBool::new(false));
 
     let pong = rt.spawn({
-        let pong_thread = pong_thread.clone();
+        let ping_started = ping_started.clone();
         async move {
-            *pong_thread.lock().unwrap() = Some(thread::current().id());
+            // Holds its worker until ping runs: a task spawned from outside
+            // goes to an idle worker, so ping starts on the other one.
+            pong_started.send(thread::current().id()).unwrap();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while !ping_started.load(SeqCst) {
+                assert!(Instant::now() < deadline, "ping never started");
+                thread::yield_now();
+            }
             let mut served = 0u64;
             while let Some(n) = pong_rx.next().await {
                 to_ping.unbounded_send(n + 1).expect("ping is gone");
@@ -222,22 +230,10 @@ fn ping_pong_between_tasks_on_different_workers() {
             served
         }
     });
+    let pong_thread = pong_on.recv().unwrap();
     let ping = rt.spawn(async move {
-        // Yield until this task runs on another worker than the one pong
-        // started on; the idle worker steals it from the busy one's queue.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let start_thread = loop {
-            let pong_on = *pong_thread.lock().unwrap();
-            let me = thread::current().id();
-            if pong_on.is_some_and(|pong_on| pong_on != me) {
-                break me;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "ping never ran on another worker than pong"
-            );
-            task::yield_now().await;
-        };
+        let ping_thread = thread::current().id();
+        ping_started.store(true, SeqCst);
         let mut n = 0u64;
         for _ in 0..round_trips {
             to_pong.unbounded_send(n).expect("pong is gone");
@@ -246,10 +242,11 @@ fn ping_pong_between_tasks_on_different_workers() {
             n = reply;
         }
         drop(to_pong);
-        (start_thread, n)
+        (ping_thread, n)
     });
-    let ((_, n), served) =
+    let ((ping_thread, n), served) =
         rt.block_on(async { (ping.await.expect("ping"), pong.await.expect("pong")) });
+    assert_ne!(ping_thread, pong_thread, "ping started on pong's worker");
     assert_eq!(n, round_trips as u64);
     assert_eq!(served, round_trips as u64);
 }
