@@ -55,20 +55,35 @@ thread_local! {
     static HANDLE: RefCell<Option<Handle>> = const { RefCell::new(None) };
 }
 
+/// This thread's slice cell, as a pointer. A `Slice` read inside `with`
+/// and returned through it comes back wrapped in `try_with`'s `Result`,
+/// whose tag is the niche of the slice's `bool`s: the compiler cannot see
+/// that it is always `Ok`, and tests it and copies the slice through the
+/// stack at every read. A pointer computed inside `with` is not loaded from
+/// memory, so its `Ok` folds away.
+#[inline(always)]
+fn slice_cell() -> &'static Cell<Slice> {
+    let cell: *const Cell<Slice> = CONTEXT.with(|c| &raw const c.slice);
+    // SAFETY: `CONTEXT` has no destructor (asserted above), so it lives as
+    // long as this thread, and the reference is used only on this thread
+    // (`Cell` is not `Sync`: it cannot be sent to another).
+    unsafe { &*cell }
+}
+
 /// The slice being spent on this thread (`Slice::UNLIMITED` if none).
 #[inline]
 pub(crate) fn slice() -> Slice {
-    CONTEXT.with(|c| c.slice.get())
+    slice_cell().get()
 }
 
 #[inline]
 pub(crate) fn set_slice(slice: Slice) {
-    CONTEXT.with(|c| c.slice.set(slice));
+    slice_cell().set(slice);
 }
 
 #[inline]
 pub(crate) fn replace_slice(slice: Slice) -> Slice {
-    CONTEXT.with(|c| c.slice.replace(slice))
+    slice_cell().replace(slice)
 }
 
 /// The header of the task being polled on this thread.
