@@ -208,6 +208,10 @@ impl Core {
     }
 
     /// The next task by the priority rule (see `pick`).
+    ///
+    /// Inline: called at every tick, where a call would add a frame that
+    /// saves and restores registers.
+    #[inline]
     pub(super) fn pick(&mut self, remote: &Remote) -> Option<Task> {
         loop {
             if let Some(task) = self.pick_once(remote) {
