@@ -3,7 +3,12 @@
 //! Two `thread_local!` blocks, both const-initialised. The first is read on
 //! every poll and every charge and holds only plain `Cell`s: with nothing
 //! to drop it needs no destructor, so an access is one load or store at a
-//! fixed offset from the thread pointer, with no lazy-registration check:
+//! fixed offset from the thread pointer, with no lazy-registration check.
+//! For the same reason it is never torn down, so its accessors use `with`,
+//! which cannot fail for it: `try_with` would wrap every value in a
+//! `Result` the compiler cannot see is always `Ok`, and the hot accessors
+//! (the slice, around every poll) would copy it through the stack and test
+//! it:
 //!
 //! * the reduction [`Slice`] being spent;
 //! * the header of the task being run (for `task::id`, `task::stats`...);
@@ -50,36 +55,46 @@ thread_local! {
     static HANDLE: RefCell<Option<Handle>> = const { RefCell::new(None) };
 }
 
-/// The slice being spent on this thread (`Slice::UNLIMITED` if none, or
-/// while the thread is being torn down).
+/// This thread's slice cell, as a pointer. A `Slice` read inside `with`
+/// and returned through it comes back wrapped in `try_with`'s `Result`,
+/// whose tag is the niche of the slice's `bool`s: the compiler cannot see
+/// that it is always `Ok`, and tests it and copies the slice through the
+/// stack at every read. A pointer computed inside `with` is not loaded from
+/// memory, so its `Ok` folds away.
+#[inline(always)]
+fn slice_cell() -> &'static Cell<Slice> {
+    let cell: *const Cell<Slice> = CONTEXT.with(|c| &raw const c.slice);
+    // SAFETY: `CONTEXT` has no destructor (asserted above), so it lives as
+    // long as this thread, and the reference is used only on this thread
+    // (`Cell` is not `Sync`: it cannot be sent to another).
+    unsafe { &*cell }
+}
+
+/// The slice being spent on this thread (`Slice::UNLIMITED` if none).
 #[inline]
 pub(crate) fn slice() -> Slice {
-    CONTEXT
-        .try_with(|c| c.slice.get())
-        .unwrap_or(Slice::UNLIMITED)
+    slice_cell().get()
 }
 
 #[inline]
 pub(crate) fn set_slice(slice: Slice) {
-    let _ = CONTEXT.try_with(|c| c.slice.set(slice));
+    slice_cell().set(slice);
 }
 
 #[inline]
 pub(crate) fn replace_slice(slice: Slice) -> Slice {
-    CONTEXT
-        .try_with(|c| c.slice.replace(slice))
-        .unwrap_or(Slice::UNLIMITED)
+    slice_cell().replace(slice)
 }
 
 /// The header of the task being polled on this thread.
 #[inline]
 pub(crate) fn current_task() -> Option<NonNull<Header>> {
-    CONTEXT.try_with(|c| c.task.get()).ok().flatten()
+    CONTEXT.with(|c| c.task.get())
 }
 
 #[inline]
 pub(crate) fn replace_task(task: Option<NonNull<Header>>) -> Option<NonNull<Header>> {
-    CONTEXT.try_with(|c| c.task.replace(task)).ok().flatten()
+    CONTEXT.with(|c| c.task.replace(task))
 }
 
 /// Records that the harness of the task being run dropped its future: the
@@ -102,7 +117,7 @@ pub(crate) fn take_future_dropped() -> bool {
 /// The worker running on this thread.
 #[inline]
 pub(crate) fn worker() -> Option<NonNull<WorkerContext>> {
-    CONTEXT.try_with(|c| c.worker.get()).ok().flatten()
+    CONTEXT.with(|c| c.worker.get())
 }
 
 #[inline]

@@ -144,6 +144,10 @@ impl Core {
 
     /// Appends `task` to its level. Returns `true` if it went into the
     /// stealable ring (rather than the overflow).
+    ///
+    /// Inline: on the path of every local wake (`enqueue`), where a call
+    /// would add a frame that saves and restores registers.
+    #[inline]
     pub(super) fn push_back(&mut self, task: Task, remote: &Remote) -> bool {
         let level = task.metadata().priority();
         self.queued.insert(level);
@@ -204,6 +208,10 @@ impl Core {
     }
 
     /// The next task by the priority rule (see `pick`).
+    ///
+    /// Inline: called at every tick, where a call would add a frame that
+    /// saves and restores registers.
+    #[inline]
     pub(super) fn pick(&mut self, remote: &Remote) -> Option<Task> {
         loop {
             if let Some(task) = self.pick_once(remote) {

@@ -56,6 +56,11 @@ impl<'a> Preempt<'a> {
 /// pointer; [`run_slice`] installs it for the length of a call that
 /// borrows the requests, and takes it out again before returning (or
 /// unwinding).
+///
+/// Its fields fill three words with no padding byte (`_pad` fills the
+/// rest): a slice is copied in and out of the context around every poll and
+/// at every charge, and a struct with padding is copied field by field,
+/// through the stack, where one without is moved in whole words.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Slice {
     /// Reductions the slice started with.
@@ -72,6 +77,8 @@ pub(crate) struct Slice {
     preempt: *const AtomicU8,
     /// The requests that outrank the task being polled.
     preempt_mask: u8,
+    /// Fills the struct to a whole number of words (see the type's docs).
+    _pad: [u8; 5],
 }
 
 impl Slice {
@@ -93,6 +100,7 @@ impl Slice {
         preempted: false,
         preempt: ptr::null(),
         preempt_mask: 0,
+        _pad: [0; 5],
     };
 
     /// Reductions charged so far in this slice.
@@ -113,6 +121,7 @@ impl Slice {
             preempted: false,
             preempt: preempt.map_or(ptr::null(), |p| ptr::from_ref(p.requests)),
             preempt_mask: preempt.map_or(0, |p| p.mask),
+            _pad: [0; 5],
         }
     }
 }
@@ -168,6 +177,7 @@ pub(crate) fn run_nested_slice<R>(reductions: u32, poll: impl FnOnce() -> R) -> 
         preempted: false,
         preempt: outer.preempt,
         preempt_mask: outer.preempt_mask,
+        _pad: [0; 5],
     };
     /// Puts the outer slice back, charged, also on unwinding.
     struct Restore(Slice);
