@@ -180,3 +180,17 @@ fn datagrams_between_a_pair_and_by_path() {
         assert!(stream.take_error().unwrap().is_none());
     });
 }
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[test]
+fn peer_cred_reports_this_process_in_tokios_id_types() {
+    use smp_rt::net::unix::{UCred, gid_t, pid_t, uid_t};
+    run(|| async {
+        let (a, _b) = UnixStream::pair().unwrap();
+        let cred: UCred = a.peer_cred().unwrap();
+        // SAFETY: getuid and getgid cannot fail and touch no memory.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let got: (uid_t, gid_t, Option<pid_t>) = (cred.uid(), cred.gid(), cred.pid());
+        assert_eq!(got, (uid, gid, Some(std::process::id() as pid_t)));
+    });
+}

@@ -14,6 +14,18 @@ pub use ucred::UCred;
 /// The address of a Unix socket (`std`'s).
 pub use std::os::unix::net::SocketAddr;
 
+/// A user id, as [`UCred::uid`] returns it (tokio's `net::unix::uid_t`).
+#[allow(non_camel_case_types)]
+pub type uid_t = u32;
+
+/// A group id, as [`UCred::gid`] returns it (tokio's `net::unix::gid_t`).
+#[allow(non_camel_case_types)]
+pub type gid_t = u32;
+
+/// A process id, as [`UCred::pid`] returns it (tokio's `net::unix::pid_t`).
+#[allow(non_camel_case_types)]
+pub type pid_t = i32;
+
 pub(crate) mod split {
     //! The halves of a [`UnixStream`](super::UnixStream).
 
