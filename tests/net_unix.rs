@@ -7,6 +7,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
+use bytes::BufMut;
 use smp_rt::io::{AsyncReadExt, AsyncWriteExt};
 use smp_rt::net::{UnixDatagram, UnixListener, UnixStream};
 use smp_rt::runtime::Builder;
@@ -192,5 +193,51 @@ fn peer_cred_reports_this_process_in_tokios_id_types() {
         let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
         let got: (uid_t, gid_t, Option<pid_t>) = (cred.uid(), cred.gid(), cred.pid());
         assert_eq!(got, (uid, gid, Some(std::process::id() as pid_t)));
+    });
+}
+
+#[test]
+fn datagram_buffer_receives_append_to_the_buffer() {
+    run(|| async {
+        let dir = SocketPath::new();
+        let receiver = UnixDatagram::bind(&dir.0).unwrap();
+        let sender = UnixDatagram::unbound().unwrap();
+        let (a, b) = UnixDatagram::pair().unwrap();
+
+        // Nothing queued: the `try_` forms say so and leave the buffer be.
+        let mut buf = b"head:".to_vec();
+        assert_eq!(
+            b.try_recv_buf(&mut buf).unwrap_err().kind(),
+            std::io::ErrorKind::WouldBlock
+        );
+        assert_eq!(
+            receiver.try_recv_buf_from(&mut buf).unwrap_err().kind(),
+            std::io::ErrorKind::WouldBlock
+        );
+        assert_eq!(buf, b"head:");
+
+        a.send(b"one").await.unwrap();
+        assert_eq!(b.recv_buf(&mut buf).await.unwrap(), 3);
+        assert_eq!(buf, b"head:one");
+
+        sender.send_to(b"two", &dir.0).await.unwrap();
+        let (n, from) = receiver.recv_buf_from(&mut buf).await.unwrap();
+        assert_eq!(n, 3);
+        assert!(from.is_unnamed());
+        assert_eq!(buf, b"head:onetwo");
+
+        a.send(b"three").await.unwrap();
+        b.readable().await.unwrap();
+        assert_eq!(b.try_recv_buf(&mut buf).unwrap(), 5);
+        sender.send_to(b"four", &dir.0).await.unwrap();
+        receiver.readable().await.unwrap();
+        assert_eq!(receiver.try_recv_buf_from(&mut buf).unwrap().0, 4);
+        assert_eq!(buf, b"head:onetwothreefour");
+
+        // A datagram longer than the spare capacity is cut to it.
+        let mut small = bytes::BytesMut::with_capacity(2).limit(2);
+        a.send(b"long").await.unwrap();
+        assert_eq!(b.recv_buf(&mut small).await.unwrap(), 2);
+        assert_eq!(&small.into_inner()[..], b"lo");
     });
 }
