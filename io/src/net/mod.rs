@@ -11,6 +11,8 @@
 
 mod addr;
 mod connect;
+#[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+mod device;
 mod split;
 mod stream;
 pub mod tcp;
