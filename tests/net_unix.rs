@@ -241,3 +241,61 @@ fn datagram_buffer_receives_append_to_the_buffer() {
         assert_eq!(&small.into_inner()[..], b"lo");
     });
 }
+
+#[test]
+fn unix_socket_builds_listeners_streams_and_datagram_sockets() {
+    use smp_rt::net::UnixSocket;
+    use std::os::fd::{FromRawFd, IntoRawFd};
+
+    run(|| async {
+        let path = SocketPath::new();
+        let socket = UnixSocket::new_stream().unwrap();
+        socket.bind(&path.0).unwrap();
+        let listener = socket.listen(16).unwrap();
+        let mut client = UnixSocket::new_stream()
+            .unwrap()
+            .connect(&path.0)
+            .await
+            .unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        client.write_all(b"hello").await.unwrap();
+        let mut buf = [0; 5];
+        server.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"hello");
+
+        // The path is taken now.
+        let taken = UnixSocket::new_stream().unwrap().bind(&path.0).unwrap_err();
+        assert_eq!(taken.kind(), std::io::ErrorKind::AddrInUse);
+
+        let dgram_path = SocketPath::new();
+        let receiver = UnixSocket::new_datagram().unwrap();
+        receiver.bind(&dgram_path.0).unwrap();
+        let receiver = receiver.datagram().unwrap();
+        // Through a raw descriptor and back, as tokio allows.
+        let raw = UnixSocket::new_datagram().unwrap().into_raw_fd();
+        // SAFETY: `raw` was just released by its owner.
+        let sender = unsafe { UnixSocket::from_raw_fd(raw) }.datagram().unwrap();
+        sender.send_to(b"dgram", &dgram_path.0).await.unwrap();
+        let mut buf = [0; 8];
+        let n = receiver.recv(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"dgram");
+    });
+}
+
+#[test]
+fn unix_socket_refuses_the_conversions_of_the_other_type() {
+    use smp_rt::net::UnixSocket;
+
+    run(|| async {
+        let err = UnixSocket::new_datagram().unwrap().listen(1).unwrap_err();
+        assert!(err.to_string().contains("datagram socket"), "{err}");
+        let err = UnixSocket::new_datagram()
+            .unwrap()
+            .connect("/nonexistent")
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("datagram socket"), "{err}");
+        let err = UnixSocket::new_stream().unwrap().datagram().unwrap_err();
+        assert!(err.to_string().contains("stream socket"), "{err}");
+    });
+}

@@ -33,4 +33,4 @@ pub(crate) fn set_ip_tos(fd: std::os::fd::BorrowedFd<'_>, tos: u32) -> std::io::
 pub use addr::{ToSocketAddrs, lookup_host};
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;
-pub use unix::{UnixDatagram, UnixListener, UnixStream};
+pub use unix::{UnixDatagram, UnixListener, UnixSocket, UnixStream};

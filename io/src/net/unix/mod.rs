@@ -3,11 +3,13 @@
 
 mod datagram;
 mod listener;
+mod socket;
 mod stream;
 mod ucred;
 
 pub use datagram::UnixDatagram;
 pub use listener::UnixListener;
+pub use socket::UnixSocket;
 pub use stream::UnixStream;
 pub use ucred::UCred;
 

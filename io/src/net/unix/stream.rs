@@ -69,8 +69,18 @@ impl UnixStream {
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let (_, reactor) = poll_evented::current();
         let addr = unix_addr(path.as_ref())?;
-        let socket = net::UnixStream::from(stream_socket(AddressFamily::UNIX)?);
-        let io = connect(reactor.inner(), socket, &addr).await?;
+        let socket = stream_socket(AddressFamily::UNIX)?;
+        UnixStream::connect_socket(reactor.inner(), socket, &addr).await
+    }
+
+    /// Connects `socket`, a non-blocking Unix stream socket, to `addr`,
+    /// waiting on `reactor`.
+    pub(crate) async fn connect_socket(
+        reactor: &Arc<Inner>,
+        socket: std::os::fd::OwnedFd,
+        addr: &SocketAddrUnix,
+    ) -> io::Result<UnixStream> {
+        let io = connect(reactor, net::UnixStream::from(socket), addr).await?;
         Ok(UnixStream { io })
     }
 
