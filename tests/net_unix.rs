@@ -299,3 +299,37 @@ fn unix_socket_refuses_the_conversions_of_the_other_type() {
         assert!(err.to_string().contains("stream socket"), "{err}");
     });
 }
+
+#[test]
+fn bind_addr_and_connect_addr_take_std_socket_addresses() {
+    use std::os::unix::net::SocketAddr;
+
+    run(|| async {
+        let path = SocketPath::new();
+        let addr = SocketAddr::from_pathname(&path.0).unwrap();
+        let listener = UnixListener::bind_addr(&addr).unwrap();
+        let mut client = UnixStream::connect_addr(&addr).await.unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        client.write_all(b"by address").await.unwrap();
+        let mut buf = [0; 10];
+        server.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"by address");
+
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::linux::net::SocketAddrExt;
+            let name = format!("smp_rt-abstract-{}", std::process::id());
+            let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+            let listener = UnixListener::bind_addr(&addr).unwrap();
+            let _client = UnixStream::connect_addr(&addr).await.unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            let local = server.local_addr().unwrap();
+            assert_eq!(local.as_abstract_name(), Some(name.as_bytes()));
+        }
+
+        let (unnamed, _) = UnixStream::pair().unwrap();
+        let unnamed = unnamed.local_addr().unwrap();
+        let err = UnixStream::connect_addr(&unnamed).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
+    });
+}
