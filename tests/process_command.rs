@@ -373,3 +373,23 @@ async fn child_stdin_writes_vectored() {
     assert_eq!(read_to_end(&mut stdout).await.unwrap(), b"one two");
     assert!(child.wait().await.unwrap().success());
 }
+
+#[test]
+#[should_panic(expected = "runtime")]
+fn child_pipes_from_std_outside_a_runtime_panic_as_tokios() {
+    let mut child = std::process::Command::new("cat")
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    // Reaped whatever happens below: the panic unwinds through this guard.
+    struct Reap(std::process::Child);
+    impl Drop for Reap {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _reap = Reap(child);
+    let _ = smp_rt::process::ChildStdin::from_std(stdin);
+}

@@ -23,6 +23,7 @@ use crate::reactor::Inner;
 const IOV_MAX: usize = 1024;
 
 /// Puts the parent's end of a pipe in non-blocking mode and registers it.
+#[track_caller]
 fn register<T: AsFd>(
     pipe: T,
     reactor: Option<&std::sync::Arc<Inner>>,
@@ -56,8 +57,12 @@ macro_rules! pipe_common {
             ///
             /// # Errors
             ///
-            /// Outside an smp_rt runtime with an IO reactor, or if the
-            /// descriptor cannot be made non-blocking.
+            /// If the descriptor cannot be made non-blocking or registered.
+            ///
+            /// # Panics
+            ///
+            /// Outside an smp_rt runtime with IO, as tokio's does.
+            #[track_caller]
             pub fn from_std(inner: $std) -> io::Result<$ty> {
                 Ok($ty {
                     io: register(inner, None)?,
