@@ -1,5 +1,7 @@
 //! Unix domain sockets: [`UnixListener`], [`UnixStream`] and the halves
-//! of a split stream, and [`UnixDatagram`].
+//! of a split stream, [`UnixDatagram`], and [`UnixSocket`], which makes
+//! any of them after options and a `bind`; the peer's credentials
+//! ([`UCred`]); and [`pipe`], anonymous pipes and FIFOs.
 
 mod datagram;
 mod listener;
