@@ -56,6 +56,8 @@ pub struct Builder {
     current_thread: bool,
     /// Start with the timers' clock paused.
     start_paused: bool,
+    /// The most events one wait of the reactor collects.
+    max_io_events_per_tick: usize,
 }
 
 impl Builder {
@@ -78,6 +80,7 @@ impl Builder {
             settings: executor::Settings::multi_thread(),
             current_thread: false,
             start_paused: false,
+            max_io_events_per_tick: smp_rt_io::DEFAULT_EVENTS_PER_WAIT,
         }
     }
 
@@ -88,6 +91,7 @@ impl Builder {
             settings: executor::Settings::current_thread(),
             current_thread: true,
             start_paused: false,
+            max_io_events_per_tick: smp_rt_io::DEFAULT_EVENTS_PER_WAIT,
         }
     }
 
@@ -372,6 +376,106 @@ impl Builder {
         self
     }
 
+    /// Runs `f` on a worker thread each time it runs out of tasks, just
+    /// before it waits for more (tokio's `on_thread_park`). The wait that
+    /// follows may be a short busy wait rather than a sleep; `f` runs once
+    /// per wait either way, followed by
+    /// [`on_thread_unpark`](Builder::on_thread_unpark)'s callback when the
+    /// worker goes back to running tasks.
+    ///
+    /// `f` runs inside the runtime's context, so it may spawn: the worker
+    /// looks for work once more after `f` returns, and runs the new task
+    /// instead of sleeping. Runs on the thread inside
+    /// [`Runtime::block_on`] too, for a current-thread runtime. Calling
+    /// this again replaces the callback. A callback that panics is
+    /// reported on stderr and the worker goes on (tokio's worker thread
+    /// would die).
+    ///
+    /// Unset, the worker pays one branch per wait.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use smp_rt::runtime::Builder;
+    /// use smp_rt::sync::Barrier;
+    ///
+    /// // The callback spawns the task that lets `block_on` finish.
+    /// let once = AtomicBool::new(true);
+    /// let barrier = Arc::new(Barrier::new(2));
+    /// let in_callback = barrier.clone();
+    /// let rt = Builder::new_current_thread()
+    ///     .on_thread_park(move || {
+    ///         if once.swap(false, Ordering::Relaxed) {
+    ///             let barrier = in_callback.clone();
+    ///             smp_rt::spawn(async move { barrier.wait().await });
+    ///         }
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async { barrier.wait().await });
+    /// ```
+    pub fn on_thread_park<F>(&mut self, f: F) -> &mut Builder
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.settings.on_thread_park = Some(Arc::new(f));
+        self
+    }
+
+    /// Runs `f` on a worker thread each time it stops waiting for tasks,
+    /// just before it runs them again (tokio's `on_thread_unpark`): once
+    /// after each call of [`on_thread_park`](Builder::on_thread_park)'s
+    /// callback. Same context, replacement and panic rules as that one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::runtime::Builder;
+    ///
+    /// let rt = Builder::new_multi_thread()
+    ///     .on_thread_unpark(|| println!("thread unparking"))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async { smp_rt::task::yield_now().await });
+    /// ```
+    pub fn on_thread_unpark<F>(&mut self, f: F) -> &mut Builder
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        self.settings.on_thread_unpark = Some(Arc::new(f));
+        self
+    }
+
+    /// The most IO events the reactor collects per wait (default 1024),
+    /// as tokio's. Sources ready beyond that stay ready in the kernel and
+    /// are collected by the next wait. A smaller batch wakes fewer tasks
+    /// at a time; a larger one costs fewer system calls under load.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `capacity` is 0, as tokio does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use smp_rt::runtime::Builder;
+    ///
+    /// let rt = Builder::new_current_thread()
+    ///     .enable_io()
+    ///     .max_io_events_per_tick(1024)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(rt.block_on(async { 1 }), 1);
+    /// ```
+    #[track_caller]
+    pub fn max_io_events_per_tick(&mut self, capacity: usize) -> &mut Builder {
+        assert!(capacity > 0, "max_io_events_per_tick must be non-zero");
+        self.max_io_events_per_tick = capacity;
+        self
+    }
+
     /// Times every poll a worker runs and keeps each live task's total,
     /// read with [`RuntimeMetrics::task_poll_time`] (default off). Each
     /// poll then costs two clock reads and an update of a table sharded by
@@ -521,7 +625,7 @@ impl Builder {
                  (Builder::new_current_thread()): a multi-thread runtime's clock cannot pause",
             ));
         }
-        let reactor = Arc::new(Reactor::new()?);
+        let reactor = Arc::new(Reactor::with_events_per_wait(self.max_io_events_per_tick)?);
         let mut timers = Timers::new();
         timers.set_pausable(self.current_thread);
         if self.start_paused {
@@ -905,4 +1009,30 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     Runtime::new()
         .unwrap_or_else(|err| panic!("smp_rt::block_on could not start a runtime: {err}"))
         .block_on(future)
+}
+
+/// `true` if `err` is the error an IO object returns once the runtime it
+/// was registered with has shut down (as tokio's `is_rt_shutdown_err`):
+/// the object outlived its runtime, and every further operation fails.
+/// `false` for any other error, including one built by hand with the same
+/// message.
+///
+/// # Examples
+///
+/// ```
+/// use smp_rt::net::TcpListener;
+/// use smp_rt::runtime::Runtime;
+///
+/// let rt1 = Runtime::new().unwrap();
+/// let rt2 = Runtime::new().unwrap();
+/// let listener = rt1.block_on(async { TcpListener::bind("127.0.0.1:0").await.unwrap() });
+/// drop(rt1);
+///
+/// rt2.block_on(async {
+///     let err = listener.accept().await.unwrap_err();
+///     assert!(smp_rt::runtime::is_rt_shutdown_err(&err));
+/// });
+/// ```
+pub fn is_rt_shutdown_err(err: &io::Error) -> bool {
+    smp_rt_io::is_shut_down_error(err)
 }

@@ -201,3 +201,31 @@ fn waits_charge_a_reduction_per_poll() {
         "400 readiness waits in the smallest slices: {n} preemptions"
     );
 }
+
+#[test]
+fn register_waits_like_new_and_gives_the_object_back_on_failure() {
+    use smp_rt::io::unix::AsyncFdRegisterError;
+
+    run(|| async {
+        // SAFETY: the `OwnedFd` keeps its descriptor open until dropped.
+        let fd = unsafe { AsyncFd::register(event_fd()) }.unwrap();
+        assert_eq!(fd.interest(), Interest::READABLE | Interest::WRITABLE);
+        signal(&fd, 1).unwrap();
+        let mut guard = fd.readable().await.unwrap();
+        assert!(guard.ready().is_readable());
+        guard.clear_ready();
+
+        // SAFETY: as above.
+        let fd =
+            unsafe { AsyncFd::register_with_interest(event_fd(), Interest::READABLE) }.unwrap();
+        assert_eq!(fd.interest(), Interest::READABLE);
+
+        let file = std::fs::File::open("/proc/self/exe").unwrap();
+        // SAFETY: the `File` keeps its descriptor open until dropped.
+        let err: AsyncFdRegisterError<std::fs::File> =
+            unsafe { AsyncFd::register(file) }.unwrap_err();
+        let (file, err) = err.into_parts();
+        assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
+        assert!(file.metadata().unwrap().is_file());
+    });
+}

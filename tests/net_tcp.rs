@@ -293,3 +293,32 @@ fn stream_options_conversions_and_lookup_host() {
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
     });
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn tcp_socket_device_binding_and_ipv6_traffic_class() {
+    run(|| async {
+        let socket = smp_rt::net::TcpSocket::new_v4().unwrap();
+        assert_eq!(socket.device().unwrap(), None);
+        let err = socket.bind_device(Some(b"a-name-of-16-byte")).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
+        assert!(socket.bind_device(Some(b"smp-rt-none0")).is_err());
+        // Binding needs CAP_NET_RAW on older kernels: check what a bind that
+        // was allowed did.
+        match socket.bind_device(Some(b"lo")) {
+            Ok(()) => {
+                assert_eq!(socket.device().unwrap().as_deref(), Some(&b"lo"[..]));
+                socket.bind_device(None).unwrap();
+                assert_eq!(socket.device().unwrap(), None);
+            }
+            Err(err) => assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied, "{err}"),
+        }
+        // IPV6_TCLASS is an IPv6 option.
+        assert!(socket.set_tclass_v6(0x28).is_err());
+
+        let v6 = smp_rt::net::TcpSocket::new_v6().unwrap();
+        v6.set_tclass_v6(0x28).unwrap();
+        assert_eq!(v6.tclass_v6().unwrap(), 0x28);
+        assert!(v6.set_tclass_v6(256).is_err());
+    });
+}

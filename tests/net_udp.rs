@@ -292,3 +292,37 @@ fn socket_options_round_trip() {
         assert!(!v6.multicast_loop_v6().unwrap());
     });
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn udp_device_binding_and_ipv6_traffic_class() {
+    run(|| async {
+        let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        assert_eq!(a.device().unwrap(), None);
+        let err = a.bind_device(Some(b"a-name-of-16-byte")).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        assert!(a.bind_device(Some(b"smp-rt-none0")).is_err());
+        // Binding needs CAP_NET_RAW on older kernels: check what a bind that
+        // was allowed did.
+        match a.bind_device(Some(b"lo")) {
+            Ok(()) => {
+                assert_eq!(a.device().unwrap().as_deref(), Some(&b"lo"[..]));
+                // Loopback traffic still flows through `lo`.
+                b.send_to(b"via lo", a.local_addr().unwrap()).await.unwrap();
+                let mut buf = [0; 8];
+                let (n, _) = a.recv_from(&mut buf).await.unwrap();
+                assert_eq!(&buf[..n], b"via lo");
+                a.bind_device(Some(b"")).unwrap();
+                assert_eq!(a.device().unwrap(), None);
+            }
+            Err(err) => assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}"),
+        }
+        assert!(a.set_tclass_v6(0x28).is_err());
+
+        let v6 = UdpSocket::bind("[::]:0").await.unwrap();
+        v6.set_tclass_v6(0x28).unwrap();
+        assert_eq!(v6.tclass_v6().unwrap(), 0x28);
+        assert!(v6.set_tclass_v6(256).is_err());
+    });
+}

@@ -7,6 +7,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
+use bytes::BufMut;
 use smp_rt::io::{AsyncReadExt, AsyncWriteExt};
 use smp_rt::net::{UnixDatagram, UnixListener, UnixStream};
 use smp_rt::runtime::Builder;
@@ -178,5 +179,157 @@ fn datagrams_between_a_pair_and_by_path() {
         std::fs::remove_file(&path).unwrap();
         let (stream, _peer) = UnixStream::pair().unwrap();
         assert!(stream.take_error().unwrap().is_none());
+    });
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[test]
+fn peer_cred_reports_this_process_in_tokios_id_types() {
+    use smp_rt::net::unix::{UCred, gid_t, pid_t, uid_t};
+    run(|| async {
+        let (a, _b) = UnixStream::pair().unwrap();
+        let cred: UCred = a.peer_cred().unwrap();
+        // SAFETY: getuid and getgid cannot fail and touch no memory.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let got: (uid_t, gid_t, Option<pid_t>) = (cred.uid(), cred.gid(), cred.pid());
+        assert_eq!(got, (uid, gid, Some(std::process::id() as pid_t)));
+    });
+}
+
+#[test]
+fn datagram_buffer_receives_append_to_the_buffer() {
+    run(|| async {
+        let dir = SocketPath::new();
+        let receiver = UnixDatagram::bind(&dir.0).unwrap();
+        let sender = UnixDatagram::unbound().unwrap();
+        let (a, b) = UnixDatagram::pair().unwrap();
+
+        // Nothing queued: the `try_` forms say so and leave the buffer be.
+        let mut buf = b"head:".to_vec();
+        assert_eq!(
+            b.try_recv_buf(&mut buf).unwrap_err().kind(),
+            std::io::ErrorKind::WouldBlock
+        );
+        assert_eq!(
+            receiver.try_recv_buf_from(&mut buf).unwrap_err().kind(),
+            std::io::ErrorKind::WouldBlock
+        );
+        assert_eq!(buf, b"head:");
+
+        a.send(b"one").await.unwrap();
+        assert_eq!(b.recv_buf(&mut buf).await.unwrap(), 3);
+        assert_eq!(buf, b"head:one");
+
+        sender.send_to(b"two", &dir.0).await.unwrap();
+        let (n, from) = receiver.recv_buf_from(&mut buf).await.unwrap();
+        assert_eq!(n, 3);
+        assert!(from.is_unnamed());
+        assert_eq!(buf, b"head:onetwo");
+
+        a.send(b"three").await.unwrap();
+        b.readable().await.unwrap();
+        assert_eq!(b.try_recv_buf(&mut buf).unwrap(), 5);
+        sender.send_to(b"four", &dir.0).await.unwrap();
+        receiver.readable().await.unwrap();
+        assert_eq!(receiver.try_recv_buf_from(&mut buf).unwrap().0, 4);
+        assert_eq!(buf, b"head:onetwothreefour");
+
+        // A datagram longer than the spare capacity is cut to it.
+        let mut small = bytes::BytesMut::with_capacity(2).limit(2);
+        a.send(b"long").await.unwrap();
+        assert_eq!(b.recv_buf(&mut small).await.unwrap(), 2);
+        assert_eq!(&small.into_inner()[..], b"lo");
+    });
+}
+
+#[test]
+fn unix_socket_builds_listeners_streams_and_datagram_sockets() {
+    use smp_rt::net::UnixSocket;
+    use std::os::fd::{FromRawFd, IntoRawFd};
+
+    run(|| async {
+        let path = SocketPath::new();
+        let socket = UnixSocket::new_stream().unwrap();
+        socket.bind(&path.0).unwrap();
+        let listener = socket.listen(16).unwrap();
+        let mut client = UnixSocket::new_stream()
+            .unwrap()
+            .connect(&path.0)
+            .await
+            .unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        client.write_all(b"hello").await.unwrap();
+        let mut buf = [0; 5];
+        server.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"hello");
+
+        // The path is taken now.
+        let taken = UnixSocket::new_stream().unwrap().bind(&path.0).unwrap_err();
+        assert_eq!(taken.kind(), std::io::ErrorKind::AddrInUse);
+
+        let dgram_path = SocketPath::new();
+        let receiver = UnixSocket::new_datagram().unwrap();
+        receiver.bind(&dgram_path.0).unwrap();
+        let receiver = receiver.datagram().unwrap();
+        // Through a raw descriptor and back, as tokio allows.
+        let raw = UnixSocket::new_datagram().unwrap().into_raw_fd();
+        // SAFETY: `raw` was just released by its owner.
+        let sender = unsafe { UnixSocket::from_raw_fd(raw) }.datagram().unwrap();
+        sender.send_to(b"dgram", &dgram_path.0).await.unwrap();
+        let mut buf = [0; 8];
+        let n = receiver.recv(&mut buf).await.unwrap();
+        assert_eq!(&buf[..n], b"dgram");
+    });
+}
+
+#[test]
+fn unix_socket_refuses_the_conversions_of_the_other_type() {
+    use smp_rt::net::UnixSocket;
+
+    run(|| async {
+        let err = UnixSocket::new_datagram().unwrap().listen(1).unwrap_err();
+        assert!(err.to_string().contains("datagram socket"), "{err}");
+        let err = UnixSocket::new_datagram()
+            .unwrap()
+            .connect("/nonexistent")
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("datagram socket"), "{err}");
+        let err = UnixSocket::new_stream().unwrap().datagram().unwrap_err();
+        assert!(err.to_string().contains("stream socket"), "{err}");
+    });
+}
+
+#[test]
+fn bind_addr_and_connect_addr_take_std_socket_addresses() {
+    use std::os::unix::net::SocketAddr;
+
+    run(|| async {
+        let path = SocketPath::new();
+        let addr = SocketAddr::from_pathname(&path.0).unwrap();
+        let listener = UnixListener::bind_addr(&addr).unwrap();
+        let mut client = UnixStream::connect_addr(&addr).await.unwrap();
+        let (mut server, _) = listener.accept().await.unwrap();
+        client.write_all(b"by address").await.unwrap();
+        let mut buf = [0; 10];
+        server.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"by address");
+
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::linux::net::SocketAddrExt;
+            let name = format!("smp_rt-abstract-{}", std::process::id());
+            let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+            let listener = UnixListener::bind_addr(&addr).unwrap();
+            let _client = UnixStream::connect_addr(&addr).await.unwrap();
+            let (server, _) = listener.accept().await.unwrap();
+            let local = server.local_addr().unwrap();
+            assert_eq!(local.as_abstract_name(), Some(name.as_bytes()));
+        }
+
+        let (unnamed, _) = UnixStream::pair().unwrap();
+        let unnamed = unnamed.local_addr().unwrap();
+        let err = UnixStream::connect_addr(&unnamed).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
     });
 }

@@ -348,3 +348,48 @@ async fn tokios_traits_on_the_pipes() {
     assert_eq!(out, b"via tokio");
     assert!(child.wait().await.unwrap().success());
 }
+
+#[smp_rt::test]
+async fn child_stdin_writes_vectored() {
+    let mut child = Command::new("cat")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    assert!(stdin.is_write_vectored());
+    let bufs = [
+        std::io::IoSlice::new(b"one "),
+        std::io::IoSlice::new(b""),
+        std::io::IoSlice::new(b"two"),
+    ];
+    // One `writev` into an empty pipe takes all 7 bytes at once.
+    let n = poll_fn(|cx| Pin::new(&mut stdin).poll_write_vectored(cx, &bufs))
+        .await
+        .unwrap();
+    assert_eq!(n, 7);
+    drop(stdin);
+    let mut stdout = child.stdout.take().unwrap();
+    assert_eq!(read_to_end(&mut stdout).await.unwrap(), b"one two");
+    assert!(child.wait().await.unwrap().success());
+}
+
+#[test]
+#[should_panic(expected = "runtime")]
+fn child_pipes_from_std_outside_a_runtime_panic_as_tokios() {
+    let mut child = std::process::Command::new("cat")
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    // Reaped whatever happens below: the panic unwinds through this guard.
+    struct Reap(std::process::Child);
+    impl Drop for Reap {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _reap = Reap(child);
+    let _ = smp_rt::process::ChildStdin::from_std(stdin);
+}

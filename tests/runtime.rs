@@ -406,3 +406,144 @@ fn thread_stack_size_applies_to_workers_and_blocking_threads() {
     let default = rt.block_on(async { smp_rt::spawn(async { own_stack_size() }).await.unwrap() });
     assert!(default < SIZE, "default worker stack: {default}");
 }
+
+/// Blocks on a oneshot sent by another thread once the park hook has
+/// reported a park, so the runtime's only worker must park at least once.
+/// Returns `(parks, unparks)` counted by the hooks; `park_panics` makes
+/// the park hook panic after counting.
+fn park_and_unpark_counts(park_panics: bool) -> (usize, usize) {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let parks = Arc::new(AtomicUsize::new(0));
+    let unparks = Arc::new(AtomicUsize::new(0));
+    let (parked_tx, parked_rx) = mpsc::channel::<()>();
+    let parked_tx = Mutex::new(parked_tx);
+    let rt = Builder::new_current_thread()
+        .on_thread_park({
+            let parks = parks.clone();
+            move || {
+                parks.fetch_add(1, SeqCst);
+                let _ = parked_tx.lock().unwrap().send(());
+                if park_panics {
+                    panic!("a park hook that panics");
+                }
+            }
+        })
+        .on_thread_unpark({
+            let unparks = unparks.clone();
+            move || {
+                unparks.fetch_add(1, SeqCst);
+            }
+        })
+        .build()
+        .unwrap();
+    let (tx, rx) = smp_rt::sync::oneshot::channel::<u32>();
+    let sender = std::thread::spawn(move || {
+        // A guard against hanging, not a timed assertion: without the hook
+        // the test fails here instead of blocking forever.
+        parked_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the park hook never ran");
+        tx.send(7).unwrap();
+    });
+    assert_eq!(rt.block_on(rx).unwrap(), 7);
+    sender.join().unwrap();
+    (parks.load(SeqCst), unparks.load(SeqCst))
+}
+
+#[test]
+fn park_and_unpark_hooks_run_around_every_wait_for_work() {
+    let (parks, unparks) = park_and_unpark_counts(false);
+    assert!(parks >= 1);
+    assert_eq!(parks, unparks);
+}
+
+#[test]
+fn a_panicking_park_hook_leaves_the_worker_running() {
+    let (parks, unparks) = park_and_unpark_counts(true);
+    assert!(parks >= 1);
+    assert_eq!(parks, unparks);
+}
+
+#[test]
+fn a_park_hook_may_spawn_the_work_the_worker_waits_for() {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+
+    let once = AtomicBool::new(true);
+    let (tx, rx) = smp_rt::sync::oneshot::channel::<&str>();
+    let tx = Mutex::new(Some(tx));
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .on_thread_park(move || {
+            if once.swap(false, SeqCst) {
+                let tx = tx.lock().unwrap().take().unwrap();
+                smp_rt::spawn(async move { tx.send("spawned while parking").unwrap() });
+            }
+        })
+        .build()
+        .unwrap();
+    assert_eq!(rt.block_on(rx).unwrap(), "spawned while parking");
+}
+
+#[test]
+fn max_io_events_per_tick_of_zero_panics_and_one_still_serves_every_socket() {
+    let payload = std::panic::catch_unwind(|| {
+        Builder::new_current_thread().max_io_events_per_tick(0);
+    })
+    .unwrap_err();
+    assert!(panic_message(payload).contains("max_io_events_per_tick"));
+
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .max_io_events_per_tick(1)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let receivers = bind_udp_sockets(4).await;
+        let sender = smp_rt::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        for receiver in &receivers {
+            let to = receiver.local_addr().unwrap();
+            sender.send_to(b"x", to).await.unwrap();
+        }
+        let mut tasks = Vec::new();
+        for receiver in receivers {
+            tasks.push(smp_rt::spawn(async move {
+                let mut buf = [0; 1];
+                receiver.recv(&mut buf).await.unwrap()
+            }));
+        }
+        for task in tasks {
+            assert_eq!(task.await.unwrap(), 1);
+        }
+    });
+}
+
+async fn bind_udp_sockets(n: usize) -> Vec<smp_rt::net::UdpSocket> {
+    let mut sockets = Vec::new();
+    for _ in 0..n {
+        sockets.push(smp_rt::net::UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    }
+    sockets
+}
+
+#[test]
+fn io_objects_of_a_dropped_runtime_fail_with_the_shutdown_error() {
+    let first = Runtime::new().unwrap();
+    let second = Runtime::new().unwrap();
+    let listener =
+        first.block_on(async { smp_rt::net::TcpListener::bind("127.0.0.1:0").await.unwrap() });
+    drop(first);
+    second.block_on(async {
+        let err = listener.accept().await.unwrap_err();
+        assert!(smp_rt::runtime::is_rt_shutdown_err(&err), "{err}");
+    });
+    assert!(!smp_rt::runtime::is_rt_shutdown_err(&io::Error::other(
+        "the runtime has shut down"
+    )));
+    assert!(!smp_rt::runtime::is_rt_shutdown_err(
+        &io::ErrorKind::ConnectionReset.into()
+    ));
+}

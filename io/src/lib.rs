@@ -65,7 +65,7 @@ mod reactor;
 #[cfg(unix)]
 pub mod signal;
 
-pub use reactor::Reactor;
+pub use reactor::{DEFAULT_EVENTS_PER_WAIT, Reactor, is_shut_down_error};
 
 #[cfg(test)]
 mod test_rt {

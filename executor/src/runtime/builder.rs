@@ -66,6 +66,11 @@ pub struct Settings {
     pub on_thread_start: Option<Arc<dyn Fn() + Send + Sync>>,
     /// Run on each worker and blocking thread before it exits.
     pub on_thread_stop: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// Run by a worker thread each time it runs out of work, before it
+    /// waits for more.
+    pub on_thread_park: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// Run by a worker thread each time it stops waiting for work.
+    pub on_thread_unpark: Option<Arc<dyn Fn() + Send + Sync>>,
     // Placement on cores (`pinning`).
     /// The worker count as a range, `(min, max)`: the cores available,
     /// clamped into it. Used when `worker_threads` is `None`; the
@@ -100,6 +105,8 @@ impl Settings {
             name: None,
             on_thread_start: None,
             on_thread_stop: None,
+            on_thread_park: None,
+            on_thread_unpark: None,
             worker_threads_between: None,
             pin_workers: false,
             task_poll_time: false,
@@ -317,6 +324,8 @@ impl Builder {
             extensions,
             on_thread_start: settings.on_thread_start.clone(),
             on_thread_stop: settings.on_thread_stop.clone(),
+            on_thread_park: settings.on_thread_park.clone(),
+            on_thread_unpark: settings.on_thread_unpark.clone(),
             worker_cpus,
             task_poll_time: settings.task_poll_time,
             max_queued_tasks: settings.max_queued_tasks,

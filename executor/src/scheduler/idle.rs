@@ -268,7 +268,15 @@ impl WorkerContext {
     /// The clock is read on the way in and on the way out: the busy period
     /// ends where the idle period (the busy wait and the park, counted in
     /// `worker_total_idle_duration`) begins.
+    ///
+    /// The `on_thread_park` hook runs first, and `on_thread_unpark` last,
+    /// each only if set (a branch each otherwise). Both run with no borrow
+    /// of the core held and inside the runtime's context, so a hook may
+    /// spawn: `wait_for_work` then finds the task in its last look before
+    /// sleeping.
     pub(crate) fn idle(&self, woken: &dyn Fn() -> bool) {
+        let config = &self.shared.config;
+        super::run_hook(&config.on_thread_park, "running an on_thread_park hook");
         let idle_since = Instant::now();
         self.account_busy_until(idle_since);
         let remote = self.remote();
@@ -277,6 +285,7 @@ impl WorkerContext {
         remote.run.leave_idle();
         let ns = idle_since.elapsed().as_nanos() as u64;
         metrics::add(&remote.metrics.idle_ns, ns);
+        super::run_hook(&config.on_thread_unpark, "running an on_thread_unpark hook");
     }
 
     /// The body of [`idle`](WorkerContext::idle).

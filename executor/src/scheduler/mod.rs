@@ -98,6 +98,10 @@ pub(crate) struct Config {
     pub(crate) extensions: crate::runtime::Extensions,
     pub(crate) on_thread_start: Option<ThreadHook>,
     pub(crate) on_thread_stop: Option<ThreadHook>,
+    /// Run by a worker on its way into `WorkerContext::idle`.
+    pub(crate) on_thread_park: Option<ThreadHook>,
+    /// Run by a worker on its way out of `WorkerContext::idle`.
+    pub(crate) on_thread_unpark: Option<ThreadHook>,
     /// The CPUs worker threads are pinned to (`runtime::pinning`), or
     /// `None` to leave them unpinned.
     pub(crate) worker_cpus: Option<std::sync::Arc<[usize]>>,
@@ -132,18 +136,26 @@ impl Config {
     /// A hook that panics is reported, and the thread goes on: a worker
     /// that died in its start hook would leave its queues to nobody.
     pub(crate) fn run_thread<R>(&self, body: impl FnOnce() -> R) -> R {
-        let run_hook = |hook: &Option<ThreadHook>, what: &str| {
-            if let Some(hook) = hook
-                && let Err(payload) =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook()))
-            {
-                crate::task::unwind::report(what, payload);
-            }
-        };
         run_hook(&self.on_thread_start, "running an on_thread_start hook");
         let out = body();
         run_hook(&self.on_thread_stop, "running an on_thread_stop hook");
         out
+    }
+}
+
+/// Runs `hook` if it is set. A hook that panics is reported and the thread
+/// goes on: a worker killed by a hook would leave its queues to nobody.
+#[inline]
+pub(crate) fn run_hook(hook: &Option<ThreadHook>, what: &str) {
+    if let Some(hook) = hook {
+        run_hook_catching(hook, what);
+    }
+}
+
+#[cold]
+fn run_hook_catching(hook: &ThreadHook, what: &str) {
+    if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook())) {
+        crate::task::unwind::report(what, payload);
     }
 }
 

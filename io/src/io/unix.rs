@@ -145,13 +145,13 @@ impl<T: AsRawFd> AsyncFd<T> {
     ///
     /// # Errors
     ///
-    /// [`AsyncFdTryNewError`], holding `inner` and the OS error.
+    /// [`AsyncFdRegisterError`], holding `inner` and the OS error.
     ///
     /// # Panics
     ///
     /// Outside an smp_rt runtime with IO.
     #[track_caller]
-    pub fn try_new(inner: T) -> Result<AsyncFd<T>, AsyncFdTryNewError<T>> {
+    pub fn try_new(inner: T) -> Result<AsyncFd<T>, AsyncFdRegisterError<T>> {
         AsyncFd::try_with_interest(inner, Interest::READABLE | Interest::WRITABLE)
     }
 
@@ -160,7 +160,7 @@ impl<T: AsRawFd> AsyncFd<T> {
     ///
     /// # Errors
     ///
-    /// [`AsyncFdTryNewError`], holding `inner` and the error.
+    /// [`AsyncFdRegisterError`], holding `inner` and the error.
     ///
     /// # Panics
     ///
@@ -169,14 +169,86 @@ impl<T: AsRawFd> AsyncFd<T> {
     pub fn try_with_interest(
         inner: T,
         interest: Interest,
-    ) -> Result<AsyncFd<T>, AsyncFdTryNewError<T>> {
+    ) -> Result<AsyncFd<T>, AsyncFdRegisterError<T>> {
         if let Err(cause) = check_interest(interest) {
-            return Err(AsyncFdTryNewError { inner, cause });
+            return Err(AsyncFdRegisterError { inner, cause });
         }
         match PollEvented::try_new(RawSource(inner)) {
             Ok(io) => Ok(AsyncFd { io, interest }),
-            Err((RawSource(inner), cause)) => Err(AsyncFdTryNewError { inner, cause }),
+            Err((RawSource(inner), cause)) => Err(AsyncFdRegisterError { inner, cause }),
         }
+    }
+
+    /// Registers `inner`'s descriptor with the current runtime's reactor,
+    /// for reading and writing, giving `inner` back if that fails (tokio's
+    /// `AsyncFd::register`). [`try_new`](Self::try_new) without the
+    /// promise below; tokio deprecates `new` and `try_new` for that.
+    ///
+    /// # Safety
+    ///
+    /// `inner.as_raw_fd()` must be an open descriptor, and stay open and
+    /// refer to the same open file description until the `AsyncFd` is
+    /// dropped, [`into_inner`](Self::into_inner) is called or it is
+    /// forgotten; every call of `inner.as_raw_fd()` meanwhile must return
+    /// that same descriptor. (The reactor addresses the registration by
+    /// descriptor: a descriptor closed and reused behind its back would
+    /// deliver another file's events, or none.)
+    ///
+    /// # Errors
+    ///
+    /// [`AsyncFdRegisterError`], holding `inner` and the OS error of the
+    /// registration (`EPERM` for a regular file, which epoll does not
+    /// watch).
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with IO, as tokio's does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # smp_rt::block_on(async {
+    /// use std::os::unix::net::UnixStream;
+    /// use smp_rt_io::io::unix::AsyncFd;
+    ///
+    /// let (a, b) = UnixStream::pair()?;
+    /// a.set_nonblocking(true)?;
+    /// // SAFETY: `a` owns its descriptor, which `AsyncFd` keeps open.
+    /// let a = unsafe { AsyncFd::register(a) }?;
+    /// let guard = a.writable().await?;
+    /// drop(guard);
+    /// drop(b);
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    #[track_caller]
+    pub unsafe fn register(inner: T) -> Result<AsyncFd<T>, AsyncFdRegisterError<T>> {
+        AsyncFd::try_with_interest(inner, Interest::READABLE | Interest::WRITABLE)
+    }
+
+    /// [`register`](Self::register) for `interest` (tokio's
+    /// `AsyncFd::register_with_interest`). The reactor watches both
+    /// directions of every descriptor; `interest` is kept for
+    /// [`interest`](Self::interest).
+    ///
+    /// # Safety
+    ///
+    /// As [`register`](Self::register).
+    ///
+    /// # Errors
+    ///
+    /// [`AsyncFdRegisterError`], holding `inner` and the OS error, or
+    /// `Unsupported` for `Interest::PRIORITY`, which the reactor does not
+    /// watch.
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with IO, as tokio's does.
+    #[track_caller]
+    pub unsafe fn register_with_interest(
+        inner: T,
+        interest: Interest,
+    ) -> Result<AsyncFd<T>, AsyncFdRegisterError<T>> {
+        AsyncFd::try_with_interest(inner, interest)
     }
 
     /// The interest given at creation.
@@ -586,40 +658,48 @@ impl<T: AsRawFd + fmt::Debug> fmt::Debug for AsyncFdReadyMutGuard<'_, T> {
     }
 }
 
-/// The error of [`AsyncFd::try_new`]: the object, given back, and why it
-/// could not be registered.
-pub struct AsyncFdTryNewError<T> {
+/// The error of [`AsyncFd::register`] and its relatives
+/// ([`register_with_interest`](AsyncFd::register_with_interest),
+/// [`try_new`](AsyncFd::try_new),
+/// [`try_with_interest`](AsyncFd::try_with_interest)): the object, given
+/// back, and why it could not be registered (tokio's
+/// `AsyncFdRegisterError`).
+pub struct AsyncFdRegisterError<T> {
     inner: T,
     cause: io::Error,
 }
 
-impl<T> AsyncFdTryNewError<T> {
+/// tokio's older name of [`AsyncFdRegisterError`].
+#[doc(hidden)]
+pub type AsyncFdTryNewError<T> = AsyncFdRegisterError<T>;
+
+impl<T> AsyncFdRegisterError<T> {
     /// The object and the error.
     pub fn into_parts(self) -> (T, io::Error) {
         (self.inner, self.cause)
     }
 }
 
-impl<T> fmt::Display for AsyncFdTryNewError<T> {
+impl<T> fmt::Display for AsyncFdRegisterError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.cause, f)
     }
 }
 
-impl<T> fmt::Debug for AsyncFdTryNewError<T> {
+impl<T> fmt::Debug for AsyncFdRegisterError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.cause, f)
     }
 }
 
-impl<T> std::error::Error for AsyncFdTryNewError<T> {
+impl<T> std::error::Error for AsyncFdRegisterError<T> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         Some(&self.cause)
     }
 }
 
-impl<T> From<AsyncFdTryNewError<T>> for io::Error {
-    fn from(err: AsyncFdTryNewError<T>) -> io::Error {
+impl<T> From<AsyncFdRegisterError<T>> for io::Error {
+    fn from(err: AsyncFdRegisterError<T>) -> io::Error {
         err.cause
     }
 }

@@ -11,6 +11,8 @@
 
 mod addr;
 mod connect;
+#[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+mod device;
 mod split;
 mod stream;
 pub mod tcp;
@@ -31,4 +33,4 @@ pub(crate) fn set_ip_tos(fd: std::os::fd::BorrowedFd<'_>, tos: u32) -> std::io::
 pub use addr::{ToSocketAddrs, lookup_host};
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;
-pub use unix::{UnixDatagram, UnixListener, UnixStream};
+pub use unix::{UnixDatagram, UnixListener, UnixSocket, UnixStream};

@@ -19,7 +19,11 @@ use crate::io::{AsyncRead, AsyncWrite, ReadBuf};
 use crate::poll_evented::PollEvented;
 use crate::reactor::Inner;
 
+/// Buffers one `writev` takes at most (`IOV_MAX` on Linux and macOS).
+const IOV_MAX: usize = 1024;
+
 /// Puts the parent's end of a pipe in non-blocking mode and registers it.
+#[track_caller]
 fn register<T: AsFd>(
     pipe: T,
     reactor: Option<&std::sync::Arc<Inner>>,
@@ -53,8 +57,12 @@ macro_rules! pipe_common {
             ///
             /// # Errors
             ///
-            /// Outside an smp_rt runtime with an IO reactor, or if the
-            /// descriptor cannot be made non-blocking.
+            /// If the descriptor cannot be made non-blocking or registered.
+            ///
+            /// # Panics
+            ///
+            /// Outside an smp_rt runtime with IO, as tokio's does.
+            #[track_caller]
             pub fn from_std(inner: $std) -> io::Result<$ty> {
                 Ok($ty {
                     io: register(inner, None)?,
@@ -210,6 +218,19 @@ impl ChildStdin {
         })
     }
 
+    /// One `writev` of `bufs` (the first [`IOV_MAX`] of them: a shorter
+    /// write, which callers of a vectored write handle).
+    fn poll_write_vectored_pipe(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let bufs = &bufs[..bufs.len().min(IOV_MAX)];
+        let len = bufs.iter().map(|buf| buf.len()).sum();
+        self.io
+            .poll_write_stream(cx, len, |pipe| Ok(rustix::io::writev(pipe.as_fd(), bufs)?))
+    }
+
     /// Nothing is buffered here: ready at once (charging a reduction).
     fn poll_nothing(cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         ready!(poll_charge(cx));
@@ -227,6 +248,18 @@ impl AsyncWrite for ChildStdin {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         self.poll_write_pipe(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored_pipe(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -247,6 +280,14 @@ impl futures::io::AsyncWrite for ChildStdin {
         self.poll_write_pipe(cx, buf)
     }
 
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored_pipe(cx, bufs)
+    }
+
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         ChildStdin::poll_nothing(cx)
     }
@@ -264,6 +305,18 @@ impl tokio::io::AsyncWrite for ChildStdin {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         self.poll_write_pipe(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored_pipe(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

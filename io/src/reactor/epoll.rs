@@ -44,9 +44,6 @@ const NOTIFY_KEY: u64 = u64::MAX;
 /// The key of the timeout timerfd.
 const TIMER_KEY: u64 = u64::MAX - 1;
 
-/// Events collected by one wait, at most.
-const EVENTS_PER_WAIT: usize = 1024;
-
 /// A `timespec` of zero: disarms a timerfd.
 const ZERO: Timespec = Timespec {
     tv_sec: 0,
@@ -74,9 +71,17 @@ pub(crate) struct Events {
 unsafe impl Send for Events {}
 
 impl Events {
+    #[cfg(test)]
     pub(crate) fn new() -> Events {
+        Events::with_capacity(super::DEFAULT_EVENTS_PER_WAIT)
+    }
+
+    /// Buffers for waits that collect at most `capacity` events (the
+    /// notification eventfd's and the timerfd's included; edge-triggered,
+    /// the rest stay in epoll's ready list for the next wait).
+    pub(crate) fn with_capacity(capacity: usize) -> Events {
         Events {
-            list: Vec::with_capacity(EVENTS_PER_WAIT),
+            list: Vec::with_capacity(capacity),
             timer_armed: false,
         }
     }

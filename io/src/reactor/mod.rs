@@ -386,6 +386,26 @@ impl Reactor {
     /// [`Unsupported`](io::ErrorKind::Unsupported) on a platform whose
     /// poller has no edge-triggered mode (epoll and kqueue have one).
     pub fn new() -> io::Result<Reactor> {
+        Reactor::with_events_per_wait(DEFAULT_EVENTS_PER_WAIT)
+    }
+
+    /// A reactor with no sources whose every wait collects at most
+    /// `capacity` events (default [`DEFAULT_EVENTS_PER_WAIT`]); sources
+    /// ready beyond that are collected by the next wait. A smaller batch
+    /// wakes fewer tasks at once, a larger one costs fewer system calls
+    /// under load.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidInput`](io::ErrorKind::InvalidInput) if `capacity` is 0,
+    /// else those of [`new`](Reactor::new).
+    pub fn with_events_per_wait(capacity: usize) -> io::Result<Reactor> {
+        if capacity == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a reactor must collect at least 1 event per wait (events per wait is 0)",
+            ));
+        }
         let poller = os::Poller::new()?;
         Ok(Reactor {
             inner: Arc::new(Inner {
@@ -393,7 +413,7 @@ impl Reactor {
                 registry: Mutex::new(Registry::default()),
                 registered: AtomicUsize::new(0),
                 scratch: Mutex::new(Scratch {
-                    events: os::Events::new(),
+                    events: os::Events::with_capacity(capacity),
                     ready: Vec::new(),
                     wakers: Vec::new(),
                 }),
@@ -541,12 +561,40 @@ impl Inner {
     }
 }
 
-/// The error of waiting on a source whose reactor has shut down.
+/// How many events one wait of a [`Reactor::new`] collects, at most.
+pub const DEFAULT_EVENTS_PER_WAIT: usize = 1024;
+
+/// The error of waiting on a source whose reactor has shut down: kind
+/// `Other`, carrying a [`RuntimeShutDown`] that
+/// [`is_shut_down_error`] recognises.
 pub(crate) fn shut_down_error() -> io::Error {
-    io::Error::other(
-        "the smp_rt runtime this IO object was registered with has shut down; \
-         create IO objects inside the runtime that will drive them",
-    )
+    io::Error::other(RuntimeShutDown)
+}
+
+/// The payload of the error an IO object returns once the runtime it was
+/// registered with has shut down.
+#[derive(Debug)]
+struct RuntimeShutDown;
+
+impl std::fmt::Display for RuntimeShutDown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "the smp_rt runtime this IO object was registered with has shut down; \
+             create IO objects inside the runtime that will drive them",
+        )
+    }
+}
+
+impl std::error::Error for RuntimeShutDown {}
+
+/// `true` if `err` is the error an IO object returns once the runtime it
+/// was registered with has shut down (its reactor is gone), `false` for
+/// any other error, including the same message built by hand.
+pub fn is_shut_down_error(err: &io::Error) -> bool {
+    err.kind() == io::ErrorKind::Other
+        && err
+            .get_ref()
+            .is_some_and(|inner| inner.is::<RuntimeShutDown>())
 }
 
 fn closed_error() -> io::Error {
@@ -870,6 +918,35 @@ mod tests {
         ));
         source.deregister();
         assert_eq!(reactor.num_sources(), 0);
+    }
+
+    #[test]
+    fn a_wait_collects_at_most_the_events_per_wait() {
+        let reactor = Reactor::with_events_per_wait(1).unwrap();
+        let pairs: Vec<_> = (0..3).map(|_| UnixStream::pair().unwrap()).collect();
+        let sources: Vec<_> = pairs
+            .iter()
+            // SAFETY: the streams outlive the sources (deregistered below).
+            .map(|(a, _)| unsafe { reactor.inner().register(a.as_raw_fd()) }.unwrap())
+            .collect();
+        // Three writable sockets: one event per wait, the rest left ready
+        // in the kernel for the next waits.
+        let per_wait: Vec<usize> = (0..4)
+            .map(|_| reactor.wait(Some(Duration::ZERO)).unwrap())
+            .collect();
+        assert_eq!(per_wait, [1, 1, 1, 0]);
+        sources.iter().for_each(|source| source.deregister());
+
+        let err = Reactor::with_events_per_wait(0).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn the_shut_down_error_is_recognised_and_a_lookalike_is_not() {
+        let err = shut_down_error();
+        assert!(is_shut_down_error(&err));
+        assert!(!is_shut_down_error(&io::Error::other(err.to_string())));
+        assert!(!is_shut_down_error(&io::ErrorKind::Other.into()));
     }
 
     #[test]

@@ -26,9 +26,11 @@ pub(crate) struct Events {
 }
 
 impl Events {
-    pub(crate) fn new() -> Events {
+    /// Buffers for waits that collect at most `capacity` events.
+    pub(crate) fn with_capacity(capacity: usize) -> Events {
+        let capacity = std::num::NonZeroUsize::new(capacity).unwrap_or(std::num::NonZeroUsize::MIN);
         Events {
-            events: polling::Events::new(),
+            events: polling::Events::with_capacity(capacity),
         }
     }
 

@@ -172,6 +172,89 @@ impl TcpSocket {
         self.set_tos_v4(tos)
     }
 
+    /// The traffic class of outgoing IPv6 packets (`IPV6_TCLASS`).
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `getsockopt` (an IPv4 socket has no such option).
+    #[cfg(any(
+        target_os = "android",
+        target_os = "dragonfly",
+        target_os = "freebsd",
+        target_os = "fuchsia",
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "cygwin",
+    ))]
+    pub fn tclass_v6(&self) -> io::Result<u32> {
+        Ok(rustix::net::sockopt::ipv6_tclass(&self.fd)?)
+    }
+
+    /// Sets `IPV6_TCLASS`, the traffic class of outgoing IPv6 packets.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `setsockopt` (`InvalidInput` above 255; an IPv4
+    /// socket has no such option).
+    #[cfg(any(
+        target_os = "android",
+        target_os = "dragonfly",
+        target_os = "freebsd",
+        target_os = "fuchsia",
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "cygwin",
+    ))]
+    pub fn set_tclass_v6(&self, tclass: u32) -> io::Result<()> {
+        Ok(rustix::net::sockopt::set_ipv6_tclass(&self.fd, tclass)?)
+    }
+
+    /// The name of the interface the socket is bound to with
+    /// [`bind_device`](Self::bind_device) (`SO_BINDTODEVICE`), `None` if
+    /// it is bound to none.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of `getsockopt`.
+    #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+    pub fn device(&self) -> io::Result<Option<Vec<u8>>> {
+        crate::net::device::device(std::os::fd::AsFd::as_fd(&self.fd))
+    }
+
+    /// Binds the socket to the network interface named `interface`
+    /// (`SO_BINDTODEVICE`): it then sends and receives through that
+    /// interface only. `None` or an empty name removes the binding. Only
+    /// some sockets take it (IPv4 and IPv6 ones), and binding may need
+    /// the `CAP_NET_RAW` capability.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a name longer than 15 bytes (the kernel would
+    /// cut it), else the OS error of `setsockopt`: `ENODEV` for an unknown
+    /// interface, `PermissionDenied` without the capability.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # smp_rt::block_on(async {
+    /// use smp_rt_io::net::TcpSocket;
+    ///
+    /// let socket = TcpSocket::new_v4()?;
+    /// assert_eq!(socket.device()?, None);
+    /// if socket.bind_device(Some(b"lo")).is_ok() {
+    ///     assert_eq!(socket.device()?.as_deref(), Some(&b"lo"[..]));
+    /// }
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+    pub fn bind_device(&self, interface: Option<&[u8]>) -> io::Result<()> {
+        crate::net::device::bind_device(std::os::fd::AsFd::as_fd(&self.fd), interface)
+    }
+
     /// Sets `TCP_NODELAY` (no Nagle's algorithm) for the connection to come.
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         Ok(sockopt::set_tcp_nodelay(&self.fd, nodelay)?)

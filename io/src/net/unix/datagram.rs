@@ -8,6 +8,9 @@ use std::os::unix::net::{self, SocketAddr};
 use std::path::Path;
 use std::task::{Context, Poll, ready};
 
+use bytes::BufMut;
+use rustix::net::RecvFlags;
+
 use crate::io::{Interest, ReadBuf, Ready};
 use crate::poll_evented::PollEvented;
 use crate::reactor::Direction;
@@ -342,6 +345,68 @@ impl UnixDatagram {
             .try_io_interest(Interest::READABLE, |s| s.recv_from(buf))
     }
 
+    /// [`recv`](Self::recv) into `buf`'s spare capacity, advancing it by
+    /// the datagram's length (a datagram longer than the spare capacity is
+    /// cut).
+    ///
+    /// # Errors
+    ///
+    /// The OS error of the receive.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # smp_rt::block_on(async {
+    /// use smp_rt_io::net::UnixDatagram;
+    ///
+    /// let (a, b) = UnixDatagram::pair()?;
+    /// a.send(b"ping").await?;
+    /// let mut buf = Vec::with_capacity(16);
+    /// assert_eq!(b.recv_buf(&mut buf).await?, 4);
+    /// assert_eq!(buf, b"ping");
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    pub async fn recv_buf<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.io.io(Direction::Read, |s| recv_into_buf(s, buf)).await
+    }
+
+    /// [`try_recv`](Self::try_recv) into `buf`'s spare capacity, advancing
+    /// it by the datagram's length.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` if no datagram is queued, or the OS error of the
+    /// receive.
+    pub fn try_recv_buf<B: BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.io
+            .try_io_interest(Interest::READABLE, |s| recv_into_buf(s, buf))
+    }
+
+    /// [`recv_from`](Self::recv_from) into `buf`'s spare capacity,
+    /// advancing it by the datagram's length; returns the length and the
+    /// sender.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of the receive.
+    pub async fn recv_buf_from<B: BufMut>(&self, buf: &mut B) -> io::Result<(usize, SocketAddr)> {
+        self.io
+            .io(Direction::Read, |s| recv_from_into_buf(s, buf))
+            .await
+    }
+
+    /// [`try_recv_from`](Self::try_recv_from) into `buf`'s spare capacity,
+    /// advancing it by the datagram's length.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` if no datagram is queued, or the OS error of the
+    /// receive.
+    pub fn try_recv_buf_from<B: BufMut>(&self, buf: &mut B) -> io::Result<(usize, SocketAddr)> {
+        self.io
+            .try_io_interest(Interest::READABLE, |s| recv_from_into_buf(s, buf))
+    }
+
     /// Runs `f`, an operation of your own on the socket, once, without
     /// waiting; see [`TcpStream::try_io`](crate::net::TcpStream::try_io).
     ///
@@ -369,6 +434,40 @@ impl UnixDatagram {
     ) -> io::Result<R> {
         self.io.async_io(interest, |_| f()).await
     }
+}
+
+/// One `recv` into `buf`'s spare capacity, advancing it.
+fn recv_into_buf<B: BufMut + ?Sized>(socket: &net::UnixDatagram, buf: &mut B) -> io::Result<usize> {
+    let chunk = buf.chunk_mut();
+    // SAFETY: `UninitSlice` is a `[MaybeUninit<u8>]` view of the spare
+    // capacity; `recv` only writes to it.
+    let dst = unsafe { chunk.as_uninit_slice_mut() };
+    let ((read, _), _) = rustix::net::recv(socket, dst, RecvFlags::empty())?;
+    let n = read.len();
+    // SAFETY: the `recv` initialized the first `n` bytes of the chunk.
+    unsafe { buf.advance_mut(n) };
+    Ok(n)
+}
+
+/// One `recv_from` into `buf`'s spare capacity, advancing it. The spare
+/// capacity is zeroed first: `std`'s `recv_from`, which returns `std`'s
+/// `SocketAddr`, takes a `&mut [u8]`.
+fn recv_from_into_buf<B: BufMut + ?Sized>(
+    socket: &net::UnixDatagram,
+    buf: &mut B,
+) -> io::Result<(usize, SocketAddr)> {
+    let chunk = buf.chunk_mut();
+    let len = chunk.len();
+    // SAFETY: `UninitSlice::as_mut_ptr` points at `len` writable bytes;
+    // zeroing them first makes them a valid `&mut [u8]` for `std`.
+    let dst = unsafe {
+        std::ptr::write_bytes(chunk.as_mut_ptr(), 0, len);
+        std::slice::from_raw_parts_mut(chunk.as_mut_ptr(), len)
+    };
+    let (n, from) = socket.recv_from(dst)?;
+    // SAFETY: all `len >= n` bytes were initialized above.
+    unsafe { buf.advance_mut(n) };
+    Ok((n, from))
 }
 
 impl TryFrom<net::UnixDatagram> for UnixDatagram {

@@ -60,6 +60,21 @@ impl UnixListener {
         UnixListener::from_std(net::UnixListener::bind(path)?)
     }
 
+    /// Binds a listener to `socket_addr`: a path or, on Linux and
+    /// Android, an abstract name (`std`'s `UnixListener::bind_addr`).
+    ///
+    /// # Errors
+    ///
+    /// The OS error (`AddrInUse` if the path exists).
+    ///
+    /// # Panics
+    ///
+    /// Outside an smp_rt runtime with IO, as tokio's does.
+    #[track_caller]
+    pub fn bind_addr(socket_addr: &SocketAddr) -> io::Result<UnixListener> {
+        UnixListener::from_std(net::UnixListener::bind_addr(socket_addr)?)
+    }
+
     /// Wraps a listening `std` socket, registering it with the current
     /// runtime. The socket is switched to non-blocking mode.
     ///

@@ -50,6 +50,32 @@ pub(crate) fn unix_addr(path: &Path) -> io::Result<SocketAddrUnix> {
     Ok(SocketAddrUnix::new(bytes)?)
 }
 
+/// `addr`, a `std` Unix socket address, as rustix's.
+///
+/// # Errors
+///
+/// `InvalidInput` for an unnamed address, which nothing can connect to.
+pub(crate) fn unix_addr_of(addr: &SocketAddr) -> io::Result<SocketAddrUnix> {
+    if let Some(path) = addr.as_pathname() {
+        return unix_addr(path);
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        #[cfg(target_os = "android")]
+        use std::os::android::net::SocketAddrExt;
+        #[cfg(target_os = "linux")]
+        use std::os::linux::net::SocketAddrExt;
+        if let Some(name) = addr.as_abstract_name() {
+            return Ok(SocketAddrUnix::new_abstract_name(name)?);
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "an unnamed Unix socket address names no socket to connect to: \
+         use a path (SocketAddr::from_pathname) or an abstract name",
+    ))
+}
+
 impl UnixStream {
     /// Connects to the socket file `path` (on Linux, a path starting with a
     /// NUL byte names an abstract socket).
@@ -69,8 +95,51 @@ impl UnixStream {
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let (_, reactor) = poll_evented::current();
         let addr = unix_addr(path.as_ref())?;
-        let socket = net::UnixStream::from(stream_socket(AddressFamily::UNIX)?);
-        let io = connect(reactor.inner(), socket, &addr).await?;
+        let socket = stream_socket(AddressFamily::UNIX)?;
+        UnixStream::connect_socket(reactor.inner(), socket, &addr).await
+    }
+
+    /// Connects to the socket named by `socket_addr` (a path or, on Linux
+    /// and Android, an abstract name), as [`connect`](Self::connect) does.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for an unnamed address, else as `connect`.
+    ///
+    /// # Panics
+    ///
+    /// When polled outside an smp_rt runtime with IO, as tokio's does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # smp_rt::block_on(async {
+    /// use smp_rt_io::net::{UnixListener, UnixStream};
+    ///
+    /// let path = std::env::temp_dir().join(format!("connect-addr-doc-{}", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let listener = UnixListener::bind(&path)?;
+    /// let addr = listener.local_addr()?;
+    /// let _client = UnixStream::connect_addr(&addr).await?;
+    /// let (_server, _) = listener.accept().await?;
+    /// std::fs::remove_file(&path)?;
+    /// # std::io::Result::Ok(()) }).unwrap();
+    /// ```
+    pub async fn connect_addr(socket_addr: &SocketAddr) -> io::Result<UnixStream> {
+        let (_, reactor) = poll_evented::current();
+        let addr = unix_addr_of(socket_addr)?;
+        let socket = stream_socket(AddressFamily::UNIX)?;
+        UnixStream::connect_socket(reactor.inner(), socket, &addr).await
+    }
+
+    /// Connects `socket`, a non-blocking Unix stream socket, to `addr`,
+    /// waiting on `reactor`.
+    pub(crate) async fn connect_socket(
+        reactor: &Arc<Inner>,
+        socket: std::os::fd::OwnedFd,
+        addr: &SocketAddrUnix,
+    ) -> io::Result<UnixStream> {
+        let io = connect(reactor, net::UnixStream::from(socket), addr).await?;
         Ok(UnixStream { io })
     }
 

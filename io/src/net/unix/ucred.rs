@@ -1,28 +1,30 @@
 //! [`UCred`]: who is at the other end of a Unix stream.
 
+use super::{gid_t, pid_t, uid_t};
+
 /// The credentials of a Unix stream's peer process, as the kernel recorded
 /// them when the connection was made (tokio's `UCred`). From
 /// [`UnixStream::peer_cred`](super::UnixStream::peer_cred).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct UCred {
-    pid: Option<i32>,
-    uid: u32,
-    gid: u32,
+    pid: Option<pid_t>,
+    uid: uid_t,
+    gid: gid_t,
 }
 
 impl UCred {
     /// The peer's user id.
-    pub fn uid(&self) -> u32 {
+    pub fn uid(&self) -> uid_t {
         self.uid
     }
 
     /// The peer's group id.
-    pub fn gid(&self) -> u32 {
+    pub fn gid(&self) -> gid_t {
         self.gid
     }
 
     /// The peer's process id, where the system reports it.
-    pub fn pid(&self) -> Option<i32> {
+    pub fn pid(&self) -> Option<pid_t> {
         self.pid
     }
 }
