@@ -152,6 +152,7 @@ impl Drop for Tracked {
 #[smp_rt::test(worker_threads = 2)]
 async fn flush_drops_everything_queued_and_counts_it() {
     let drops = Arc::new(AtomicUsize::new(0));
+    let (flushed_tx, flushed_rx) = oneshot::channel();
     let (tx, rx) = oneshot::channel();
     let (go_tx, go_rx) = oneshot::channel::<()>();
     let pid = process::spawn(move |mut mbox: Mailbox<(u32, Tracked)>| async move {
@@ -163,6 +164,9 @@ async fn flush_drops_everything_queued_and_counts_it() {
         let flushed = mbox.flush();
         let after = (mbox.len(), mbox.try_recv().map(|(n, _)| n));
         let again = mbox.flush();
+        // Only now may the next message come: sent earlier, it could be
+        // what `try_recv` or the second flush sees.
+        flushed_tx.send(()).unwrap();
         let next = mbox.recv().await.0;
         tx.send((two, flushed, after, again, next)).unwrap();
     });
@@ -179,21 +183,14 @@ async fn flush_drops_everything_queued_and_counts_it() {
         pid.send(msg(n)).unwrap();
     }
     go_tx.send(()).unwrap();
-    let pid2 = pid.clone();
-    let late = msg(100);
-    let info_before = loop {
-        // The flush has happened once `late` can be the next message.
-        let info = pid2.info().unwrap();
-        if info.messages_received == 1 && info.messages_queued == 0 {
-            break info;
-        }
-        smp_rt::task::yield_now().await;
-    };
+    bounded("the flushes", flushed_rx).await.unwrap();
+    let info_before = pid.info().unwrap();
     assert_eq!(
         info_before.messages_received, 1,
         "flushed counted as received"
     );
-    pid.send(late).unwrap();
+    assert_eq!(info_before.messages_queued, 0);
+    pid.send(msg(100)).unwrap();
     let (two, flushed, after, again, next) = bounded("the flush", rx).await.unwrap();
     assert_eq!(two, 2);
     assert_eq!(flushed, 5);
