@@ -62,3 +62,6 @@ pub mod stats;
 pub mod sysinfo;
 pub mod workloads;
 pub mod wrk;
+
+#[cfg(all(test, unix))]
+mod test_scripts;

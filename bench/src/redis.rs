@@ -879,18 +879,8 @@ mod tests {
         assert!(none.iter().all(|r| r.smp_rt.is_none() && r.tokio.is_none()));
     }
 
-    /// An executable shell script at a fresh path, standing in for the
-    /// server.
     #[cfg(unix)]
-    fn script(name: &str, body: &str) -> PathBuf {
-        use std::os::unix::fs::PermissionsExt as _;
-        let dir = env::temp_dir().join(format!("smp_rt_bench-redis-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(name);
-        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        path
-    }
+    use crate::test_scripts::script;
 
     #[cfg(unix)]
     #[test]

@@ -459,17 +459,8 @@ mod tests {
         assert!(parse_load(&LINE.replace("p50_ns=16043077", "p50_ns=-1")).is_err());
     }
 
-    /// An executable shell script at a fresh path, standing in for a server.
     #[cfg(unix)]
-    fn script(name: &str, body: &str) -> PathBuf {
-        use std::os::unix::fs::PermissionsExt as _;
-        let dir = env::temp_dir().join(format!("smp_rt_bench-stacks-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(name);
-        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-        path
-    }
+    use crate::test_scripts::script;
 
     #[cfg(unix)]
     #[test]
