@@ -619,8 +619,9 @@ fn deadline_lateness(opts: &Options, results: &mut Results) -> Result<(), String
     };
     results.notes.push(format!(
         "{name} (smp_rt only, deadline vs no deadline; tokio has no deadlines): start after \
-         release of periodic Normal tasks on workers saturated by Normal tasks; with the release \
-         as deadline {} ({} misses counted of {} releases); without deadlines {}.",
+         release of periodic Normal tasks, released from outside the runtime, on workers \
+         saturated by Normal tasks; with release + half a period as deadline {} ({} misses \
+         counted of {} releases); without deadlines {}.",
         figure(&pooled[0]),
         misses[0],
         pooled[0].len(),

@@ -56,11 +56,11 @@
 //!   the task's next poll;
 //! * `deadline_lateness` (smp_rt only: tokio has no deadlines): every
 //!   worker busy with `Normal` CPU-bound tasks as in `priority_latency`,
-//!   [`DEADLINE_TASKS_PER_WORKER`] × workers periodic `Normal` tasks each
-//!   sleep to their next release (every [`DEADLINE_PERIOD`], staggered)
-//!   and record how long after it their poll started (the lateness, the
-//!   deadline being the release itself); once with each release set as the
-//!   task's deadline (`task::set_deadline`), once without. Reported as
+//!   [`DEADLINE_TASKS_PER_WORKER`] × workers periodic `Normal` tasks are
+//!   released (every [`DEADLINE_PERIOD`], staggered) by a thread outside
+//!   the runtime that notifies them, and record how long after the release
+//!   their poll started (the lateness); once with release + half a period
+//!   as each task's deadline (`task::set_deadline`), once without. Reported as
 //!   deadline vs no-deadline on smp_rt ([`DeadlineLateness`]);
 //! * `http_wrk`: a hyper 1.x HTTP/1.1 server answering `Hello, World!`
 //!   (the one of `examples/http_hello.rs`) on 127.0.0.1, loaded by an
@@ -335,7 +335,8 @@ pub struct DeadlineLateness {
     /// Per release: how long after it the periodic task's poll started.
     pub lateness: Vec<Duration>,
     /// Deadline misses the runtime counted (`worker_deadline_misses`,
-    /// summed): every late start of a run with deadlines, none without.
+    /// summed): starts later than half a period after the release, in a
+    /// run with deadlines; none without.
     pub misses: u64,
 }
 

@@ -4,7 +4,7 @@
 use std::future::{self, Future};
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::task::Poll;
 use std::thread;
@@ -564,31 +564,64 @@ pub fn deadline_lateness(rt: &Runtime, samples: usize, deadlines: bool) -> Deadl
 
     let periodic = DEADLINE_TASKS_PER_WORKER * workers;
     let per_task = samples.div_ceil(periodic).max(1);
-    let start = Instant::now() + DEADLINE_PERIOD;
+    let base = Instant::now();
+    let first = DEADLINE_PERIOD;
+    let offset = move |i: usize| DEADLINE_PERIOD * i as u32 / periodic as u32;
+    // Each periodic task is released by a thread outside the runtime (a
+    // wake through its worker's inbox), not by a timer: under saturation
+    // the timers are read only every few dozen slices, which would hide
+    // the queue order this workload is about. A release stores its time
+    // (nanoseconds after `base`) and notifies; a task late for one
+    // release finds the latest one (the notify keeps one permit).
+    let releases: Arc<Vec<AtomicU64>> =
+        Arc::new((0..periodic).map(|_| AtomicU64::new(0)).collect());
+    let notifies: Arc<Vec<::smp_rt::sync::Notify>> = Arc::new(
+        (0..periodic)
+            .map(|_| ::smp_rt::sync::Notify::new())
+            .collect(),
+    );
+    let done = Arc::new(AtomicBool::new(false));
     let tasks: Vec<JoinHandle<Vec<Duration>>> = (0..periodic)
         .map(|i| {
-            let offset = DEADLINE_PERIOD * i as u32 / periodic as u32;
+            let (releases, notifies, done) = (releases.clone(), notifies.clone(), done.clone());
             rt.spawn(async move {
                 let mut lateness = Vec::with_capacity(per_task);
-                let mut release = start + offset;
-                for _ in 0..per_task {
+                let mut next = first + offset(i);
+                loop {
                     if deadlines {
-                        task::set_deadline(Some(release));
+                        task::set_deadline(Some(base + next + DEADLINE_PERIOD / 2));
                     }
-                    ::smp_rt::time::sleep_until(::smp_rt::time::Instant::from_std(release)).await;
+                    notifies[i].notified().await;
+                    if done.load(Ordering::Acquire) {
+                        break lateness;
+                    }
                     let started = Instant::now();
-                    lateness.push(started.saturating_duration_since(release));
-                    // Releases already past are skipped: each sample is a
-                    // wake from a sleep, not a backlog run in one poll.
-                    release += DEADLINE_PERIOD;
-                    while release <= started {
-                        release += DEADLINE_PERIOD;
-                    }
+                    let release = Duration::from_nanos(releases[i].load(Ordering::Acquire));
+                    lateness.push(started.saturating_duration_since(base + release));
+                    next = release + DEADLINE_PERIOD;
                 }
-                lateness
             })
         })
         .collect();
+    let ticker = thread::spawn({
+        let (releases, notifies, done) = (releases.clone(), notifies.clone(), done.clone());
+        move || {
+            for k in 0..per_task {
+                for i in 0..periodic {
+                    let release = first + offset(i) + DEADLINE_PERIOD * k as u32;
+                    if let Some(wait) = release.checked_sub(base.elapsed()) {
+                        thread::sleep(wait);
+                    }
+                    releases[i].store(release.as_nanos() as u64, Ordering::Release);
+                    notifies[i].notify_one();
+                }
+            }
+            done.store(true, Ordering::Release);
+            for notify in notifies.iter() {
+                notify.notify_one();
+            }
+        }
+    });
     let lateness = rt.block_on(async move {
         let mut all = Vec::with_capacity(per_task * periodic);
         for task in tasks {
@@ -599,6 +632,9 @@ pub fn deadline_lateness(rt: &Runtime, samples: usize, deadlines: bool) -> Deadl
         }
         all
     });
+    ticker
+        .join()
+        .expect("deadline_lateness: the ticker thread panicked");
 
     stop.store(true, Ordering::Relaxed);
     join_all(rt, hogs);
