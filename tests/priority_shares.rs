@@ -111,7 +111,7 @@ fn on_one_worker_low_gets_one_poll_in_nine_shared_by_its_tasks() {
 #[test]
 fn on_one_worker_few_low_tasks_share_the_same_ninth() {
     // 10 Low beside 1000 Normal: each Low task gets (1/9 / 10) / (8/9 /
-    // 1000) = 12.5x a Normal task's polls; the level's share is still 1/9.
+    // 1000) = 12.5 times a Normal task's polls; the level's share is still 1/9.
     let total = 45_000;
     let counts = count_polls(1, &[(Priority::Low, 10), (Priority::Normal, 1000)], total);
     let [low, normal] = counts[..] else {
