@@ -59,6 +59,7 @@ mod backoff;
 pub mod fs;
 pub mod io;
 pub mod net;
+mod pipe_io;
 mod poll_evented;
 pub mod process;
 mod reactor;

@@ -7,20 +7,12 @@
 //! open file description): the child's end stays blocking.
 
 use std::io;
-use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::pin::Pin;
 use std::process::Stdio;
-use std::task::{Context, Poll, ready};
 
-use smp_rt_executor::task::poll_charge;
-
-use crate::io::{AsyncRead, AsyncWrite, ReadBuf};
+use crate::pipe_io::{impl_pipe_read, impl_pipe_write};
 use crate::poll_evented::PollEvented;
 use crate::reactor::Inner;
-
-/// Buffers one `writev` takes at most (`IOV_MAX` on Linux and macOS).
-const IOV_MAX: usize = 1024;
 
 /// Puts the parent's end of a pipe in non-blocking mode and registers it.
 #[track_caller]
@@ -104,7 +96,8 @@ macro_rules! pipe_common {
 /// [`Child::stdin`](super::Child::stdin).
 ///
 /// Dropping it closes the pipe: the child reads end-of-file.
-/// It implements smp_rt's [`AsyncWrite`] and the futures crate's.
+/// It implements smp_rt's [`AsyncWrite`](crate::io::AsyncWrite), the
+/// futures crate's, and tokio's with the `tokio-io` feature.
 #[derive(Debug)]
 pub struct ChildStdin {
     io: PollEvented<std::process::ChildStdin>,
@@ -113,7 +106,8 @@ pub struct ChildStdin {
 /// The reading end of a child's standard output, from
 /// [`Child::stdout`](super::Child::stdout).
 ///
-/// It implements smp_rt's [`AsyncRead`] and the futures crate's.
+/// It implements smp_rt's [`AsyncRead`](crate::io::AsyncRead), the
+/// futures crate's, and tokio's with the `tokio-io` feature.
 #[derive(Debug)]
 pub struct ChildStdout {
     io: PollEvented<std::process::ChildStdout>,
@@ -122,7 +116,8 @@ pub struct ChildStdout {
 /// The reading end of a child's standard error, from
 /// [`Child::stderr`](super::Child::stderr).
 ///
-/// It implements smp_rt's [`AsyncRead`] and the futures crate's.
+/// It implements smp_rt's [`AsyncRead`](crate::io::AsyncRead), the
+/// futures crate's, and tokio's with the `tokio-io` feature.
 #[derive(Debug)]
 pub struct ChildStderr {
     io: PollEvented<std::process::ChildStderr>,
@@ -132,198 +127,7 @@ pipe_common!(ChildStdin, std::process::ChildStdin, "standard input");
 pipe_common!(ChildStdout, std::process::ChildStdout, "standard output");
 pipe_common!(ChildStderr, std::process::ChildStderr, "standard error");
 
-/// One read of a registered pipe into memory that may be uninitialized.
-fn poll_read_uninit<T: AsFd>(
-    io: &PollEvented<T>,
-    cx: &mut Context<'_>,
-    buf: &mut ReadBuf<'_>,
-) -> Poll<io::Result<()>> {
-    // SAFETY: the read only writes to the unfilled part (it never
-    // de-initializes a byte), and reports how many bytes at its start it
-    // wrote.
-    let unfilled: &mut [MaybeUninit<u8>] = unsafe { buf.unfilled_mut() };
-    let n = ready!(io.poll_read_stream(cx, unfilled.len(), |pipe| {
-        let (read, _) = rustix::io::read(pipe.as_fd(), &mut *unfilled)?;
-        Ok(read.len())
-    }))?;
-    // SAFETY: those `n` bytes were just written by the read.
-    unsafe { buf.assume_init(n) };
-    buf.advance(n);
-    Poll::Ready(Ok(()))
-}
+impl_pipe_read!(ChildStdout);
+impl_pipe_read!(ChildStderr);
 
-/// One read of a registered pipe.
-fn poll_read_init<T: AsFd>(
-    io: &PollEvented<T>,
-    cx: &mut Context<'_>,
-    buf: &mut [u8],
-) -> Poll<io::Result<usize>> {
-    let len = buf.len();
-    io.poll_read_stream(cx, len, |pipe| {
-        Ok(rustix::io::read(pipe.as_fd(), &mut *buf)?)
-    })
-}
-
-macro_rules! pipe_read {
-    ($ty:ident) => {
-        impl AsyncRead for $ty {
-            fn poll_read(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &mut ReadBuf<'_>,
-            ) -> Poll<io::Result<()>> {
-                poll_read_uninit(&self.io, cx, buf)
-            }
-        }
-
-        impl futures::io::AsyncRead for $ty {
-            fn poll_read(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &mut [u8],
-            ) -> Poll<io::Result<usize>> {
-                poll_read_init(&self.io, cx, buf)
-            }
-        }
-
-        #[cfg(feature = "tokio-io")]
-        impl tokio::io::AsyncRead for $ty {
-            fn poll_read(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &mut tokio::io::ReadBuf<'_>,
-            ) -> Poll<io::Result<()>> {
-                // SAFETY: as in `poll_read_uninit`.
-                let unfilled = unsafe { buf.unfilled_mut() };
-                let n = ready!(self.io.poll_read_stream(cx, unfilled.len(), |pipe| {
-                    let (read, _) = rustix::io::read(pipe.as_fd(), &mut *unfilled)?;
-                    Ok(read.len())
-                }))?;
-                // SAFETY: those `n` bytes were just written by the read.
-                unsafe { buf.assume_init(n) };
-                buf.advance(n);
-                Poll::Ready(Ok(()))
-            }
-        }
-    };
-}
-
-pipe_read!(ChildStdout);
-pipe_read!(ChildStderr);
-
-impl ChildStdin {
-    fn poll_write_pipe(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_write_stream(cx, buf.len(), |pipe| {
-            Ok(rustix::io::write(pipe.as_fd(), buf)?)
-        })
-    }
-
-    /// One `writev` of `bufs` (the first [`IOV_MAX`] of them: a shorter
-    /// write, which callers of a vectored write handle).
-    fn poll_write_vectored_pipe(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let bufs = &bufs[..bufs.len().min(IOV_MAX)];
-        let len = bufs.iter().map(|buf| buf.len()).sum();
-        self.io
-            .poll_write_stream(cx, len, |pipe| Ok(rustix::io::writev(pipe.as_fd(), bufs)?))
-    }
-
-    /// Nothing is buffered here: ready at once (charging a reduction).
-    fn poll_nothing(cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(poll_charge(cx));
-        Poll::Ready(Ok(()))
-    }
-}
-
-/// Writes go straight to the pipe, so `flush` has nothing to do; as in
-/// tokio, `shutdown` does not close the pipe either: drop the `ChildStdin`
-/// for the child to read end-of-file.
-impl AsyncWrite for ChildStdin {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_pipe(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_vectored_pipe(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ChildStdin::poll_nothing(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ChildStdin::poll_nothing(cx)
-    }
-}
-
-impl futures::io::AsyncWrite for ChildStdin {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_pipe(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_vectored_pipe(cx, bufs)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ChildStdin::poll_nothing(cx)
-    }
-
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ChildStdin::poll_nothing(cx)
-    }
-}
-
-#[cfg(feature = "tokio-io")]
-impl tokio::io::AsyncWrite for ChildStdin {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_pipe(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_vectored_pipe(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ChildStdin::poll_nothing(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ChildStdin::poll_nothing(cx)
-    }
-}
+impl_pipe_write!(ChildStdin);

@@ -14,18 +14,13 @@ use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-use std::pin::Pin;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 
 use bytes::BufMut;
-use smp_rt_executor::task::poll_charge;
 
-use crate::io::{AsyncRead, AsyncWrite, Interest, ReadBuf, Ready};
+use crate::io::{Interest, Ready};
+use crate::pipe_io::{IOV_MAX, impl_pipe_read, impl_pipe_write};
 use crate::poll_evented::PollEvented;
-
-/// Buffers one `readv`/`writev` takes at most (`IOV_MAX` on Linux and
-/// macOS).
-const IOV_MAX: usize = 1024;
 
 /// An anonymous pipe: what is written to the [`Sender`] is read from the
 /// [`Receiver`]. Both ends are close-on-exec.
@@ -164,7 +159,7 @@ impl OpenOptions {
 }
 
 /// The writing end of a pipe (tokio's `pipe::Sender`). It implements
-/// smp_rt's [`AsyncWrite`], the futures crate's, and tokio's with the
+/// smp_rt's [`AsyncWrite`](crate::io::AsyncWrite), the futures crate's, and tokio's with the
 /// `tokio-io` feature. Dropping it closes the end: the reader reads
 /// end-of-file once every writer is gone.
 #[derive(Debug)]
@@ -173,7 +168,7 @@ pub struct Sender {
 }
 
 /// The reading end of a pipe (tokio's `pipe::Receiver`). It implements
-/// smp_rt's [`AsyncRead`], the futures crate's, and tokio's with the
+/// smp_rt's [`AsyncRead`](crate::io::AsyncRead), the futures crate's, and tokio's with the
 /// `tokio-io` feature.
 #[derive(Debug)]
 pub struct Receiver {
@@ -325,29 +320,6 @@ impl Sender {
     /// None here; `Result` as in tokio.
     pub fn into_nonblocking_fd(self) -> io::Result<OwnedFd> {
         Ok(self.io.into_inner())
-    }
-
-    fn poll_write_pipe(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io
-            .poll_write_stream(cx, buf.len(), |fd| Ok(rustix::io::write(fd, buf)?))
-    }
-
-    fn poll_write_vectored_pipe(
-        &self,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let bufs = &bufs[..bufs.len().min(IOV_MAX)];
-        let len = bufs.iter().map(|buf| buf.len()).sum();
-        self.io
-            .poll_write_stream(cx, len, |fd| Ok(rustix::io::writev(fd, bufs)?))
-    }
-
-    /// Writes go straight to the pipe: flushing and shutting down have
-    /// nothing to do (drop the sender to close it). Charges a reduction.
-    fn poll_nothing(cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(poll_charge(cx));
-        Poll::Ready(Ok(()))
     }
 }
 
@@ -518,151 +490,10 @@ impl Receiver {
     pub fn into_nonblocking_fd(self) -> io::Result<OwnedFd> {
         Ok(self.io.into_inner())
     }
-
-    /// One read into the unfilled part of `buf`, which may be
-    /// uninitialized.
-    fn poll_read_uninit(
-        &self,
-        cx: &mut Context<'_>,
-        unfilled: &mut [MaybeUninit<u8>],
-    ) -> Poll<io::Result<usize>> {
-        self.io.poll_read_stream(cx, unfilled.len(), |fd| {
-            let (read, _) = rustix::io::read(fd, &mut *unfilled)?;
-            Ok(read.len())
-        })
-    }
 }
 
-impl AsyncWrite for Sender {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_pipe(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_vectored_pipe(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Sender::poll_nothing(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Sender::poll_nothing(cx)
-    }
-}
-
-impl futures::io::AsyncWrite for Sender {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_pipe(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_vectored_pipe(cx, bufs)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Sender::poll_nothing(cx)
-    }
-
-    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Sender::poll_nothing(cx)
-    }
-}
-
-#[cfg(feature = "tokio-io")]
-impl tokio::io::AsyncWrite for Sender {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_pipe(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_vectored_pipe(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Sender::poll_nothing(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Sender::poll_nothing(cx)
-    }
-}
-
-impl AsyncRead for Receiver {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        // SAFETY: the read only writes to the unfilled part (it never
-        // de-initializes a byte) and reports how many bytes it wrote.
-        let n = ready!(self.poll_read_uninit(cx, unsafe { buf.unfilled_mut() }))?;
-        // SAFETY: those `n` bytes were just written by the read.
-        unsafe { buf.assume_init(n) };
-        buf.advance(n);
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl futures::io::AsyncRead for Receiver {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        let len = buf.len();
-        self.io
-            .poll_read_stream(cx, len, |fd| Ok(rustix::io::read(fd, &mut *buf)?))
-    }
-}
-
-#[cfg(feature = "tokio-io")]
-impl tokio::io::AsyncRead for Receiver {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        // SAFETY: as in smp_rt's `AsyncRead` above.
-        let n = ready!(self.poll_read_uninit(cx, unsafe { buf.unfilled_mut() }))?;
-        // SAFETY: those `n` bytes were just written by the read.
-        unsafe { buf.assume_init(n) };
-        buf.advance(n);
-        Poll::Ready(Ok(()))
-    }
-}
+impl_pipe_write!(Sender);
+impl_pipe_read!(Receiver);
 
 impl AsRawFd for Sender {
     fn as_raw_fd(&self) -> RawFd {
