@@ -299,19 +299,32 @@ fn stream_options_conversions_and_lookup_host() {
 fn tcp_socket_device_binding_and_ipv6_traffic_class() {
     run(|| async {
         let socket = smp_rt::net::TcpSocket::new_v4().unwrap();
-        assert_eq!(socket.device().unwrap(), None);
         let err = socket.bind_device(Some(b"a-name-of-16-byte")).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{err}");
-        assert!(socket.bind_device(Some(b"smp-rt-none0")).is_err());
-        // Binding needs CAP_NET_RAW on older kernels: check what a bind that
-        // was allowed did.
-        match socket.bind_device(Some(b"lo")) {
-            Ok(()) => {
-                assert_eq!(socket.device().unwrap().as_deref(), Some(&b"lo"[..]));
-                socket.bind_device(None).unwrap();
-                assert_eq!(socket.device().unwrap(), None);
+        match socket.device() {
+            Ok(device) => {
+                assert_eq!(device, None);
+                assert!(socket.bind_device(Some(b"smp-rt-none0")).is_err());
+                // Binding needs CAP_NET_RAW on older kernels: check what a
+                // bind that was allowed did.
+                match socket.bind_device(Some(b"lo")) {
+                    Ok(()) => {
+                        assert_eq!(socket.device().unwrap().as_deref(), Some(&b"lo"[..]));
+                        socket.bind_device(None).unwrap();
+                        assert_eq!(socket.device().unwrap(), None);
+                    }
+                    Err(err) => {
+                        assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied, "{err}")
+                    }
+                }
             }
-            Err(err) => assert_eq!(err.kind(), std::io::ErrorKind::PermissionDenied, "{err}"),
+            // qemu-user does not emulate reading SO_BINDTODEVICE (this test
+            // runs there in CI's AArch64 step): the kernel's answers above
+            // are checked on a real kernel only.
+            Err(err) if err.raw_os_error() == Some(libc::EINVAL) => {
+                eprintln!("SO_BINDTODEVICE cannot be read here ({err}); device checks skipped");
+            }
+            Err(err) => panic!("reading SO_BINDTODEVICE failed: {err}"),
         }
         // IPV6_TCLASS is an IPv6 option.
         assert!(socket.set_tclass_v6(0x28).is_err());

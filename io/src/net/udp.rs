@@ -746,7 +746,7 @@ impl UdpSocket {
     ///
     /// # Examples
     ///
-    /// ```
+    /// ```no_run
     /// # smp_rt::block_on(async {
     /// use smp_rt_io::net::UdpSocket;
     ///

@@ -239,7 +239,7 @@ impl TcpSocket {
     ///
     /// # Examples
     ///
-    /// ```
+    /// ```no_run
     /// # smp_rt::block_on(async {
     /// use smp_rt_io::net::TcpSocket;
     ///
