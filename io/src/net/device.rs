@@ -25,14 +25,17 @@ pub(crate) fn bind_device(fd: BorrowedFd<'_>, interface: Option<&[u8]>) -> io::R
             ),
         ));
     }
+    // An empty name unbinds: a length of 0, with a pointer to a real byte
+    // rather than null (the kernel ignores it; an emulator such as
+    // qemu-user checks it and answers `EFAULT` for null).
+    let unbind = [0u8; 1];
     let (ptr, len) = if name.is_empty() {
-        (std::ptr::null(), 0)
+        (unbind.as_ptr(), 0)
     } else {
         (name.as_ptr(), name.len() as libc::socklen_t)
     };
-    // SAFETY: `ptr` is null with a length of 0, or points at `len`
-    // readable bytes of `name`, which outlives the call; the kernel only
-    // reads them.
+    // SAFETY: `ptr` points at `len` readable bytes (of `name`, or none of
+    // `unbind`), which outlive the call; the kernel only reads them.
     let ret = unsafe {
         libc::setsockopt(
             fd.as_raw_fd(),
