@@ -8,13 +8,13 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
-use std::task::{Context, Poll, RawWakerVTable, Waker, ready};
+use std::task::{Context, Poll, RawWakerVTable, Wake, Waker, ready};
 
 use async_task::FallibleTask;
 
 use super::budget::poll_charge;
 use super::header::Header;
-use super::unwind::{CatchingWaker, TaskOutput};
+use super::unwind::{TaskOutput, wake_by_ref_caught, wake_caught};
 use super::{Id, JoinError};
 
 /// async-task's handle of a task whose output is `T`.
@@ -27,7 +27,7 @@ type TaskHandle<T> = FallibleTask<TaskOutput<Result<T, JoinError>>, Header>;
 /// checked by the others; `UNKNOWN` before.
 ///
 /// Relaxed: every store writes the same value, and a handle reads it
-/// (`JoinHandle::task`) after its own `new` stored or loaded it, on the
+/// (`JoinHandle::header`) after its own `new` stored or loaded it, on the
 /// thread that made it or on one the handle was sent to since.
 static TASK_TO_HEADER: AtomicUsize = AtomicUsize::new(UNKNOWN);
 
@@ -40,6 +40,14 @@ const UNKNOWN: usize = usize::MAX;
 /// none (cancelled, or panicked). Dropping the handle *detaches* the task,
 /// which runs on; it never cancels it (use [`abort`](JoinHandle::abort)).
 /// Polling it charges one reduction.
+///
+/// A handle is two words, whatever `T` (every kept handle pays for its
+/// size): async-task's handle, whose pointer is the task's allocation
+/// (its header, hence its id, is at a fixed distance in it), and one word
+/// that is either the vtable of the task's wakers or, while a waker awaits
+/// the handle, the awaiter cell that holds that vtable. The handle holds
+/// the task's allocation until it is dropped, as tokio's does, so its id
+/// stays the task's after the output was returned.
 ///
 /// # Examples
 ///
@@ -54,28 +62,18 @@ const UNKNOWN: usize = usize::MAX;
 /// # });
 /// ```
 pub struct JoinHandle<T> {
-    /// async-task's handle; `None` once the output has been returned.
-    task: Option<TaskHandle<T>>,
-    /// The vtable of the task's wakers. With the task's address (`header`
-    /// less `TASK_TO_HEADER`) it makes a waker of the task, to wake it when
-    /// it is aborted, while `task` holds the allocation: the handle keeps
-    /// no waker of its own, which would be 16 bytes and a reference more
-    /// (every kept handle pays for its size).
-    waker_vtable: &'static RawWakerVTable,
-    /// What this handle gave async-task to wake its awaiter: the awaiter's
-    /// waker, behind one that reports a panic in its `wake` (async-task
-    /// wakes the awaiter under an abort-on-panic guard). Made again only
-    /// when the awaiter changes.
-    awaiter: Option<Arc<CatchingWaker>>,
-    /// The task's header; valid while `task` is `Some` (the task handle
-    /// keeps the allocation alive), and the task's id after that.
-    header: NonNull<Header>,
+    /// async-task's handle, held until the handle is dropped.
+    task: ManuallyDrop<TaskHandle<T>>,
+    /// The task's waker vtable or the awaiter cell, and whether the
+    /// output was returned.
+    awaiter: AwaiterSlot,
 }
 
-// SAFETY: `header` is only read as `&Header` (`Sync`) while `task` keeps it
-// alive, and turned into a waker (`Send + Sync`, as every waker) with the
-// `&'static` vtable; the rest is async-task's handle, `Send + Sync` for
-// `T: Send`.
+// SAFETY: the header (`Sync`) is only read as `&Header` while `task` keeps
+// the allocation alive, and turned into a waker (`Send + Sync`, as every
+// waker) with the `&'static` vtable; the awaiter cell is an `Arc` of a
+// waker and that vtable (`Send + Sync`), only changed through `&mut self`;
+// the rest is async-task's handle, `Send + Sync` for `T: Send`.
 unsafe impl<T: Send> Send for JoinHandle<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send> Sync for JoinHandle<T> {}
@@ -83,11 +81,28 @@ unsafe impl<T: Send> Sync for JoinHandle<T> {}
 // Unwind-safe whatever the output type, as tokio's is. The handle's state is
 // the task's, changed in atomic steps by async-task; the output is moved out
 // whole, never observed half-written; and the user code the handle runs (the
-// awaiter's waker) is behind `CatchingWaker`, or runs before or after those
+// awaiter's waker) is behind `Awaiter`, or runs before or after those
 // steps. A panic through code holding a handle leaves it as consistent as it
 // found it.
 impl<T> std::panic::UnwindSafe for JoinHandle<T> {}
 impl<T> std::panic::RefUnwindSafe for JoinHandle<T> {}
+
+/// The start of the task's allocation: the pointer async-task's handle
+/// holds, read out of it (see `new`, which checks it against the wakers'
+/// data pointer).
+fn allocation_of<T>(task: &TaskHandle<T>) -> *const () {
+    const {
+        assert!(
+            size_of::<TaskHandle<()>>() == size_of::<*const ()>(),
+            "async-task's handle is no longer its task pointer alone"
+        )
+    };
+    // SAFETY: async-task's `FallibleTask` is its `Task`, whose only field
+    // with a size is the task's pointer (a `NonNull<()>`; the const above
+    // checks the size); a copy of that pointer, read as a pointer, owns
+    // nothing. `JoinHandle::new` checks that it is the allocation's start.
+    unsafe { std::mem::transmute_copy::<TaskHandle<T>, *const ()>(task) }
+}
 
 impl<T> JoinHandle<T> {
     /// The handle of `task`, with `waker`, one of the task's own (only
@@ -96,8 +111,8 @@ impl<T> JoinHandle<T> {
         task: async_task::Task<TaskOutput<Result<T, JoinError>>, Header>,
         waker: Waker,
     ) -> JoinHandle<T> {
-        let header = NonNull::from(task.metadata());
-        let offset = header.as_ptr().addr().wrapping_sub(waker.data().addr());
+        let header = std::ptr::from_ref(task.metadata());
+        let offset = header.addr().wrapping_sub(waker.data().addr());
         let known = TASK_TO_HEADER.load(Relaxed);
         if known != offset {
             assert_eq!(
@@ -106,33 +121,39 @@ impl<T> JoinHandle<T> {
             );
             TASK_TO_HEADER.store(offset, Relaxed);
         }
+        let task = task.fallible();
+        assert_eq!(
+            allocation_of(&task),
+            waker.data(),
+            "async-task's task handle does not hold its task's pointer"
+        );
         JoinHandle {
-            task: Some(task.fallible()),
-            waker_vtable: waker.vtable(),
-            awaiter: None,
-            header,
+            task: ManuallyDrop::new(task),
+            awaiter: AwaiterSlot::new(waker.vtable()),
         }
     }
 
+    /// The task's header: alive as long as the handle, which holds the
+    /// task's allocation.
+    fn header(&self) -> &Header {
+        let data = allocation_of(&self.task);
+        // SAFETY: the task's allocation, which `task` holds for as long as
+        // `self` is borrowed, has its header `TASK_TO_HEADER` bytes in
+        // (measured by `new`, which this handle's ran before).
+        unsafe { &*data.byte_add(TASK_TO_HEADER.load(Relaxed)).cast::<Header>() }
+    }
+
     /// The task's header and a waker of it (borrowing the handle's
-    /// reference), while the handle still holds the task.
+    /// reference), until the handle returned the output.
     fn task(&self) -> Option<(&Header, ManuallyDrop<Waker>)> {
-        self.task.as_ref().map(|_| {
-            let offset = TASK_TO_HEADER.load(Relaxed);
-            // SAFETY: the task's allocation starts `offset` bytes before
-            // its header (measured by `new`, which this handle's ran
-            // before), so the pointer stays in it; `task` holds the
-            // allocation.
-            let data = unsafe { self.header.as_ptr().byte_sub(offset) };
-            // SAFETY: the allocation's start and the vtable of the task's
-            // wakers are a waker of the task, and `task` holds the
-            // allocation for as long as `self` is borrowed. The
-            // `ManuallyDrop` owns no reference: it is never dropped, only
-            // woken by reference or cloned.
-            let waker = unsafe { Waker::new(data.cast_const().cast(), self.waker_vtable) };
-            // SAFETY: see the `header` field: `task` is `Some`.
-            (unsafe { self.header.as_ref() }, ManuallyDrop::new(waker))
-        })
+        let vtable = self.awaiter.task_vtable()?;
+        // SAFETY: the allocation's start and the vtable of the task's
+        // wakers are a waker of the task, and `task` holds the allocation
+        // for as long as `self` is borrowed. The `ManuallyDrop` owns no
+        // reference: it is never dropped, only woken by reference or
+        // cloned.
+        let waker = unsafe { Waker::new(allocation_of(&self.task), vtable) };
+        Some((self.header(), ManuallyDrop::new(waker)))
     }
 
     /// Cancels the task: its future is dropped the next time a worker
@@ -146,12 +167,12 @@ impl<T> JoinHandle<T> {
 
     /// `true` once the task has completed (output ready, panicked, or cancelled).
     pub fn is_finished(&self) -> bool {
-        self.task.as_ref().is_none_or(|task| task.is_finished())
+        self.awaiter.returned() || self.task.is_finished()
     }
 
     /// The task's id.
     pub fn id(&self) -> Id {
-        Header::id_at(self.header)
+        self.header().id()
     }
 
     /// A handle that can abort the task without owning its output.
@@ -163,6 +184,149 @@ impl<T> JoinHandle<T> {
         AbortHandle {
             id: self.id(),
             task,
+        }
+    }
+}
+
+/// What a `JoinHandle` gives async-task to wake its awaiter: the awaiter's
+/// waker, behind one that reports a panic in its `wake` (async-task wakes
+/// the awaiter under an abort-on-panic guard); and, while the handle holds
+/// the cell, the vtable of the task's wakers, which the handle's word holds
+/// otherwise.
+struct Awaiter {
+    waker: Waker,
+    task_vtable: &'static RawWakerVTable,
+}
+
+impl Wake for Awaiter {
+    fn wake(self: Arc<Self>) {
+        match Arc::try_unwrap(self) {
+            Ok(awaiter) => wake_caught(awaiter.waker),
+            Err(shared) => wake_by_ref_caught(&shared.waker),
+        }
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        wake_by_ref_caught(&self.waker);
+    }
+}
+
+/// One word: a `&'static RawWakerVTable` (the task's wakers'), or, with
+/// `AWAITER`, an `Arc<Awaiter>` (owning one reference); and `RETURNED`.
+/// Both pointers are 8-aligned, which leaves the low bits to the tags.
+struct AwaiterSlot(NonNull<()>);
+
+/// Tag: the word is an `Arc<Awaiter>`.
+const AWAITER: usize = 1;
+/// Tag: the handle returned the task's output.
+const RETURNED: usize = 2;
+/// Both tags.
+const TAGS: usize = AWAITER | RETURNED;
+
+const _: () = assert!(align_of::<RawWakerVTable>() > TAGS && align_of::<Awaiter>() > TAGS);
+
+impl AwaiterSlot {
+    fn new(task_vtable: &'static RawWakerVTable) -> AwaiterSlot {
+        AwaiterSlot(NonNull::from(task_vtable).cast())
+    }
+
+    fn tags(&self) -> usize {
+        self.0.addr().get() & TAGS
+    }
+
+    fn untagged(&self) -> NonNull<()> {
+        // The pointers are aligned, so a tagged word is never below the
+        // alignment and untagging leaves it non-null.
+        self.0.map_addr(|addr| {
+            std::num::NonZeroUsize::new(addr.get() & !TAGS).expect("an aligned pointer")
+        })
+    }
+
+    /// The awaiter cell, if the word holds one.
+    fn cell(&self) -> Option<NonNull<Awaiter>> {
+        (self.tags() & AWAITER != 0).then(|| self.untagged().cast())
+    }
+
+    /// `true` once the handle returned the output.
+    fn returned(&self) -> bool {
+        self.tags() & RETURNED != 0
+    }
+
+    /// The vtable of the task's wakers, until the output was returned.
+    fn task_vtable(&self) -> Option<&'static RawWakerVTable> {
+        if self.returned() {
+            return None;
+        }
+        Some(match self.cell() {
+            // SAFETY: the slot owns a reference on the cell, alive while
+            // `self` is borrowed; the vtable in it is `'static`.
+            Some(cell) => unsafe { cell.as_ref() }.task_vtable,
+            // SAFETY: without `AWAITER`, the untagged word is the
+            // `&'static` vtable.
+            None => unsafe { self.untagged().cast::<RawWakerVTable>().as_ref() },
+        })
+    }
+
+    /// A waker for async-task that wakes `waker`, catching a panic in its
+    /// `wake`: the cell the slot holds if it wakes the same task as
+    /// `waker`, else a new one, which the slot keeps instead. Before the
+    /// output was returned only.
+    fn awaiter_waker(&mut self, waker: &Waker) -> Waker {
+        let task_vtable = self
+            .task_vtable()
+            .expect("the awaiter is set before the output is returned");
+        if let Some(cell) = self.cell() {
+            // SAFETY: the slot owns a reference on the cell.
+            if unsafe { cell.as_ref() }.waker.will_wake(waker) {
+                // SAFETY: the pointer came from `Arc::into_raw`, and the
+                // slot's reference keeps it alive: one more reference, for
+                // the returned waker.
+                let cell = unsafe {
+                    Arc::increment_strong_count(cell.as_ptr());
+                    Arc::from_raw(cell.as_ptr())
+                };
+                return Waker::from(cell);
+            }
+        }
+        let cell = Arc::new(Awaiter {
+            waker: waker.clone(),
+            task_vtable,
+        });
+        let returned = Waker::from(Arc::clone(&cell));
+        // SAFETY: `Arc::into_raw` never returns null.
+        let raw = unsafe { NonNull::new_unchecked(Arc::into_raw(cell).cast_mut()) };
+        self.replace(raw.cast::<()>().map_addr(|addr| addr | AWAITER));
+        returned
+    }
+
+    /// Records that the output was returned, letting go of the awaiter
+    /// cell.
+    fn set_returned(&mut self) {
+        if let Some(vtable) = self.task_vtable() {
+            let word = NonNull::from(vtable).cast::<()>();
+            self.replace(word.map_addr(|addr| addr | RETURNED));
+        }
+    }
+
+    /// Puts `word` in the slot, releasing the cell it held if any.
+    fn replace(&mut self, word: NonNull<()>) {
+        let old = self.cell();
+        self.0 = word;
+        if let Some(old) = old {
+            // SAFETY: the slot owned this reference of `Arc::into_raw`'s,
+            // and no longer holds the pointer. The cell's waker may be
+            // dropped here (if async-task holds no clone): a foreign
+            // waker's destructor, which is the caller's own code.
+            drop(unsafe { Arc::from_raw(old.as_ptr()) });
+        }
+    }
+}
+
+impl Drop for AwaiterSlot {
+    fn drop(&mut self) {
+        if let Some(cell) = self.cell() {
+            // SAFETY: the slot owned this reference, and is going away.
+            drop(unsafe { Arc::from_raw(cell.as_ptr()) });
         }
     }
 }
@@ -181,38 +345,33 @@ impl<T> Future for JoinHandle<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         ready!(poll_charge(cx));
-        let id = self.id();
         let this = &mut *self;
-        let task = this
-            .task
-            .as_mut()
-            .expect("JoinHandle polled after it returned the task's output");
+        assert!(
+            !this.awaiter.returned(),
+            "JoinHandle polled after it returned the task's output"
+        );
+        let task = &mut *this.task;
         let output = if task.is_finished() {
             // Ready: async-task registers no waker.
             ready!(Pin::new(task).poll(cx))
         } else {
-            let awaiter = match &this.awaiter {
-                Some(awaiter) if awaiter.will_wake(cx.waker()) => awaiter,
-                _ => this.awaiter.insert(CatchingWaker::new(cx.waker())),
-            };
-            let waker = Waker::from(awaiter.clone());
+            let waker = this.awaiter.awaiter_waker(cx.waker());
             ready!(Pin::new(task).poll(&mut Context::from_waker(&waker)))
         };
-        this.task = None;
-        this.awaiter = None;
+        this.awaiter.set_returned();
         Poll::Ready(match output {
             Some(output) => output.into_inner(),
             // Dropped unrun or mid-wait, by a runtime shutting down.
-            None => Err(JoinError::cancelled(id)),
+            None => Err(JoinError::cancelled(this.id())),
         })
     }
 }
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        if let Some(task) = self.task.take() {
-            task.detach();
-        }
+        // SAFETY: taken once, here; the field is not used after.
+        let task = unsafe { ManuallyDrop::take(&mut self.task) };
+        task.detach();
     }
 }
 
@@ -291,28 +450,59 @@ impl fmt::Debug for AbortHandle {
 mod tests {
     use super::*;
 
+    use std::sync::atomic::Ordering::SeqCst;
+
+    /// Counts its wakes.
+    struct Counting(AtomicUsize);
+
+    impl Wake for Counting {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+
+    fn counting() -> (Arc<Counting>, Waker) {
+        let counting = Arc::new(Counting(AtomicUsize::new(0)));
+        let waker = Waker::from(counting.clone());
+        (counting, waker)
+    }
+
+    fn current_thread() -> crate::runtime::Runtime {
+        crate::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a current-thread runtime")
+    }
+
+    fn poll_with<T>(handle: &mut JoinHandle<T>, waker: &Waker) -> Poll<Result<T, JoinError>> {
+        Pin::new(handle).poll(&mut Context::from_waker(waker))
+    }
+
     #[test]
-    fn a_join_handle_is_four_words_whatever_its_output() {
-        // Every kept handle pays for its size: the task handle, the wakers'
-        // vtable, the awaiter and the header, and no waker of its own.
-        assert_eq!(size_of::<JoinHandle<()>>(), 32);
-        assert_eq!(size_of::<JoinHandle<[u64; 16]>>(), 32);
-        assert_eq!(size_of::<Option<JoinHandle<()>>>(), 32);
+    fn a_join_handle_is_two_words_whatever_its_output() {
+        // Every kept handle pays for its size: async-task's handle (the
+        // task's pointer, from which the header and id are found) and one
+        // word for the wakers' vtable or the awaiter cell.
+        assert_eq!(size_of::<JoinHandle<()>>(), 16);
+        assert_eq!(size_of::<JoinHandle<[u64; 16]>>(), 16);
+        assert_eq!(size_of::<Option<JoinHandle<()>>>(), 16);
     }
 
     #[test]
     fn a_handle_rebuilds_a_waker_of_its_own_task() {
-        let rt = crate::runtime::Builder::new_current_thread()
-            .build()
-            .expect("a current-thread runtime");
+        let rt = current_thread();
         let handle = rt.spawn(std::future::pending::<()>());
         let (header, waker) = handle.task().expect("the task is live");
         assert_eq!(header.id(), handle.id());
-        // The rebuilt waker's data is the task's allocation, whose header
-        // is `TASK_TO_HEADER` bytes in.
+        // The rebuilt waker's data is the task's allocation, which is
+        // async-task's handle's pointer, and whose header is
+        // `TASK_TO_HEADER` bytes in.
+        assert_eq!(waker.data(), allocation_of(&handle.task));
         assert_eq!(
             waker.data().addr() + TASK_TO_HEADER.load(Relaxed),
-            handle.header.as_ptr().addr()
+            std::ptr::from_ref(header).addr()
         );
         // Woken, the waiting task is polled again: an abort ends it.
         rt.block_on(async {
@@ -320,5 +510,108 @@ mod tests {
             handle.abort();
             assert!(handle.await.expect_err("aborted").is_cancelled());
         });
+    }
+
+    #[test]
+    fn an_awaited_handle_keeps_the_vtable_in_its_awaiter_cell_and_still_aborts() {
+        let rt = current_thread();
+        let mut handle = rt.spawn(std::future::pending::<()>());
+        rt.block_on(crate::task::yield_now()); // the task waits
+        let (awaiter, waker) = counting();
+        assert!(poll_with(&mut handle, &waker).is_pending());
+        assert!(handle.awaiter.cell().is_some(), "the handle holds a cell");
+        // The abort finds the task's waker vtable in the cell.
+        handle.abort();
+        rt.block_on(crate::task::yield_now()); // the task is dropped
+        assert_eq!(
+            awaiter.0.load(SeqCst),
+            1,
+            "the cancellation woke the awaiter"
+        );
+        match poll_with(&mut handle, &waker) {
+            Poll::Ready(Err(err)) => assert!(err.is_cancelled()),
+            other => panic!("expected a cancelled JoinError, got {other:?}"),
+        }
+        assert!(handle.awaiter.cell().is_none(), "the cell was let go");
+        assert!(handle.is_finished());
+    }
+
+    #[test]
+    fn the_awaiter_cell_is_kept_for_the_same_waker_and_replaced_for_another() {
+        let rt = current_thread();
+        let mut handle = rt.spawn(std::future::pending::<()>());
+        let (first, first_waker) = counting();
+        assert!(poll_with(&mut handle, &first_waker).is_pending());
+        let cell = handle.awaiter.cell();
+        assert!(poll_with(&mut handle, &first_waker).is_pending());
+        assert_eq!(handle.awaiter.cell(), cell, "the same waker, the same cell");
+        // The first waker: ours, the test's waker, and the cell's clone.
+        assert_eq!(Arc::strong_count(&first), 3);
+
+        let (_second, second_waker) = counting();
+        assert!(poll_with(&mut handle, &second_waker).is_pending());
+        assert_ne!(handle.awaiter.cell(), cell, "another waker, a new cell");
+        // async-task let go of the first cell when the second registered,
+        // and so did the handle: nothing holds the first waker's clone.
+        assert_eq!(Arc::strong_count(&first), 2);
+        handle.abort();
+        rt.block_on(async {
+            assert!(handle.await.expect_err("aborted").is_cancelled());
+        });
+    }
+
+    #[test]
+    fn the_id_outlives_the_output_and_a_finished_task_ignores_abort() {
+        let rt = current_thread();
+        let mut handle = rt.spawn(async { 5 });
+        let id = handle.id();
+        assert_eq!(rt.block_on(&mut handle).expect("the output"), 5);
+        assert_eq!(handle.id(), id, "the id stays the task's");
+        assert!(handle.is_finished());
+        assert!(handle.task().is_none(), "no waker is made after the output");
+        handle.abort();
+        let abort = handle.abort_handle();
+        assert_eq!(abort.id(), id);
+        assert!(abort.is_finished());
+        assert_eq!(
+            format!("{handle:?}"),
+            format!("JoinHandle {{ id: {id:?} }}")
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "JoinHandle polled after it returned the task's output")]
+    fn polling_a_handle_after_its_output_panics() {
+        let rt = current_thread();
+        let mut handle = rt.spawn(async {});
+        rt.block_on(&mut handle).expect("the output");
+        let _ = poll_with(&mut handle, Waker::noop());
+    }
+
+    #[test]
+    fn the_awaiter_cell_catches_a_panic_in_its_wake() {
+        struct Panicking(AtomicUsize);
+        impl Wake for Panicking {
+            fn wake(self: Arc<Self>) {
+                self.wake_by_ref();
+            }
+            fn wake_by_ref(self: &Arc<Self>) {
+                self.0.fetch_add(1, SeqCst);
+                panic!("wake");
+            }
+        }
+        let inner = Arc::new(Panicking(AtomicUsize::new(0)));
+        let cell = Arc::new(Awaiter {
+            waker: Waker::from(inner.clone()),
+            task_vtable: Waker::noop().vtable(),
+        });
+        let waker = Waker::from(cell);
+        waker.wake_by_ref();
+        waker.wake();
+        assert_eq!(
+            inner.0.load(SeqCst),
+            2,
+            "every wake reached the inner waker"
+        );
     }
 }

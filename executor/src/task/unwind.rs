@@ -13,8 +13,7 @@
 use std::any::Any;
 use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
-use std::task::{Wake, Waker};
+use std::task::Waker;
 
 /// The message of a panic payload, for a report.
 pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
@@ -56,7 +55,7 @@ pub fn wake_caught(waker: Waker) {
 }
 
 /// [`wake_caught`] by reference.
-fn wake_by_ref_caught(waker: &Waker) {
+pub(crate) fn wake_by_ref_caught(waker: &Waker) {
     if let Err(payload) = catch_unwind(AssertUnwindSafe(|| waker.wake_by_ref())) {
         report_wake(payload);
     }
@@ -93,39 +92,12 @@ impl<T> Drop for TaskOutput<T> {
     }
 }
 
-/// A waker that wakes another one and reports a panic in its `wake`: what a
-/// `JoinHandle` gives async-task, which wakes it under an abort-on-panic
-/// guard when the task completes.
-pub(crate) struct CatchingWaker(Waker);
-
-impl CatchingWaker {
-    pub(crate) fn new(inner: &Waker) -> Arc<CatchingWaker> {
-        Arc::new(CatchingWaker(inner.clone()))
-    }
-
-    /// `true` if waking this wakes the same task as `other`.
-    pub(crate) fn will_wake(&self, other: &Waker) -> bool {
-        self.0.will_wake(other)
-    }
-}
-
-impl Wake for CatchingWaker {
-    fn wake(self: Arc<Self>) {
-        match Arc::try_unwrap(self) {
-            Ok(CatchingWaker(inner)) => wake_caught(inner),
-            Err(shared) => wake_by_ref_caught(&shared.0),
-        }
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        wake_by_ref_caught(&self.0);
-    }
-}
-
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
+    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::task::Wake;
 
     struct PanicsOnDrop;
     impl Drop for PanicsOnDrop {
@@ -158,12 +130,10 @@ mod tests {
         let inner = Arc::new(PanickingWake(AtomicUsize::new(0)));
         let waker = Waker::from(inner.clone());
         wake_caught(waker.clone());
-        let catching = Waker::from(CatchingWaker::new(&waker));
-        catching.wake_by_ref();
-        catching.wake();
+        wake_by_ref_caught(&waker);
         assert_eq!(
             inner.0.load(SeqCst),
-            3,
+            2,
             "every wake reached the inner waker"
         );
     }
