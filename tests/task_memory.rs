@@ -234,3 +234,37 @@ fn a_pending_task_holds_at_most_110_bytes_of_heap_in_every_pattern() {
         drop(rt);
     }
 }
+
+#[test]
+fn a_pending_task_with_its_kept_handle_holds_at_most_120_bytes_of_heap() {
+    // What a caller that keeps every handle pays per task: the task's
+    // allocation (88 bytes requested, a 96-byte glibc chunk), its 10-byte
+    // registry entry once it waits, a few bytes a task of the runtime's
+    // and the spawning thread's own structures, and the handle's two words
+    // in the caller's `Vec`, counted this time (with a handle of four
+    // words, this is over 130).
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    const TASKS: usize = 4096;
+    assert_eq!(size_of::<JoinHandle<()>>(), 16, "a handle is two words");
+    for inside in [true, false] {
+        for sixteen in [true, false] {
+            let rt = two_workers();
+            rt.block_on(async {});
+            POLLED.store(0, SeqCst);
+            let before = LIVE_BYTES.load(SeqCst);
+            let (_, handles) = spawn_pattern(&rt, TASKS, inside, true, sixteen);
+            while POLLED.load(SeqCst) < TASKS {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            assert_eq!(handles.len(), TASKS);
+            let per_task = (LIVE_BYTES.load(SeqCst) - before) / TASKS as isize;
+            assert!(
+                per_task <= 120,
+                "{per_task} bytes per pending task with its handle, inside {inside}, \
+                 16 bytes {sixteen}"
+            );
+            drop(handles);
+            drop(rt);
+        }
+    }
+}
