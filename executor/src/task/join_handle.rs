@@ -213,7 +213,8 @@ impl Wake for Awaiter {
 
 /// One word: a `&'static RawWakerVTable` (the task's wakers'), or, with
 /// `AWAITER`, an `Arc<Awaiter>` (owning one reference); and `RETURNED`.
-/// Both pointers are 8-aligned, which leaves the low bits to the tags.
+/// Both pointers are aligned to at least 4 bytes (checked below), which
+/// leaves the two low bits to the tags.
 struct AwaiterSlot(NonNull<()>);
 
 /// Tag: the word is an `Arc<Awaiter>`.
@@ -544,7 +545,11 @@ mod tests {
         assert!(poll_with(&mut handle, &first_waker).is_pending());
         let cell = handle.awaiter.cell();
         assert!(poll_with(&mut handle, &first_waker).is_pending());
-        assert_eq!(handle.awaiter.cell(), cell, "the same waker, the same cell");
+        // Miri gives each use of a constant vtable an address of its own,
+        // so `will_wake` is `false` for clones there.
+        if !cfg!(miri) {
+            assert_eq!(handle.awaiter.cell(), cell, "the same waker, the same cell");
+        }
         // The first waker: ours, the test's waker, and the cell's clone.
         assert_eq!(Arc::strong_count(&first), 3);
 
