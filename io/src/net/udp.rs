@@ -129,7 +129,8 @@ impl UdpSocket {
     /// # Errors
     ///
     /// If the runtime that drives the socket has shut down, or `interest`
-    /// is `Interest::PRIORITY`.
+    /// is `Interest::PRIORITY` on a build with the portable poller (epoll,
+    /// Linux's default, reports it).
     ///
     /// # Examples
     ///
