@@ -341,3 +341,53 @@ fn try_spawn_after_shutdown_gives_a_cancelled_handle_as_spawn_does() {
     assert!(result.unwrap_err().is_cancelled());
     assert_eq!(handle.metrics().queued_tasks(), 0);
 }
+
+#[test]
+fn without_a_limit_queued_tasks_is_exact_for_spawns_inside_and_outside_the_workers() {
+    const EACH: usize = 40;
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let metrics = rt.metrics();
+    // Spawned from this thread, outside any worker.
+    let mut senders = Vec::new();
+    let mut tasks: Vec<_> = (0..EACH)
+        .map(|_| {
+            let (tx, task) = waiting(rt.handle());
+            senders.push(tx);
+            task
+        })
+        .collect();
+    assert_eq!(metrics.queued_tasks(), EACH);
+    // Spawned by a task on a worker.
+    let (inside_senders, inside_tasks) = rt
+        .block_on(rt.handle().spawn(async {
+            let handle = Handle::current();
+            (0..EACH)
+                .map(|_| waiting(&handle))
+                .unzip::<_, _, Vec<_>, Vec<_>>()
+        }))
+        .unwrap();
+    senders.extend(inside_senders);
+    tasks.extend(inside_tasks);
+    assert_eq!(metrics.queued_tasks(), 2 * EACH);
+    assert_eq!(metrics.num_alive_tasks(), 2 * EACH);
+    // Half finish on the workers.
+    for (tx, task) in senders.drain(..EACH).zip(tasks.drain(..EACH)) {
+        tx.send(()).unwrap();
+        rt.block_on(task).unwrap();
+    }
+    assert_eq!(metrics.queued_tasks(), EACH);
+    // The rest are aborted: they finish cancelled, and are counted so.
+    for task in &tasks {
+        task.abort();
+    }
+    for task in tasks {
+        assert!(rt.block_on(task).unwrap_err().is_cancelled());
+    }
+    assert_eq!(metrics.queued_tasks(), 0);
+    assert_eq!(metrics.cancelled_tasks_count(), EACH as u64);
+    assert_eq!(metrics.queued_tasks_high_water_mark(), 2 * EACH);
+    drop(senders);
+}

@@ -345,13 +345,38 @@ fn readiness_waits_charge_a_reduction_per_poll() {
     );
 }
 
+/// Sends one byte of TCP urgent (out-of-band) data, which the peer's
+/// epoll reports as `EPOLLPRI`.
+#[cfg(target_os = "linux")]
+fn send_urgent(stream: &TcpStream) {
+    let sent = rustix::net::send(
+        std::os::fd::AsFd::as_fd(stream),
+        b"!",
+        rustix::net::SendFlags::OOB,
+    )
+    .unwrap();
+    assert_eq!(sent, 1);
+}
+
 #[cfg(target_os = "linux")]
 #[test]
-fn priority_interest_is_an_error_that_says_what_to_use() {
+fn priority_interest_waits_for_urgent_data_and_plain_data_does_not_answer_it() {
+    use std::os::fd::AsFd;
     run(|| async {
-        let (_client, server) = connected().await;
-        let err = server.ready(Interest::PRIORITY).await.unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Unsupported);
-        assert!(err.to_string().contains("Interest::READABLE"), "{err}");
+        let (mut client, server) = connected().await;
+        client.write_all(b"plain").await.unwrap();
+        let ready = server.ready(Interest::READABLE).await.unwrap();
+        assert!(ready.is_readable() && !ready.is_priority(), "{ready:?}");
+        // Readable data alone does not answer a priority interest.
+        let mut wait = std::pin::pin!(server.ready(Interest::PRIORITY));
+        let first = poll_fn(|cx| std::task::Poll::Ready(wait.as_mut().poll(cx))).await;
+        assert!(first.is_pending(), "{first:?}");
+        send_urgent(&client);
+        let ready = wait.await.unwrap();
+        assert!(ready.is_priority(), "{ready:?}");
+        // The urgent byte is there to read, apart from the stream.
+        let mut urgent = [0u8; 1];
+        let got = rustix::net::recv(server.as_fd(), &mut urgent, rustix::net::RecvFlags::OOB);
+        assert_eq!((got.unwrap().0, &urgent), (1, b"!"));
     });
 }

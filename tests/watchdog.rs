@@ -176,6 +176,64 @@ fn work_queued_behind_a_blocking_poll_runs_on_a_sibling_while_it_blocks() {
     assert!(ms >= threshold.as_millis() as u64, "{warning:?}");
 }
 
+/// Deadline tasks queued behind a blocking poll.
+const DEADLINE_TASKS_BEHIND: usize = 20;
+
+/// A task spawns deadline tasks onto its own worker, where they wait in the
+/// worker's deadline heap (which no thief looks at), then blocks its
+/// thread. The watchdog moves them to the other worker, where every one of
+/// them runs while the poll is still blocked: the blocked task counts them
+/// itself before its poll returns. Without the rescue of the heaps they
+/// would wait for the poll to end, and the count would stay at 0.
+#[test]
+fn deadline_tasks_queued_behind_a_blocking_poll_run_on_a_sibling_while_it_blocks() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .long_poll_threshold(Duration::from_millis(20))
+        .build()
+        .unwrap();
+    let metrics = rt.metrics();
+    let (queued_in_heap, completed_while_stuck, depth_while_stuck) = rt.block_on({
+        let metrics = metrics.clone();
+        async move {
+            smp_rt::spawn(async move {
+                let worker = my_worker(&metrics);
+                let completed = Arc::new(AtomicUsize::new(0));
+                for _ in 0..DEADLINE_TASKS_BEHIND {
+                    let completed = completed.clone();
+                    task::Builder::new()
+                        .deadline_in(Duration::from_secs(60))
+                        .spawn(async move {
+                            completed.fetch_add(1, SeqCst);
+                        })
+                        .unwrap();
+                }
+                let queued_in_heap = metrics.worker_queue_depth(worker, Priority::Normal);
+                block_until(|| completed.load(SeqCst) == DEADLINE_TASKS_BEHIND);
+                (
+                    queued_in_heap,
+                    completed.load(SeqCst),
+                    metrics.worker_queue_depth(worker, Priority::Normal),
+                )
+            })
+            .await
+            .unwrap()
+        }
+    });
+    assert_eq!(
+        queued_in_heap, DEADLINE_TASKS_BEHIND,
+        "the deadline tasks waited on the spawning worker"
+    );
+    assert_eq!(
+        completed_while_stuck, DEADLINE_TASKS_BEHIND,
+        "every deadline task queued behind the blocking poll ran while it blocked"
+    );
+    assert_eq!(
+        depth_while_stuck, 0,
+        "the stuck worker's queue depth counts none of the tasks moved away"
+    );
+}
+
 /// Without a threshold nothing is reported or counted, and
 /// `worker_current_task` still names the running task.
 #[test]

@@ -25,6 +25,8 @@
 //! * [`stacks`]: the real-stack workloads' programs (`axum_hello`,
 //!   `tonic_unary`), built by cargo against tokio and against the tokio
 //!   facade, started as child processes; the tonic load generator;
+//! * [`server`]: starting and stopping the server process of one round,
+//!   for [`stacks`] and [`redis`];
 //! * [`redis`]: `redis_benchmark`, the Redis-protocol server of
 //!   `examples/redis_pubsub` built on tokio and on smp_rt, under
 //!   `redis-benchmark`;
@@ -56,6 +58,7 @@ pub mod cli;
 pub mod redis;
 pub mod report;
 pub mod runtimes;
+pub mod server;
 pub mod soak;
 pub mod stacks;
 pub mod stats;

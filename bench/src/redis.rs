@@ -23,18 +23,15 @@
 //! requests per second, p50 and p99.
 
 use std::env;
-use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use crate::cli::Options;
 use crate::report::{Row, Sample, Unit};
 use crate::runtimes::RuntimeKind;
-use crate::stacks::{START_LIMIT, STOP_LIMIT};
+use crate::server::{ServerProcess, StopBy, cargo_build, check_built};
 use crate::stats;
 use crate::workloads::Workload;
 use crate::wrk;
@@ -372,7 +369,6 @@ pub fn build() -> Result<Programs, String> {
             manifest.display()
         ));
     }
-    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let dirs = target_dirs();
     for (kind, dir) in RuntimeKind::ALL.into_iter().zip(&dirs) {
         let args = build_args(kind, release);
@@ -384,46 +380,17 @@ pub fn build() -> Result<Programs, String> {
             repository.display(),
             dir.display()
         );
-        let status = Command::new(&cargo)
-            .args(&args)
-            .current_dir(&repository)
-            .env("CARGO_TARGET_DIR", dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .status()
-            .map_err(|err| {
-                format!(
-                    "cannot start cargo ({}): {err}",
-                    Path::new(&cargo).display()
-                )
-            })?;
-        if !status.success() {
-            return Err(format!(
-                "`cargo {}` failed ({status}); its messages are above",
-                args.join(" ")
-            ));
-        }
+        cargo_build(&args, &repository, dir)?;
     }
     let programs = Programs::in_targets(&dirs, release);
-    let missing: Vec<String> = programs
-        .0
-        .iter()
-        .filter(|path| !path.is_file())
-        .map(|path| path.display().to_string())
-        .collect();
-    if !missing.is_empty() {
-        return Err(format!(
-            "cargo succeeded but did not leave {} (is a build target set in the cargo configuration?)",
-            missing.join(", ")
-        ));
-    }
+    check_built(&programs.0)?;
     Ok(programs)
 }
 
 /// A `redis_pubsub` process started for one round.
 #[derive(Debug)]
 pub struct Server {
-    child: Child,
+    process: ServerProcess,
     /// Where it listens.
     pub addr: SocketAddr,
 }
@@ -435,50 +402,11 @@ impl Server {
     /// # Errors
     ///
     /// When it cannot be started, exits, prints no address within
-    /// [`START_LIMIT`], or runs another number of workers than asked (it is
-    /// killed then).
+    /// [`START_LIMIT`](crate::server::START_LIMIT), or runs another number
+    /// of workers than asked (it is killed then).
     pub fn start(program: &Path, workers: usize) -> Result<Server, String> {
-        let mut child = Command::new(program)
-            .args(["127.0.0.1:0", "--workers", &workers.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|err| format!("cannot start {}: {err}", program.display()))?;
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let _ = tx.send(lines.next());
-            // The rest (`shut down`) is read and dropped, so that the
-            // server never blocks on a full pipe.
-            for _ in lines {}
-        });
-        let mut server = Server {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        };
-        let line = match rx.recv_timeout(START_LIMIT) {
-            Ok(Some(Ok(line))) => line,
-            Ok(Some(Err(err))) => {
-                return Err(format!("cannot read the address the server printed: {err}"));
-            }
-            Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => {
-                let status = server.exit_within(STOP_LIMIT);
-                return Err(format!(
-                    "{} exited before it printed its address ({})",
-                    program.display(),
-                    status.map_or_else(|| "still running; killed".to_owned(), |s| s.to_string())
-                ));
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                return Err(format!(
-                    "{} printed no address within {} s; killed",
-                    program.display(),
-                    START_LIMIT.as_secs()
-                ));
-            }
-        };
+        let args = ["127.0.0.1:0", "--workers", &workers.to_string()];
+        let (process, line) = ServerProcess::start(program, args, StopBy::Interrupt)?;
         let (addr, running) = parse_listening(&line).ok_or_else(|| {
             format!("the server printed {line:?} instead of `listening on ADDR; N workers; ...`")
         })?;
@@ -487,25 +415,7 @@ impl Server {
                 "the server runs {running} workers where {workers} were asked for"
             ));
         }
-        server.addr = addr;
-        Ok(server)
-    }
-
-    /// Waits up to `limit` for the process to exit; its status, or `None`
-    /// when it is still running (it is then killed).
-    fn exit_within(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = Instant::now() + limit;
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => return Some(status),
-                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
-                Ok(None) | Err(_) => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                    return None;
-                }
-            }
-        }
+        Ok(Server { process, addr })
     }
 
     /// Stops the server with SIGINT (its ctrl-c: it finishes the commands
@@ -515,69 +425,10 @@ impl Server {
     ///
     /// When it had already exited (it died during the round), cannot be
     /// signalled, exits with a failure, or is still running after
-    /// [`STOP_LIMIT`] (it is then killed).
-    pub fn stop(mut self) -> Result<(), String> {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            return Err(format!("the server exited during the round ({status})"));
-        }
-        interrupt(&self.child)?;
-        match self.exit_within(STOP_LIMIT) {
-            Some(status) if status.success() => Ok(()),
-            Some(status) => Err(format!("the server failed on exit ({status})")),
-            None => Err(format!(
-                "the server was still running {} s after SIGINT; killed",
-                STOP_LIMIT.as_secs()
-            )),
-        }
+    /// [`STOP_LIMIT`](crate::server::STOP_LIMIT) (it is then killed).
+    pub fn stop(self) -> Result<(), String> {
+        self.process.stop()
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Sends SIGINT to `child`, which has not been waited for.
-#[cfg(target_os = "linux")]
-fn interrupt(child: &Child) -> Result<(), String> {
-    let pid = libc::pid_t::try_from(child.id())
-        .map_err(|_| format!("process id {} out of range", child.id()))?;
-    // SAFETY: `kill` takes plain integers and touches no memory of this
-    // process. `pid` is a child that has not been reaped (`Child::wait`
-    // has not returned for it), so the id still names it and no other
-    // process.
-    if unsafe { libc::kill(pid, libc::SIGINT) } == 0 {
-        Ok(())
-    } else {
-        Err(format!(
-            "cannot send SIGINT to the server: {}",
-            std::io::Error::last_os_error()
-        ))
-    }
-}
-
-/// Sends SIGINT to `child` with the `kill` program.
-#[cfg(all(unix, not(target_os = "linux")))]
-fn interrupt(child: &Child) -> Result<(), String> {
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .map_err(|err| format!("cannot run `kill -INT`: {err}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`kill -INT {}` failed ({status})", child.id()))
-    }
-}
-
-/// Without SIGINT, a stop is not graceful.
-#[cfg(not(unix))]
-fn interrupt(_: &Child) -> Result<(), String> {
-    Err("stopping the server needs SIGINT, which this system does not have".to_owned())
 }
 
 /// The address and worker count in the server's first line, `listening

@@ -23,21 +23,15 @@
 //! generator and parses its line ([`parse_load`]).
 
 use std::env;
-use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use crate::runtimes::RuntimeKind;
+use crate::server::{ServerProcess, StopBy, cargo_build, check_built};
 use crate::wrk::{self, Measured};
 
-/// How long a server may take to print its address.
-pub const START_LIMIT: Duration = Duration::from_secs(30);
-/// How long a server may take to exit after its stdin closes.
-pub const STOP_LIMIT: Duration = Duration::from_secs(10);
 /// HTTP/2 connections of the tonic load generator in a full run.
 pub const TONIC_CONNECTIONS: usize = 4;
 /// Calls the tonic load generator keeps in flight in a full run.
@@ -159,8 +153,6 @@ pub fn build() -> Result<Programs, String> {
             compat.join("stacks").display()
         ));
     }
-    // The cargo that built the runner, when it was started by `cargo run`.
-    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     for (dir, args) in build_commands(release) {
         eprintln!(
             "smp_rt_bench: building the real-stack servers: `cargo {}` in {} (CARGO_TARGET_DIR={})",
@@ -168,50 +160,18 @@ pub fn build() -> Result<Programs, String> {
             dir.display(),
             target.display()
         );
-        let status = Command::new(&cargo)
-            .args(&args)
-            .current_dir(&dir)
-            .env("CARGO_TARGET_DIR", &target)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .status()
-            .map_err(|err| {
-                format!(
-                    "cannot start cargo ({}): {err}",
-                    Path::new(&cargo).display()
-                )
-            })?;
-        if !status.success() {
-            return Err(format!(
-                "`cargo {}` in {} failed ({status}); its messages are above",
-                args.join(" "),
-                dir.display()
-            ));
-        }
+        cargo_build(&args, &dir, &target)?;
     }
     let programs = Programs::in_target(&target, release);
-    let missing: Vec<String> = programs
-        .axum
-        .iter()
-        .chain(&programs.tonic)
-        .chain([&programs.tonic_load])
-        .filter(|path| !path.is_file())
-        .map(|path| path.display().to_string())
-        .collect();
-    if !missing.is_empty() {
-        return Err(format!(
-            "cargo succeeded but did not leave {} (is a build target set in the cargo configuration?)",
-            missing.join(", ")
-        ));
-    }
+    let all = programs.axum.iter().chain(&programs.tonic);
+    check_built(all.chain([&programs.tonic_load]))?;
     Ok(programs)
 }
 
 /// A server program started for one round.
 #[derive(Debug)]
 pub struct Server {
-    child: Child,
-    stdin: Option<ChildStdin>,
+    process: ServerProcess,
     /// Where it listens.
     pub addr: SocketAddr,
 }
@@ -223,66 +183,13 @@ impl Server {
     /// # Errors
     ///
     /// When it cannot be started, exits, or prints no address within
-    /// [`START_LIMIT`]; it is killed then.
+    /// [`START_LIMIT`](crate::server::START_LIMIT); it is killed then.
     pub fn start(program: &Path, workers: usize) -> Result<Server, String> {
-        let name = program.file_name().map_or_else(
-            || program.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        let mut child = Command::new(program)
-            .arg(workers.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|err| format!("cannot start {}: {err}", program.display()))?;
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            let _ = tx.send(lines.next());
-            // Whatever else it prints is read and dropped, so that the
-            // server never blocks on a full pipe.
-            for _ in lines {}
-        });
-        let mut server = Server {
-            child,
-            stdin,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-        };
-        let line = match rx.recv_timeout(START_LIMIT) {
-            Ok(Some(Ok(line))) => line,
-            Ok(Some(Err(err))) => {
-                return Err(format!("cannot read the address {name} printed: {err}"));
-            }
-            Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => {
-                // Its stdout closed: it is exiting, or closed it and goes
-                // on (then it is killed on drop).
-                let deadline = Instant::now() + STOP_LIMIT;
-                let status = loop {
-                    match server.child.try_wait() {
-                        Ok(None) if Instant::now() < deadline => {
-                            thread::sleep(Duration::from_millis(10));
-                        }
-                        Ok(Some(status)) => break status.to_string(),
-                        Ok(None) | Err(_) => break "still running; killed".to_owned(),
-                    }
-                };
-                return Err(format!(
-                    "{name} exited before it printed its address ({status})"
-                ));
-            }
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                return Err(format!(
-                    "{name} printed no address within {} s; killed",
-                    START_LIMIT.as_secs()
-                ));
-            }
-        };
-        server.addr = parse_listening(&line)
-            .ok_or_else(|| format!("{name} printed {line:?} instead of `listening on ADDR`"))?;
-        Ok(server)
+        let args = [workers.to_string()];
+        let (process, line) = ServerProcess::start(program, args, StopBy::ClosingStdin)?;
+        let addr = parse_listening(&line)
+            .ok_or_else(|| format!("the server printed {line:?} instead of `listening on ADDR`"))?;
+        Ok(Server { process, addr })
     }
 
     /// Closes the server's stdin and waits for it to exit.
@@ -290,37 +197,11 @@ impl Server {
     /// # Errors
     ///
     /// When it had already exited (it died during the round), exits with a
-    /// failure, or is still running after [`STOP_LIMIT`] (it is then
+    /// failure, or is still running after
+    /// [`STOP_LIMIT`](crate::server::STOP_LIMIT) (it is then
     /// killed).
-    pub fn stop(mut self) -> Result<(), String> {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            return Err(format!("the server exited during the round ({status})"));
-        }
-        drop(self.stdin.take());
-        let deadline = Instant::now() + STOP_LIMIT;
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) if status.success() => return Ok(()),
-                Ok(Some(status)) => return Err(format!("the server failed on exit ({status})")),
-                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
-                Ok(None) => {
-                    return Err(format!(
-                        "the server was still running {} s after its stdin closed; killed",
-                        STOP_LIMIT.as_secs()
-                    ));
-                }
-                Err(err) => return Err(format!("cannot wait for the server: {err}")),
-            }
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+    pub fn stop(self) -> Result<(), String> {
+        self.process.stop()
     }
 }
 

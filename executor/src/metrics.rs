@@ -114,10 +114,11 @@ impl RuntimeMetrics {
     /// excluded). This is the count the runtime's `max_queued_tasks`
     /// limits; 0 once the runtime is shut down.
     ///
-    /// It is one exact counter, where
-    /// [`num_alive_tasks`](Self::num_alive_tasks) sums per-worker counts:
-    /// the two agree whenever no task is spawned or finishing during the
-    /// reads.
+    /// With a limit it is one exact counter. Without one it is the sum of
+    /// the per-worker counts [`num_alive_tasks`](Self::num_alive_tasks)
+    /// reads (so that a spawn and a finish write no shared cache line): exact
+    /// when no task is spawned or finishing during the read, off by at most
+    /// the ones in flight otherwise.
     ///
     /// # Examples
     ///
@@ -137,15 +138,21 @@ impl RuntimeMetrics {
         if self.shared.registry.is_closed() {
             return 0;
         }
-        self.shared.admission.queued()
+        self.shared.admission.queued(&self.shared.task_counts)
     }
 
     /// The most tasks queued at once since the runtime started (see
     /// [`queued_tasks`](Self::queued_tasks)). With `max_queued_tasks` set
     /// and every task spawned by `try_spawn`, it never exceeds the limit;
-    /// plain `spawn` may take it past.
+    /// plain `spawn` may take it past. With a limit it is exact: every spawn
+    /// raises it. Without one it is sampled: every read of this metric or
+    /// of `queued_tasks` raises it to the count that read sees, so it is at
+    /// least every `queued_tasks` value read before it and at most the true
+    /// peak (a peak between two reads is not seen).
     pub fn queued_tasks_high_water_mark(&self) -> usize {
-        self.shared.admission.high_water_mark()
+        self.shared
+            .admission
+            .high_water_mark(&self.shared.task_counts)
     }
 
     /// The runtime's limit on queued tasks (`max_queued_tasks`), if any.
@@ -176,7 +183,7 @@ impl RuntimeMetrics {
     /// assert_eq!(rt.metrics().cancelled_tasks_count(), 1);
     /// ```
     pub fn cancelled_tasks_count(&self) -> u64 {
-        self.shared.admission.cancelled()
+        self.shared.task_counts.total_cancelled()
     }
 
     /// The id and name of every live task spawned with a name

@@ -45,26 +45,20 @@ pub(crate) fn current() -> (Handle, Arc<Reactor>) {
     }
 }
 
-/// Whether `interest` asks for priority data, which the reactor does not
-/// watch (it registers no `EPOLLPRI`).
-fn interest_is_priority(interest: Interest) -> bool {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        interest.is_priority()
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    {
-        let _ = interest;
-        false
-    }
+/// Whether `interest` asks for priority data and the reactor's poller
+/// cannot report it (`polling`, the portable poller; epoll reports
+/// `EPOLLPRI`).
+fn priority_unreported(interest: Interest) -> bool {
+    !crate::reactor::REPORTS_PRIORITY && crate::reactor::is_priority(interest)
 }
 
-/// The error of waiting for `Interest::PRIORITY`.
+/// The error of waiting for `Interest::PRIORITY` on a poller that does not
+/// report it.
 fn priority_unsupported() -> io::Error {
     io::Error::new(
         io::ErrorKind::Unsupported,
-        "smp_rt's reactor does not watch priority (out-of-band) data: wait for \
-         `Interest::READABLE` instead",
+        "this build of smp_rt's reactor (the portable poller) does not watch priority \
+         (out-of-band) data: wait for `Interest::READABLE` instead",
     )
 }
 
@@ -147,7 +141,7 @@ impl<T: AsFd> PollEvented<T> {
         interest: Interest,
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<ReadyEvent>> {
-        if interest_is_priority(interest) {
+        if priority_unreported(interest) {
             return Poll::Ready(Err(priority_unsupported()));
         }
         ready!(poll_charge(cx));

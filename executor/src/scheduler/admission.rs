@@ -1,6 +1,6 @@
 //! Bounded admission: how many tasks a runtime holds, the limit
-//! `try_spawn` enforces on it, and the high-water mark and cancellations
-//! the metrics report.
+//! `try_spawn` enforces on it, and its high-water mark that the metrics
+//! report.
 //!
 //! # What is counted
 //!
@@ -31,14 +31,35 @@
 //!
 //! # Cost
 //!
-//! One shared counter, on its own cache line with the high-water mark and
-//! the cancellations: a read-modify-write when a task is spawned and one
-//! when it finishes. The high-water mark is written only when the count
-//! passes it, which a steady load does not.
+//! With a limit: one shared counter, on its own cache line with the
+//! high-water mark: a read-modify-write when a task is spawned and one when
+//! it finishes. The high-water mark is written only when the count passes
+//! it, which a steady load does not.
+//!
+//! Without a limit nothing here is written on a spawn or a finish: the
+//! count is the spawned less the exited tasks of the per-worker lines of
+//! [`TaskCounts`], which every spawn and finish counts anyway (a worker on
+//! its own line, the threads outside the workers on one shared line), summed
+//! when the metric is read. The sum is exact when no spawn or finish races
+//! the read, and off by at most the ones in flight otherwise.
+//!
+//! # The high-water mark
+//!
+//! With a limit it is exact: every admission raises it to the count it
+//! made. Without a limit no spawn compares the count against it, so it is
+//! *sampled*: each read of [`queued`](Admission::queued) or
+//! [`high_water_mark`](Admission::high_water_mark) raises it to the count
+//! that read sums. It is then a lower bound of the true peak (a peak
+//! between two reads is not seen) and at least every count a read has
+//! returned before it.
+//!
+//! Cancellations are counted on the per-worker lines too (see
+//! [`TaskCounts::cancelled`]), limit or not: no admission reads them.
 
 use std::num::NonZeroUsize;
 
-use crate::loom::{AtomicU64, AtomicUsize, CachePadded};
+use super::TaskCounts;
+use crate::loom::{AtomicUsize, CachePadded};
 
 // Every access below is `Relaxed`. The counters guard no other data: a
 // task's memory is published by the task machinery, not by these counts.
@@ -62,10 +83,9 @@ pub(crate) struct Admission {
 struct Counts {
     /// Tasks spawned and not finished.
     queued: AtomicUsize,
-    /// The largest `queued` reached so far.
+    /// The largest `queued` reached so far (without a limit: the largest
+    /// sum sampled by a read, see the module docs).
     high_water: AtomicUsize,
-    /// Tasks that finished cancelled by an abort.
-    cancelled: AtomicU64,
 }
 
 impl Admission {
@@ -83,12 +103,18 @@ impl Admission {
         NonZeroUsize::new(self.limit).filter(|_| self.limit != usize::MAX)
     }
 
+    /// Whether the runtime has a limit, and so keeps the shared count.
+    #[inline]
+    fn is_limited(&self) -> bool {
+        self.limit != usize::MAX
+    }
+
     /// Takes a slot if fewer than the limit are queued; `false` if the
-    /// runtime is full.
+    /// runtime is full. Always `true` without a limit (and nothing is
+    /// written: the spawn is counted by [`TaskCounts`]).
     #[inline]
     pub(crate) fn try_admit(&self) -> bool {
-        if self.limit == usize::MAX {
-            self.admit();
+        if !self.is_limited() {
             return true;
         }
         let queued = &self.counts.queued;
@@ -107,17 +133,24 @@ impl Admission {
         }
     }
 
-    /// Takes a slot, past the limit if need be (plain `spawn`).
+    /// Takes a slot, past the limit if need be (plain `spawn`). Nothing to
+    /// do without a limit.
     #[inline]
     pub(crate) fn admit(&self) {
+        if !self.is_limited() {
+            return;
+        }
         let before = self.counts.queued.fetch_add(1, Relaxed);
         self.raise_high_water(before + 1);
     }
 
     /// Gives back the slot of a task that finished, or that was refused
-    /// after it was admitted.
+    /// after it was admitted. Nothing to do without a limit.
     #[inline]
     pub(crate) fn release(&self) {
+        if !self.is_limited() {
+            return;
+        }
         self.counts.queued.fetch_sub(1, Relaxed);
     }
 
@@ -130,24 +163,24 @@ impl Admission {
         }
     }
 
-    /// Counts a task that finished cancelled by an abort.
-    pub(crate) fn count_cancelled(&self) {
-        self.counts.cancelled.fetch_add(1, Relaxed);
+    /// Tasks queued now (see the module docs for what that counts):
+    /// the shared count with a limit, the sum of `counts` without one.
+    pub(crate) fn queued(&self, counts: &TaskCounts) -> usize {
+        if self.is_limited() {
+            return self.counts.queued.load(Relaxed);
+        }
+        let queued = usize::try_from(counts.alive()).unwrap_or(usize::MAX);
+        self.raise_high_water(queued);
+        queued
     }
 
-    /// Tasks queued now (see the module docs for what that counts).
-    pub(crate) fn queued(&self) -> usize {
-        self.counts.queued.load(Relaxed)
-    }
-
-    /// The most tasks queued at once so far.
-    pub(crate) fn high_water_mark(&self) -> usize {
+    /// The most tasks queued at once so far: exact with a limit, the most
+    /// a read has counted without one (see the module docs).
+    pub(crate) fn high_water_mark(&self, counts: &TaskCounts) -> usize {
+        if !self.is_limited() {
+            self.queued(counts);
+        }
         self.counts.high_water.load(Relaxed)
-    }
-
-    /// Tasks that finished cancelled by an abort so far.
-    pub(crate) fn cancelled(&self) -> u64 {
-        self.counts.cancelled.load(Relaxed)
     }
 }
 
@@ -155,16 +188,24 @@ impl Admission {
 mod tests {
     use std::num::NonZeroUsize;
 
-    use super::Admission;
+    use super::{Admission, Relaxed};
+    use crate::scheduler::TaskCounts;
 
     #[test]
     fn try_admit_stops_at_the_limit_and_admits_again_after_a_release() {
+        let counts = TaskCounts::new(1);
         let admission = Admission::new(NonZeroUsize::new(2));
         assert_eq!(admission.limit(), NonZeroUsize::new(2));
         assert!(admission.try_admit());
         assert!(admission.try_admit());
         assert!(!admission.try_admit());
-        assert_eq!((admission.queued(), admission.high_water_mark()), (2, 2));
+        assert_eq!(
+            (
+                admission.queued(&counts),
+                admission.high_water_mark(&counts)
+            ),
+            (2, 2)
+        );
         admission.release();
         assert!(admission.try_admit());
         assert!(!admission.try_admit());
@@ -172,10 +213,17 @@ mod tests {
 
     #[test]
     fn admit_passes_the_limit_and_try_admit_waits_until_below_it() {
+        let counts = TaskCounts::new(1);
         let admission = Admission::new(NonZeroUsize::new(1));
         admission.admit();
         admission.admit();
-        assert_eq!((admission.queued(), admission.high_water_mark()), (2, 2));
+        assert_eq!(
+            (
+                admission.queued(&counts),
+                admission.high_water_mark(&counts)
+            ),
+            (2, 2)
+        );
         admission.release();
         assert!(!admission.try_admit(), "still at the limit");
         admission.release();
@@ -183,16 +231,34 @@ mod tests {
     }
 
     #[test]
-    fn without_a_limit_every_spawn_is_admitted_and_counted() {
+    fn without_a_limit_the_shared_count_is_untouched_and_the_lines_are_summed() {
+        let counts = TaskCounts::new(2);
         let admission = Admission::new(None);
         assert_eq!(admission.limit(), None);
-        for _ in 0..1000 {
+        for spawner in [Some(0), Some(1), None].into_iter().cycle().take(999) {
             assert!(admission.try_admit());
+            admission.admit();
+            counts.spawned(spawner);
         }
-        admission.release();
+        assert_eq!(admission.counts.queued.load(Relaxed), 0, "no shared write");
+        assert_eq!(admission.counts.high_water.load(Relaxed), 0, "nor a mark");
+        // Tasks finish on other lines than the ones they were spawned on.
+        for _ in 0..99 {
+            admission.release();
+            counts.exited(Some(1));
+        }
+        assert_eq!(admission.queued(&counts), 900);
+        assert_eq!(admission.counts.queued.load(Relaxed), 0);
+        for _ in 0..900 {
+            counts.exited(None);
+        }
+        // Sampled: the mark is the most a read counted, not the unseen 999.
         assert_eq!(
-            (admission.queued(), admission.high_water_mark()),
-            (999, 1000)
+            (
+                admission.queued(&counts),
+                admission.high_water_mark(&counts)
+            ),
+            (0, 900)
         );
     }
 }
@@ -205,6 +271,7 @@ mod loom_tests {
     use loom::thread;
 
     use super::Admission;
+    use crate::scheduler::TaskCounts;
 
     /// Two spawners race for the last slot while a task finishes: each
     /// interleaving admits exactly as many as the slots free, and the
@@ -225,8 +292,9 @@ mod loom_tests {
                 .map(|s| usize::from(s.join().unwrap()))
                 .sum::<usize>();
             assert_eq!(admitted, 1, "one slot was free");
-            assert_eq!(admission.queued(), 2);
-            assert_eq!(admission.high_water_mark(), 2);
+            let counts = TaskCounts::new(1);
+            assert_eq!(admission.queued(&counts), 2);
+            assert_eq!(admission.high_water_mark(&counts), 2);
         });
     }
 
@@ -244,8 +312,9 @@ mod loom_tests {
             };
             let admitted = admission.try_admit();
             finisher.join().unwrap();
-            assert_eq!(admission.queued(), usize::from(admitted));
-            assert_eq!(admission.high_water_mark(), 1);
+            let counts = TaskCounts::new(1);
+            assert_eq!(admission.queued(&counts), usize::from(admitted));
+            assert_eq!(admission.high_water_mark(&counts), 1);
         });
     }
 }

@@ -7,10 +7,9 @@
 //! slot through the worker's [`Remote`](super::Remote), and can only take.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 
 use super::Remote;
-use super::deadline::{self, DeadlineHeap};
+use super::deadline;
 use super::overflow::Overflow;
 use super::pick::{LevelPicker, Levels};
 use crate::queue::{LifoSlot, Local, Steal};
@@ -40,11 +39,15 @@ pub(crate) struct Core {
     /// take from it; the watchdog does, from a worker in a long poll (the
     /// worker's `Remote` holds the same one).
     overflow: Arc<Overflow>,
-    /// Ready tasks with a deadline, per priority, earliest first: picked
-    /// before the level's LIFO slot, ring and overflow (see `deadline`).
-    /// Private: neither thieves nor the watchdog take from it.
-    deadline_heaps: [DeadlineHeap; 4],
-    /// Arrivals counted into `deadline_heaps`: equal deadlines run FIFO.
+    /// Levels whose deadline heap (in the worker's `Remote`: ready tasks
+    /// with a deadline, earliest first, picked before the level's LIFO
+    /// slot, ring and overflow) may hold tasks. Only this worker adds tasks
+    /// to the heaps, and it inserts the level each time; the watchdog may
+    /// empty them, so a level in the set may be empty, but a level outside
+    /// it never holds a task: the pick takes the heaps' lock only for a
+    /// level in the set (see `deadline`).
+    deadline_levels: Levels,
+    /// Arrivals counted into the deadline heaps: equal deadlines run FIFO.
     deadline_seq: u64,
     /// Levels whose ring or overflow may hold tasks. Only this worker adds
     /// tasks to them, and it inserts the level each time; it removes the
@@ -85,7 +88,7 @@ impl Core {
             lifo_streak: 0,
             picker: LevelPicker::default(),
             overflow,
-            deadline_heaps: Default::default(),
+            deadline_levels: Levels::EMPTY,
             deadline_seq: 0,
             queued: Levels::EMPTY,
             tick: 0,
@@ -118,7 +121,7 @@ impl Core {
     }
 
     /// Every task the core holds, for shutdown: its LIFO slot, rings and
-    /// overflow.
+    /// overflow. (The deadline heaps are in the worker's `Remote`.)
     pub(crate) fn take_all(&mut self) -> Vec<Task> {
         self.lifo_level = None;
         let mut tasks: Vec<Task> = self.lifo.take().into_iter().collect();
@@ -126,9 +129,7 @@ impl Core {
             tasks.extend(std::iter::from_fn(|| ring.pop()));
         }
         tasks.extend(self.overflow.take_all());
-        for heap in &mut self.deadline_heaps {
-            tasks.extend(heap.drain());
-        }
+        self.deadline_levels = Levels::EMPTY;
         tasks
     }
 
@@ -157,8 +158,9 @@ impl Core {
                 .deadline(task.metadata());
             if let Some(due) = due {
                 self.deadline_seq += 1;
-                self.deadline_heaps[level.index()].push(task, due, self.deadline_seq);
-                self.publish_private(level, remote);
+                let private = &remote.metrics.private;
+                (remote.deadline_heaps).push(level, task, due, self.deadline_seq, private);
+                self.deadline_levels.insert(level);
                 return false;
             }
         }
@@ -180,15 +182,6 @@ impl Core {
         let task = ring.steal_into(&mut self.rings[level.index()])?;
         self.queued.insert(level);
         Some(task)
-    }
-
-    /// Publishes how many tasks of `level` only this worker can see (its
-    /// deadline heap), for `worker_queue_depth`, which reads the ring and
-    /// the overflow itself.
-    #[inline]
-    fn publish_private(&self, level: Priority, remote: &Remote) {
-        let private = self.deadline_heaps[level.index()].len();
-        remote.metrics.private[level.index()].store(private, Relaxed);
     }
 
     /// Moves every task pushed to `from` (this worker, or a sibling) from
@@ -230,11 +223,15 @@ impl Core {
     /// level's deadline tasks, earliest deadline first (see `deadline`).
     fn pick_once(&mut self, remote: &Remote) -> Option<Task> {
         let level = self.picker.pick(self.queued.with(self.lifo_level))?;
-        let heap = &mut self.deadline_heaps[level.index()];
-        if !heap.is_empty() {
-            let task = heap.pop();
-            self.publish_private(level, remote);
-            return task;
+        if self.deadline_levels.contains(level) {
+            let (task, more) = remote.deadline_heaps.pop(level, &remote.metrics.private);
+            if !more {
+                self.deadline_levels.remove(level);
+            }
+            if task.is_some() {
+                return task;
+            }
+            // The watchdog took them: the level's other queues are next.
         }
         if self.lifo_level == Some(level) {
             self.lifo_level = None;
@@ -269,7 +266,7 @@ impl Core {
     pub(super) fn has_local_work(&self, remote: &Remote) -> bool {
         remote.lifo.is_occupied()
             || !self.overflow.is_empty()
-            || self.deadline_heaps.iter().any(|h| !h.is_empty())
+            || !self.deadline_levels.is_empty()
             || self.has_stealable()
             || remote.has_incoming()
     }

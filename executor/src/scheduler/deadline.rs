@@ -10,7 +10,7 @@
 //! # Where a deadline task waits
 //!
 //! A worker keeps, per priority level, a heap of its ready deadline tasks
-//! ([`DeadlineHeap`]), ordered by deadline, then by arrival. `Core::push_back`
+//! (in [`DeadlineHeaps`]), ordered by deadline, then by arrival. `Core::push_back`
 //! sends a task there when its flag is set, whichever way it arrived: spawn,
 //! a wake on this worker, the drain of the inbox or urgent slot (a remote
 //! wake), a steal from a sibling's inbox. A deadline task never takes the
@@ -28,18 +28,30 @@
 //! tasks until the stream pauses, on that worker; siblings still steal
 //! those (they sit in the ring).
 //!
-//! # Siblings do not steal deadline tasks
+//! # Siblings do not steal deadline tasks; the watchdog takes them
 //!
-//! The heap is the worker's own, like its overflow: no lock and no atomic
-//! on its path. A sibling takes a deadline task only where any task is
-//! stealable, before it reached the heap: from the inbox or urgent slot of
-//! a worker stuck in a long poll. What the heap holds waits for its worker.
-//! Deadline tasks are meant to be a minority that the order of one queue
-//! matters to; the work that saturates workers, and needs spreading, is the
-//! rest. A task woken from elsewhere goes to the inbox of the worker it
-//! last ran on (as any task), so a periodic deadline task stays on one
-//! worker and its heap.
+//! The heaps are the worker's own, like its overflow: thieves never look at
+//! them. A sibling takes a deadline task only where any task is stealable,
+//! before it reached a heap: from the inbox or urgent slot of a worker stuck
+//! in a long poll. Deadline tasks are meant to be a minority that the order
+//! of one queue matters to; the work that saturates workers, and needs
+//! spreading, is the rest. A task woken from elsewhere goes to the inbox of
+//! the worker it last ran on (as any task), so a periodic deadline task
+//! stays on one worker and its heap.
 //!
+//! The one exception is the long-poll watchdog (`watchdog`): a worker stuck
+//! in one poll would hold its deadline tasks for as long, so the watchdog
+//! moves them, with the rest of its queues, to a sibling's inbox, where they
+//! reach that sibling's heaps. For that the heaps sit behind one lock
+//! ([`DeadlineHeaps`], in the worker's `Remote`). The owner keeps, in its
+//! `Core`, the set of levels whose heap may hold a task: only the owner
+//! adds tasks, and it inserts the level each time, so a level outside the
+//! set holds none and the pick takes no lock for it. A level in the set may
+//! have been emptied by the watchdog: the pick then finds nothing under the
+//! lock, drops the level from the set, and goes on with the level's other
+//! queues. Only deadline tasks ever take the lock: on their push and pop,
+//! and at a rescue.
+
 //! # Misses
 //!
 //! A deadline is *missed* when the first poll of the task after the
@@ -55,16 +67,21 @@
 //! # Cost
 //!
 //! Tasks without a deadline pay a branch on the header flag where a task is
-//! queued and where it is polled. A deadline task pays a lock of the table
-//! each time it is queued and polled (one lock for the runtime, held for a
-//! hash lookup), and the clock read above.
+//! queued and where it is polled, and the pick a test of one bit. A deadline
+//! task pays a lock of the table each time it is queued and polled (one lock
+//! for the runtime, held for a hash lookup), a lock of its worker's heaps
+//! when it is pushed and popped (taken by no other thread but the watchdog),
+//! and the clock read above.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
-use std::sync::Mutex;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use super::Shared;
+use crate::task::Priority;
 use crate::task::header::{Header, Task};
 
 /// One task's deadline state.
@@ -189,39 +206,74 @@ impl Ord for Queued {
 }
 
 /// A worker's ready deadline tasks of one priority level, earliest
-/// deadline first (see the module docs). Owned by the worker's `Core`.
+/// deadline first (see the module docs).
 #[derive(Default)]
-pub(crate) struct DeadlineHeap {
+struct DeadlineHeap {
     heap: BinaryHeap<Queued>,
 }
 
-impl DeadlineHeap {
-    /// Queues `task`, whose deadline is `deadline`; `seq` is its arrival
-    /// number on this worker.
-    pub(crate) fn push(&mut self, task: Task, deadline: Instant, seq: u64) {
-        self.heap.push(Queued {
+/// A worker's deadline heaps, one per priority level, behind one lock:
+/// pushed and popped by the worker, emptied by the watchdog when the worker
+/// is stuck in a long poll (see the module docs). Each change stores the
+/// level's new length into the worker's `private` queue-depth counts
+/// (under the lock, so the last store is the length the heap has).
+#[derive(Default)]
+pub(crate) struct DeadlineHeaps {
+    heaps: Mutex<[DeadlineHeap; 4]>,
+}
+
+impl DeadlineHeaps {
+    fn lock(&self) -> MutexGuard<'_, [DeadlineHeap; 4]> {
+        // No user code runs under the lock (a task's drop runs after it),
+        // and a heap is changed by one `push` or `pop`: poisoning can be
+        // ignored.
+        self.heaps
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Queues `task` at `level`, whose deadline is `deadline`; `seq` is its
+    /// arrival number on this worker. Owner only.
+    pub(crate) fn push(
+        &self,
+        level: Priority,
+        task: Task,
+        deadline: Instant,
+        seq: u64,
+        private: &[AtomicUsize; 4],
+    ) {
+        let mut heaps = self.lock();
+        let heap = &mut heaps[level.index()].heap;
+        heap.push(Queued {
             deadline,
             seq,
             task,
         });
+        // Relaxed: a gauge for `worker_queue_depth`, guarding nothing.
+        private[level.index()].store(heap.len(), Relaxed);
     }
 
-    /// The task with the earliest deadline.
-    pub(crate) fn pop(&mut self) -> Option<Task> {
-        self.heap.pop().map(|queued| queued.task)
+    /// The task of `level` with the earliest deadline, and whether the
+    /// level still holds tasks after it. Owner only.
+    pub(crate) fn pop(&self, level: Priority, private: &[AtomicUsize; 4]) -> (Option<Task>, bool) {
+        let mut heaps = self.lock();
+        let heap = &mut heaps[level.index()].heap;
+        let task = heap.pop().map(|queued| queued.task);
+        private[level.index()].store(heap.len(), Relaxed);
+        (task, !heap.is_empty())
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.heap.len()
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.heap.is_empty()
-    }
-
-    /// Every task, for shutdown.
-    pub(crate) fn drain(&mut self) -> impl Iterator<Item = Task> + '_ {
-        self.heap.drain().map(|queued| queued.task)
+    /// Every task, earliest deadline first within each level, the levels
+    /// in priority order: for shutdown, and for the watchdog.
+    pub(crate) fn take_all(&self, private: &[AtomicUsize; 4]) -> Vec<Task> {
+        let mut heaps = self.lock();
+        let mut tasks = Vec::new();
+        for (heap, private) in heaps.iter_mut().zip(private) {
+            let mut heap = std::mem::take(&mut heap.heap);
+            tasks.extend(std::iter::from_fn(|| heap.pop().map(|q| q.task)));
+            private.store(0, Relaxed);
+        }
+        tasks
     }
 }
 

@@ -5,6 +5,7 @@ use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
+use super::deadline::DeadlineHeaps;
 use super::idle::BusyWait;
 use super::overflow::Overflow;
 use super::park::Parker;
@@ -26,6 +27,9 @@ pub(crate) struct Remote {
     /// The tasks that did not fit in the rings (the owner's `Core` holds
     /// the same one); taken by the watchdog from a worker in a long poll.
     pub(crate) overflow: Arc<Overflow>,
+    /// The ready deadline tasks, per level: the owner's, but taken by the
+    /// watchdog from a worker in a long poll (see `deadline`).
+    pub(crate) deadline_heaps: DeadlineHeaps,
     pub(crate) parker: Parker,
     /// Polls this worker has completed, and the one in progress: how
     /// siblings tell a worker that makes progress from one that is stuck,
@@ -58,6 +62,7 @@ impl Remote {
             inbox: Inbox::new(),
             lifo,
             overflow,
+            deadline_heaps: DeadlineHeaps::default(),
             parker: Parker::new(),
             progress: CachePadded(Progress::default()),
             metrics: CachePadded(WorkerMetrics::default()),

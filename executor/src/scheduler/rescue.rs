@@ -16,9 +16,9 @@
 //! * a worker between polls asked to run urgent work that waits in a busy
 //!   sibling's inbox: that inbox (`take_urgent_from_siblings`).
 //!
-//! None of these takes a worker's overflow; the watchdog (`watchdog`, with
-//! `long_poll_threshold` set) moves everything, overflow included, off a
-//! worker in a long poll.
+//! None of these takes a worker's overflow or deadline heaps; the watchdog
+//! (`watchdog`, with `long_poll_threshold` set) moves everything, those
+//! included, off a worker in a long poll.
 
 use std::sync::atomic::Ordering::Relaxed;
 

@@ -66,11 +66,12 @@ impl Shared {
     }
 
     /// After shutdown, drops the tasks of worker `index`: its core's, its
-    /// rings' and its inbox's. The caller holds the core, so it is the
-    /// rings' owner.
+    /// rings', its deadline heaps' and its inbox's. The caller holds the
+    /// core, so it is the rings' owner.
     pub(crate) fn drop_worker_tasks(&self, index: usize, core: &mut Core) {
         let remote = &self.workers[index];
         let mut tasks = core.take_all();
+        tasks.extend(remote.deadline_heaps.take_all(&remote.metrics.private));
         {
             let _drain = self.drain_lock.lock().unwrap_or_else(|p| p.into_inner());
             // From now on whoever pushes here drains (see `push_remote`).

@@ -109,7 +109,8 @@ impl Shared {
         if refused {
             // The runtime is shutting down: the task is cancelled unrun,
             // and never finishes (it is not polled), so its slot is given
-            // back here.
+            // back here (and its exit counted: it is gone).
+            self.task_counts.exited(worker);
             self.admission.release();
             shutdown::drop_entered([task]);
         } else {
@@ -183,7 +184,7 @@ unsafe impl Scheduler for Shared {
             self.task_counts.exited(worker);
             self.admission.release();
             if task.is_cancelled() {
-                self.admission.count_cancelled();
+                self.task_counts.cancelled(worker);
             }
         }
     }

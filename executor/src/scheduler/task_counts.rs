@@ -1,5 +1,7 @@
-//! How many tasks a runtime spawned and how many of them exited: the
-//! counts behind `num_alive_tasks` and `spawned_tasks_count`.
+//! How many tasks a runtime spawned, how many of them exited and how many
+//! of those were cancelled: the counts behind `num_alive_tasks`,
+//! `spawned_tasks_count`, `cancelled_tasks_count`, and `queued_tasks` on a
+//! runtime without a limit (see `admission`).
 //!
 //! They are kept apart from the registry of tasks (which holds only the
 //! tasks that wait on something, see [`Registry`](super::Registry)), in one
@@ -32,6 +34,8 @@ pub(crate) struct TaskCounts {
 struct Line {
     spawned: AtomicU64,
     exited: AtomicU64,
+    /// Of the exits, those of tasks cancelled by an abort.
+    cancelled: AtomicU64,
 }
 
 impl TaskCounts {
@@ -60,6 +64,18 @@ impl TaskCounts {
     #[inline]
     pub(crate) fn exited(&self, worker: Option<usize>) {
         self.line(worker).exited.fetch_add(1, Relaxed);
+    }
+
+    /// Counts a task that exited on `worker` cancelled by an abort (as well
+    /// as [`exited`](Self::exited)).
+    #[inline]
+    pub(crate) fn cancelled(&self, worker: Option<usize>) {
+        self.line(worker).cancelled.fetch_add(1, Relaxed);
+    }
+
+    /// Tasks that exited cancelled by an abort so far.
+    pub(crate) fn total_cancelled(&self) -> u64 {
+        self.lines.iter().map(|l| l.cancelled.load(Relaxed)).sum()
     }
 
     /// Tasks spawned so far.

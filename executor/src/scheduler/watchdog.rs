@@ -17,11 +17,11 @@
 //!   `long_polls`;
 //! * while a worker is in a long poll, the work queued on it is moved to a
 //!   sibling that is not: its LIFO slot, its urgent slot and inbox, half of
-//!   each of its rings and its overflow at each sample, pushed to the
-//!   sibling's inbox, which wakes it (`Shared::push_remote`). Every take is
-//!   one the owner races safely (the slot's swap, the rings' steal CAS, the
-//!   inbox's drain, the overflow's lock), so the owner, back from its poll,
-//!   finds the tasks gone.
+//!   each of its rings, its overflow and its deadline heaps at each sample,
+//!   pushed to the sibling's inbox, which wakes it (`Shared::push_remote`).
+//!   Every take is one the owner races safely (the slot's swap, the rings'
+//!   steal CAS, the inbox's drain, the overflow's and the heaps' locks), so
+//!   the owner, back from its poll, finds the tasks gone.
 //!
 //! A poll's duration is measured from when a sampler first saw it (the
 //! monitor, or a metrics read): at most one sampling interval short of the
@@ -295,6 +295,10 @@ impl Shared {
             }
         }
         for task in from.overflow.take_all() {
+            push(task);
+        }
+        // The sibling's drain of its inbox puts these in its own heaps.
+        for task in from.deadline_heaps.take_all(&from.metrics.private) {
             push(task);
         }
         if moved > 0 {

@@ -32,17 +32,16 @@ impl<T: AsRawFd> AsFd for RawSource<T> {
     }
 }
 
-/// `Unsupported` for an interest the reactor does not watch (priority).
+/// `Unsupported` for an interest the reactor's poller does not report
+/// (priority, with the portable poller).
 fn check_interest(interest: Interest) -> io::Result<()> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    if interest.is_priority() {
+    if !crate::reactor::REPORTS_PRIORITY && crate::reactor::is_priority(interest) {
         return Err(io::Error::new(
             io::ErrorKind::Unsupported,
-            "smp_rt's reactor does not watch priority (out-of-band) data: register \
-             the AsyncFd with `Interest::READABLE` instead",
+            "this build of smp_rt's reactor (the portable poller) does not watch priority \
+             (out-of-band) data: register the AsyncFd with `Interest::READABLE` instead",
         ));
     }
-    let _ = interest;
     Ok(())
 }
 
@@ -127,7 +126,8 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// # Errors
     ///
     /// The OS error of the registration; `Unsupported` for
-    /// `Interest::PRIORITY`, which the reactor does not watch.
+    /// `Interest::PRIORITY` on a build with the portable poller (epoll,
+    /// Linux's default, reports it).
     ///
     /// # Panics
     ///
@@ -237,8 +237,8 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// # Errors
     ///
     /// [`AsyncFdRegisterError`], holding `inner` and the OS error, or
-    /// `Unsupported` for `Interest::PRIORITY`, which the reactor does not
-    /// watch.
+    /// `Unsupported` for `Interest::PRIORITY` on a build with the portable
+    /// poller (epoll, Linux's default, reports it).
     ///
     /// # Panics
     ///
@@ -345,7 +345,8 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// # Errors
     ///
     /// If the runtime that drives the descriptor has shut down, or
-    /// `interest` is `Interest::PRIORITY`.
+    /// `interest` is `Interest::PRIORITY` on a build with the portable
+    /// poller (epoll, Linux's default, reports it).
     pub async fn ready(&self, interest: Interest) -> io::Result<AsyncFdReadyGuard<'_, T>> {
         let event = self.io.ready_interest(interest).await?;
         Ok(AsyncFdReadyGuard {

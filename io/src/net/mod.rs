@@ -9,6 +9,29 @@
 //! host names on the blocking pool. Connections are made on the reactor:
 //! `connect` never blocks a thread, and dropping its future cancels it.
 
+/// Keeps its items only on the systems whose sockets have `IPV6_TCLASS`
+/// (`tclass_v6` and `set_tclass_v6` of `TcpSocket` and `UdpSocket`): the
+/// list is held here once. Defined before the modules below, which see it
+/// by textual scope.
+macro_rules! cfg_ipv6_tclass {
+    ($($item:item)*) => {
+        $(
+            #[cfg(any(
+                target_os = "android",
+                target_os = "dragonfly",
+                target_os = "freebsd",
+                target_os = "fuchsia",
+                target_os = "linux",
+                target_os = "macos",
+                target_os = "netbsd",
+                target_os = "openbsd",
+                target_os = "cygwin",
+            ))]
+            $item
+        )*
+    };
+}
+
 mod addr;
 mod connect;
 #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]

@@ -193,8 +193,8 @@ macro_rules! stream_readiness {
         /// # Errors
         ///
         /// If the runtime that drives the stream has shut down, or
-        /// `interest` is `Interest::PRIORITY`, which smp_rt's reactor does
-        /// not watch.
+        /// `interest` is `Interest::PRIORITY` on a build with the portable
+        /// poller (epoll, Linux's default, reports it).
         ///
         /// # Examples
         ///

@@ -129,7 +129,8 @@ impl UdpSocket {
     /// # Errors
     ///
     /// If the runtime that drives the socket has shut down, or `interest`
-    /// is `Interest::PRIORITY`.
+    /// is `Interest::PRIORITY` on a build with the portable poller (epoll,
+    /// Linux's default, reports it).
     ///
     /// # Examples
     ///
@@ -679,45 +680,25 @@ impl UdpSocket {
         crate::net::set_ip_tos(std::os::fd::AsFd::as_fd(self), tos)
     }
 
-    /// The traffic class of outgoing IPv6 packets (`IPV6_TCLASS`).
-    ///
-    /// # Errors
-    ///
-    /// The OS error of `getsockopt` (an IPv4 socket has no such option).
-    #[cfg(any(
-        target_os = "android",
-        target_os = "dragonfly",
-        target_os = "freebsd",
-        target_os = "fuchsia",
-        target_os = "linux",
-        target_os = "macos",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_os = "cygwin",
-    ))]
-    pub fn tclass_v6(&self) -> io::Result<u32> {
-        Ok(rustix::net::sockopt::ipv6_tclass(self)?)
-    }
+    cfg_ipv6_tclass! {
+        /// The traffic class of outgoing IPv6 packets (`IPV6_TCLASS`).
+        ///
+        /// # Errors
+        ///
+        /// The OS error of `getsockopt` (an IPv4 socket has no such option).
+        pub fn tclass_v6(&self) -> io::Result<u32> {
+            Ok(rustix::net::sockopt::ipv6_tclass(self)?)
+        }
 
-    /// Sets `IPV6_TCLASS`, the traffic class of outgoing IPv6 packets.
-    ///
-    /// # Errors
-    ///
-    /// The OS error of `setsockopt` (`InvalidInput` above 255; an IPv4
-    /// socket has no such option).
-    #[cfg(any(
-        target_os = "android",
-        target_os = "dragonfly",
-        target_os = "freebsd",
-        target_os = "fuchsia",
-        target_os = "linux",
-        target_os = "macos",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_os = "cygwin",
-    ))]
-    pub fn set_tclass_v6(&self, tclass: u32) -> io::Result<()> {
-        Ok(rustix::net::sockopt::set_ipv6_tclass(self, tclass)?)
+        /// Sets `IPV6_TCLASS`, the traffic class of outgoing IPv6 packets.
+        ///
+        /// # Errors
+        ///
+        /// The OS error of `setsockopt` (`InvalidInput` above 255; an IPv4
+        /// socket has no such option).
+        pub fn set_tclass_v6(&self, tclass: u32) -> io::Result<()> {
+            Ok(rustix::net::sockopt::set_ipv6_tclass(self, tclass)?)
+        }
     }
 
     /// The name of the interface the socket is bound to with

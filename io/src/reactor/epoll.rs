@@ -13,8 +13,10 @@
 //!
 //! # What is registered
 //!
-//! * Every source: `EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET`, once, until
-//!   it is deleted (edge-triggered: see the reactor's module docs).
+//! * Every source: `EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET`,
+//!   once, until it is deleted (edge-triggered: see the reactor's module
+//!   docs). `EPOLLPRI` (priority data: TCP urgent data, a `sysfs` attribute
+//!   that changed) is reported as readable and as priority.
 //! * An eventfd under [`NOTIFY_KEY`], edge-triggered: `notify` writes to it,
 //!   and each write is a new edge, so it is never read in the common case
 //!   (only when its counter would overflow). A notification with nobody
@@ -117,12 +119,15 @@ fn decode(key: usize, flags: epoll::EventFlags) -> PollEvent {
         // A hang-up, or an error on a writable socket (or alone).
         write_closed: flags.contains(F::HUP) || flags.contains(F::OUT | F::ERR) || flags == F::ERR,
         error: flags.contains(F::ERR),
+        priority: flags.contains(F::PRI),
     }
 }
 
 impl Poller {
     /// This poller reports that a stream's reading side reached its end.
     pub(crate) const REPORTS_READ_CLOSED: bool = true;
+    /// This poller reports priority data (`EPOLLPRI`).
+    pub(crate) const REPORTS_PRIORITY: bool = true;
 
     pub(crate) fn new() -> io::Result<Poller> {
         let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
@@ -157,7 +162,7 @@ impl Poller {
         // SAFETY: the caller keeps `fd` open for as long as it is registered;
         // the borrow ends with this call.
         let fd = unsafe { BorrowedFd::borrow_raw(fd) };
-        let flags = F::IN | F::OUT | F::RDHUP | F::ET;
+        let flags = F::IN | F::OUT | F::RDHUP | F::PRI | F::ET;
         epoll::add(
             &self.epoll,
             fd,

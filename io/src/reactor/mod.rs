@@ -25,7 +25,10 @@
 //! * `readiness` (an atomic) holds one *ready* bit per direction and one
 //!   tick counter per direction that the reactor bumps on every event it
 //!   delivers for that direction (plus the closed, error and unconfirmed
-//!   bits below);
+//!   bits below, and the priority bit, set by an `EPOLLPRI` event, which
+//!   rides on the read direction: that event is a read event too, a
+//!   priority wait waits with the readers, and clearing the bit compares the
+//!   read tick);
 //! * `state` (a mutex) holds the wakers waiting in each direction, which
 //!   directions are armed in the poller, and whether the source is closed.
 //!
@@ -126,6 +129,10 @@ mod os;
 /// module docs): only with a poller that reports the end of a stream.
 pub(crate) const SHORT_READS_DRAIN: bool = os::Poller::REPORTS_READ_CLOSED;
 
+/// Whether the poller reports priority (out-of-band) data, so that
+/// `Interest::PRIORITY` can be waited for: epoll's `EPOLLPRI`.
+pub(crate) const REPORTS_PRIORITY: bool = os::Poller::REPORTS_PRIORITY;
+
 /// One event of the OS poller, for the source registered under `key`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct PollEvent {
@@ -139,6 +146,9 @@ pub(crate) struct PollEvent {
     write_closed: bool,
     /// An error is pending on the descriptor.
     error: bool,
+    /// Priority (out-of-band) data is pending (`EPOLLPRI`); such an event
+    /// also reports the read direction.
+    priority: bool,
 }
 
 /// One of the two directions of a source.
@@ -189,11 +199,20 @@ const ERROR: u64 = 0b1_0000;
 const UNCONFIRMED_READ: u64 = 0b10_0000;
 /// As [`UNCONFIRMED_READ`], for the write bit.
 const UNCONFIRMED_WRITE: u64 = 0b100_0000;
+/// Bit of `Source::readiness`: the poller reported priority data. It rides
+/// on the read direction: the events that set it move the read tick and
+/// wake the readers, and clearing it checks the read tick.
+const PRIORITY: u64 = 0b1000_0000;
 /// The bits below the tick.
-const FLAGS_MASK: u64 =
-    READY_MASK | READ_CLOSED | WRITE_CLOSED | ERROR | UNCONFIRMED_READ | UNCONFIRMED_WRITE;
+const FLAGS_MASK: u64 = READY_MASK
+    | READ_CLOSED
+    | WRITE_CLOSED
+    | ERROR
+    | UNCONFIRMED_READ
+    | UNCONFIRMED_WRITE
+    | PRIORITY;
 /// Where the read direction's tick counter starts, above the flags.
-const READ_TICK_SHIFT: u32 = 7;
+const READ_TICK_SHIFT: u32 = 8;
 /// Where the write direction's tick counter starts, above the read tick.
 const WRITE_TICK_SHIFT: u32 = READ_TICK_SHIFT + TICK_BITS;
 /// The width of each direction's tick counter (it wraps around: an
@@ -223,6 +242,10 @@ fn ready_of(readiness: u64, confirmed: bool) -> Ready {
     if readiness & ERROR != 0 {
         ready |= Ready::ERROR;
     }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if readiness & PRIORITY != 0 {
+        ready |= Ready::PRIORITY;
+    }
     ready
 }
 
@@ -239,6 +262,10 @@ fn clear_mask(ready: Ready) -> u64 {
     }
     if ready.is_error() {
         mask |= ERROR;
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if ready.is_priority() {
+        mask |= PRIORITY;
     }
     mask
 }
@@ -294,6 +321,20 @@ impl Tick {
             }
         }
         ticks
+    }
+}
+
+/// Whether `interest` asks for priority data (only Linux and Android name
+/// it).
+pub(crate) fn is_priority(interest: Interest) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        interest.is_priority()
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = interest;
+        false
     }
 }
 
@@ -708,7 +749,7 @@ impl Source {
             return Poll::Ready(Ok(event));
         }
         let mut dirs = [None, None];
-        if interest.is_readable() || interest.is_error() {
+        if interest.is_readable() || interest.is_error() || is_priority(interest) {
             dirs[0] = Some(Direction::Read);
         }
         if interest.is_writable() {
@@ -745,7 +786,7 @@ impl Source {
             .readiness
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |readiness| {
                 let dirs = [
-                    mask & (Direction::Read.bit() | ERROR) != 0,
+                    mask & (Direction::Read.bit() | ERROR | PRIORITY) != 0,
                     mask & (Direction::Write.bit() | ERROR) != 0,
                 ];
                 event
@@ -806,6 +847,9 @@ impl Source {
         }
         if event.error {
             bits |= ERROR;
+        }
+        if event.priority {
+            bits |= PRIORITY;
         }
         if bits != 0 {
             let _ = self
@@ -1072,6 +1116,7 @@ mod tests {
             read_closed,
             write_closed: false,
             error: false,
+            priority: false,
         };
         let ready_tick =
             |source: &Source, cx: &mut Context<'_>| match source.poll_ready(Direction::Read, cx) {
@@ -1114,7 +1159,44 @@ mod tests {
             read_closed: false,
             write_closed: false,
             error: false,
+            priority: false,
         }
+    }
+
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[test]
+    fn priority_rides_on_the_read_tick_and_is_cleared_only_if_no_event_came() {
+        let reactor = Reactor::new().unwrap();
+        let (_a, b) = UnixStream::pair().unwrap();
+        // SAFETY: `b` outlives the deregistration at the end of the test.
+        let source = unsafe { reactor.inner().register(b.as_raw_fd()) }.unwrap();
+        let mut cx = Context::from_waker(Waker::noop());
+        let urgent = PollEvent {
+            priority: true,
+            ..event(&source, true, false)
+        };
+        let priority = |source: &Source, cx: &mut Context<'_>| match source
+            .poll_ready_interest(Interest::PRIORITY, cx)
+        {
+            Poll::Ready(Ok(seen)) => Some(seen),
+            Poll::Ready(Err(err)) => panic!("{err}"),
+            Poll::Pending => None,
+        };
+        // A plain read event does not answer a priority interest.
+        source.dispatch(event(&source, true, false), &mut Vec::new());
+        assert!(priority(&source, &mut cx).is_none());
+        source.dispatch(urgent, &mut Vec::new());
+        let seen = priority(&source, &mut cx).expect("priority after EPOLLPRI");
+        assert_eq!(seen.ready, Ready::PRIORITY);
+        // A read event between the check and the clear keeps it.
+        source.dispatch(event(&source, true, false), &mut Vec::new());
+        source.clear_readiness(seen);
+        let seen = priority(&source, &mut cx).expect("kept: an event came");
+        // Cleared: the next wait is pending, and the read bit is untouched.
+        source.clear_readiness(seen);
+        assert!(priority(&source, &mut cx).is_none());
+        assert!(source.poll_ready(Direction::Read, &mut cx).is_ready());
+        source.deregister();
     }
 
     #[test]

@@ -47,6 +47,7 @@ impl Events {
             read_closed: false,
             write_closed: false,
             error: false,
+            priority: false,
         })
     }
 }
@@ -54,6 +55,8 @@ impl Events {
 impl Poller {
     /// This poller cannot tell that a stream's reading side reached its end.
     pub(crate) const REPORTS_READ_CLOSED: bool = false;
+    /// `polling` neither registers nor reports priority data.
+    pub(crate) const REPORTS_PRIORITY: bool = false;
 
     pub(crate) fn new() -> io::Result<Poller> {
         let poller = polling::Poller::new()?;

@@ -163,7 +163,8 @@ impl UnixDatagram {
     ///
     /// # Errors
     ///
-    /// If the runtime has shut down, or for `Interest::PRIORITY`.
+    /// If the runtime has shut down, or for `Interest::PRIORITY` on a build
+    /// with the portable poller (epoll, Linux's default, reports it).
     pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
         self.io.ready_api(interest).await
     }
