@@ -177,10 +177,15 @@ fn a_descriptor_epoll_cannot_watch_is_an_error() {
         let (file, err) = AsyncFd::try_new(file).unwrap_err().into_parts();
         assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err}");
         assert!(file.metadata().unwrap().is_file());
-        #[cfg(target_os = "linux")]
+        #[cfg(all(target_os = "linux", not(smp_rt_portable_poller)))]
         {
             let fd = AsyncFd::with_interest(event_fd(), Interest::PRIORITY).unwrap();
             assert_eq!(fd.interest(), Interest::PRIORITY);
+        }
+        #[cfg(smp_rt_portable_poller)]
+        {
+            let err = AsyncFd::with_interest(event_fd(), Interest::PRIORITY).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Unsupported, "{err}");
         }
         let fd = AsyncFd::with_interest(event_fd(), Interest::READABLE).unwrap();
         assert_eq!(fd.interest(), Interest::READABLE);

@@ -347,7 +347,7 @@ fn readiness_waits_charge_a_reduction_per_poll() {
 
 /// Sends one byte of TCP urgent (out-of-band) data, which the peer's
 /// epoll reports as `EPOLLPRI`.
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", not(smp_rt_portable_poller)))]
 fn send_urgent(stream: &TcpStream) {
     let sent = rustix::net::send(
         std::os::fd::AsFd::as_fd(stream),
@@ -358,7 +358,7 @@ fn send_urgent(stream: &TcpStream) {
     assert_eq!(sent, 1);
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", not(smp_rt_portable_poller)))]
 #[test]
 fn priority_interest_waits_for_urgent_data_and_plain_data_does_not_answer_it() {
     use std::os::fd::AsFd;
