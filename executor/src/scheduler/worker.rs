@@ -219,10 +219,12 @@ impl WorkerContext {
         let preempt = Preempt::new(&remote.run.urgent, urgent_mask(priority));
         self.in_task.set(true);
         let reductions = self.shared.config.reductions;
+        // The loop runs outside any slice (`run`, `block_on`'s and a lent
+        // worker's loops call `tick` from no task), so nothing is saved.
         let (_, slice) = match &self.shared.poll_times {
-            None => task::run_slice(reductions, Some(preempt), || harness::run(task)),
+            None => task::run_top_slice(reductions, Some(preempt), || harness::run(task)),
             Some(times) => {
-                task::run_slice(reductions, Some(preempt), || self.run_timed(times, task))
+                task::run_top_slice(reductions, Some(preempt), || self.run_timed(times, task))
             }
         };
         self.in_task.set(false);

@@ -157,6 +157,38 @@ pub(crate) fn run_slice<R>(
     (out, slice)
 }
 
+/// [`run_slice`] for a caller outside any slice (a worker's loop, which
+/// polls its tasks from no task: `Slice::UNLIMITED` is what the thread
+/// holds, as outside a slice it holds nothing else): the slice is
+/// installed, and `Slice::UNLIMITED` put back after `poll` (also on
+/// unwinding), with no previous slice saved and restored around the call.
+#[inline]
+pub(crate) fn run_top_slice<R>(
+    reductions: u32,
+    preempt: Option<Preempt<'_>>,
+    poll: impl FnOnce() -> R,
+) -> (R, Slice) {
+    /// Leaves the thread outside any slice, also on unwinding, so the
+    /// context never keeps a pointer to requests this call no longer
+    /// borrows.
+    struct Installed<'a>(PhantomData<&'a AtomicU8>);
+    impl Drop for Installed<'_> {
+        fn drop(&mut self) {
+            context::set_slice(Slice::UNLIMITED);
+        }
+    }
+    debug_assert!(
+        !context::slice().limited,
+        "run_top_slice called inside a slice"
+    );
+    context::set_slice(Slice::begin(reductions, preempt));
+    let installed = Installed(PhantomData);
+    let out = poll();
+    let slice = context::replace_slice(Slice::UNLIMITED);
+    std::mem::forget(installed);
+    (out, slice)
+}
+
 /// Runs `poll` (one poll of a task run inside the poll of another, as a
 /// `LocalSet` runs its tasks) as a slice carved from the current one: what
 /// is left of it, ended early by the same requests. What the inner poll
