@@ -323,7 +323,9 @@ impl WorkerContext {
         let notify = match arrival {
             // Not new work: this worker runs it anyway, next if it is the
             // only task queued (a sibling woken for it would only move it).
-            Arrival::Yielded => to_ring && !runs_next() && self.shared.idle.may_want_wakeup(),
+            // The look at the idle counts first: two loads, false while
+            // every sibling is busy, where `runs_next` chases the ring.
+            Arrival::Yielded => to_ring && self.shared.idle.may_want_wakeup() && !runs_next(),
             // In the LIFO slot: stealable only after a busy wait.
             Arrival::Woken if to_lifo => false,
             // Kept out of the slot by the streak cap (a ping-ponging pair),
