@@ -143,14 +143,32 @@ impl Core {
     }
 
     /// Appends `task` to its level. Returns `true` if it went into the
-    /// stealable ring (rather than the overflow).
+    /// stealable ring (rather than the overflow or a deadline heap).
     ///
-    /// Inline: on the path of every local wake (`enqueue`), where a call
-    /// would add a frame that saves and restores registers.
-    #[inline]
+    /// Inline, and only the common case (no deadline, an empty overflow, a
+    /// ring with room): on the path of every local wake (`enqueue`), where
+    /// a call would add a frame that saves and restores registers. The
+    /// rest is [`push_back_uncommon`](Self::push_back_uncommon).
+    #[inline(always)]
     pub(super) fn push_back(&mut self, task: Task, remote: &Remote) -> bool {
         let level = task.metadata().priority();
         self.queued.insert(level);
+        if task.metadata().has_deadline() || self.overflow.len(level) != 0 {
+            return self.push_back_uncommon(task, level, remote);
+        }
+        match self.rings[level.index()].push_back(task) {
+            Ok(()) => true,
+            Err(task) => {
+                self.overflow.push_back(level, task);
+                false
+            }
+        }
+    }
+
+    /// [`push_back`](Self::push_back) of a task with a deadline, or behind
+    /// a non-empty overflow (`level` is already in `queued`).
+    #[inline(never)]
+    fn push_back_uncommon(&mut self, task: Task, level: Priority, remote: &Remote) -> bool {
         if task.metadata().has_deadline() {
             let due = deadline::shared_of(&task)
                 .deadlines
