@@ -246,13 +246,15 @@ impl Core {
     /// `lifo_level` cleared). Within a level, the LIFO slot goes first,
     /// then the ring and overflow in FIFO order. Before all of these, the
     /// level's deadline tasks, earliest deadline first (see `deadline`).
+    ///
+    /// Inline into `pick` (hence into the worker's tick), with the
+    /// deadline heap's pop out of line: a call here would add a frame that
+    /// saves and restores registers at every tick.
+    #[inline(always)]
     fn pick_once(&mut self, remote: &Remote) -> Option<Task> {
         let level = self.picker.pick(self.queued.with(self.lifo_level))?;
-        let heap = &mut self.deadline_heaps[level.index()];
-        if !heap.is_empty() {
-            let task = heap.pop();
-            self.publish_private(level, remote);
-            return task;
+        if !self.deadline_heaps[level.index()].is_empty() {
+            return self.pop_deadline(level, remote);
         }
         if self.lifo_level == Some(level) {
             self.lifo_level = None;
@@ -269,15 +271,30 @@ impl Core {
         task
     }
 
+    /// The task with the earliest deadline of `level`, whose heap is not
+    /// empty.
+    #[inline(never)]
+    fn pop_deadline(&mut self, level: Priority, remote: &Remote) -> Option<Task> {
+        let task = self.deadline_heaps[level.index()].pop();
+        self.publish_private(level, remote);
+        task
+    }
+
     /// Pops the front of `level`: from the ring, else from the overflow
-    /// (which then refills the ring).
+    /// (which then refills the ring). Inline as `pick_once`, with the
+    /// overflow's refill out of line.
+    #[inline(always)]
     fn pop_level(&mut self, level: Priority) -> Option<Task> {
         if let Some(task) = self.rings[level.index()].pop() {
             return Some(task);
         }
+        if self.overflow.len(level) == 0 {
+            return None;
+        }
         self.take_overflow(level)
     }
 
+    #[inline(never)]
     fn take_overflow(&mut self, level: Priority) -> Option<Task> {
         self.overflow.refill(level, &mut self.rings[level.index()])
     }
