@@ -152,6 +152,14 @@ impl Core {
     #[inline(always)]
     pub(super) fn push_back(&mut self, task: Task, remote: &Remote) -> bool {
         let level = task.metadata().priority();
+        self.push_back_at(task, level, remote)
+    }
+
+    /// [`push_back`](Self::push_back) of a task whose priority the caller
+    /// read already: `level` is `task.metadata().priority()`.
+    #[inline(always)]
+    pub(super) fn push_back_at(&mut self, task: Task, level: Priority, remote: &Remote) -> bool {
+        debug_assert_eq!(level, task.metadata().priority());
         self.queued.insert(level);
         if task.metadata().has_deadline() || self.overflow.len(level) != 0 {
             return self.push_back_uncommon(task, level, remote);

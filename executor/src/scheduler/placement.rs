@@ -289,12 +289,12 @@ impl WorkerContext {
         // if it is free, so that a task spawning many keeps their order.
         // A deadline task never takes the slot: it is ordered by its
         // deadline (see `deadline`).
-        let to_front = !header.has_deadline()
-            && match arrival {
-                Arrival::Woken => true,
-                Arrival::Spawned => self.in_task.get() && core.lifo_level.is_none(),
-                Arrival::Yielded | Arrival::Driver => false,
-            };
+        // (The deadline flag last: a yield or a driver wake need not load it.)
+        let to_front = match arrival {
+            Arrival::Woken => true,
+            Arrival::Spawned => self.in_task.get() && core.lifo_level.is_none(),
+            Arrival::Yielded | Arrival::Driver => false,
+        } && !header.has_deadline();
         let (to_ring, to_lifo) = if to_front && core.lifo_streak < LIFO_CAP {
             // Front of the line; a task it displaces goes to the back.
             core.lifo_level = Some(priority);
@@ -303,7 +303,7 @@ impl WorkerContext {
                 None => (false, true),
             }
         } else {
-            (core.push_back(task, remote), false)
+            (core.push_back_at(task, priority, remote), false)
         };
         // A task spawned or woken by the running task that is the only one
         // queued here runs when the current poll ends: waking a sleeping
