@@ -137,6 +137,9 @@ impl WorkerContext {
     /// runs it for one slice. Returns `false` if there was no work.
     pub(crate) fn tick(&self) -> bool {
         let remote = self.remote();
+        // Whether the worker may be counted as searching when it finds a
+        // task (see `end_search`); read under the pick's borrow.
+        let mut searching;
         let task = {
             let mut core = self.core.borrow_mut();
             if core.next_tick(|| remote.run.urgent.load(Relaxed) != 0) {
@@ -161,6 +164,7 @@ impl WorkerContext {
             // Remote work that is still queued after this pick can be
             // shared; a single remote wake costs no sibling a wake-up.
             let share = drained && core.has_stealable();
+            searching = core.searching;
             drop(core);
             if share {
                 self.shared.notify_for_steal();
@@ -168,10 +172,19 @@ impl WorkerContext {
             task
         };
         self.restart_outside_count();
-        let Some(task) = task.or_else(|| self.steal()) else {
-            return false;
+        let task = match task {
+            Some(task) => task,
+            None => {
+                let Some(task) = self.steal() else {
+                    return false;
+                };
+                searching = true;
+                task
+            }
         };
-        self.end_search();
+        if searching {
+            self.end_search();
+        }
         if self.busy_since.get().is_none() {
             self.busy_since.set(Some(Instant::now()));
         }
