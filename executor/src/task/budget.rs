@@ -512,3 +512,48 @@ impl<F: Future> Future for Unconstrained<F> {
         self.project().future.poll(cx)
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+
+    use super::*;
+
+    #[test]
+    fn a_top_slice_is_spent_by_its_poll_and_leaves_the_thread_outside_any_slice() {
+        assert!(!context::slice().limited, "a test thread runs no slice");
+        let (inside, slice) = run_top_slice(10, None, || {
+            let inside = context::slice();
+            reduce(4);
+            inside
+        });
+        assert!(inside.limited);
+        assert_eq!(inside.left, 9, "the poll itself charges one");
+        assert_eq!(slice.charged(), 5);
+        assert!(!slice.preempted);
+        let after = context::slice();
+        assert!(!after.limited && after.charged() == 0, "{after:?}");
+        assert!(
+            after.preempt.is_null(),
+            "no pointer to the requests is kept"
+        );
+    }
+
+    #[test]
+    fn a_top_slice_that_unwinds_leaves_the_thread_outside_any_slice() {
+        let requests = AtomicU8::new(0);
+        let unwound = catch_unwind(AssertUnwindSafe(|| {
+            run_top_slice(10, Some(Preempt::new(&requests, 1)), || {
+                assert!(context::slice().limited);
+                panic!("the poll panics")
+            })
+        }));
+        assert!(unwound.is_err());
+        let after = context::slice();
+        assert!(!after.limited, "{after:?}");
+        assert!(
+            after.preempt.is_null(),
+            "no pointer to the requests is kept"
+        );
+    }
+}
