@@ -197,6 +197,9 @@ impl WorkerContext {
 
     /// Polls the driver without blocking, if it has anything to poll and
     /// no other worker has it.
+    // Off the tick's common path: a call keeps its registers out of
+    // the tick's frame.
+    #[inline(never)]
     fn poll_driver(&self) {
         if self.shared.driver.is_empty() {
             return;
@@ -268,6 +271,9 @@ impl WorkerContext {
 
     /// Steals a batch from a sibling, starting at a random one, taking from
     /// its highest non-empty priority level.
+    // Off the tick's common path: a call keeps its registers out of
+    // the tick's frame.
+    #[inline(never)]
     fn steal(&self) -> Option<Task> {
         let workers = &self.shared.workers;
         let n = workers.len();
