@@ -144,14 +144,40 @@ impl Core {
     }
 
     /// Appends `task` to its level. Returns `true` if it went into the
-    /// stealable ring (rather than the overflow).
+    /// stealable ring (rather than the overflow or a deadline heap).
     ///
-    /// Inline: on the path of every local wake (`enqueue`), where a call
-    /// would add a frame that saves and restores registers.
-    #[inline]
+    /// Inline, and only the common case (no deadline, an empty overflow, a
+    /// ring with room): on the path of every local wake (`enqueue`), where
+    /// a call would add a frame that saves and restores registers. The
+    /// rest is [`push_back_uncommon`](Self::push_back_uncommon).
+    #[inline(always)]
     pub(super) fn push_back(&mut self, task: Task, remote: &Remote) -> bool {
         let level = task.metadata().priority();
+        self.push_back_at(task, level, remote)
+    }
+
+    /// [`push_back`](Self::push_back) of a task whose priority the caller
+    /// read already: `level` is `task.metadata().priority()`.
+    #[inline(always)]
+    pub(super) fn push_back_at(&mut self, task: Task, level: Priority, remote: &Remote) -> bool {
+        debug_assert_eq!(level, task.metadata().priority());
         self.queued.insert(level);
+        if task.metadata().has_deadline() || self.overflow.len(level) != 0 {
+            return self.push_back_uncommon(task, level, remote);
+        }
+        match self.rings[level.index()].push_back(task) {
+            Ok(()) => true,
+            Err(task) => {
+                self.overflow.push_back(level, task);
+                false
+            }
+        }
+    }
+
+    /// [`push_back`](Self::push_back) of a task with a deadline, or behind
+    /// a non-empty overflow (`level` is already in `queued`).
+    #[inline(never)]
+    fn push_back_uncommon(&mut self, task: Task, level: Priority, remote: &Remote) -> bool {
         if task.metadata().has_deadline() {
             let due = deadline::shared_of(&task)
                 .deadlines
@@ -221,15 +247,16 @@ impl Core {
     /// `lifo_level` cleared). Within a level, the LIFO slot goes first,
     /// then the ring and overflow in FIFO order. Before all of these, the
     /// level's deadline tasks, earliest deadline first (see `deadline`).
+    ///
+    /// Inline into `pick` (hence into the worker's tick), with the
+    /// deadline heap's pop out of line: a call here would add a frame that
+    /// saves and restores registers at every tick.
+    #[inline(always)]
     fn pick_once(&mut self, remote: &Remote) -> Option<Task> {
         let level = self.picker.pick(self.queued.with(self.lifo_level))?;
         if self.deadline_levels.contains(level) {
-            let (task, more) = remote.deadline_heaps.pop(level, &remote.metrics.private);
-            if !more {
-                self.deadline_levels.remove(level);
-            }
-            if task.is_some() {
-                return task;
+            if let Some(task) = self.pop_deadline(level, remote) {
+                return Some(task);
             }
             // The watchdog took them: the level's other queues are next.
         }
@@ -248,15 +275,33 @@ impl Core {
         task
     }
 
+    /// The task with the earliest deadline of `level`, a level this worker
+    /// queued deadline tasks at; `None` if the watchdog took them all. A
+    /// level whose heap is left empty leaves `deadline_levels`.
+    #[inline(never)]
+    fn pop_deadline(&mut self, level: Priority, remote: &Remote) -> Option<Task> {
+        let (task, more) = remote.deadline_heaps.pop(level, &remote.metrics.private);
+        if !more {
+            self.deadline_levels.remove(level);
+        }
+        task
+    }
+
     /// Pops the front of `level`: from the ring, else from the overflow
-    /// (which then refills the ring).
+    /// (which then refills the ring). Inline as `pick_once`, with the
+    /// overflow's refill out of line.
+    #[inline(always)]
     fn pop_level(&mut self, level: Priority) -> Option<Task> {
         if let Some(task) = self.rings[level.index()].pop() {
             return Some(task);
         }
+        if self.overflow.len(level) == 0 {
+            return None;
+        }
         self.take_overflow(level)
     }
 
+    #[inline(never)]
     fn take_overflow(&mut self, level: Priority) -> Option<Task> {
         self.overflow.refill(level, &mut self.rings[level.index()])
     }

@@ -324,6 +324,9 @@ pub(crate) fn with_table<R>(task: &Header, f: impl FnOnce(&DeadlineTable) -> R) 
 impl super::WorkerContext {
     /// The miss check before a poll of `task`, which has a deadline: counts
     /// a miss for this worker (the task's own count is in the table).
+    // Off the tick's common path: a call keeps its registers out of
+    // the tick's frame.
+    #[inline(never)]
     pub(super) fn check_deadline(&self, task: &Header) {
         if self.shared.deadlines.check_poll(task) {
             crate::metrics::add(&self.remote().metrics.deadline_misses, 1);

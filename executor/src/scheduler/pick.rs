@@ -102,6 +102,11 @@ impl LevelPicker {
     /// when none is), by the rule in the module docs.
     #[inline]
     pub(crate) fn pick(&mut self, ready: Levels) -> Option<Priority> {
+        // The common set first, in one compare: `Normal` alone (the rule
+        // below gives `Normal`, and counts no `Low` skip).
+        if ready == Levels(Levels::bit(Priority::Normal)) {
+            return Some(Priority::Normal);
+        }
         if ready.contains(Priority::Max) {
             return Some(Priority::Max);
         }

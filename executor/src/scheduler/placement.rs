@@ -289,12 +289,12 @@ impl WorkerContext {
         // if it is free, so that a task spawning many keeps their order.
         // A deadline task never takes the slot: it is ordered by its
         // deadline (see `deadline`).
-        let to_front = !header.has_deadline()
-            && match arrival {
-                Arrival::Woken => true,
-                Arrival::Spawned => self.in_task.get() && core.lifo_level.is_none(),
-                Arrival::Yielded | Arrival::Driver => false,
-            };
+        // (The deadline flag last: a yield or a driver wake need not load it.)
+        let to_front = match arrival {
+            Arrival::Woken => true,
+            Arrival::Spawned => self.in_task.get() && core.lifo_level.is_none(),
+            Arrival::Yielded | Arrival::Driver => false,
+        } && !header.has_deadline();
         let (to_ring, to_lifo) = if to_front && core.lifo_streak < LIFO_CAP {
             // Front of the line; a task it displaces goes to the back.
             core.lifo_level = Some(priority);
@@ -303,7 +303,7 @@ impl WorkerContext {
                 None => (false, true),
             }
         } else {
-            (core.push_back(task, remote), false)
+            (core.push_back_at(task, priority, remote), false)
         };
         // A task spawned or woken by the running task that is the only one
         // queued here runs when the current poll ends: waking a sleeping
@@ -323,7 +323,9 @@ impl WorkerContext {
         let notify = match arrival {
             // Not new work: this worker runs it anyway, next if it is the
             // only task queued (a sibling woken for it would only move it).
-            Arrival::Yielded => to_ring && !runs_next() && self.shared.idle.may_want_wakeup(),
+            // The look at the idle counts first: two loads, false while
+            // every sibling is busy, where `runs_next` chases the ring.
+            Arrival::Yielded => to_ring && self.shared.idle.may_want_wakeup() && !runs_next(),
             // In the LIFO slot: stealable only after a busy wait.
             Arrival::Woken if to_lifo => false,
             // Kept out of the slot by the streak cap (a ping-ponging pair),

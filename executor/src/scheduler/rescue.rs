@@ -37,6 +37,9 @@ impl WorkerContext {
     /// worker never steals otherwise, and the workers of a busy server stay
     /// busy (their IO wakes queue locally), so the queue of a descheduled
     /// worker would wait for its thread.
+    // Off the tick's common path: a call keeps its registers out of
+    // the tick's frame.
+    #[inline(never)]
     pub(super) fn rescue_stranded(&self, core: &mut Core) {
         let workers = &self.shared.workers;
         if workers.len() == 1 {
@@ -77,6 +80,9 @@ impl WorkerContext {
     /// Takes the inboxes of siblings that were asked to preempt their task
     /// for higher-priority work and have not drained yet
     /// ([`URGENT_AT_SIBLING`]): the first worker between polls runs it.
+    // Off the tick's common path: a call keeps its registers out of
+    // the tick's frame.
+    #[inline(never)]
     pub(super) fn take_urgent_from_siblings(&self, core: &mut Core) {
         let me = self.remote();
         for (i, sibling) in self.shared.workers.iter().enumerate() {

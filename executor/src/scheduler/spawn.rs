@@ -162,13 +162,9 @@ unsafe impl Scheduler for Shared {
 
     fn task_pending(&self, task: &Header, waker: &Waker) -> bool {
         if task.registry_slot() == NO_SLOT {
-            // The first wait: from now on only wakers may know the task, so
-            // the registry must, for the shutdown.
-            let worker = current_worker(self).map(|w| w.index);
-            self.registry.insert(task, waker.clone(), None, worker)
-        } else {
-            !self.registry.is_closed()
+            return self.first_wait(task, waker);
         }
+        !self.registry.is_closed()
     }
 
     fn task_finished(&self, task: &Header) {
@@ -195,6 +191,16 @@ unsafe impl Scheduler for Shared {
 }
 
 impl Shared {
+    /// `task_pending` of a task that waits for the first time: from now on
+    /// only wakers may know the task, so the registry must, for the
+    /// shutdown. Out of line: every later wait of the task is a flag check
+    /// with no frame to set up.
+    #[inline(never)]
+    fn first_wait(&self, task: &Header, waker: &Waker) -> bool {
+        let worker = current_worker(self).map(|w| w.index);
+        self.registry.insert(task, waker.clone(), None, worker)
+    }
+
     /// Removes a finished task's poll time, before its output is
     /// published. If the task finished in its own poll on a worker of this
     /// runtime, that worker is told not to add the poll's time when the

@@ -137,6 +137,9 @@ impl WorkerContext {
     /// runs it for one slice. Returns `false` if there was no work.
     pub(crate) fn tick(&self) -> bool {
         let remote = self.remote();
+        // Whether the worker may be counted as searching when it finds a
+        // task (see `end_search`); read under the pick's borrow.
+        let mut searching;
         let task = {
             let mut core = self.core.borrow_mut();
             if core.next_tick(|| remote.run.urgent.load(Relaxed) != 0) {
@@ -161,6 +164,7 @@ impl WorkerContext {
             // Remote work that is still queued after this pick can be
             // shared; a single remote wake costs no sibling a wake-up.
             let share = drained && core.has_stealable();
+            searching = core.searching;
             drop(core);
             if share {
                 self.shared.notify_for_steal();
@@ -168,10 +172,19 @@ impl WorkerContext {
             task
         };
         self.restart_outside_count();
-        let Some(task) = task.or_else(|| self.steal()) else {
-            return false;
+        let task = match task {
+            Some(task) => task,
+            None => {
+                let Some(task) = self.steal() else {
+                    return false;
+                };
+                searching = true;
+                task
+            }
         };
-        self.end_search();
+        if searching {
+            self.end_search();
+        }
         if self.busy_since.get().is_none() {
             self.busy_since.set(Some(Instant::now()));
         }
@@ -184,6 +197,9 @@ impl WorkerContext {
 
     /// Polls the driver without blocking, if it has anything to poll and
     /// no other worker has it.
+    // Off the tick's common path: a call keeps its registers out of
+    // the tick's frame.
+    #[inline(never)]
     fn poll_driver(&self) {
         if self.shared.driver.is_empty() {
             return;
@@ -219,10 +235,12 @@ impl WorkerContext {
         let preempt = Preempt::new(&remote.run.urgent, urgent_mask(priority));
         self.in_task.set(true);
         let reductions = self.shared.config.reductions;
+        // The loop runs outside any slice (`run`, `block_on`'s and a lent
+        // worker's loops call `tick` from no task), so nothing is saved.
         let (_, slice) = match &self.shared.poll_times {
-            None => task::run_slice(reductions, Some(preempt), || harness::run(task)),
+            None => task::run_top_slice(reductions, Some(preempt), || harness::run(task)),
             Some(times) => {
-                task::run_slice(reductions, Some(preempt), || self.run_timed(times, task))
+                task::run_top_slice(reductions, Some(preempt), || self.run_timed(times, task))
             }
         };
         self.in_task.set(false);
@@ -253,6 +271,9 @@ impl WorkerContext {
 
     /// Steals a batch from a sibling, starting at a random one, taking from
     /// its highest non-empty priority level.
+    // Off the tick's common path: a call keeps its registers out of
+    // the tick's frame.
+    #[inline(never)]
     fn steal(&self) -> Option<Task> {
         let workers = &self.shared.workers;
         let n = workers.len();

@@ -157,6 +157,38 @@ pub(crate) fn run_slice<R>(
     (out, slice)
 }
 
+/// [`run_slice`] for a caller outside any slice (a worker's loop, which
+/// polls its tasks from no task: `Slice::UNLIMITED` is what the thread
+/// holds, as outside a slice it holds nothing else): the slice is
+/// installed, and `Slice::UNLIMITED` put back after `poll` (also on
+/// unwinding), with no previous slice saved and restored around the call.
+#[inline]
+pub(crate) fn run_top_slice<R>(
+    reductions: u32,
+    preempt: Option<Preempt<'_>>,
+    poll: impl FnOnce() -> R,
+) -> (R, Slice) {
+    /// Leaves the thread outside any slice, also on unwinding, so the
+    /// context never keeps a pointer to requests this call no longer
+    /// borrows.
+    struct Installed<'a>(PhantomData<&'a AtomicU8>);
+    impl Drop for Installed<'_> {
+        fn drop(&mut self) {
+            context::set_slice(Slice::UNLIMITED);
+        }
+    }
+    debug_assert!(
+        !context::slice().limited,
+        "run_top_slice called inside a slice"
+    );
+    context::set_slice(Slice::begin(reductions, preempt));
+    let installed = Installed(PhantomData);
+    let out = poll();
+    let slice = context::replace_slice(Slice::UNLIMITED);
+    std::mem::forget(installed);
+    (out, slice)
+}
+
 /// Runs `poll` (one poll of a task run inside the poll of another, as a
 /// `LocalSet` runs its tasks) as a slice carved from the current one: what
 /// is left of it, ended early by the same requests. What the inner poll
@@ -478,5 +510,50 @@ impl<F: Future> Future for Unconstrained<F> {
         }
         let _restore = Restore(saved);
         self.project().future.poll(cx)
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+
+    use super::*;
+
+    #[test]
+    fn a_top_slice_is_spent_by_its_poll_and_leaves_the_thread_outside_any_slice() {
+        assert!(!context::slice().limited, "a test thread runs no slice");
+        let (inside, slice) = run_top_slice(10, None, || {
+            let inside = context::slice();
+            reduce(4);
+            inside
+        });
+        assert!(inside.limited);
+        assert_eq!(inside.left, 9, "the poll itself charges one");
+        assert_eq!(slice.charged(), 5);
+        assert!(!slice.preempted);
+        let after = context::slice();
+        assert!(!after.limited && after.charged() == 0, "{after:?}");
+        assert!(
+            after.preempt.is_null(),
+            "no pointer to the requests is kept"
+        );
+    }
+
+    #[test]
+    fn a_top_slice_that_unwinds_leaves_the_thread_outside_any_slice() {
+        let requests = AtomicU8::new(0);
+        let unwound = catch_unwind(AssertUnwindSafe(|| {
+            run_top_slice(10, Some(Preempt::new(&requests, 1)), || {
+                assert!(context::slice().limited);
+                panic!("the poll panics")
+            })
+        }));
+        assert!(unwound.is_err());
+        let after = context::slice();
+        assert!(!after.limited, "{after:?}");
+        assert!(
+            after.preempt.is_null(),
+            "no pointer to the requests is kept"
+        );
     }
 }

@@ -53,7 +53,9 @@ pub use budget::{
     ConsumeBudget, Unconstrained, YieldNow, consume_budget, poll_charge, reduce, unconstrained,
     yield_now,
 };
-pub(crate) use budget::{Preempt, Slice, mark_preempted, run_nested_slice, run_slice};
+pub(crate) use budget::{
+    Preempt, Slice, mark_preempted, run_nested_slice, run_slice, run_top_slice,
+};
 
 use crate::context;
 use crate::runtime::Handle;
