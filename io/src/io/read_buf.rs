@@ -43,6 +43,7 @@ pub struct ReadBuf<'a> {
 impl<'a> ReadBuf<'a> {
     /// A buffer over initialized memory: all of it is `initialized`, none
     /// of it `filled`.
+    #[inline]
     pub fn new(buf: &'a mut [u8]) -> ReadBuf<'a> {
         let initialized = buf.len();
         // SAFETY: `[u8]` and `[MaybeUninit<u8>]` have the same layout, and
@@ -58,6 +59,7 @@ impl<'a> ReadBuf<'a> {
     }
 
     /// A buffer over memory that may be uninitialized.
+    #[inline]
     pub fn uninit(buf: &'a mut [MaybeUninit<u8>]) -> ReadBuf<'a> {
         ReadBuf {
             buf,
@@ -67,17 +69,20 @@ impl<'a> ReadBuf<'a> {
     }
 
     /// The buffer's length.
+    #[inline]
     pub fn capacity(&self) -> usize {
         self.buf.len()
     }
 
     /// The filled part.
+    #[inline]
     pub fn filled(&self) -> &[u8] {
         // SAFETY: `..filled` is initialized (`filled <= initialized`).
         unsafe { slice_assume_init(&self.buf[..self.filled]) }
     }
 
     /// The filled part, mutably.
+    #[inline]
     pub fn filled_mut(&mut self) -> &mut [u8] {
         // SAFETY: `..filled` is initialized (`filled <= initialized`).
         unsafe { slice_assume_init_mut(&mut self.buf[..self.filled]) }
@@ -86,6 +91,7 @@ impl<'a> ReadBuf<'a> {
     /// A new buffer over at most `n` bytes of this one's unfilled part.
     /// What is filled there does not move this buffer's cursor: advance
     /// this one by the new one's `filled().len()` afterwards.
+    #[inline]
     pub fn take(&mut self, n: usize) -> ReadBuf<'_> {
         let end = self.buf.len().min(self.filled + n);
         let initialized = self
@@ -100,12 +106,14 @@ impl<'a> ReadBuf<'a> {
     }
 
     /// The initialized part (filled or not).
+    #[inline]
     pub fn initialized(&self) -> &[u8] {
         // SAFETY: `..initialized` is initialized (the invariant).
         unsafe { slice_assume_init(&self.buf[..self.initialized]) }
     }
 
     /// The initialized part (filled or not), mutably.
+    #[inline]
     pub fn initialized_mut(&mut self) -> &mut [u8] {
         // SAFETY: `..initialized` is initialized (the invariant).
         unsafe { slice_assume_init_mut(&mut self.buf[..self.initialized]) }
@@ -133,6 +141,7 @@ impl<'a> ReadBuf<'a> {
     }
 
     /// The unfilled part, zeroing whatever of it was uninitialized.
+    #[inline]
     pub fn initialize_unfilled(&mut self) -> &mut [u8] {
         self.initialize_unfilled_to(self.remaining())
     }
@@ -144,6 +153,7 @@ impl<'a> ReadBuf<'a> {
     ///
     /// If `n` is more than [`remaining`](Self::remaining).
     #[track_caller]
+    #[inline]
     pub fn initialize_unfilled_to(&mut self, n: usize) -> &mut [u8] {
         assert!(
             n <= self.remaining(),
@@ -160,11 +170,13 @@ impl<'a> ReadBuf<'a> {
     }
 
     /// How many bytes are left unfilled.
+    #[inline]
     pub fn remaining(&self) -> usize {
         self.capacity() - self.filled
     }
 
     /// Empties the filled part (the memory stays initialized).
+    #[inline]
     pub fn clear(&mut self) {
         self.filled = 0;
     }
@@ -175,6 +187,7 @@ impl<'a> ReadBuf<'a> {
     ///
     /// If those bytes are not all initialized.
     #[track_caller]
+    #[inline]
     pub fn advance(&mut self, n: usize) {
         let filled = self
             .filled
@@ -190,6 +203,7 @@ impl<'a> ReadBuf<'a> {
     ///
     /// If `n` is more than the initialized length.
     #[track_caller]
+    #[inline]
     pub fn set_filled(&mut self, n: usize) {
         assert!(
             n <= self.initialized,
@@ -218,6 +232,7 @@ impl<'a> ReadBuf<'a> {
     ///
     /// If `data` is longer than [`remaining`](Self::remaining).
     #[track_caller]
+    #[inline]
     pub fn put_slice(&mut self, data: &[u8]) {
         assert!(
             data.len() <= self.remaining(),
