@@ -22,10 +22,15 @@
 //!   (only when its counter would overflow). A notification with nobody
 //!   waiting stays in epoll's ready list and ends the next wait at once.
 //! * A timerfd under [`TIMER_KEY`], edge-triggered: armed by a wait with a
-//!   timeout (epoll's own timeout is in milliseconds, rounded up, and timers
-//!   must fire within about a millisecond of their deadline). A timer left
-//!   armed by a wait that ended early is disarmed before a wait with no
-//!   timeout, so that it does not end that wait for nothing.
+//!   timeout shorter than [`COARSE_FROM`] (epoll's own timeout is in whole
+//!   milliseconds, and timers must fire within about a millisecond of their
+//!   deadline). A longer wait uses epoll's timeout, rounded *down* to whole
+//!   milliseconds: it may end up to a millisecond early, and the caller's
+//!   next wait covers the rest, with the timerfd. A server whose
+//!   connections hold long timeouts (read timeouts of seconds) then waits
+//!   with one system call instead of two. A timer left armed by a wait that
+//!   ended early is disarmed before a wait without it, so that it does not
+//!   end that wait for nothing.
 
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd, RawFd};
@@ -45,6 +50,12 @@ use super::PollEvent;
 const NOTIFY_KEY: u64 = u64::MAX;
 /// The key of the timeout timerfd.
 const TIMER_KEY: u64 = u64::MAX - 1;
+
+/// Waits at least this long use epoll's own timeout instead of the
+/// timerfd (see the module docs): long enough that ending one early, which
+/// costs one more wait, is rare next to the system call it saves on every
+/// wait that IO ends first.
+const COARSE_FROM: Duration = Duration::from_millis(10);
 
 /// A `timespec` of zero: disarms a timerfd.
 const ZERO: Timespec = Timespec {
@@ -123,6 +134,17 @@ fn decode(key: usize, flags: epoll::EventFlags) -> PollEvent {
     }
 }
 
+/// `timeout` rounded down to whole milliseconds, as a `timespec` epoll
+/// takes without rounding (at most `i32::MAX` milliseconds, epoll's
+/// limit: a longer wait ends early and is waited again).
+fn whole_millis(timeout: Duration) -> Timespec {
+    let millis = timeout.as_millis().min(i32::MAX as u128) as i64;
+    Timespec {
+        tv_sec: millis / 1000,
+        tv_nsec: (millis % 1000) * 1_000_000,
+    }
+}
+
 impl Poller {
     /// This poller reports that a stream's reading side reached its end.
     pub(crate) const REPORTS_READ_CLOSED: bool = true;
@@ -183,17 +205,17 @@ impl Poller {
     pub(crate) fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         let epoll_timeout = match timeout {
             Some(Duration::ZERO) => Some(ZERO),
-            Some(timeout) => {
+            Some(timeout) if timeout < COARSE_FROM => {
                 self.arm_timer(timeout)?;
                 events.timer_armed = true;
                 None
             }
-            None => {
+            long => {
                 if events.timer_armed {
                     self.arm_timer(Duration::ZERO)?;
                     events.timer_armed = false;
                 }
-                None
+                long.map(whole_millis)
             }
         };
         events.list.clear();
@@ -326,6 +348,88 @@ mod tests {
         poller
             .wait(&mut events, Some(Duration::from_millis(1)))
             .unwrap();
+        assert_eq!(events.iter().count(), 0);
+    }
+
+    /// `true` if the timerfd is armed now.
+    fn timer_is_armed(poller: &Poller) -> bool {
+        let value = rustix::time::timerfd_gettime(&poller.timer).unwrap();
+        value.it_value.tv_sec != 0 || value.it_value.tv_nsec != 0
+    }
+
+    #[test]
+    fn a_long_wait_leaves_the_timerfd_alone_and_a_short_one_arms_it() {
+        let poller = Poller::new().unwrap();
+        let mut events = Events::new();
+        // Each wait ends at once on a pending notification; what it did
+        // to the timerfd stays.
+        poller.notify().unwrap();
+        poller
+            .wait(&mut events, Some(Duration::from_secs(30)))
+            .unwrap();
+        assert!(!timer_is_armed(&poller));
+        poller.notify().unwrap();
+        poller
+            .wait(&mut events, Some(Duration::from_secs(5)))
+            .unwrap();
+        assert!(!timer_is_armed(&poller));
+        poller.notify().unwrap();
+        poller
+            .wait(&mut events, Some(Duration::from_secs(1) / 2))
+            .unwrap();
+        assert!(!timer_is_armed(&poller), "500 ms is a long wait too");
+        poller.notify().unwrap();
+        poller
+            .wait(&mut events, Some(Duration::from_millis(5)))
+            .unwrap();
+        assert!(
+            timer_is_armed(&poller),
+            "a short wait is timed by the timerfd"
+        );
+        // A long wait disarms what the short one left armed.
+        poller.notify().unwrap();
+        poller
+            .wait(&mut events, Some(Duration::from_secs(30)))
+            .unwrap();
+        assert!(!timer_is_armed(&poller));
+    }
+
+    #[test]
+    fn a_long_wait_is_rounded_down_to_whole_milliseconds() {
+        assert_eq!(
+            whole_millis(Duration::from_micros(12_999)),
+            Timespec {
+                tv_sec: 0,
+                tv_nsec: 12_000_000
+            }
+        );
+        assert_eq!(
+            whole_millis(Duration::from_millis(3_250)),
+            Timespec {
+                tv_sec: 3,
+                tv_nsec: 250_000_000
+            }
+        );
+        let most = whole_millis(Duration::MAX);
+        assert_eq!(
+            most.tv_sec * 1000 + most.tv_nsec / 1_000_000,
+            i64::from(i32::MAX)
+        );
+    }
+
+    #[test]
+    fn a_long_timed_out_wait_returns_no_earlier_than_its_whole_milliseconds() {
+        let poller = Poller::new().unwrap();
+        let mut events = Events::new();
+        let start = std::time::Instant::now();
+        poller
+            .wait(&mut events, Some(Duration::from_micros(12_500)))
+            .unwrap();
+        assert!(
+            start.elapsed() >= Duration::from_millis(12),
+            "{:?}",
+            start.elapsed()
+        );
         assert_eq!(events.iter().count(), 0);
     }
 
