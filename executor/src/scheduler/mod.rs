@@ -20,9 +20,9 @@
 //! | `idle` | out of work: busy-wait, then park; who searches, who sleeps |
 //! | `park` | the parker and its handshake with unpark |
 //! | `registry` | every task waiting on something, for shutdown and names |
-//! | `task_counts` | spawned and alive tasks, per worker |
+//! | `task_counts` | spawned, alive and cancelled tasks, per worker |
 //! | `poll_time` | per-task poll time, when the runtime was built with it |
-//! | `admission` | queued tasks against `max_queued_tasks`, their high-water mark, cancellations |
+//! | `admission` | queued tasks against `max_queued_tasks`, and their high-water mark |
 //! | `shutdown` | stopping workers and dropping every task |
 //! | `block_in_place` | lending a worker to another thread while a task blocks its own |
 //!

@@ -19,8 +19,8 @@
 //! counted before the output is published), and may be off by the spawns and
 //! exits in flight otherwise.
 
-use std::sync::atomic::AtomicU64;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
+use std::sync::atomic::{AtomicU64, fence};
 
 use crate::loom::CachePadded;
 
@@ -83,11 +83,20 @@ impl TaskCounts {
         self.lines.iter().map(|l| l.spawned.load(Relaxed)).sum()
     }
 
-    /// Tasks spawned that have not exited. Saturating: the lines are read
-    /// one by one, so a reader may count an exit whose spawn it missed.
+    /// Tasks spawned that have not exited: at most the number alive when
+    /// the spawns had been read, never more. The spawns are read first and
+    /// the exits after them, so every task counted was spawned before the
+    /// first pass ended and had not exited when the second began; an exit
+    /// whose spawn the first pass missed only lowers the result (hence the
+    /// saturation). Read the other way round, a reader descheduled between
+    /// the passes would count every task spawned meanwhile, including the
+    /// ones that exited before it resumed.
     pub(crate) fn alive(&self) -> u64 {
+        let spawned = self.total_spawned();
+        // Keeps the exit loads after the spawn loads.
+        fence(Acquire);
         let exited: u64 = self.lines.iter().map(|l| l.exited.load(Relaxed)).sum();
-        self.total_spawned().saturating_sub(exited)
+        spawned.saturating_sub(exited)
     }
 }
 

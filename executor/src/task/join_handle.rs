@@ -351,8 +351,16 @@ impl<T> Future for JoinHandle<T> {
             !this.awaiter.returned(),
             "JoinHandle polled after it returned the task's output"
         );
+        // Ready without a waker only when the output is stored: our
+        // `FINISHED` (set by `complete`, never by a shutdown's drop) and
+        // async-task's completion both seen. async-task alone also reports
+        // a task finished while a shutdown drops its future (closed, still
+        // scheduled); a poll then registers the waker it is given, which
+        // async-task wakes under its abort-on-panic guard, so it must be
+        // the catching one.
+        let finished = this.header().is_finished() && this.task.is_finished();
         let task = &mut *this.task;
-        let output = if task.is_finished() {
+        let output = if finished {
             // Ready: async-task registers no waker.
             ready!(Pin::new(task).poll(cx))
         } else {

@@ -466,6 +466,11 @@ impl Reactor {
     /// `Some(Duration::ZERO)` to only collect what is ready) and wakes the
     /// tasks waiting on them. Returns the number of events.
     ///
+    /// A timed wait may end early with no event: a long one (10 ms or
+    /// more) by up to a millisecond (epoll's timeout is whole
+    /// milliseconds, rounded down), any of them on a signal. A caller
+    /// with a deadline reads the clock after the wait, not the timeout.
+    ///
     /// Meant to be called by one thread at a time (the runtime's driver);
     /// other threads register, deregister and poll sources meanwhile.
     ///
