@@ -135,11 +135,17 @@ impl ServerProcess {
             StopBy::ClosingStdin => Stdio::piped(),
             StopBy::Interrupt => Stdio::null(),
         };
-        let mut child = Command::new(program)
+        let mut command = Command::new(program);
+        command
             .args(args)
             .stdin(stdin)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::inherit());
+        #[cfg(unix)]
+        if let StopBy::Interrupt = stop_by {
+            interruptible(&mut command);
+        }
+        let mut child = command
             .spawn()
             .map_err(|err| format!("cannot start {}: {err}", program.display()))?;
         let stdout = child.stdout.take().expect("stdout is piped");
@@ -265,4 +271,24 @@ fn interrupt(child: &Child) -> Result<(), String> {
 #[cfg(not(unix))]
 fn interrupt(_: &Child) -> Result<(), String> {
     Err("stopping the server needs SIGINT, which this system does not have".to_owned())
+}
+
+/// Makes the child start with SIGINT's default action. A runner started in
+/// the background of a shell (`cmd &`, `nohup`) inherits SIGINT ignored, and
+/// a server that sets no handler of its own (a shell script: a signal
+/// ignored on entry cannot be trapped) would then never see the SIGINT that
+/// stops it.
+#[cfg(unix)]
+fn interruptible(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec the closure only calls `signal`, which
+    // is async-signal-safe, and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::signal(libc::SIGINT, libc::SIG_DFL) == libc::SIG_ERR {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
 }
