@@ -252,7 +252,8 @@ mod tests {
         for _ in 0..900 {
             counts.exited(None);
         }
-        // Sampled: the mark is the most a read counted, not the unseen 999.
+        // Sampled: the mark is the most a read counted, not the peak no
+        // read saw (before the first exits).
         assert_eq!(
             (
                 admission.queued(&counts),
